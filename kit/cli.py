@@ -1,0 +1,177 @@
+"""`kit`: one thin subcommand per stage. User errors exit with code 2 and a one-line message."""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import json
+import logging
+from collections import deque
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+import kit
+
+app = typer.Typer(
+    name="kit",
+    help="reasoning-hub-kit: curate verified reasoning data into Hugging Face Hub datasets, train on it, show it.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _user_errors(fn: F) -> F:
+    """Turn the kit's user-facing errors into `error: ...` and exit code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from kit.curate.job import CurateError
+        from kit.recipes import RecipeError
+        from kit.sandbox import SandboxError
+        from kit.sources import SourceError
+
+        try:
+            return fn(*args, **kwargs)
+        except (RecipeError, SourceError, CurateError, SandboxError, FileExistsError) as exc:
+            console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _logging() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(message)s",
+                        handlers=[RichHandler(console=console, show_path=False)])
+
+
+def _progress() -> Progress:
+    return Progress(SpinnerColumn(), TextColumn("[bold]{task.description:<14}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=console, transient=False, disable=not console.is_terminal)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(kit.__version__)
+        raise typer.Exit()
+
+
+@app.callback()
+def main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                               help="Print the version and exit.")] = False) -> None:
+    """reasoning-hub-kit: from a pile of problems to a published open reasoning model."""
+
+
+@app.command()
+@_user_errors
+def curate(
+    recipe: Annotated[Path, typer.Argument(help="Data recipe (YAML), e.g. recipes/data/quickstart.yaml.")],
+    out: Annotated[Path | None, typer.Option("--out", help="Output folder (default: the recipe's output.dir).")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Override a recipe key, e.g. --set "
+                                                   "curate.max_per_problem=4 (repeatable).")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing output folder.")] = False,
+) -> None:
+    """Verify, rejection-sample, dedupe and decontaminate reasoning traces into a Hub dataset folder.
+
+    The folder holds a `default` config (chat `messages` for SFT, reasoning inside <think>...</think>), a
+    `metadata` config (problem, solution, verification, ...), a dataset card, recipe.yaml and stats.json.
+    """
+    from kit.curate.job import run_curate
+    from kit.recipes import load_recipe
+
+    _logging()
+    overrides = list(set_ or []) + (["output.overwrite=true"] if overwrite else [])
+    data_recipe = load_recipe(recipe, overrides)
+    with _progress() as progress:
+        tasks: dict[str, Any] = {}
+
+        def report(stage: str, done: int) -> None:
+            if stage not in tasks:
+                label = {"filter": "load + filter", "verify": "verify", "write": "sample + write"}[stage]
+                tasks[stage] = progress.add_task(label, total=None)
+            progress.update(tasks[stage], completed=done)
+
+        result = run_curate(data_recipe, out, progress=report)
+        for task in tasks.values():
+            progress.update(task, total=progress.tasks[task].completed)
+    stats = result.stats
+    console.print(f"[bold green]kept {stats['kept']} of {stats['total_rows']} rows[/] -> {result.out_dir}")
+    if not stats["kept"]:
+        console.print("[bold yellow]warning:[/] no sample was kept; see stats.json for why each row was dropped "
+                      "(an empty config loads only with streaming=True)")
+    for stage, reasons in stats["rejections"].items():
+        console.print(f"  rejected at {stage}: " + ", ".join(f"{r} {n}" for r, n in sorted(reasons.items())))
+    path = str(result.out_dir)
+    console.print("Read it with:")
+    print(f'from datasets import load_dataset\nds = load_dataset("{path}", "metadata")\nsft = load_dataset("{path}")')
+
+
+@app.command()
+@_user_errors
+def verify(
+    input: Annotated[str, typer.Argument(help="JSONL/JSON/Parquet file, dataset folder, or Hub dataset id whose rows "
+                                         "follow the metadata contract (domain, solution, ...).")],
+    out: Annotated[Path, typer.Option("--out", help="Output JSONL: every input row with verified, verifier and "
+                                      "verification added, in input order.")],
+    workers: Annotated[int | None, typer.Option("--workers", min=1, help="Parallel workers (default: CPUs).")] = None,
+    config: Annotated[str | None, typer.Option("--config", help="Dataset config (folders, Hub ids).")] = None,
+    split: Annotated[str, typer.Option("--split", help="Dataset split (folders, Hub ids).")] = "train",
+) -> None:
+    """Verify rows: math answers with Math-Verify, code by running its tests in the sandbox.
+
+    Rows that fail verification are results, not errors (exit 0); an unreadable input exits with 2.
+    """
+    from kit.recipes import VerifyConfig
+    from kit.sources import SourceError, iter_rows
+    from kit.verify.dispatch import RowVerifier
+
+    _logging()
+    rows = iter_rows(input, config=config, split=split)
+    first = next(rows, None)
+    if first is None:
+        raise SourceError(f"{input}: no rows")
+    missing = [c for c in ("domain", "solution") if c not in first]
+    if missing:
+        raise SourceError(f"{input}: missing column {missing[0]!r} (rows need domain and solution)")
+    counts = {"passed": 0, "failed": 0}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(out.name + ".partial")
+    held: deque[dict[str, Any]] = deque()
+
+    def all_rows() -> Iterator[dict[str, Any]]:
+        for row in itertools.chain([first], rows):
+            held.append(row)
+            yield row
+
+    try:
+        with _progress() as progress, RowVerifier(VerifyConfig(workers=workers)) as verifier, \
+                partial.open("w", encoding="utf-8") as fh:
+            task = progress.add_task("verify", total=None)
+            for verdict in verifier.verify(all_rows(), on_result=lambda n: progress.update(task, completed=n)):
+                row = held.popleft()
+                row.update(verified=verdict.passed, verifier=verdict.verifier, verification=verdict.to_json())
+                counts["passed" if verdict.passed else "failed"] += 1
+                fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+        partial.replace(out)
+    finally:
+        partial.unlink(missing_ok=True)
+    console.print(f"[bold green]{counts['passed']} verified[/], {counts['failed']} not verified -> {out}")
+
+
+if __name__ == "__main__":
+    app()

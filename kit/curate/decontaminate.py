@@ -1,0 +1,142 @@
+"""Decontamination: drop problems that overlap a benchmark problem.
+
+Two checks, in this order:
+
+- word n-grams (open-r1's `scripts/decontaminate.py`, after s1): text lower-cased, punctuation removed,
+  split into words; any n-gram (default 8) shared with a benchmark problem flags the problem;
+- fuzzy match (OpenThoughts): rapidfuzz `fuzz.ratio` between the normalized texts at or above a
+  threshold (default 95). It also catches problems shorter than n words, which have no n-grams.
+
+Results are cached per normalized problem, so the many samples of one problem cost one check.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from rapidfuzz import fuzz, process
+
+from kit.benchmarks import benchmark_problems
+from kit.recipes import DecontaminationConfig
+from kit.sources import SourceError, iter_rows
+
+_NON_WORD = re.compile(r"[\W_]+")
+
+
+def normalize_text(text: str) -> str:
+    """NFKC, lower case, punctuation and symbols replaced by spaces, single spaces."""
+    return " ".join(_NON_WORD.sub(" ", unicodedata.normalize("NFKC", text).lower()).split())
+
+
+def word_ngrams(text: str, n: int) -> set[str]:
+    """The word n-grams of a normalized text (none when it has fewer than n words)."""
+    words = text.split()
+    return {" ".join(words[i:i + n]) for i in range(len(words) - n + 1)}
+
+
+@dataclass(frozen=True)
+class Match:
+    """Why a problem is contaminated: which benchmark, how, and the benchmark problem it matched."""
+
+    benchmark: str
+    method: Literal["ngram", "fuzzy"]
+    reference: str  # the first 80 characters of the benchmark problem
+    score: float | None = None  # fuzzy ratio (0-100), for method == "fuzzy"
+    ngram: str | None = None  # a shared n-gram, for method == "ngram"
+
+    def __str__(self) -> str:
+        how = f"shares {self.ngram!r}" if self.method == "ngram" else f"fuzzy ratio {self.score:.1f}"
+        return f"{self.benchmark}: {how} with {self.reference!r}"
+
+
+class Decontaminator:
+    """`check(problem)` returns a `Match` when the problem overlaps a reference problem, else None."""
+
+    def __init__(self, references: Mapping[str, Iterable[str]], ngram: int = 8, fuzzy_threshold: float = 95.0,
+                 common_ngram_refs: int | None = None):
+        """`references` maps a benchmark name to its problems.
+
+        `common_ngram_refs`: n-grams found in at least this many reference problems are boilerplate
+        (e.g. AIME's "where m and n are relatively prime positive integers") and do not flag a problem;
+        None (the default, as open-r1) lets every shared n-gram flag.
+        """
+        if ngram < 1:
+            raise ValueError("ngram must be at least 1")
+        self.ngram = ngram
+        self.fuzzy_threshold = fuzzy_threshold
+        self._names: list[str] = []  # benchmark name of each reference
+        self._texts: list[str] = []  # original text of each reference
+        self._normalized: list[str] = []  # normalized text of each reference (fuzzy choices)
+        self._index: dict[str, int] = {}  # n-gram -> first reference holding it
+        holders: Counter[str] = Counter()  # n-gram -> number of references holding it
+        for name, problems in references.items():
+            for text in problems:
+                if not text or not text.strip():
+                    continue
+                normalized = normalize_text(text)
+                grams = word_ngrams(normalized, ngram)
+                holders.update(grams)
+                for gram in grams:
+                    self._index.setdefault(gram, len(self._texts))
+                self._names.append(name)
+                self._texts.append(text)
+                self._normalized.append(normalized)
+        if common_ngram_refs is not None:
+            for gram, count in holders.items():
+                if count >= common_ngram_refs:
+                    del self._index[gram]
+        self._cache: dict[bytes, Match | None] = {}
+
+    @classmethod
+    def from_config(cls, cfg: DecontaminationConfig) -> Decontaminator:
+        """The bundled benchmarks named in `cfg.benchmarks` plus the `cfg.extra` reference datasets."""
+        references: dict[str, list[str]] = {name: benchmark_problems(name) for name in cfg.benchmarks}
+        for extra in cfg.extra:
+            name = extra.name or extra.path
+            problems = references.setdefault(name, [])
+            for row in iter_rows(extra.path, config=extra.config, split=extra.split):
+                if extra.column not in row:
+                    raise SourceError(f"{extra.path}: no column {extra.column!r} (columns: {', '.join(row)})")
+                if isinstance(row[extra.column], str):
+                    problems.append(row[extra.column])
+        return cls(references, ngram=cfg.ngram, fuzzy_threshold=cfg.fuzzy_threshold)
+
+    def __len__(self) -> int:
+        """The number of reference problems."""
+        return len(self._texts)
+
+    def check(self, problem: str) -> Match | None:
+        """The first overlap of `problem` with a reference problem, or None if it is clean."""
+        normalized = normalize_text(problem)
+        key = hashlib.blake2b(normalized.encode("utf-8"), digest_size=16).digest()
+        if key not in self._cache:
+            self._cache[key] = self._ngram_match(normalized) or self._fuzzy_match(normalized)
+        return self._cache[key]
+
+    def _match(self, ref: int, method: Literal["ngram", "fuzzy"], **detail: float | str) -> Match:
+        return Match(benchmark=self._names[ref], method=method, reference=self._texts[ref][:80], **detail)
+
+    def _ngram_match(self, normalized: str) -> Match | None:
+        words = normalized.split()
+        for i in range(len(words) - self.ngram + 1):
+            gram = " ".join(words[i:i + self.ngram])
+            ref = self._index.get(gram)
+            if ref is not None:
+                return self._match(ref, "ngram", ngram=gram)
+        return None
+
+    def _fuzzy_match(self, normalized: str) -> Match | None:
+        if not normalized or not self._normalized:
+            return None
+        best = process.extractOne(normalized, self._normalized, scorer=fuzz.ratio,
+                                  score_cutoff=self.fuzzy_threshold)
+        if best is None:
+            return None
+        _, score, ref = best
+        return self._match(ref, "fuzzy", score=float(score))

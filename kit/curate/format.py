@@ -1,0 +1,54 @@
+"""SFT formatting: a metadata row becomes a `default` row of chat messages (see `kit.schema.DEFAULT_FEATURES`).
+
+The assistant turn is `<think>\\n{reasoning}\\n</think>\\n\\n{solution}`; the user turn is the problem, the
+starter code of a code problem in a fenced block, and the domain's format instruction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from kit.recipes import FormatConfig
+from kit.schema import problem_id
+
+THINK_TEMPLATE = "<think>\n{reasoning}\n</think>\n\n{solution}"
+
+
+def user_prompt(row: Mapping[str, Any], fmt: FormatConfig) -> str:
+    """The user turn: problem, [starter code], [instruction], separated by blank lines."""
+    problem = row["problem"].strip()
+    parts = [problem]
+    starter = (row.get("starter_code") or "").strip("\n")
+    if row.get("domain") == "code" and starter.strip() and starter.strip() not in problem:
+        parts.append(f"```python\n{starter}\n```")
+    instruction = fmt.instructions.get(row.get("domain") or "")
+    if instruction:
+        parts.append(instruction)
+    return "\n\n".join(parts)
+
+
+def assistant_turn(row: Mapping[str, Any]) -> str:
+    """The assistant turn: the reasoning inside `<think>`, then the solution (both stripped)."""
+    return THINK_TEMPLATE.format(reasoning=(row.get("reasoning") or "").strip(),
+                                 solution=(row.get("solution") or "").strip())
+
+
+def to_messages(row: Mapping[str, Any], fmt: FormatConfig) -> list[dict[str, str]]:
+    """The conversation of one metadata row: optional system turn, user turn, assistant turn."""
+    messages = []
+    if fmt.system_prompt:
+        messages.append({"role": "system", "content": fmt.system_prompt})
+    messages.append({"role": "user", "content": user_prompt(row, fmt)})
+    messages.append({"role": "assistant", "content": assistant_turn(row)})
+    return messages
+
+
+def default_row(row: Mapping[str, Any], fmt: FormatConfig) -> dict[str, Any]:
+    """A row of the `default` config: messages, problem_id, domain, source."""
+    return {
+        "messages": to_messages(row, fmt),
+        "problem_id": row.get("problem_id") or problem_id(row["problem"]),
+        "domain": row.get("domain"),
+        "source": row.get("source"),
+    }

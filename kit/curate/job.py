@@ -1,0 +1,262 @@
+"""The curate job: from a data recipe to a Hub-layout dataset folder.
+
+    load -> validate -> dedup -> decontaminate -> verify -> rejection sampling -> format -> write
+
+Rows stream through every stage. Verified rows are spilled to a temporary JSONL file, because rejection
+sampling needs each problem's pass rate before it can keep or drop that problem's samples; only small
+per-problem counters are held in memory. Every rejected row is recorded in `stats.json` with its stage
+and reason. The folder appears only when the job succeeds (see `DatasetRepoWriter`).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import tempfile
+import time
+from array import array
+from collections import Counter, defaultdict, deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import kit
+from kit.curate.decontaminate import Decontaminator
+from kit.curate.dedup import Deduplicator
+from kit.curate.format import default_row
+from kit.hub.cards import render_dataset_card
+from kit.hub.repo import DatasetRepoWriter
+from kit.recipes import DataRecipe, dump_recipe
+from kit.schema import DOMAINS, METADATA_FEATURES
+from kit.sources import SourceError, iter_rows
+from kit.teachers import make_teacher
+from kit.verify.code import InvalidTestCases, parse_test_cases
+from kit.verify.dispatch import RowVerifier
+
+STAGES = ("load", "validate", "dedup", "decontaminate", "verify", "rejection_sampling")
+REQUIRED_COLUMNS = ("problem", "reasoning", "solution")
+Progress = Callable[[str, int], None]  # (stage, rows done so far)
+
+
+class CurateError(ValueError):
+    """The job cannot run (bad input or output); the message is one line."""
+
+
+@dataclass
+class _Stats:
+    stage_in: Counter[str] = field(default_factory=Counter)
+    stage_out: Counter[str] = field(default_factory=Counter)
+    rejections: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    rejected_rows: list[dict[str, Any]] = field(default_factory=list)
+    by_domain: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    by_source: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    decontamination: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    teachers: Counter[str] = field(default_factory=Counter)
+    verifiers: Counter[str] = field(default_factory=Counter)
+    reasoning_words: array = field(default_factory=lambda: array("L"))
+    solution_words: array = field(default_factory=lambda: array("L"))
+
+    def reject(self, row: dict[str, Any], stage: str, reason: str, detail: str = "") -> None:
+        self.rejections[stage][reason] += 1
+        self.rejected_rows.append({"row": row["_row"], "source": row.get("source"), "problem_id": row.get("problem_id"),
+                                   "stage": stage, "reason": reason, "detail": detail[:300]})
+
+    def keep(self, row: dict[str, Any]) -> None:
+        self.by_domain[row["domain"]]["kept"] += 1
+        self.by_source[row["source"]]["kept"] += 1
+        self.teachers[row["teacher"]] += 1
+        self.verifiers[row["verifier"]] += 1
+        self.reasoning_words.append(len((row.get("reasoning") or "").split()))
+        self.solution_words.append(len((row.get("solution") or "").split()))
+
+    def as_dict(self, started: float) -> dict[str, Any]:
+        kept = self.stage_out["rejection_sampling"]
+        return {
+            "total_rows": self.stage_in["load"],
+            "kept": kept,
+            "stages": [{"stage": s, "in": self.stage_in[s], "out": self.stage_out[s]} for s in STAGES],
+            "rejections": {stage: dict(c) for stage, c in self.rejections.items()},
+            "rejected_rows": sorted(self.rejected_rows, key=lambda r: r["row"]),
+            "by_domain": {k: {"in": v["in"], "kept": v["kept"]} for k, v in sorted(self.by_domain.items())},
+            "by_source": {k: {"in": v["in"], "kept": v["kept"]} for k, v in sorted(self.by_source.items())},
+            "decontamination": {k: dict(v) for k, v in self.decontamination.items()},
+            "tokens": {"unit": "whitespace-separated words",
+                       "reasoning": _summary(self.reasoning_words), "solution": _summary(self.solution_words)},
+            "teachers": dict(self.teachers),
+            "verifiers": dict(self.verifiers),
+            "kit_version": kit.__version__,
+            "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "duration_s": round(time.monotonic() - started, 2),
+        }
+
+
+def _summary(values: array) -> dict[str, float]:
+    if not values:
+        return {}
+    ordered = sorted(values)
+    return {"mean": round(statistics.fmean(ordered), 1), "median": statistics.median(ordered),
+            "p95": ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], "max": ordered[-1],
+            "total": sum(ordered)}
+
+
+@dataclass
+class CurateResult:
+    out_dir: Path
+    stats: dict[str, Any]
+
+
+def _load(recipe: DataRecipe, stats: _Stats) -> Iterator[dict[str, Any]]:
+    index = 0
+    for source in recipe.sources:
+        name = source.name or Path(source.path.removeprefix("kit:")).stem
+        rows = iter_rows(source.path, config=source.config, split=source.split, columns=source.columns,
+                         limit=source.limit)
+        for position, row in enumerate(rows):
+            if position == 0:
+                missing = [c for c in REQUIRED_COLUMNS if c not in row]
+                if missing:
+                    raise CurateError(f"source {source.path}: missing column {missing[0]!r} "
+                                      f"(map it with sources[].columns, e.g. {{your_column: {missing[0]}}})")
+            row = {k: row.get(k) for k in METADATA_FEATURES if k in row} | {"_row": index}
+            row["source"] = row.get("source") or name
+            row["domain"] = row.get("domain") or source.domain
+            stats.stage_in["load"] += 1
+            stats.stage_out["load"] += 1
+            index += 1
+            yield row
+
+
+def _validate(row: dict[str, Any]) -> tuple[str, str] | None:
+    """(reason, detail) when a row cannot be curated, else None."""
+    for column in REQUIRED_COLUMNS:
+        if not isinstance(row.get(column), str) or not row[column].strip():
+            return "missing_field", f"{column} is empty"
+    if row.get("domain") not in DOMAINS:
+        return "unknown_domain", f"domain {row.get('domain')!r} is not one of {', '.join(DOMAINS)}"
+    if row["domain"] == "code":
+        try:
+            parse_test_cases(row.get("test_cases"), row.get("starter_code"))
+        except InvalidTestCases as exc:
+            return "invalid_test_cases", str(exc)
+    return None
+
+
+def _filtered(rows: Iterator[dict[str, Any]], recipe: DataRecipe, stats: _Stats,
+              decontaminator: Decontaminator | None) -> Iterator[dict[str, Any]]:
+    dedup = Deduplicator() if recipe.curate.dedup else None
+    for row in rows:
+        stats.by_domain[str(row.get("domain"))]["in"] += 1
+        stats.by_source[str(row["source"])]["in"] += 1
+        stats.stage_in["validate"] += 1
+        problem = _validate(row)
+        if problem:
+            stats.reject(row, "validate", *problem)
+            continue
+        stats.stage_out["validate"] += 1
+        stats.stage_in["dedup"] += 1
+        reason = dedup.check(row) if dedup else None
+        if reason:
+            stats.reject(row, "dedup", reason)
+            continue
+        stats.stage_out["dedup"] += 1
+        stats.stage_in["decontaminate"] += 1
+        match = decontaminator.check(row["problem"]) if decontaminator else None
+        if match:
+            stats.decontamination[match.benchmark][match.method] += 1
+            stats.reject(row, "decontaminate", "contaminated", str(match))
+            continue
+        stats.stage_out["decontaminate"] += 1
+        yield row
+
+
+def run_curate(recipe: DataRecipe, out_dir: str | Path | None = None, progress: Progress | None = None) -> CurateResult:
+    """Run a data recipe end to end and write the dataset folder; returns where and the statistics."""
+    started = time.monotonic()
+    out = Path(out_dir or recipe.output.dir)
+    recipe = recipe.model_copy(update={"output": recipe.output.model_copy(update={"dir": str(out)})})
+    if out.exists() and any(out.iterdir()) and not recipe.output.overwrite:
+        raise CurateError(f"output folder {out} exists and is not empty (pass --overwrite or set output.overwrite)")
+    progress = progress or (lambda stage, n: None)
+    stats = _Stats()
+    decontaminator = Decontaminator.from_config(recipe.curate.decontaminate) if recipe.curate.decontaminate.enabled else None
+    teacher = make_teacher(recipe.teacher)
+    reached: Counter[str] = Counter()
+    passed: Counter[str] = Counter()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with tempfile.TemporaryDirectory(prefix=".kit-curate-", dir=out.parent) as tmp:
+            spill = Path(tmp) / "verified.jsonl"
+            with RowVerifier(recipe.verify) as verifier, spill.open("w", encoding="utf-8") as spill_file:
+                candidates = _counted(_filtered(teacher.samples(_load(recipe, stats)), recipe, stats, decontaminator),
+                                      progress)
+                pending: deque[dict[str, Any]] = deque()
+
+                def rows_for_verifier() -> Iterator[dict[str, Any]]:
+                    for row in candidates:
+                        pending.append(row)
+                        yield row
+
+                for verdict in verifier.verify(rows_for_verifier(), on_result=lambda n: progress("verify", n)):
+                    row = pending.popleft()
+                    stats.stage_in["verify"] += 1
+                    reached[row["problem_id"]] += 1
+                    row.update(verified=verdict.passed, verifier=verdict.verifier, verification=verdict.to_json())
+                    if not verdict.passed:
+                        detail = verdict.detail.get("error") or _first_failure(verdict.detail)
+                        stats.reject(row, "verify", verdict.reason or "failed", detail)
+                        continue
+                    stats.stage_out["verify"] += 1
+                    passed[row["problem_id"]] += 1
+                    spill_file.write(json.dumps(row, ensure_ascii=False) + "\n")
+            result_stats = _write(recipe, out, spill, reached, passed, stats, started, progress)
+    except SourceError as exc:
+        raise CurateError(str(exc)) from None
+    return CurateResult(out, result_stats)
+
+
+def _counted(rows: Iterator[dict[str, Any]], progress: Progress) -> Iterator[dict[str, Any]]:
+    for n, row in enumerate(rows, 1):
+        progress("filter", n)
+        yield row
+
+
+def _first_failure(detail: dict[str, Any]) -> str:
+    failures = detail.get("failures") or []
+    if failures:
+        first = failures[0]
+        return f"test {first['test']}: {first['reason']}: {first.get('detail', '')}"
+    if "predicted" in detail:
+        return f"expected {detail.get('gold')!r}, got {detail.get('predicted')!r}"
+    return ""
+
+
+def _write(recipe: DataRecipe, out: Path, spill: Path, reached: Counter[str], passed: Counter[str], stats: _Stats,
+           started: float, progress: Progress) -> dict[str, Any]:
+    band = recipe.curate.pass_rate
+    cap = recipe.curate.max_per_problem
+    kept_per_problem: Counter[str] = Counter()
+    with DatasetRepoWriter(out, shard_rows=recipe.output.shard_rows, overwrite=recipe.output.overwrite) as writer:
+        with spill.open(encoding="utf-8") as rows:
+            for n, line in enumerate(rows, 1):
+                row = json.loads(line)
+                pid = row["problem_id"]
+                stats.stage_in["rejection_sampling"] += 1
+                rate = passed[pid] / reached[pid]
+                if band and reached[pid] >= 2 and not band[0] <= rate <= band[1]:
+                    stats.reject(row, "rejection_sampling", "pass_rate",
+                                 f"pass rate {passed[pid]}/{reached[pid]} outside [{band[0]}, {band[1]}]")
+                    continue
+                if cap is not None and kept_per_problem[pid] >= cap:
+                    stats.reject(row, "rejection_sampling", "max_per_problem", f"already {cap} samples kept")
+                    continue
+                kept_per_problem[pid] += 1
+                stats.stage_out["rejection_sampling"] += 1
+                stats.keep(row)
+                metadata = {k: row.get(k) for k in METADATA_FEATURES}
+                writer.add(metadata, default_row(metadata, recipe.format))
+                progress("write", n)
+        result = stats.as_dict(started)
+        writer.finalize(render_dataset_card(recipe, result), dump_recipe(recipe), result)
+    return result

@@ -1,0 +1,42 @@
+"""Small helpers for ordered, bounded parallel work (memory must not grow with the input)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor, Future
+from typing import TypeVar
+
+# Held around every fork that does not exec at once (process-pool workers) and around every subprocess
+# start. Without it a worker forked on one thread inherits the half-made exec-status pipe of a
+# `subprocess.Popen` running on another, and that Popen then waits for the worker to exit: a deadlock.
+FORK_LOCK = threading.Lock()
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def cpu_count() -> int:
+    """CPUs this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def ordered_map(executor: Executor, fn: Callable[[T], R], items: Iterable[T], *, window: int,
+                on_result: Callable[[int], None] | None = None) -> Iterator[R]:
+    """`fn` over `items` on `executor`, yielded in input order, with at most `window` items in flight."""
+    pending: deque[Future[R]] = deque()
+    done = 0
+    for item in items:
+        pending.append(executor.submit(fn, item))
+        if len(pending) >= window:
+            yield pending.popleft().result()
+            done += 1
+            if on_result:
+                on_result(done)
+    while pending:
+        yield pending.popleft().result()
+        done += 1
+        if on_result:
+            on_result(done)

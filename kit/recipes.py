@@ -1,0 +1,244 @@
+"""Recipes: pydantic models loaded from YAML, with `--set key=value` overrides.
+
+Every model forbids unknown keys, so a typo in a recipe fails with a one-line error naming the key.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+
+class RecipeError(ValueError):
+    """A recipe that cannot be used; the message is one line naming the key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SourceConfig(_Strict):
+    """Where problems (and, for the `dataset` teacher, their traces) come from."""
+
+    path: str = Field(description="Local JSONL/JSON/Parquet file or dataset folder; `kit:samples/NAME.jsonl` "
+                      "for a file bundled with the kit; or a Hub dataset id.")
+    config: str | None = Field(None, description="Dataset config name (Hub or folder datasets).")
+    split: str = "train"
+    columns: dict[str, str] = Field(default_factory=dict, description="Rename map: source column -> contract column.")
+    name: str | None = Field(None, description="Value of `source` for rows that do not carry one.")
+    domain: str | None = Field(None, description="Value of `domain` for rows that do not carry one.")
+    limit: int | None = Field(None, ge=1, description="Read at most this many rows.")
+    license: str | None = None
+    citation: str | None = Field(None, description="BibTeX of the source dataset, quoted in the card.")
+
+
+class TeacherConfig(_Strict):
+    backend: Literal["dataset"] = Field(
+        "dataset", description="`dataset`: the traces are already in the input rows (reasoning, solution).")
+    model: str = Field("unknown", description="Teacher model id recorded for rows that do not name one.")
+
+
+class MathVerifyConfig(_Strict):
+    timeout_s: float = Field(5.0, gt=0, description="Time limit for parsing and comparing one answer.")
+
+
+class CodeVerifyConfig(_Strict):
+    test_timeout_s: float = Field(6.0, gt=0, description="Time limit of one test.")
+    sample_timeout_s: float = Field(60.0, gt=0, description="Time limit of all tests of one sample.")
+    memory_mb: int = Field(2048, ge=64, description="Address-space limit of the code under test.")
+    max_output_kb: int = Field(4096, ge=1, description="Output cap of one test (stdout and files).")
+
+
+class VerifyConfig(_Strict):
+    workers: int | None = Field(None, ge=1, description="Parallel workers; default: the number of CPUs.")
+    math: MathVerifyConfig = Field(default_factory=MathVerifyConfig)
+    code: CodeVerifyConfig = Field(default_factory=CodeVerifyConfig)
+
+
+class ReferenceConfig(_Strict):
+    """Extra benchmark problems to decontaminate against."""
+
+    path: str = Field(description="Local JSONL/JSON/Parquet file or folder, or a Hub dataset id.")
+    config: str | None = None
+    split: str = "test"
+    column: str = Field("problem", description="The column holding the problem text.")
+    name: str | None = Field(None, description="Name used in statistics; default: the path.")
+
+
+class DecontaminationConfig(_Strict):
+    enabled: bool = True
+    ngram: int = Field(8, ge=1, description="Word n-gram length; any shared n-gram drops a problem (open-r1).")
+    fuzzy_threshold: float = Field(95.0, ge=0, le=100,
+                                   description="rapidfuzz ratio at or above which a problem is dropped (OpenThoughts).")
+    benchmarks: list[Literal["math500", "aime24", "amc23", "humaneval"]] = Field(
+        default_factory=lambda: ["math500", "aime24", "amc23", "humaneval"],
+        description="Benchmarks bundled with the kit.")
+    extra: list[ReferenceConfig] = Field(default_factory=list)
+
+
+class CurateConfig(_Strict):
+    max_per_problem: int | None = Field(None, ge=1, description="Keep at most this many verified samples per problem.")
+    pass_rate: tuple[float, float] | None = Field(
+        None, description="Keep a problem's samples only if its pass rate lies in [low, high] (open-r1: [0.2, 0.8]); "
+                          "applies to problems with two or more samples.")
+    dedup: bool = True
+    decontaminate: DecontaminationConfig = Field(default_factory=DecontaminationConfig)
+
+    @field_validator("pass_rate")
+    @classmethod
+    def _band(cls, v: tuple[float, float] | None) -> tuple[float, float] | None:
+        if v is not None and not (0.0 <= v[0] <= v[1] <= 1.0):
+            raise ValueError("must be [low, high] with 0 <= low <= high <= 1")
+        return v
+
+
+DEFAULT_INSTRUCTIONS = {
+    "math": "Return your final response within \\boxed{}.",
+    "code": "Write a Python solution and return it in a single ```python code block.",
+}
+
+
+class FormatConfig(_Strict):
+    system_prompt: str | None = Field(None, description="Optional system turn of every conversation.")
+    instructions: dict[str, str] = Field(
+        default_factory=lambda: dict(DEFAULT_INSTRUCTIONS),
+        description="Format instruction appended to the problem in the user turn, per domain.")
+
+
+class OutputConfig(_Strict):
+    dir: str = Field("out/{name}", description="Output folder; `{name}` is the recipe name.")
+    shard_rows: int = Field(10_000, ge=1, description="Rows per parquet shard.")
+    pretty_name: str | None = None
+    license: str = "apache-2.0"
+    overwrite: bool = Field(False, description="Replace an existing output folder.")
+
+
+class DataRecipe(_Strict):
+    """A data recipe: `kit curate RECIPE`."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    description: str = ""
+    sources: list[SourceConfig] = Field(min_length=1)
+    teacher: TeacherConfig = Field(default_factory=TeacherConfig)
+    verify: VerifyConfig = Field(default_factory=VerifyConfig)
+    curate: CurateConfig = Field(default_factory=CurateConfig)
+    format: FormatConfig = Field(default_factory=FormatConfig)
+    output: OutputConfig = Field(default_factory=OutputConfig)
+
+    @model_validator(mode="after")
+    def _dir(self) -> DataRecipe:
+        self.output.dir = self.output.dir.format(name=self.name)
+        return self
+
+
+# --------------------------------------------------------------------------------------------------
+# Loading
+
+
+def _apply_override(data: dict[str, Any], assignment: str) -> None:
+    if "=" not in assignment:
+        raise RecipeError(f"--set {assignment!r}: expected key=value")
+    key, raw = assignment.split("=", 1)
+    parts = key.strip().split(".")
+    if not all(parts):
+        raise RecipeError(f"--set {assignment!r}: empty key")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    node = data
+    for i, part in enumerate(parts[:-1]):
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                raise RecipeError(f"--set {key}: {'.'.join(parts[:i + 1])} is not an index of a list of {len(node)}")
+            node = node[int(part)]
+            continue
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        if not isinstance(child, dict | list):
+            raise RecipeError(f"--set {key}: {'.'.join(parts[:i + 1])} is not a mapping")
+        node = child
+    last = parts[-1]
+    if isinstance(node, list):
+        if not last.isdigit() or int(last) >= len(node):
+            raise RecipeError(f"--set {key}: {last!r} is not an index of a list of {len(node)}")
+        node[int(last)] = value
+    else:
+        node[last] = value
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in loc) or "(recipe)"
+
+
+def _known_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The field names of the model reached by `loc` (for 'did you mean' hints)."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        fields = getattr(current, "model_fields", None)
+        if not fields or part not in fields:
+            return []
+        annotation = fields[part].annotation
+        current = next((a for a in getattr(annotation, "__args__", ()) if hasattr(a, "model_fields")), annotation)
+    return list(getattr(current, "model_fields", {}))
+
+
+def _one_line(model: type[BaseModel], err: ValidationError, origin: str) -> str:
+    first = err.errors()[0]
+    loc = tuple(first["loc"])
+    where = _location(loc)
+    if first["type"] == "extra_forbidden":
+        hint = difflib.get_close_matches(str(loc[-1]), _known_keys(model, loc[:-1]), n=1)
+        tip = f" (did you mean {hint[0]!r}?)" if hint else ""
+        msg = f"unknown key{tip}"
+    else:
+        msg = first["msg"]
+        if "input" in first and first["type"] != "missing":
+            msg += f", got {first['input']!r}"
+    more = f" (+{len(err.errors()) - 1} more)" if len(err.errors()) > 1 else ""
+    return f"{origin}: {where}: {msg}{more}"
+
+
+def load_recipe(path: str | os.PathLike[str], overrides: list[str] | tuple[str, ...] = (),
+                model: type[BaseModel] = DataRecipe) -> Any:
+    """Load a YAML recipe, apply `key=value` overrides, validate; RecipeError (one line) on any problem.
+
+    Relative local paths inside the recipe (`sources[].path`, `curate.decontaminate.extra[].path`) are
+    resolved against the recipe's folder when they exist there.
+    """
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RecipeError(f"recipe not found: {path}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise RecipeError(f"{path}:{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if not isinstance(data, dict):
+        raise RecipeError(f"{path}: a recipe is a YAML mapping")
+    for assignment in overrides:
+        _apply_override(data, assignment)
+    try:
+        recipe = model.model_validate(data)
+    except ValidationError as err:
+        raise RecipeError(_one_line(model, err, str(path))) from None
+    if isinstance(recipe, DataRecipe):
+        for item in [*recipe.sources, *recipe.curate.decontaminate.extra]:
+            candidate = path.parent / item.path
+            if not item.path.startswith("kit:") and not Path(item.path).is_absolute() and candidate.exists():
+                item.path = str(candidate)
+    return recipe
+
+
+def dump_recipe(recipe: BaseModel) -> str:
+    """The recipe as YAML, for `recipe.yaml` in an output folder (recipes hold no secrets by design)."""
+    return yaml.safe_dump(recipe.model_dump(mode="json"), sort_keys=False, allow_unicode=True)

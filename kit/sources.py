@@ -1,0 +1,151 @@
+"""Rows from files, dataset folders and Hub datasets, streamed (memory does not grow with the dataset).
+
+`iter_rows(path)` accepts:
+
+- `kit:samples/NAME.jsonl` - a file bundled with the kit (under `kit/data/`);
+- a local `.jsonl`, `.jsonl.gz`, `.json` or `.parquet` file;
+- a local dataset folder (e.g. one written by `kit curate`: README.md `configs:`, `data/`, `metadata/`),
+  read with `datasets.load_dataset(folder, config, split=split, streaming=True)`;
+- otherwise a Hub dataset id, read the same way.
+
+Every failure is a `SourceError` whose message is one line naming the path (and the line of a bad JSONL row).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterator, Mapping
+from importlib import resources
+from pathlib import Path
+from typing import IO, Any
+
+import pyarrow.parquet as pq
+
+PACKAGE_PREFIX = "kit:"
+_JSON_SUFFIXES = (".jsonl", ".jsonl.gz", ".json")
+_FILE_SUFFIXES = (*_JSON_SUFFIXES, ".parquet")
+
+
+class SourceError(ValueError):
+    """A source that cannot be read; the message is one line naming the path."""
+
+
+def resolve_package_path(path: str) -> Path:
+    """The file behind `kit:REL` (REL is relative to `kit/data/`, e.g. `kit:samples/math.jsonl`)."""
+    rel = path.removeprefix(PACKAGE_PREFIX).strip("/")
+    if not rel or ".." in Path(rel).parts:
+        raise SourceError(f"{path}: expected kit:FOLDER/FILE inside the kit's data folder")
+    target = resources.files("kit").joinpath("data", *Path(rel).parts)
+    if not target.is_file():
+        raise SourceError(f"{path}: no such file bundled with the kit")
+    return Path(str(target))
+
+
+def iter_rows(path: str, *, config: str | None = None, split: str = "train",
+              columns: Mapping[str, str] | None = None, limit: int | None = None) -> Iterator[dict[str, Any]]:
+    """Yield rows of `path` as dicts, with source columns renamed by `columns` (source -> contract).
+
+    `config` and `split` apply to dataset folders and Hub datasets; `limit` stops after that many rows.
+    """
+    if limit is not None and limit <= 0:
+        return
+    rows = _open(path, config=config, split=split)
+    rename = dict(columns or {})
+    for count, row in enumerate(rows, start=1):
+        if rename:
+            if count == 1 and (missing := [c for c in rename if c not in row]):
+                raise SourceError(f"{path}: no column {missing[0]!r} to rename (columns: {', '.join(row)})")
+            row = {rename.get(key, key): value for key, value in row.items()}
+        yield row
+        if limit is not None and count >= limit:
+            return
+
+
+def _open(path: str, *, config: str | None, split: str) -> Iterator[dict[str, Any]]:
+    """The raw rows of a source, picked by the form of `path`."""
+    if path.startswith(PACKAGE_PREFIX):
+        return _read_file(resolve_package_path(path), label=path)
+    local = Path(path).expanduser()
+    if local.is_dir():
+        return _read_dataset(str(local), config=config, split=split, label=path)
+    if local.is_file() or path.endswith(_FILE_SUFFIXES) or path.startswith(("/", "./", "../", "~")):
+        if not local.is_file():
+            raise SourceError(f"{path}: no such file or folder")
+        return _read_file(local, label=path)
+    return _read_dataset(path, config=config, split=split, label=path)
+
+
+def _read_file(file: Path, *, label: str) -> Iterator[dict[str, Any]]:
+    name = file.name.lower()
+    if name.endswith(".parquet"):
+        return _read_parquet(file, label=label)
+    if name.endswith(_JSON_SUFFIXES):
+        return _read_json(file, label=label)
+    raise SourceError(f"{label}: unsupported file type (expected {', '.join(_FILE_SUFFIXES)})")
+
+
+def _open_text(file: Path) -> IO[str]:
+    if file.name.lower().endswith(".gz"):
+        return gzip.open(file, "rt", encoding="utf-8")
+    return file.open(encoding="utf-8")
+
+
+def _read_json(file: Path, *, label: str) -> Iterator[dict[str, Any]]:
+    """JSON Lines (one object per line, blank lines skipped); a `.json` file may also hold one array."""
+    try:
+        with _open_text(file) as handle:
+            first = handle.read(1)
+            while first.isspace():
+                first = handle.read(1)
+            if first == "[":  # a JSON array cannot be streamed line by line: it is loaded whole
+                handle.seek(0)
+                data = json.load(handle)
+                for index, row in enumerate(data):
+                    yield _as_row(row, label, f"item {index}")
+                return
+            handle.seek(0)
+            for lineno, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise SourceError(f"{label}: line {lineno}: not valid JSON ({exc.msg})") from None
+                yield _as_row(row, label, f"line {lineno}")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SourceError(f"{label}: cannot read ({_first_line(exc)})") from None
+
+
+def _as_row(row: Any, label: str, where: str) -> dict[str, Any]:
+    if not isinstance(row, dict):
+        raise SourceError(f"{label}: {where}: expected a JSON object, got {type(row).__name__}")
+    return row
+
+
+def _read_parquet(file: Path, *, label: str) -> Iterator[dict[str, Any]]:
+    try:
+        parquet = pq.ParquetFile(file)
+        for batch in parquet.iter_batches(batch_size=1024):
+            yield from batch.to_pylist()
+    except (OSError, ValueError) as exc:
+        raise SourceError(f"{label}: cannot read parquet ({_first_line(exc)})") from None
+
+
+def _read_dataset(path: str, *, config: str | None, split: str, label: str) -> Iterator[dict[str, Any]]:
+    """A dataset folder or Hub dataset, streamed by `datasets`."""
+    import datasets  # imported here: it is only needed for folders and Hub datasets
+
+    try:
+        dataset = datasets.load_dataset(path, config, split=split, streaming=True)
+        yield from dataset
+    except SourceError:
+        raise
+    except Exception as exc:  # datasets raises many kinds (FileNotFound, DatasetNotFound, ValueError, ...)
+        which = f" (config {config!r}, split {split!r})" if config else f" (split {split!r})"
+        raise SourceError(f"{label}{which}: cannot load dataset ({type(exc).__name__}: {_first_line(exc)})") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,263 @@
+"""Verify code solutions by running their tests in the sandbox.
+
+The code under test is the last fenced python block of `solution`. `test_cases` (a JSON string) takes one
+of three forms:
+
+- stdin/stdout (APPS, TACO, Codeforces): `{"inputs": ["1 2\\n"], "outputs": ["3\\n"]}`;
+- call-based (APPS/TACO/LiveCodeBench functional): `{"fn_name": "add", "inputs": [[1, 2]], "outputs": [3]}`,
+  a top-level function, or a method of `class Solution` when `starter_code` defines one;
+- assert-based (HumanEval, MBPP): `{"test_code": "def check(candidate): ...", "entry_point": "add"}`.
+
+All tests of one sample run in one sandboxed sample process (each test in a forked test process of it).
+Only the inputs enter the sandbox; outputs are compared here: line by line and token by token, ignoring
+trailing whitespace, numbers equal within 1e-6 relative or absolute. A sample passes only when every test
+passes and the harness ran to its end.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from kit.parallel import cpu_count, ordered_map
+from kit.recipes import CodeVerifyConfig
+from kit.sandbox import Limits, Sandbox
+from kit.verify import Verdict
+
+VERIFIER = "sandbox"
+_FENCE = re.compile(r"```[ \t]*(?:python3?|py)[ \t]*\r?\n(.*?)```", re.DOTALL | re.IGNORECASE)
+_SOLUTION_CLASS = re.compile(r"^\s*class\s+Solution\b", re.MULTILINE)
+_TOLERANCE = 1e-6
+_MAX_FAILURES = 10
+
+
+class InvalidTestCases(ValueError):
+    """`test_cases` is not one of the three supported forms."""
+
+
+@dataclass(frozen=True)
+class TestSpec:
+    mode: str  # stdio | call | assert
+    inputs: list[Any]
+    outputs: list[Any]
+    fn_name: str | None = None
+    use_class: bool = False
+    test_code: str | None = None
+    entry_point: str | None = None
+
+    @property
+    def total(self) -> int:
+        return 1 if self.mode == "assert" else len(self.inputs)
+
+
+def extract_code(solution: str | None) -> str | None:
+    """The last fenced python block of a solution, or None."""
+    blocks = _FENCE.findall(solution or "")
+    return blocks[-1] if blocks else None
+
+
+def parse_test_cases(test_cases: str | Mapping[str, Any] | None, starter_code: str | None = None) -> TestSpec:
+    """Parse `test_cases` into a TestSpec; InvalidTestCases (one line) when it is malformed."""
+    if test_cases is None or test_cases == "":
+        raise InvalidTestCases("test_cases is empty")
+    if isinstance(test_cases, str):
+        try:
+            data = json.loads(test_cases)
+        except json.JSONDecodeError as exc:
+            raise InvalidTestCases(f"test_cases is not valid JSON ({exc.msg} at char {exc.pos})") from None
+    else:
+        data = dict(test_cases)
+    if not isinstance(data, dict):
+        raise InvalidTestCases(f"test_cases must be a JSON object, got {type(data).__name__}")
+    if "test_code" in data:
+        if not isinstance(data["test_code"], str) or not data["test_code"].strip():
+            raise InvalidTestCases("test_cases.test_code must be a non-empty string")
+        entry = data.get("entry_point")
+        if not isinstance(entry, str) or not entry.isidentifier():
+            raise InvalidTestCases("test_cases.entry_point must name the function under test")
+        return TestSpec("assert", [], [], test_code=data["test_code"], entry_point=entry)
+    inputs, outputs = data.get("inputs"), data.get("outputs")
+    if not isinstance(inputs, list) or not isinstance(outputs, list):
+        raise InvalidTestCases("test_cases needs lists `inputs` and `outputs` (or `test_code` and `entry_point`)")
+    if len(inputs) != len(outputs):
+        raise InvalidTestCases(f"test_cases has {len(inputs)} inputs but {len(outputs)} outputs")
+    if not inputs:
+        raise InvalidTestCases("test_cases has no tests")
+    fn_name = data.get("fn_name")
+    if fn_name:
+        if not isinstance(fn_name, str) or not fn_name.isidentifier():
+            raise InvalidTestCases(f"test_cases.fn_name is not a function name: {fn_name!r}")
+        use_class = bool(starter_code and _SOLUTION_CLASS.search(starter_code))
+        return TestSpec("call", inputs, outputs, fn_name=fn_name, use_class=use_class)
+    if not all(isinstance(x, str) for x in inputs + outputs):
+        raise InvalidTestCases("stdin/stdout test_cases need string inputs and outputs")
+    return TestSpec("stdio", inputs, outputs)
+
+
+# -- comparison (outside the sandbox) -------------------------------------------------------------
+
+
+def _as_number(token: str) -> float | None:
+    try:
+        value = float(token)
+    except ValueError:
+        return None
+    return None if math.isnan(value) else value
+
+
+def _tokens_equal(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    x, y = _as_number(a), _as_number(b)
+    return x is not None and y is not None and math.isclose(x, y, rel_tol=_TOLERANCE, abs_tol=_TOLERANCE)
+
+
+def outputs_match(actual: str, expected: str) -> bool:
+    """stdin/stdout comparison: line by line, token by token, trailing whitespace ignored, numbers within 1e-6."""
+    got = actual.rstrip().splitlines()
+    want = expected.rstrip().splitlines()
+    if len(got) != len(want):
+        return False
+    for line_got, line_want in zip(got, want, strict=True):
+        a, b = line_got.split(), line_want.split()
+        if len(a) != len(b) or not all(_tokens_equal(x, y) for x, y in zip(a, b, strict=True)):
+            return False
+    return True
+
+
+def values_match(actual: Any, expected: Any) -> bool:
+    """Call-based comparison of plain (JSON) values; floats within 1e-6; TACO's `[value]` wrapping accepted."""
+    if _values_equal(actual, expected):
+        return True
+    return isinstance(expected, list) and len(expected) == 1 and _values_equal(actual, expected[0])
+
+
+def _values_equal(a: Any, b: Any) -> bool:
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return math.isclose(a, b, rel_tol=_TOLERANCE, abs_tol=_TOLERANCE) or a == b
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_values_equal(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_values_equal(a[k], b[k]) for k in a)
+    return type(a) is type(b) and a == b
+
+
+# -- one sample -----------------------------------------------------------------------------------
+
+_STATUS_REASON = {"error": "runtime_error", "failed": "wrong_answer", "early_exit": "early_exit",
+                  "timeout": "timeout", "memory": "memory", "output_limit": "output_limit", "killed": "killed",
+                  "skipped": "skipped"}
+
+
+def _short(text: Any, n: int = 200) -> str:
+    text = text if isinstance(text, str) else json.dumps(text)
+    return text if len(text) <= n else text[:n] + "..."
+
+
+def _judge(spec: TestSpec, index: int, record: dict[str, Any] | None) -> dict[str, Any] | None:
+    """None if the test passed, else a failure {test, reason, detail}."""
+    if record is None:
+        return {"test": index, "reason": "not_run", "detail": "the sample process ended before this test"}
+    status = record.get("status")
+    if status != "ok":
+        detail = record.get("error") or (f"signal {record['signal']}" if "signal" in record else status)
+        return {"test": index, "reason": _STATUS_REASON.get(status, "runtime_error"), "detail": _short(detail, 500)}
+    if spec.mode == "assert":
+        return None
+    expected = spec.outputs[index]
+    if spec.mode == "stdio":
+        if outputs_match(record.get("output", ""), expected):
+            return None
+        return {"test": index, "reason": "wrong_answer",
+                "detail": f"expected {_short(expected)!r}, got {_short(record.get('output', ''))!r}"}
+    try:
+        actual = json.loads(record.get("output", ""))
+    except json.JSONDecodeError:
+        return {"test": index, "reason": "runtime_error", "detail": "no return value was reported"}
+    if values_match(actual, expected):
+        return None
+    return {"test": index, "reason": "wrong_answer", "detail": f"expected {_short(expected)}, got {_short(actual)}"}
+
+
+def limits_from_config(cfg: CodeVerifyConfig) -> Limits:
+    return Limits(timeout_s=cfg.sample_timeout_s, test_timeout_s=cfg.test_timeout_s, memory_mb=cfg.memory_mb,
+                  max_output_bytes=cfg.max_output_kb << 10)
+
+
+def verify_code(row: Mapping[str, Any], sandbox: Sandbox, limits: Limits | None = None) -> Verdict:
+    """Verify one row (`solution`, `test_cases`, optional `starter_code`) in the given sandbox."""
+    code = extract_code(row.get("solution"))
+    if code is None:
+        return Verdict(False, VERIFIER, "no_code", {"error": "the solution has no fenced python block"})
+    try:
+        spec = parse_test_cases(row.get("test_cases"), row.get("starter_code"))
+    except InvalidTestCases as exc:
+        return Verdict(False, VERIFIER, "invalid_test_cases", {"error": str(exc)})
+    payload = {"mode": spec.mode, "code": code, "inputs": spec.inputs, "fn_name": spec.fn_name,
+               "use_class": spec.use_class, "test_code": spec.test_code, "entry_point": spec.entry_point}
+    result = sandbox.run("tests", payload, limits)
+    by_test = {r["test"]: r for r in result.records if isinstance(r.get("test"), int)}
+    failures = [f for i in range(spec.total) if (f := _judge(spec, i, by_test.get(i))) is not None]
+    passed_tests = spec.total - len(failures)
+    detail: dict[str, Any] = {"mode": spec.mode, "passed_tests": passed_tests, "total_tests": spec.total,
+                              "failures": failures[:_MAX_FAILURES], "time_s": result.time_s,
+                              "isolation": sandbox.isolation}
+    if not result.complete:
+        why = ("the sample outran its time limit" if result.timed_out else
+               "the sandbox server was killed" if result.crashed else
+               result.error or "the test harness did not run to its end")
+        detail["error"] = why
+        return Verdict(False, VERIFIER, "timeout" if result.timed_out else "incomplete_run", detail)
+    if failures:
+        return Verdict(False, VERIFIER, "tests_failed", detail)
+    return Verdict(True, VERIFIER, None, detail)
+
+
+class CodeVerifier:
+    """Verifies code rows in parallel: one sandbox per worker thread (the work happens in the sandboxes)."""
+
+    def __init__(self, workers: int | None = None, limits: Limits | None = None) -> None:
+        self.workers = workers or cpu_count()
+        self.limits = limits or Limits()
+        self._local = threading.local()
+        self._boxes: list[Sandbox] = []
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="kit-sandbox")
+
+    def _sandbox(self) -> Sandbox:
+        box = getattr(self._local, "box", None)
+        if box is None:
+            box = self._local.box = Sandbox(self.limits)
+            with self._lock:
+                self._boxes.append(box)
+        return box
+
+    def verify_one(self, row: Mapping[str, Any]) -> Verdict:
+        return verify_code(row, self._sandbox(), self.limits)
+
+    def verify(self, rows: Iterable[Mapping[str, Any]],
+               on_result: Callable[[int], None] | None = None) -> Iterator[Verdict]:
+        """Verdicts for `rows`, in input order, streamed (a bounded number in flight)."""
+        yield from ordered_map(self._pool, self.verify_one, rows, window=self.workers * 4, on_result=on_result)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        with self._lock:
+            for box in self._boxes:
+                box.close()
+            self._boxes.clear()
+
+    def __enter__(self) -> CodeVerifier:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+

@@ -1,0 +1,147 @@
+"""`kit curate` end to end on the bundled quickstart: every row ends where tests/data/quickstart_expected.json says."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from datasets import load_dataset
+
+from kit.schema import DEFAULT_FEATURES, METADATA_FEATURES
+from kit.sources import iter_rows
+
+ROOT = Path(__file__).resolve().parent.parent
+RECIPE = ROOT / "recipes/data/quickstart.yaml"
+EXPECTED = json.loads((ROOT / "tests/data/quickstart_expected.json").read_text())
+
+
+def kit(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "kit.cli", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=300)
+
+
+@pytest.fixture(scope="module")
+def curated(tmp_path_factory):
+    out = tmp_path_factory.mktemp("curate") / "quickstart"
+    result = kit("curate", str(RECIPE), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    return out, result
+
+
+@pytest.fixture(scope="module")
+def sample_rows():
+    return list(iter_rows("kit:samples/quickstart.jsonl"))
+
+
+def test_prints_the_load_dataset_line(curated):
+    out, result = curated
+    assert f'load_dataset("{out}", "metadata")' in result.stdout
+    assert f'load_dataset("{out}")' in result.stdout
+
+
+def test_folder_layout(curated):
+    out, _ = curated
+    names = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
+    assert {"README.md", "recipe.yaml", "stats.json"} <= names
+    assert any(n.startswith("data/train-") and n.endswith(".parquet") for n in names)
+    assert any(n.startswith("metadata/train-") and n.endswith(".parquet") for n in names)
+    recipe = yaml.safe_load((out / "recipe.yaml").read_text())
+    assert recipe["name"] == "quickstart" and recipe["curate"]["max_per_problem"] == 2
+
+
+def test_metadata_holds_exactly_the_expected_samples(curated, sample_rows):
+    out, _ = curated
+    metadata = load_dataset(str(out), "metadata", split="train")
+    assert metadata.features == METADATA_FEATURES
+    kept = [sample_rows[e["line"]] for e in EXPECTED if e["fate"] == "kept"]
+    assert [(r["problem"], r["solution"]) for r in metadata] == [(r["problem"], r["solution"]) for r in kept]
+    assert all(metadata["verified"])
+    for row in metadata:
+        verification = json.loads(row["verification"])
+        assert verification["passed"] is True
+        assert row["verifier"] == ("math-verify" if row["domain"] == "math" else "sandbox")
+        assert row["teacher"] and row["problem_id"] and json.loads(row["generation"])["backend"] == "dataset"
+
+
+def test_default_is_sft_ready(curated):
+    out, _ = curated
+    default = load_dataset(str(out), split="train")
+    metadata = load_dataset(str(out), "metadata", split="train")
+    assert default.features == DEFAULT_FEATURES
+    assert len(default) == len(metadata) == sum(e["fate"] == "kept" for e in EXPECTED)
+    for sft, meta in zip(default, metadata, strict=True):
+        roles = [m["role"] for m in sft["messages"]]
+        assert roles[-2:] == ["user", "assistant"]
+        assert meta["problem"].strip() in sft["messages"][-2]["content"]
+        assert sft["messages"][-1]["content"] == (
+            f"<think>\n{meta['reasoning'].strip()}\n</think>\n\n{meta['solution'].strip()}")
+        assert sft["problem_id"] == meta["problem_id"]
+
+
+def test_stats_account_for_every_rejected_row(curated):
+    out, _ = curated
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["total_rows"] == len(EXPECTED)
+    assert stats["kept"] + len(stats["rejected_rows"]) == len(EXPECTED)
+    rejected = {r["row"]: r for r in stats["rejected_rows"]}
+    for expected in EXPECTED:
+        if expected["fate"] == "kept":
+            assert expected["line"] not in rejected, expected
+            continue
+        actual = rejected[expected["line"]]
+        assert (actual["stage"], actual["reason"]) == (expected["stage"], expected["reason"]), (expected, actual)
+        if "test_failure" in expected:
+            assert f": {expected['test_failure']}:" in actual["detail"], (expected, actual)
+    for stage in stats["stages"]:
+        assert stage["in"] - stage["out"] == sum(stats["rejections"].get(stage["stage"], {}).values())
+
+
+def test_card_describes_the_dataset(curated):
+    out, _ = curated
+    card = (out / "README.md").read_text()
+    assert card.startswith("---\n") and "config_name: metadata" in card
+    assert f'load_dataset("{out}", "metadata")' in card or 'load_dataset(' in card
+    for word in ("Math-Verify", "sandbox", "MATH500", "contaminated"):
+        assert word.lower() in card.lower(), word
+
+
+def test_refuses_to_overwrite_then_overwrites(curated):
+    out, _ = curated
+    again = kit("curate", str(RECIPE), "--out", str(out))
+    assert again.returncode == 2 and "exists" in again.stderr
+    assert len(again.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("override, message", [
+    ("curate.max_per_problm=3", "curate.max_per_problm: unknown key (did you mean 'max_per_problem'?)"),
+    ("curate.max_per_problem=many", "curate.max_per_problem"),
+    ("verify.code.memory_mb=-1", "verify.code.memory_mb"),
+])
+def test_bad_recipe_values_fail_in_one_line(tmp_path, override, message):
+    result = kit("curate", str(RECIPE), "--out", str(tmp_path / "x"), "--set", override)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_unknown_key_in_the_recipe_file(tmp_path):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("name: x\nsources: [{path: kit:samples/quickstart.jsonl}]\nteacher: {backend: dataset, modle: y}\n")
+    result = kit("curate", str(recipe))
+    assert result.returncode == 2
+    assert "teacher.modle: unknown key (did you mean 'model'?)" in result.stderr
+
+
+def test_missing_column_names_it(tmp_path):
+    data = tmp_path / "rows.jsonl"
+    data.write_text(json.dumps({"problem": "1+1?", "domain": "math", "answer": "2", "solution": "\\boxed{2}"}) + "\n")
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(f"name: x\nsources: [{{path: {data}}}]\noutput: {{dir: {tmp_path / 'out'}}}\n")
+    result = kit("curate", str(recipe))
+    assert result.returncode == 2
+    assert "missing column 'reasoning'" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

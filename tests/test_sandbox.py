@@ -1,0 +1,232 @@
+"""Hostile code is contained: each test runs real attacks in the real sandbox and checks host and run."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from kit.sandbox import Limits, Sandbox, bwrap_available
+
+SECRET = "hf_kitTestSecret0123456789"
+LIMITS = Limits(timeout_s=20, test_timeout_s=3, memory_mb=512, max_output_bytes=1 << 20)
+
+needs_bwrap = pytest.mark.skipif(not bwrap_available(), reason="bubblewrap is not installed (.ci/run installs it)")
+
+
+@pytest.fixture(scope="module")
+def secret_home():
+    """A home folder and HF_HOME outside /tmp holding a token, and secrets in the environment."""
+    root = Path(tempfile.mkdtemp(prefix="kit-secrets-", dir="/var/tmp"))
+    (root / "home/.cache/huggingface").mkdir(parents=True)
+    (root / "home/.cache/huggingface/token").write_text(SECRET)
+    (root / "hf").mkdir()
+    (root / "hf/token").write_text(SECRET)
+    outside = root / "outside.txt"
+    outside.write_text("host data")
+    saved = {k: os.environ.get(k) for k in ("HOME", "HF_HOME", "HF_TOKEN", "OPENAI_API_KEY")}
+    os.environ.update(HOME=str(root / "home"), HF_HOME=str(root / "hf"), HF_TOKEN=SECRET, OPENAI_API_KEY=SECRET)
+    yield root
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    for path in sorted(root.rglob("*"), reverse=True):
+        path.unlink() if path.is_file() else path.rmdir()
+    root.rmdir()
+
+
+@pytest.fixture(scope="module")
+def box(secret_home):
+    with Sandbox(LIMITS) as sandbox:
+        yield sandbox
+
+
+def _uid_processes(uid: int) -> list[int]:
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.stat(f"/proc/{entry}").st_uid == uid:
+                    pids.append(int(entry))
+            except OSError:
+                pass
+    return pids
+
+
+def _no_leftovers(box: Sandbox) -> None:
+    if box._uid is not None:  # root on the host: the sandbox uid owns every untrusted process
+        deadline = time.monotonic() + 5
+        while _uid_processes(box._uid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _uid_processes(box._uid) == []
+
+
+def _assert_healthy(box: Sandbox) -> None:
+    record = box.run_script("print(sum(range(10)))")
+    assert record["status"] == "ok" and record["stdout"] == "45\n"
+
+
+def test_runs_plain_code_with_stdin(box):
+    record = box.run_script("import sys\nprint(sys.stdin.read().upper(), end='')", stdin="hello\n")
+    assert record == {**record, "status": "ok", "stdout": "HELLO\n"}
+
+
+@needs_bwrap
+def test_secrets_in_environment_and_token_files_never_reach_the_code(box, secret_home):
+    source = f"""
+import os, glob
+print(dict(os.environ))
+for path in [{str(secret_home / 'home/.cache/huggingface/token')!r}, {str(secret_home / 'hf/token')!r},
+             os.path.expanduser('~/.cache/huggingface/token'), '/root/.cache/huggingface/token',
+             *glob.glob('/home/*/.cache/huggingface/token')]:
+    try:
+        print(open(path).read())
+    except OSError as exc:
+        print('denied', path, exc.__class__.__name__)
+"""
+    record = box.run_script(source)
+    assert record["status"] == "ok"
+    assert SECRET not in record["stdout"] + record["stderr"]
+    assert "HF_TOKEN" not in record["stdout"] and "OPENAI_API_KEY" not in record["stdout"]
+    assert record["stdout"].count("denied") >= 4
+
+
+@needs_bwrap
+def test_no_network(box):
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    server.settimeout(0.5)
+    port = server.getsockname()[1]
+    accepted = []
+    threading.Thread(target=lambda: accepted.extend(_accept(server)), daemon=True).start()
+    record = box.run_script(f"""
+import socket
+for host in ('127.0.0.1', '1.1.1.1'):
+    try:
+        socket.create_connection((host, {port} if host.startswith('127') else 80), timeout=1)
+        print('connected', host)
+    except OSError as exc:
+        print('blocked', host)
+""")
+    time.sleep(0.6)
+    server.close()
+    assert "connected" not in record["stdout"]
+    assert record["stdout"].count("blocked") == 2
+    assert accepted == []
+
+
+def _accept(server: socket.socket) -> list[object]:
+    try:
+        return [server.accept()]
+    except OSError:
+        return []
+
+
+@needs_bwrap
+def test_cannot_write_or_delete_outside_its_working_folder(box, secret_home):
+    outside = secret_home / "outside.txt"
+    record = box.run_script(f"""
+import os, shutil
+results = []
+for action in (lambda: open({str(outside)!r}, 'w').write('pwned'), lambda: os.remove({str(outside)!r}),
+               lambda: open('/usr/pwned', 'w'), lambda: shutil.rmtree({str(secret_home)!r}),
+               lambda: open('/dev/pwned', 'w')):
+    try:
+        action(); results.append('done')
+    except OSError:
+        results.append('refused')
+open('inside.txt', 'w').write('fine')
+print(results, open('inside.txt').read())
+""")
+    assert record["status"] == "ok", record
+    assert record["stdout"].strip() == "['refused', 'refused', 'refused', 'refused', 'refused'] fine"
+    assert outside.read_text() == "host data"
+    assert not Path("/usr/pwned").exists()
+
+
+def test_infinite_loop_times_out_within_its_limit(box):
+    started = time.monotonic()
+    record = box.run_script("while True:\n    pass")
+    assert record["status"] == "timeout"
+    assert time.monotonic() - started < LIMITS.test_timeout_s + 3
+    _assert_healthy(box)
+
+
+def test_ten_gibibytes_are_refused(box):
+    record = box.run_script("block = bytearray(10 << 30)\nprint('allocated')")
+    assert record["status"] == "memory"
+    assert "allocated" not in record["stdout"]
+
+
+def test_a_gigabyte_of_output_is_capped(box):
+    started = time.monotonic()
+    record = box.run_script("import sys\nchunk = 'x' * (1 << 20)\nfor _ in range(1024):\n    sys.stdout.write(chunk)")
+    assert record["status"] == "output_limit"
+    assert len(record["stdout"]) <= LIMITS.max_output_bytes
+    assert time.monotonic() - started < LIMITS.test_timeout_s + 3
+
+
+@needs_bwrap
+def test_fork_bomb_is_contained(box):
+    started = time.monotonic()
+    record = box.run_script("import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass")
+    assert record["status"] in ("timeout", "contained")
+    assert time.monotonic() - started < LIMITS.timeout_s
+    _no_leftovers(box)
+    _assert_healthy(box)
+
+
+@needs_bwrap
+def test_daemons_do_not_survive_the_sample(box, secret_home):
+    marker = "/tmp/daemon-was-here"
+    record = box.run_script(f"""
+import os, time
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        while True:
+            open({marker!r}, 'a').write('x'); time.sleep(0.05)
+    os._exit(0)
+time.sleep(0.2)
+print('parent done')
+""")
+    assert record["status"] == "ok" and "parent done" in record["stdout"]
+    _no_leftovers(box)
+    # The next sample sees no stranger: no other process of the sandbox, no file in its private /tmp.
+    record = box.run_script(f"""
+import os
+mine = {{os.getpid(), os.getppid()}}
+others = [p for p in os.listdir('/proc') if p.isdigit() and int(p) not in mine and os.stat('/proc/' + p).st_uid == os.getuid()]
+print(others, os.path.exists({marker!r}))
+""")
+    assert record["stdout"].strip() == "[] False"
+
+
+def test_killing_its_parent_is_contained(box):
+    record = box.run_script("import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nprint('survived')")
+    assert record["status"] == "contained"
+    _assert_healthy(box)
+    record = box.run_script("import os, signal\nos.kill(-1, signal.SIGKILL)")
+    assert record["status"] == "contained"
+    _no_leftovers(box)
+    _assert_healthy(box)
+
+
+def test_without_bubblewrap_it_says_isolation_is_reduced(caplog, monkeypatch):
+    monkeypatch.setattr("kit.sandbox._warned", threading.Event())
+    with caplog.at_level(logging.WARNING, logger="kit.sandbox"), Sandbox(LIMITS, isolation="rlimits") as box:
+        assert box.isolation == "rlimits"
+        assert "isolation" in caplog.text
+        assert box.run_script("while True:\n    pass")["status"] == "timeout"
+        assert box.run_script("block = bytearray(10 << 30)")["status"] == "memory"
+        env = box.run_script("import os\nprint(sorted(os.environ))")["stdout"]
+        assert "HF_TOKEN" not in env and "OPENAI_API_KEY" not in env

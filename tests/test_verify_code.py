@@ -1,0 +1,166 @@
+"""The code verifier: three test forms, output comparison, reward hacks (HumanEval runs in test_cli_verify)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from kit.sandbox import Limits
+from kit.verify.code import (
+    CodeVerifier,
+    InvalidTestCases,
+    extract_code,
+    outputs_match,
+    parse_test_cases,
+    values_match,
+)
+
+LIMITS = Limits(timeout_s=20, test_timeout_s=2, memory_mb=512)
+
+
+@pytest.fixture(scope="module")
+def verifier():
+    with CodeVerifier(workers=2, limits=LIMITS) as v:
+        yield v
+
+
+def row(code: str, tests: dict | str, starter: str | None = None, fence: str = "python") -> dict:
+    return {"solution": f"Here it is.\n```{fence}\n{code}\n```\n",
+            "test_cases": tests if isinstance(tests, str) else json.dumps(tests), "starter_code": starter}
+
+
+STDIO = {"inputs": ["1 2\n", "10 -3\n"], "outputs": ["3\n", "7\n"]}
+CALL = {"fn_name": "add", "inputs": [[1, 2], [10, -3]], "outputs": [3, 7]}
+ASSERT = {"test_code": "def check(candidate):\n    assert candidate(1, 2) == 3\n    assert candidate(10, -3) == 7\n",
+          "entry_point": "add"}
+
+
+# -- pure functions -------------------------------------------------------------------------------
+
+
+def test_extract_code_takes_the_last_python_block():
+    text = "```python\nfirst\n```\nthen\n```py\nsecond\n```\n```text\nnot code\n```"
+    assert extract_code(text) == "second\n"
+    assert extract_code("no code here") is None
+
+
+def test_outputs_match_rules():
+    assert outputs_match("3  \n\n", "3\n")
+    assert outputs_match("1 2 3\n", "1  2\t3")
+    assert outputs_match("0.3333333333\n", "0.333333")
+    assert outputs_match("1000000.0000001\n", "1000000")
+    assert not outputs_match("0.3334\n", "0.3333")
+    assert not outputs_match("3\n4\n", "3\n")
+    assert not outputs_match("YES\n", "yes\n")
+
+
+def test_values_match_rules():
+    assert values_match([1, 2], [1, 2])
+    assert values_match(0.1 + 0.2, 0.3)
+    assert values_match(3, [3])  # TACO wraps single return values in a list
+    assert not values_match(True, 1)
+    assert not values_match("3", 3)
+    assert not values_match({"a": 1}, {"a": 2})
+
+
+@pytest.mark.parametrize("raw, message", [
+    ("{not json", "not valid JSON"),
+    ('{"inputs": ["1"], "outputs": []}', "1 inputs but 0 outputs"),
+    ('{"inputs": [], "outputs": []}', "no tests"),
+    ('{"test_code": "assert True"}', "entry_point"),
+    ('[1, 2]', "JSON object"),
+    ('{"fn_name": "1bad", "inputs": [[1]], "outputs": [1]}', "not a function name"),
+])
+def test_malformed_test_cases_raise_one_line(raw, message):
+    with pytest.raises(InvalidTestCases, match=message) as info:
+        parse_test_cases(raw)
+    assert "\n" not in str(info.value)
+
+
+def test_solution_class_is_used_when_starter_code_defines_it():
+    spec = parse_test_cases(CALL, "class Solution:\n    def add(self, a, b):\n        pass\n")
+    assert spec.mode == "call" and spec.use_class
+
+
+# -- in the sandbox -------------------------------------------------------------------------------
+
+
+def verdicts(verifier, rows):
+    return list(verifier.verify(rows))
+
+
+def test_three_forms_right_wrong_crash_timeout(verifier):
+    cases = [
+        (row("a, b = map(int, input().split())\nprint(a + b)", STDIO), True, None),
+        (row("import sys\na, b = map(int, sys.stdin.read().split())\nprint(a + b)", STDIO), True, None),
+        (row("a, b = map(int, open(0).read().split())\nprint(a + b)", STDIO), True, None),
+        (row("print(3)", STDIO), False, "wrong_answer"),
+        (row("raise ValueError('boom')", STDIO), False, "runtime_error"),
+        (row("while True:\n    pass", STDIO), False, "timeout"),
+        (row("def add(a, b):\n    return a + b", CALL), True, None),
+        (row("class Solution:\n    def add(self, a, b):\n        return a + b", CALL,
+             starter="class Solution:\n    def add(self, a, b):\n"), True, None),
+        (row("def add(a, b):\n    return a - b", CALL), False, "wrong_answer"),
+        (row("def add(a, b):\n    return a / 0", CALL), False, "runtime_error"),
+        (row("def add(a, b):\n    while True:\n        pass", CALL), False, "timeout"),
+        (row("def add(a, b):\n    return a + b", ASSERT), True, None),
+        (row("def add(a, b):\n    return a * b", ASSERT), False, "wrong_answer"),
+        (row("def add(a, b):\n    return [][1]", ASSERT), False, "runtime_error"),
+        (row("def add(a, b):\n    while True:\n        pass", ASSERT), False, "timeout"),
+        (row("def add(a, b):\n    return a + b",
+             {"test_code": "assert add(1, 2) == 3\nassert add(2, 2) == 4\n", "entry_point": "add"}), True, None),
+    ]
+    results = verdicts(verifier, [c[0] for c in cases])
+    for (_, passed, failure), verdict in zip(cases, results, strict=True):
+        assert verdict.passed is passed, verdict
+        assert verdict.verifier == "sandbox"
+        if failure:
+            assert verdict.reason == "tests_failed"
+            assert verdict.detail["failures"][0]["reason"] == failure
+    assert results[0].detail["passed_tests"] == 2 and results[0].detail["total_tests"] == 2
+    assert results[3].detail["passed_tests"] == 1  # print(3) is right for the first test only
+
+
+def test_float_output_within_tolerance(verifier):
+    tests = {"inputs": ["1 3\n"], "outputs": ["0.333333\n"]}
+    assert verdicts(verifier, [row("a, b = map(int, input().split())\nprint(a / b)", tests)])[0].passed
+
+
+def test_row_problems_are_verdicts_not_errors(verifier):
+    no_code, bad_json = verdicts(verifier, [{"solution": "just prose", "test_cases": json.dumps(STDIO)},
+                                            row("print(1)", "{not json")])
+    assert (no_code.passed, no_code.reason) == (False, "no_code")
+    assert (bad_json.passed, bad_json.reason) == (False, "invalid_test_cases")
+    assert "not valid JSON" in bad_json.detail["error"]
+
+
+HACKS = {
+    "sys.exit(0) before the asserts": "import sys\ndef add(a, b):\n    sys.exit(0)",
+    "exit(0) at import": "exit(0)\ndef add(a, b):\n    return 0",
+    "os._exit(0) before the asserts": "import os\ndef add(a, b):\n    os._exit(0)",
+    "always-equal object": "class Eq:\n    def __eq__(self, other):\n        return True\n"
+                           "def add(a, b):\n    return Eq()",
+    "int subclass with __eq__": "class I(int):\n    def __eq__(self, other):\n        return True\n"
+                                "def add(a, b):\n    return I(0)",
+    "patched builtins": "import builtins\nbuiltins.abs = lambda x: 0\ndef add(a, b):\n    return 0",
+    "patched os._exit and print": "import os, builtins\nos._exit = lambda *a: None\nbuiltins.print = lambda *a, **k: None\n"
+                                  "def add(a, b):\n    return 0",
+    "kills its parent": "import os, signal\ndef add(a, b):\n    os.kill(os.getppid(), signal.SIGKILL)",
+    "kills every process it can": "import os, signal\ndef add(a, b):\n    os.kill(-1, signal.SIGKILL)",
+    "redefines check": "def check(candidate):\n    pass\ndef add(a, b):\n    return 0",
+}
+
+
+@pytest.mark.parametrize("name", list(HACKS))
+def test_reward_hacks_fail(verifier, name):
+    tests = {"test_code": "def check(candidate):\n    assert abs(candidate(1, 2) - 3) < 1e-9\n"
+                          "    assert candidate(10, -3) == 7\n", "entry_point": "add"}
+    verdict = verdicts(verifier, [row(HACKS[name], tests)])[0]
+    assert not verdict.passed, verdict
+    assert verdict.reason in ("tests_failed", "incomplete_run")
+
+
+def test_stdio_program_may_call_exit_after_printing(verifier):
+    code = "a, b = map(int, input().split())\nprint(a + b)\nexit()"
+    assert verdicts(verifier, [row(code, STDIO)])[0].passed
