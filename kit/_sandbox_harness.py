@@ -9,6 +9,7 @@ Python source as `__main__` and report its exit status and output.
 from __future__ import annotations
 
 import builtins
+import importlib
 import math
 import os
 import resource
@@ -17,6 +18,15 @@ import signal
 import sys
 import time
 import traceback
+
+# Modules the code under test commonly imports, loaded once here so every forked test process has them
+# warm - and, in the rlimits-only fallback started as root, has them at all: the sandbox uid may not be able
+# to read an interpreter installed under /root.
+PRELOADED = ("array", "bisect", "cmath", "collections", "copy", "dataclasses", "datetime", "decimal", "enum",
+             "fractions", "functools", "hashlib", "heapq", "itertools", "json", "operator", "queue", "random", "re",
+             "statistics", "string", "typing", "unittest")
+for _name in PRELOADED:
+    importlib.import_module(_name)
 
 # Exit codes a test process uses to tell the harness how `fn` ended.
 EXIT_OK, EXIT_ERROR, EXIT_MEMORY, EXIT_FAILED = 0, 81, 82, 83

@@ -64,6 +64,7 @@ class Server:
         self.uid: int | None = config.get("uid")
         self.pid_namespace: bool = config["pid_namespace"]
         self.scratch: str = config["scratch"]
+        self.keep: list[str] = config.get("keep", [])
         self.harnesses = {}
         for name, path in config["harnesses"].items():  # in order: later harnesses may import earlier ones
             spec = importlib.util.spec_from_file_location(f"_kit_harness_{name}", path)
@@ -108,6 +109,8 @@ class Server:
                 os.setgroups([])
                 os.setresgid(self.uid, self.uid, self.uid)
                 os.setresuid(self.uid, self.uid, self.uid)
+            if os.getuid() == 0 or os.geteuid() == 0:  # last line of defence, whatever the configuration
+                raise PermissionError("refusing to run untrusted code as root")
             # Counted per uid: only meaningful for a non-root uid (the kernel ignores it for root).
             resource.setrlimit(resource.RLIMIT_NPROC, (limits["max_processes"],) * 2)
             prctl(PR_SET_DUMPABLE, 0)  # test processes may not ptrace us or open our fds via /proc
@@ -231,7 +234,7 @@ class Server:
                 time.sleep(0.001)
         # In the namespace /tmp and /dev/shm are private to this sandbox: wipe them whole.
         for root in ("/tmp", "/dev/shm") if self.pid_namespace else (self.scratch,):
-            _wipe(root)
+            _wipe(root, self.keep)
         os.makedirs(self.scratch, exist_ok=True)
 
 
@@ -252,14 +255,19 @@ def _children(ppid: int) -> list[int]:
     return found
 
 
-def _wipe(root: str) -> None:
+def _wipe(root: str, keep: list[str]) -> None:
+    """Delete everything under root except the paths in `keep` (read-only binds of the kit or Python)."""
     try:
         entries = os.listdir(root)
     except OSError:
         return
     for name in entries:
         path = os.path.join(root, name)
-        if os.path.isdir(path) and not os.path.islink(path):
+        if path in keep:
+            continue
+        if any(k.startswith(path + "/") for k in keep):
+            _wipe(path, keep)
+        elif os.path.isdir(path) and not os.path.islink(path):
             shutil.rmtree(path, ignore_errors=True)
         else:
             try:

@@ -75,6 +75,9 @@ class DecontaminationConfig(_Strict):
     ngram: int = Field(8, ge=1, description="Word n-gram length; any shared n-gram drops a problem (open-r1).")
     fuzzy_threshold: float = Field(95.0, ge=0, le=100,
                                    description="rapidfuzz ratio at or above which a problem is dropped (OpenThoughts).")
+    common_ngram_refs: int | None = Field(
+        None, ge=2, description="Ignore n-grams shared by at least this many reference problems (boilerplate such "
+                                "as AIME's 'where m and n are relatively prime'); null keeps open-r1's behaviour.")
     benchmarks: list[Literal["math500", "aime24", "amc23", "humaneval"]] = Field(
         default_factory=lambda: ["math500", "aime24", "amc23", "humaneval"],
         description="Benchmarks bundled with the kit.")

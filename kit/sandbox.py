@@ -9,7 +9,9 @@ session and rlimits (address space, CPU seconds, processes, file size, open file
 in test processes forked from it (see `_sandbox_harness.py`). On timeout the server kills the sample's
 process group and every leftover process, and wipes /tmp, before the next request.
 
-Without bwrap the same server runs with rlimits only, and says loudly that isolation is reduced.
+Without bwrap (not installed, or `KIT_SANDBOX_ISOLATION=rlimits`) the same server runs with rlimits only -
+still dropping to a non-root uid when started as root - and says loudly that isolation is reduced. When
+bwrap is installed but cannot start, that is an error, never a silent downgrade.
 """
 
 from __future__ import annotations
@@ -107,13 +109,20 @@ def _needed_paths() -> list[str]:
 
 
 def _bwrap_command(limits: Limits, unprivileged: bool) -> list[str]:
+    """The bwrap command line; the interpreter and the kit are bound back after every tmpfs is mounted,
+    so they stay visible wherever they live (a home folder, a venv or a checkout under /tmp)."""
     cmd = ["bwrap", "--ro-bind", "/", "/"]
     hidden = _hidden_dirs()
     for path in hidden:
         cmd += ["--perms", "0755", "--tmpfs", path]
+    cmd += ["--dev", "/dev", "--perms", "1777", "--size", str(64 << 20), "--tmpfs", "/dev/shm",
+            "--remount-ro", "/dev",
+            "--perms", "1777", "--size", str(limits.tmp_mb << 20), "--tmpfs", "/tmp",
+            "--proc", "/proc"]
+    covered = [*hidden, "/tmp"]
     made: set[str] = set()
     for path in _needed_paths():
-        inside = next((h for h in hidden if path.startswith(h + "/")), None)
+        inside = next((c for c in covered if path.startswith(c + "/")), None)
         if inside is None:
             continue
         parts = Path(path).relative_to(inside).parts
@@ -123,15 +132,16 @@ def _bwrap_command(limits: Limits, unprivileged: bool) -> list[str]:
                 cmd += ["--perms", "0755", "--dir", parent]
                 made.add(parent)
         cmd += ["--ro-bind", path, path]
-    cmd += ["--dev", "/dev", "--perms", "1777", "--size", str(64 << 20), "--tmpfs", "/dev/shm",
-            "--remount-ro", "/dev",
-            "--perms", "1777", "--size", str(limits.tmp_mb << 20), "--tmpfs", "/tmp",
-            "--proc", "/proc",
-            "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+    cmd += ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
             "--die-with-parent", "--new-session", "--chdir", "/tmp"]
     if unprivileged:
         cmd.insert(1, "--unshare-user")
     return cmd
+
+
+def _kept_under_tmp() -> list[str]:
+    """Bound paths inside the sandbox's /tmp: the server must not wipe them between samples."""
+    return [p for p in _needed_paths() if p.startswith("/tmp/")]
 
 
 class Sandbox:
@@ -163,40 +173,45 @@ class Sandbox:
     def start(self) -> None:
         if self._proc is not None and self._proc.poll() is None:
             return
-        use_bwrap = self.requested == "bwrap" or (self.requested == "auto" and bwrap_available())
-        if self.requested == "bwrap" and not bwrap_available():
+        requested = self.requested
+        if requested == "auto":
+            requested = os.environ.get("KIT_SANDBOX_ISOLATION", "auto")
+        if requested not in ("auto", "bwrap", "rlimits"):
+            raise SandboxError(f"KIT_SANDBOX_ISOLATION must be auto, bwrap or rlimits, got {requested!r}")
+        if requested == "rlimits" or (requested == "auto" and not bwrap_available()):
+            self._warn("bubblewrap (bwrap) is not installed" if requested == "auto" else "isolation=rlimits")
+            self._launch(bwrap=False)
+            return
+        if not bwrap_available():
             raise SandboxError("bubblewrap (bwrap) is not installed: apt-get install bubblewrap")
-        if use_bwrap:
-            try:
-                self._launch(bwrap=True)
-                return
-            except SandboxError as exc:
-                if self.requested == "bwrap":
-                    raise
-                self._warn(f"bubblewrap failed to start ({exc})")
-        else:
-            self._warn("bubblewrap (bwrap) is not installed")
-        self._launch(bwrap=False)
+        try:
+            self._launch(bwrap=True)
+        except SandboxError as exc:  # installed but not working: never fall back silently
+            raise SandboxError(f"bubblewrap is installed but the sandbox did not start ({exc}); fix it, or set "
+                               "KIT_SANDBOX_ISOLATION=rlimits to accept reduced isolation") from None
 
     def _warn(self, why: str) -> None:
         if not _warned.is_set():
             _warned.set()
-            log.warning("%s: untrusted code runs with rlimits only - NO network or filesystem isolation, and "
-                        "files readable by this user stay readable. Install bubblewrap "
-                        "(apt-get install bubblewrap) for the full sandbox.", why)
+            who = "a separate non-root uid" if self._uid is not None else "your own user"
+            log.warning("%s: untrusted code runs with rlimits only, as %s - NO network or filesystem "
+                        "isolation: what that user can read or reach, the code can too. Install bubblewrap "
+                        "(apt-get install bubblewrap) for the full sandbox.", why, who)
 
     def _launch(self, bwrap: bool) -> None:
         config: dict[str, Any] = {"harnesses": {k: str(v) for k, v in HARNESSES.items()}}
         python = [os.path.realpath(sys.executable), "-I"]
         server = str(_HERE / "_sandbox_server.py")
         if bwrap:
-            config.update(uid=self._uid, pid_namespace=True, scratch=_SCRATCH)
+            config.update(uid=self._uid, pid_namespace=True, scratch=_SCRATCH, keep=_kept_under_tmp())
             cmd = [*_bwrap_command(self.limits, unprivileged=os.geteuid() != 0), *python, server]
             cwd = "/"
         else:
             self._host_scratch = tempfile.mkdtemp(prefix="kit-sandbox-")
-            os.chmod(self._host_scratch, 0o700)
-            config.update(uid=None, pid_namespace=False, scratch=self._host_scratch)
+            os.chmod(self._host_scratch, 0o711)  # the sandbox uid may enter its own working folders only
+            # As root, the sample process still drops to the sandbox uid: root's files stay out of reach,
+            # RLIMIT_NPROC holds, and kill(-1) reaches only the sandbox's own processes.
+            config.update(uid=self._uid, pid_namespace=False, scratch=self._host_scratch, keep=[])
             cmd = [*python, server]
             cwd = self._host_scratch
         self._stderr.seek(0)

@@ -244,3 +244,15 @@ def test_default_row_matches_the_features():
     assert row["problem_id"] == problem_id(MATH_ROW["problem"]) and row["source"] == "toy"
     DEFAULT_FEATURES.encode_example(row)  # raises if a value does not fit its feature
     assert default_row({**MATH_ROW, "problem_id": "given"}, FormatConfig())["problem_id"] == "given"
+
+
+def test_recipe_can_ignore_benchmark_boilerplate_ngrams():
+    from kit.recipes import DecontaminationConfig
+
+    # Original problem that shares only AIME's stock phrase with the benchmarks.
+    problem = ("A jar holds red and blue marbles in the ratio 3:5. The probability that two drawn marbles "
+               "match is m/n, where m and n are relatively prime positive integers. Find m+n.")
+    strict = Decontaminator.from_config(DecontaminationConfig(benchmarks=["aime24"]))
+    lenient = Decontaminator.from_config(DecontaminationConfig(benchmarks=["aime24"], common_ngram_refs=3))
+    assert strict.check(problem) is not None and strict.check(problem).method == "ngram"
+    assert lenient.check(problem) is None

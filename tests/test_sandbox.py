@@ -46,7 +46,15 @@ def secret_home():
 @pytest.fixture(scope="module")
 def box(secret_home):
     with Sandbox(LIMITS) as sandbox:
+        if bwrap_available():  # never run the attacks below in a silently weaker sandbox
+            assert sandbox.isolation == "bwrap"
         yield sandbox
+
+
+def _require_containment(box: Sandbox) -> None:
+    """Attacks on every process of the uid need bwrap's PID namespace or a dropped uid (root host)."""
+    if box.isolation != "bwrap" and box._uid is None:
+        pytest.skip("rlimits-only sandbox running as your own user: this attack would hit your processes")
 
 
 def _uid_processes(uid: int) -> list[int]:
@@ -175,8 +183,8 @@ def test_a_gigabyte_of_output_is_capped(box):
     assert time.monotonic() - started < LIMITS.test_timeout_s + 3
 
 
-@needs_bwrap
 def test_fork_bomb_is_contained(box):
+    _require_containment(box)
     started = time.monotonic()
     record = box.run_script("import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass")
     assert record["status"] in ("timeout", "contained")
@@ -212,6 +220,7 @@ print(others, os.path.exists({marker!r}))
 
 
 def test_killing_its_parent_is_contained(box):
+    _require_containment(box)
     record = box.run_script("import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nprint('survived')")
     assert record["status"] == "contained"
     _assert_healthy(box)
@@ -221,12 +230,47 @@ def test_killing_its_parent_is_contained(box):
     _assert_healthy(box)
 
 
-def test_without_bubblewrap_it_says_isolation_is_reduced(caplog, monkeypatch):
+def test_without_bubblewrap_it_says_isolation_is_reduced(caplog, monkeypatch, tmp_path):
     monkeypatch.setattr("kit.sandbox._warned", threading.Event())
-    with caplog.at_level(logging.WARNING, logger="kit.sandbox"), Sandbox(LIMITS, isolation="rlimits") as box:
-        assert box.isolation == "rlimits"
-        assert "isolation" in caplog.text
-        assert box.run_script("while True:\n    pass")["status"] == "timeout"
-        assert box.run_script("block = bytearray(10 << 30)")["status"] == "memory"
-        env = box.run_script("import os\nprint(sorted(os.environ))")["stdout"]
-        assert "HF_TOKEN" not in env and "OPENAI_API_KEY" not in env
+    secret = Path(tempfile.mkdtemp(prefix="kit-root-only-", dir="/var/tmp")) / "secret.txt"
+    secret.write_text(SECRET)
+    secret.chmod(0o600)
+    try:
+        with caplog.at_level(logging.WARNING, logger="kit.sandbox"), Sandbox(LIMITS, isolation="rlimits") as box:
+            assert box.isolation == "rlimits"
+            assert "isolation" in caplog.text
+            assert box.run_script("while True:\n    pass")["status"] == "timeout"
+            assert box.run_script("block = bytearray(10 << 30)")["status"] == "memory"
+            env = box.run_script("import os\nprint(sorted(os.environ))")["stdout"]
+            assert "HF_TOKEN" not in env and "OPENAI_API_KEY" not in env
+            if os.geteuid() == 0:  # started as root, the code still runs as the non-root sandbox uid
+                record = box.run_script(f"import os\nprint(os.getuid())\nprint(open({str(secret)!r}).read())")
+                assert record["stdout"].splitlines()[0] == str(box._uid)
+                assert SECRET not in record["stdout"] + record["stderr"]
+                test_fork_bomb_is_contained(box)
+                test_killing_its_parent_is_contained(box)
+    finally:
+        secret.unlink()
+        secret.parent.rmdir()
+
+
+@needs_bwrap
+def test_works_when_the_kit_lives_under_tmp(tmp_path, monkeypatch):
+    """bwrap mounts a fresh /tmp: a checkout or venv there must be bound back, and survive the wipe."""
+    import shutil
+
+    import kit.sandbox as sandbox_module
+
+    copy = tmp_path / "checkout" / "kit"
+    (copy / "verify").mkdir(parents=True)
+    for name in ("_sandbox_server.py", "_sandbox_harness.py"):
+        shutil.copy(Path(sandbox_module.__file__).parent / name, copy / name)
+    shutil.copy(Path(sandbox_module.__file__).parent / "verify" / "_code_harness.py", copy / "verify")
+    monkeypatch.setattr(sandbox_module, "_HERE", copy)
+    monkeypatch.setattr(sandbox_module, "HARNESSES", {"script": copy / "_sandbox_harness.py",
+                                                       "tests": copy / "verify" / "_code_harness.py"})
+    with Sandbox(LIMITS) as box:
+        assert box.isolation == "bwrap"
+        for _ in range(2):  # the second sample runs after the first one's /tmp wipe
+            record = box.run_script(f"import os\nprint(os.path.exists({str(copy / '_sandbox_server.py')!r}))")
+            assert record["stdout"] == "True\n"

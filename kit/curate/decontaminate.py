@@ -105,7 +105,8 @@ class Decontaminator:
                     raise SourceError(f"{extra.path}: no column {extra.column!r} (columns: {', '.join(row)})")
                 if isinstance(row[extra.column], str):
                     problems.append(row[extra.column])
-        return cls(references, ngram=cfg.ngram, fuzzy_threshold=cfg.fuzzy_threshold)
+        return cls(references, ngram=cfg.ngram, fuzzy_threshold=cfg.fuzzy_threshold,
+                   common_ngram_refs=cfg.common_ngram_refs)
 
     def __len__(self) -> int:
         """The number of reference problems."""

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 import re
 import signal
 import threading
@@ -31,6 +30,7 @@ from typing import Any
 
 from math_verify import parse, verify
 
+from kit.parallel import cpu_count
 from kit.verify import Verdict
 from kit.verify.pool import Failure, ProcessPool
 
@@ -205,14 +205,6 @@ def _warm_up() -> None:
         verify_answer(answer, _as_latex(answer))
 
 
-
-def _cpu_count() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
-
-
 class MathVerifier:
     """Verify metadata rows in `workers` processes (default: the usable CPUs), `timeout_s` per row.
 
@@ -224,7 +216,7 @@ class MathVerifier:
     def __init__(self, workers: int | None = None, timeout_s: float = 5.0) -> None:
         if timeout_s <= 0:
             raise ValueError(f"timeout_s must be > 0, got {timeout_s}")
-        self.workers = workers or _cpu_count()
+        self.workers = workers or cpu_count()
         self.timeout_s = timeout_s
         _warm_up()
         self._pool: ProcessPool[tuple[str, str], Verdict] = ProcessPool(
