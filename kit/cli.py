@@ -81,15 +81,15 @@ def main(version: Annotated[bool, typer.Option("--version", callback=_version, i
 @_user_errors
 def curate(
     recipe: Annotated[Path, typer.Argument(help="Data recipe (YAML), e.g. recipes/data/quickstart.yaml.")],
-    out: Annotated[Path | None, typer.Option("--out", help="Output folder (default: the recipe's output.dir).")] = None,
-    set_: Annotated[list[str] | None, typer.Option("--set", help="Override a recipe key, e.g. --set "
+    out: Annotated[Path | None, typer.Option("--out", metavar="DIR",
+                                             help="Output folder (default: the recipe's output.dir).")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", metavar="KEY=VALUE", help="Override a recipe key, e.g. --set "
                                                    "curate.max_per_problem=4 (repeatable).")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing output folder.")] = False,
 ) -> None:
     """Verify, rejection-sample, dedupe and decontaminate reasoning traces into a Hub dataset folder.
 
-    The folder holds a `default` config (chat `messages` for SFT, reasoning inside <think>...</think>), a
-    `metadata` config (problem, solution, verification, ...), a dataset card, recipe.yaml and stats.json.
+    The folder holds a `default` config (chat `messages` for SFT, reasoning inside <think>...</think>), a `metadata` config (problem, solution, verification, ...), a dataset card, recipe.yaml and stats.json.
     """
     from kit.curate.job import run_curate
     from kit.recipes import load_recipe
@@ -126,9 +126,9 @@ def curate(
 def verify(
     input: Annotated[str, typer.Argument(help="JSONL/JSON/Parquet file, dataset folder, or Hub dataset id whose rows "
                                          "follow the metadata contract (domain, solution, ...).")],
-    out: Annotated[Path, typer.Option("--out", help="Output JSONL: every input row with verified, verifier and "
+    out: Annotated[Path, typer.Option("--out", metavar="OUT.jsonl", help="Output JSONL: every input row with verified, verifier and "
                                       "verification added, in input order.")],
-    workers: Annotated[int | None, typer.Option("--workers", min=1, help="Parallel workers (default: CPUs).")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", min=1, metavar="N", help="Parallel workers (default: CPUs).")] = None,
     config: Annotated[str | None, typer.Option("--config", help="Dataset config (folders, Hub ids).")] = None,
     split: Annotated[str, typer.Option("--split", help="Dataset split (folders, Hub ids).")] = "train",
 ) -> None:

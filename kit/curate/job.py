@@ -176,8 +176,6 @@ def run_curate(recipe: DataRecipe, out_dir: str | Path | None = None, progress: 
     started = time.monotonic()
     out = Path(out_dir or recipe.output.dir)
     recipe = recipe.model_copy(update={"output": recipe.output.model_copy(update={"dir": str(out)})})
-    if out.exists() and any(out.iterdir()) and not recipe.output.overwrite:
-        raise CurateError(f"output folder {out} exists and is not empty (pass --overwrite or set output.overwrite)")
     progress = progress or (lambda stage, n: None)
     stats = _Stats()
     decontaminator = Decontaminator.from_config(recipe.curate.decontaminate) if recipe.curate.decontaminate.enabled else None
@@ -185,8 +183,9 @@ def run_curate(recipe: DataRecipe, out_dir: str | Path | None = None, progress: 
     reached: Counter[str] = Counter()
     passed: Counter[str] = Counter()
     out.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with tempfile.TemporaryDirectory(prefix=".kit-curate-", dir=out.parent) as tmp:
+    try:  # the writer refuses an existing output first, before any work is done
+        with DatasetRepoWriter(out, shard_rows=recipe.output.shard_rows, overwrite=recipe.output.overwrite) as writer, \
+                tempfile.TemporaryDirectory(prefix=".kit-curate-", dir=out.parent) as tmp:
             spill = Path(tmp) / "verified.jsonl"
             with RowVerifier(recipe.verify) as verifier, spill.open("w", encoding="utf-8") as spill_file:
                 candidates = _counted(_filtered(teacher.samples(_load(recipe, stats)), recipe, stats, decontaminator),
@@ -210,7 +209,7 @@ def run_curate(recipe: DataRecipe, out_dir: str | Path | None = None, progress: 
                     stats.stage_out["verify"] += 1
                     passed[row["problem_id"]] += 1
                     spill_file.write(json.dumps(row, ensure_ascii=False) + "\n")
-            result_stats = _write(recipe, out, spill, reached, passed, stats, started, progress)
+            result_stats = _write(recipe, writer, spill, reached, passed, stats, started, progress)
     except SourceError as exc:
         raise CurateError(str(exc)) from None
     return CurateResult(out, result_stats)
@@ -232,31 +231,31 @@ def _first_failure(detail: dict[str, Any]) -> str:
     return ""
 
 
-def _write(recipe: DataRecipe, out: Path, spill: Path, reached: Counter[str], passed: Counter[str], stats: _Stats,
-           started: float, progress: Progress) -> dict[str, Any]:
+def _write(recipe: DataRecipe, writer: DatasetRepoWriter, spill: Path, reached: Counter[str], passed: Counter[str],
+           stats: _Stats, started: float, progress: Progress) -> dict[str, Any]:
+    """Rejection sampling over the spilled verified rows, then format and write the kept ones."""
     band = recipe.curate.pass_rate
     cap = recipe.curate.max_per_problem
     kept_per_problem: Counter[str] = Counter()
-    with DatasetRepoWriter(out, shard_rows=recipe.output.shard_rows, overwrite=recipe.output.overwrite) as writer:
-        with spill.open(encoding="utf-8") as rows:
-            for n, line in enumerate(rows, 1):
-                row = json.loads(line)
-                pid = row["problem_id"]
-                stats.stage_in["rejection_sampling"] += 1
-                rate = passed[pid] / reached[pid]
-                if band and reached[pid] >= 2 and not band[0] <= rate <= band[1]:
-                    stats.reject(row, "rejection_sampling", "pass_rate",
-                                 f"pass rate {passed[pid]}/{reached[pid]} outside [{band[0]}, {band[1]}]")
-                    continue
-                if cap is not None and kept_per_problem[pid] >= cap:
-                    stats.reject(row, "rejection_sampling", "max_per_problem", f"already {cap} samples kept")
-                    continue
-                kept_per_problem[pid] += 1
-                stats.stage_out["rejection_sampling"] += 1
-                stats.keep(row)
-                metadata = {k: row.get(k) for k in METADATA_FEATURES}
-                writer.add(metadata, default_row(metadata, recipe.format))
-                progress("write", n)
-        result = stats.as_dict(started)
-        writer.finalize(render_dataset_card(recipe, result), dump_recipe(recipe), result)
+    with spill.open(encoding="utf-8") as rows:
+        for n, line in enumerate(rows, 1):
+            row = json.loads(line)
+            pid = row["problem_id"]
+            stats.stage_in["rejection_sampling"] += 1
+            rate = passed[pid] / reached[pid]
+            if band and reached[pid] >= 2 and not band[0] <= rate <= band[1]:
+                stats.reject(row, "rejection_sampling", "pass_rate",
+                             f"pass rate {passed[pid]}/{reached[pid]} outside [{band[0]}, {band[1]}]")
+                continue
+            if cap is not None and kept_per_problem[pid] >= cap:
+                stats.reject(row, "rejection_sampling", "max_per_problem", f"already {cap} samples kept")
+                continue
+            kept_per_problem[pid] += 1
+            stats.stage_out["rejection_sampling"] += 1
+            stats.keep(row)
+            metadata = {k: row.get(k) for k in METADATA_FEATURES}
+            writer.add(metadata, default_row(metadata, recipe.format))
+            progress("write", n)
+    result = stats.as_dict(started)
+    writer.finalize(render_dataset_card(recipe, result), dump_recipe(recipe), result)
     return result

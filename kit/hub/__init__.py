@@ -1,7 +1,6 @@
 """The Hub side of the kit: write a dataset repo folder (`repo`), render its card (`cards`).
 
-Names are re-exported lazily, so importing a sibling module (e.g. `kit.hub.publish`) does not import
-`datasets` and `pyarrow`.
+Names are re-exported lazily, so importing `kit.hub` alone does not import `datasets` and `pyarrow`.
 """
 
 from __future__ import annotations

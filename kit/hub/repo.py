@@ -244,7 +244,7 @@ class DatasetRepoWriter:
     def _check_target(self) -> None:
         if _is_nonempty_dir_or_file(self.out_dir) and not self.overwrite:
             raise OutputExistsError(f"output folder {self.out_dir} exists and is not empty "
-                                    "(set output.overwrite / overwrite=True to replace it)")
+                                    "(pass --overwrite, or set output.overwrite: true, to replace it)")
 
     def _move_into_place(self) -> None:
         """Replace `out_dir` with the finished temporary folder (renames within one parent folder)."""
