@@ -108,9 +108,10 @@ def _needed_paths() -> list[str]:
     return sorted({os.path.realpath(p) for p in paths})
 
 
-def _bwrap_command(limits: Limits, unprivileged: bool) -> list[str]:
-    """The bwrap command line; the interpreter and the kit are bound back after every tmpfs is mounted,
-    so they stay visible wherever they live (a home folder, a venv or a checkout under /tmp)."""
+def _bwrap_command(limits: Limits, unprivileged: bool) -> tuple[list[str], list[str]]:
+    """The bwrap command line, and the paths it binds inside the sandbox's /tmp (the server must not wipe
+    them). The interpreter and the kit are bound back after every tmpfs is mounted, so they stay visible
+    wherever they live (a home folder, a venv or a checkout under /tmp)."""
     cmd = ["bwrap", "--ro-bind", "/", "/"]
     hidden = _hidden_dirs()
     for path in hidden:
@@ -121,10 +122,13 @@ def _bwrap_command(limits: Limits, unprivileged: bool) -> list[str]:
             "--proc", "/proc"]
     covered = [*hidden, "/tmp"]
     made: set[str] = set()
+    kept: list[str] = []
     for path in _needed_paths():
         inside = next((c for c in covered if path.startswith(c + "/")), None)
         if inside is None:
             continue
+        if inside == "/tmp":
+            kept.append(path)
         parts = Path(path).relative_to(inside).parts
         for i in range(1, len(parts)):
             parent = str(Path(inside, *parts[:i]))
@@ -136,12 +140,7 @@ def _bwrap_command(limits: Limits, unprivileged: bool) -> list[str]:
             "--die-with-parent", "--new-session", "--chdir", "/tmp"]
     if unprivileged:
         cmd.insert(1, "--unshare-user")
-    return cmd
-
-
-def _kept_under_tmp() -> list[str]:
-    """Bound paths inside the sandbox's /tmp: the server must not wipe them between samples."""
-    return [p for p in _needed_paths() if p.startswith("/tmp/")]
+    return cmd, kept
 
 
 class Sandbox:
@@ -203,8 +202,9 @@ class Sandbox:
         python = [os.path.realpath(sys.executable), "-I"]
         server = str(_HERE / "_sandbox_server.py")
         if bwrap:
-            config.update(uid=self._uid, pid_namespace=True, scratch=_SCRATCH, keep=_kept_under_tmp())
-            cmd = [*_bwrap_command(self.limits, unprivileged=os.geteuid() != 0), *python, server]
+            bwrap_cmd, kept = _bwrap_command(self.limits, unprivileged=os.geteuid() != 0)
+            config.update(uid=self._uid, pid_namespace=True, scratch=_SCRATCH, keep=kept)
+            cmd = [*bwrap_cmd, *python, server]
             cwd = "/"
         else:
             self._host_scratch = tempfile.mkdtemp(prefix="kit-sandbox-")

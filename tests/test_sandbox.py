@@ -230,7 +230,7 @@ def test_killing_its_parent_is_contained(box):
     _assert_healthy(box)
 
 
-def test_without_bubblewrap_it_says_isolation_is_reduced(caplog, monkeypatch, tmp_path):
+def test_without_bubblewrap_it_says_isolation_is_reduced(caplog, monkeypatch):
     monkeypatch.setattr("kit.sandbox._warned", threading.Event())
     secret = Path(tempfile.mkdtemp(prefix="kit-root-only-", dir="/var/tmp")) / "secret.txt"
     secret.write_text(SECRET)
