@@ -42,6 +42,7 @@ def _user_errors(fn: F) -> F:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from kit.curate.job import CurateError
+        from kit.hub.publish import PublishError
         from kit.recipes import RecipeError
         from kit.sandbox import SandboxError
         from kit.sources import SourceError
@@ -51,6 +52,9 @@ def _user_errors(fn: F) -> F:
         except (RecipeError, SourceError, CurateError, SandboxError, FileExistsError) as exc:
             console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
+        except PublishError as exc:  # not a misuse: the Hub refused or failed; the repo is unchanged
+            console.print(f"[bold red]publish failed:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -86,10 +90,13 @@ def curate(
     set_: Annotated[list[str] | None, typer.Option("--set", metavar="KEY=VALUE", help="Override a recipe key, e.g. --set "
                                                    "curate.max_per_problem=4 (repeatable).")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing output folder.")] = False,
+    push: Annotated[str | None, typer.Option("--push", metavar="ORG/NAME", help="Then publish the folder to this Hub "
+                                             "dataset repo (as `kit publish` does).")] = None,
+    private: Annotated[bool, typer.Option("--private", help="With --push: create the Hub repo private.")] = False,
 ) -> None:
     """Verify, rejection-sample, dedupe and decontaminate reasoning traces into a Hub dataset folder.
 
-    The folder holds a `default` config (chat `messages` for SFT, reasoning inside <think>...</think>), a `metadata` config (problem, solution, verification, ...), a dataset card, recipe.yaml and stats.json.
+    The folder holds a `default` config (chat `messages` for SFT, reasoning inside <think>...</think>), a `metadata` config (problem, solution, verification, ...), a dataset card, recipe.yaml and stats.json. With --push it is then published to the Hub.
     """
     from kit.curate.job import run_curate
     from kit.recipes import load_recipe
@@ -116,9 +123,79 @@ def curate(
                       "(an empty config loads only with streaming=True)")
     for stage, reasons in stats["rejections"].items():
         console.print(f"  rejected at {stage}: " + ", ".join(f"{r} {n}" for r, n in sorted(reasons.items())))
+    if push:
+        _publish(result.out_dir, push, "dataset", private=private)
+        return
     path = str(result.out_dir)
     console.print("Read it with:")
     print(f'from datasets import load_dataset\nds = load_dataset("{path}", "metadata")\nsft = load_dataset("{path}")')
+
+
+def _say(text: str) -> None:
+    console.print(text, highlight=False, soft_wrap=True, markup=False)
+
+
+def _publish(folder: Path, repo: str, repo_type: str, **kwargs: Any) -> None:
+    """Publish with kit.hub.publish, then print where it went and, for datasets, how to load it."""
+    from kit.hub.cards import CardError, front_matter
+    from kit.hub.publish import load_lines, publish
+
+    result = publish(folder, repo, repo_type=repo_type, log=_say, **kwargs)
+    print(result.url if result.revision == "main" else f"{result.url}/tree/{result.revision}")
+    if repo_type == "dataset":
+        try:
+            configs = [c["config_name"] for c in front_matter((folder / "README.md").read_text(encoding="utf-8"))
+                       .get("configs") or [] if isinstance(c, dict) and c.get("config_name")]
+        except (CardError, OSError):
+            configs = []
+        print("\n".join(load_lines(result, sorted(configs, key=lambda c: c != "metadata") or ["default"])))
+
+
+@app.command()
+@_user_errors
+def publish(
+    folder: Annotated[Path, typer.Argument(help="Folder to publish: a dataset folder from `kit curate`, a model "
+                                           "folder, or a Space.")],
+    repo: Annotated[str, typer.Option("--repo", metavar="ORG/NAME", help="Hub repo id; created when missing.")],
+    type_: Annotated[str | None, typer.Option("--type", metavar="dataset|model|space", help="Repo type (default: "
+                                              "space when README.md names an sdk, model when there is a "
+                                              "config.json, else dataset).")] = None,
+    revision: Annotated[str | None, typer.Option("--revision", metavar="BRANCH", help="Branch to commit to; created "
+                                                 "from main when missing (default: main).")] = None,
+    tag: Annotated[str | None, typer.Option("--tag", metavar="TAG", help="Tag the published commit, e.g. v1.")] = None,
+    private: Annotated[bool, typer.Option("--private", help="Create the repo private (when it does not exist).")] = False,
+    message: Annotated[str | None, typer.Option("--message", metavar="TEXT", help="Commit message.")] = None,
+) -> None:
+    """Publish a folder to a Hugging Face Hub repo as ONE commit.
+
+    Changed files are uploaded and files gone from the folder are deleted in the same commit; an unchanged folder makes no commit. Errors 429/5xx and dropped connections are retried; a failure leaves the repo at its previous revision. The endpoint and token come from HF_ENDPOINT and HF_TOKEN (or `hf auth login`), as for every Hugging Face tool.
+    """
+    from kit.hub.publish import REPO_TYPES, PublishError, infer_repo_type
+
+    if type_ is not None and type_ not in REPO_TYPES:
+        raise PublishError(f"--type {type_!r}: use one of {', '.join(REPO_TYPES)}")
+    repo_type = type_ or infer_repo_type(folder)
+    if type_ is None:
+        _say(f"publishing {folder} as a {repo_type} repo (use --type to choose)")
+    _publish(folder, repo, repo_type, revision=revision, tag=tag, private=private, message=message)
+
+
+@app.command()
+@_user_errors
+def release(
+    tag: Annotated[str, typer.Option("--tag", metavar="TAG", help="The release tag (e.g. v1.2.0); every Hub repo "
+                                     "gets it.")],
+    manifest: Annotated[Path, typer.Argument(help="Release manifest: the artifacts to publish.")] = Path("release.yaml"),
+) -> None:
+    """Build and publish every artifact of the release manifest to the Hub, tagging each repo with TAG.
+
+    Each artifact names a folder, a Hub repo id and a type; a dataset artifact may name the data recipe that builds its folder first. Run again to finish a release that stopped: publishing is idempotent.
+    """
+    from kit.hub.release import run_release
+
+    _logging()
+    for result in run_release(manifest, tag, log=_say):
+        print(f"{result.repo_type} {result.repo_id}@{result.tag}: {result.url}")
 
 
 @app.command()

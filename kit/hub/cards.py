@@ -1,15 +1,19 @@
-"""Render cards from the Jinja2 templates in `cards/` (packaged as `kit/templates/` in a wheel)."""
+"""Render cards from the Jinja2 templates in `cards/` (packaged as `kit/cards/` in a wheel), and check cards
+before they reach the Hub."""
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import jinja2
-from huggingface_hub import DatasetCardData
+import yaml
+from huggingface_hub import DatasetCard, DatasetCardData, ModelCard, SpaceCard
+from huggingface_hub.repocard import RepoCard
 
 import kit
 from kit.hub.repo import CONFIGS
@@ -181,3 +185,79 @@ def render_dataset_card(recipe: DataRecipe, stats: Mapping[str, Any], repo_id: s
     env.filters.update(cell=_cell, code=_code, num=_num, quote=json.dumps)
     text = env.get_template(DATASET_CARD_TEMPLATE).render(**context)
     return re.sub(r"\n{3,}", "\n\n", text).rstrip() + "\n"
+
+
+class CardError(ValueError):
+    """A card whose metadata the Hub would not read as written."""
+
+
+_CARDS: dict[str, type[RepoCard]] = {"dataset": DatasetCard, "model": ModelCard, "space": SpaceCard}
+_FRONT_MATTER = re.compile(r"\A\s*---\s*\n(.*?)\n---\s*(?:\n|\Z)", re.DOTALL)
+
+
+def front_matter(text: str) -> dict[str, Any]:
+    """The YAML metadata block at the top of a card, as a dict; `CardError` when missing or malformed."""
+    match = _FRONT_MATTER.match(text)
+    if not match:
+        raise CardError("README.md has no YAML front matter (---) with the card metadata")
+    try:
+        raw = yaml.safe_load(match.group(1)) or {}
+    except yaml.YAMLError as exc:
+        raise CardError(f"README.md front matter is not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise CardError("README.md front matter must be a mapping of metadata keys")
+    return raw
+
+
+def check_card(text: str, repo_type: str, files: Iterable[str] = ()) -> RepoCard:
+    """Check a README.md before upload; raise `CardError` with the first problem found.
+
+    The front matter must be a YAML mapping that round-trips through huggingface_hub's card data class
+    (DatasetCardData / ModelCardData / SpaceCardData) without losing or changing a key - what the Hub reads
+    is then what the card says. Dataset `configs` must name files present in `files` (the repo's paths);
+    a model card's `base_model` must be a Hub id, never `None`.
+    """
+    raw = front_matter(text)
+    try:
+        card = _CARDS[repo_type](text, ignore_metadata_errors=False)
+    except ValueError as exc:
+        raise CardError(f"README.md metadata: {exc}") from None
+    again = card.data.to_dict()
+    for key, value in raw.items():
+        if value is not None and again.get(key) != value:
+            raise CardError(f"README.md metadata key {key!r} does not survive huggingface_hub's "
+                            f"{type(card.data).__name__}: {value!r} became {again.get(key)!r}")
+    if repo_type == "dataset":
+        _check_configs(raw.get("configs"), set(files))
+    if repo_type == "model" and "base_model" in raw and raw["base_model"] in (None, "None", ""):
+        raise CardError("README.md metadata: base_model is empty; set it to the base model's Hub id")
+    return card
+
+
+def _check_configs(configs: Any, files: set[str]) -> None:
+    if configs is None:
+        return
+    if not isinstance(configs, list):
+        raise CardError("README.md metadata: configs must be a list")
+    for config in configs:
+        name = config.get("config_name") if isinstance(config, Mapping) else None
+        if not name:
+            raise CardError(f"README.md metadata: config without config_name: {config!r}")
+        data_files = config.get("data_files")
+        entries = data_files if isinstance(data_files, list) else [data_files]
+        patterns = [p for entry in entries for p in _patterns(entry)]
+        if not patterns:
+            raise CardError(f"README.md metadata: config {name!r} has no data_files")
+        if files:
+            missing = [p for p in patterns if not any(fnmatch.fnmatch(f, p) for f in files)]
+            if missing:
+                raise CardError(f"README.md metadata: config {name!r} data_files {missing[0]!r} matches no file")
+
+
+def _patterns(entry: Any) -> list[str]:
+    if isinstance(entry, str):
+        return [entry]
+    if isinstance(entry, Mapping):
+        path = entry.get("path")
+        return [path] if isinstance(path, str) else list(path or [])
+    return []
