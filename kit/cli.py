@@ -148,6 +148,7 @@ def _publish(folder: Path, repo: str, repo_type: str, **kwargs: Any) -> None:
                        .get("configs") or [] if isinstance(c, dict) and c.get("config_name")]
         except (CardError, OSError):
             configs = []
+        console.print("Read it with:")
         print("\n".join(load_lines(result, sorted(configs, key=lambda c: c != "metadata") or ["default"])))
 
 

@@ -21,6 +21,7 @@ from huggingface_hub import HfApi
 from huggingface_hub.errors import RepositoryNotFoundError
 
 from kit.curate.job import run_curate
+from kit.hub.cards import CardError, check_card
 from kit.hub.publish import PublishError, Retry, publish
 from kit.recipes import load_recipe
 
@@ -199,6 +200,7 @@ def test_branch_private_and_wrong_token(hub, folder, tmp_path):
     denied = kit(hub, tmp_path, "publish", str(folder), "--repo", "standin-org/other", token="hf_wrong_token")
     assert denied.returncode == 1
     assert "401" in denied.stderr and "HF_TOKEN" in denied.stderr
+    assert "hf_wrong_token" not in denied.stdout + denied.stderr
     assert hub.head("standin-org/other", "dataset") is None
 
 
@@ -241,3 +243,31 @@ def test_curate_push_and_release_use_the_publish_path_and_never_leak_the_token(h
         dump = subprocess.run(["git", "-C", str(repo), "cat-file", "--batch-all-objects", "--batch"],
                               capture_output=True, check=True).stdout
         assert hub.token.encode() not in dump and len(dump) > 0
+
+
+MODEL_CARD = """---
+base_model: Qwen/Qwen2.5-0.5B-Instruct
+license: apache-2.0
+model-index:
+- name: standin-org/tiny
+  results:
+  - task: {type: text-generation}
+    dataset: {name: MATH500, type: HuggingFaceH4/MATH-500}
+    metrics:
+    - {type: accuracy, value: 0.5, name: pass@1}
+---
+# tiny
+"""
+
+
+def test_model_and_space_cards_round_trip_through_the_card_data_classes():
+    card = check_card(MODEL_CARD, "model")
+    assert card.data.base_model == "Qwen/Qwen2.5-0.5B-Instruct" and card.data.eval_results[0].metric_value == 0.5
+    with pytest.raises(CardError, match="base_model is empty"):
+        check_card(MODEL_CARD.replace("Qwen/Qwen2.5-0.5B-Instruct", "None"), "model")
+    with pytest.raises(CardError, match="model_index"):
+        check_card(MODEL_CARD.replace("    metrics:", "    metricz:"), "model")
+    with pytest.raises(CardError, match="no YAML front matter"):
+        check_card("# a card without metadata\n", "model")
+    space = check_card("---\ntitle: Reasoning arena\nsdk: gradio\nsdk_version: 6.0.0\napp_file: app.py\n---\n", "space")
+    assert space.data.sdk == "gradio"
