@@ -177,6 +177,7 @@ def test_a_lost_answer_to_a_landed_commit_is_not_committed_twice(hub, folder):
     assert hub.faults_fired == 1
     assert hub.commits(REPO, "dataset") == 2
     assert result.commit == hub.head(REPO, "dataset")
+    assert result.committed and "README.md" in result.added  # reported as this run's commit
 
 
 def test_large_folders_go_up_in_several_commits_then_one_last(hub, folder):

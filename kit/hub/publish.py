@@ -118,6 +118,7 @@ def publish(folder: str | Path, repo_id: str, *, repo_type: str = "dataset", rev
     if card is None:
         log(f"warning: {folder} has no {CARD}; the Hub will show the repo without a card")
     message = message or f"Publish {folder.resolve().name} with reasoning-hub-kit"
+    sent: list[tuple[list[str], list[str]]] = []  # what an earlier attempt committed, its answer maybe lost
 
     def attempt() -> PublishResult:
         if card is not None:
@@ -126,8 +127,8 @@ def publish(folder: str | Path, repo_id: str, *, repo_type: str = "dataset", rev
         if branch != "main":
             api.create_branch(repo_id, repo_type=repo_type, branch=branch, exist_ok=True)
         plan = _plan(api, repo_id, repo_type, branch, content)
-        committed = False
-        added, deleted = sorted(plan.adds), sorted(plan.deletes)
+        committed = bool(sent) and plan.empty  # a retry finding the work done: the commit landed
+        added, deleted = sent[0] if committed else (sorted(plan.adds), sorted(plan.deletes))
         if len(plan.adds) > max_commit_files:
             log(f"{len(plan.adds)} files to upload, more than the {max_commit_files} the Hub recommends per commit: "
                 "uploading them with huggingface_hub's resumable multi-commit upload_folder (if it stops, run the "
@@ -138,6 +139,7 @@ def publish(folder: str | Path, repo_id: str, *, repo_type: str = "dataset", rev
         if not plan.empty:
             log(f"committing {len(plan.adds)} added or changed and {len(plan.deletes)} deleted files "
                 f"({plan.unchanged} unchanged) to {repo_type} {repo_id}@{branch}")
+            sent[:] = [(added, deleted)]
             info = api.create_commit(repo_id, repo_type=repo_type, revision=branch, parent_commit=plan.head,
                                      commit_message=message, operations=_operations(plan))
             plan.head, committed = info.oid, True
