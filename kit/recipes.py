@@ -37,10 +37,38 @@ class SourceConfig(_Strict):
     citation: str | None = Field(None, description="BibTeX of the source dataset, quoted in the card.")
 
 
+class SamplingConfig(_Strict):
+    max_new_tokens: int = Field(16384, ge=1, description="Token limit of one reply; a reply that hits it is "
+                                "rejected as `truncated`.")
+    temperature: float = Field(0.7, ge=0)
+    top_p: float = Field(0.95, gt=0, le=1)
+    seed: int = Field(0, description="Base seed: sample i of a problem is asked with a seed derived from "
+                      "(seed, problem id, i), so a re-run asks exactly the same questions.")
+
+
 class TeacherConfig(_Strict):
-    backend: Literal["dataset"] = Field(
-        "dataset", description="`dataset`: the traces are already in the input rows (reasoning, solution).")
-    model: str = Field("unknown", description="Teacher model id recorded for rows that do not name one.")
+    """Who writes the traces: rows that already carry them (`dataset`) or a model asked through distilabel."""
+
+    backend: Literal["dataset", "openai", "transformers", "vllm"] = Field(
+        "dataset", description="`dataset`: the traces are already in the input rows (reasoning, solution); "
+        "`openai`: any OpenAI-compatible server; `transformers`: a local model; `vllm`: in-process vLLM (GPU).")
+    model: str = Field("unknown", description="The teacher model id (for `dataset`: recorded for rows that do "
+                       "not name one).")
+    num_generations: int = Field(1, ge=1, description="Samples asked per problem.")
+    sampling: SamplingConfig = Field(default_factory=SamplingConfig)
+    base_url: str | None = Field(None, description="openai: the server, e.g. http://localhost:8000/v1 "
+                                 "(default: the OpenAI API).")
+    api_key_env: str = Field("OPENAI_API_KEY", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+                             description="openai: the NAME of the environment variable holding the API key "
+                             "(the key itself never goes in a recipe).")
+    concurrency: int = Field(16, ge=1, description="Requests in flight (openai) / rows per batch.")
+    max_retries: int = Field(5, ge=0, description="openai: retries of a failed request, with backoff.")
+    timeout_s: float = Field(600.0, gt=0, description="openai: time limit of one request.")
+    device: str | None = Field(None, description="transformers: cpu, cuda, cuda:1, ... (default: automatic).")
+    tensor_parallel_size: int = Field(1, ge=1, description="vllm: GPUs one model is split over.")
+    max_model_len: int | None = Field(None, ge=1, description="vllm: context length (prompt + reply).")
+    store: str | None = Field(None, description="Folder of finished samples, for resuming "
+                              "(default: the output folder + `.samples`).")
 
 
 class MathVerifyConfig(_Strict):

@@ -1,8 +1,12 @@
 """Teachers: where the reasoning traces of a data recipe come from.
 
-This release has the `dataset` backend (the traces are already in the input rows, the
-OpenThoughts-Unverified -> verified path). Generating backends (vllm, openai-compatible servers,
-transformers) plug in here with the same `samples()` shape: problems in, one row per generated sample out.
+- `dataset`: the traces are already in the input rows (the OpenThoughts-Unverified -> verified path);
+  `DatasetTeacher.samples()` turns each row into a sample.
+- `openai`, `transformers`, `vllm`: a model asked through distilabel (`make_llm`; the classes are in
+  `kit.generation.llms`, imported only when a recipe generates). Each extends distilabel's with `replies(requests, **sampling)`: one reply per `(messages, seed)` request, as
+  `{content, reasoning_content, finish_reason, output_tokens, error}`, so every sample has its own seed
+  and the server's `reasoning_content` is kept (distilabel's `generate` drops both). A request that fails
+  for good comes back with `error` set instead of raising, so the finished ones of a batch are kept.
 """
 
 from __future__ import annotations
@@ -39,7 +43,14 @@ class DatasetTeacher:
 
 
 def make_teacher(cfg: TeacherConfig) -> DatasetTeacher:
-    """The teacher a recipe asks for."""
+    """The teacher of a recipe whose traces are in its rows (generating backends go through `make_llm`)."""
     if cfg.backend == "dataset":
         return DatasetTeacher(cfg)
-    raise ValueError(f"teacher.backend {cfg.backend!r} is not available")  # the recipe model rejects it first
+    raise ValueError(f"teacher.backend {cfg.backend!r} generates: use kit.pipeline")
+
+
+def make_llm(cfg: TeacherConfig) -> Any:
+    """The distilabel LLM of a generating teacher (kit.generation.llms; imports distilabel)."""
+    from kit.generation.llms import make_llm as make
+
+    return make(cfg)

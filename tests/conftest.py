@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.hubserver import HubServer
+from tests.teacherserver import TeacherServer
 
 
 @pytest.fixture
@@ -22,6 +23,28 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
     Starts in a few milliseconds and stops in about 0.1 s.
     """
     server = HubServer(tmp_path_factory.mktemp("hub")).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def teacher() -> Iterator[TeacherServer]:
+    """A running stand-in for the OpenAI-compatible server of the teacher model (vLLM, SGLang, hosted
+    DeepSeek-R1 providers), fresh for each test, replaying ``tests/data/teacher_recordings.jsonl``.
+
+    Point clients at it with ``openai.OpenAI(base_url=teacher.base_url, api_key=teacher.api_key)`` and
+    ``model=teacher.model``; ``teacher.api_key`` is random. A request whose last user message contains a
+    recorded problem gets that problem's recorded reasoning (``message.reasoning_content``) and answer
+    (``message.content``); ``seed`` picks among the recordings, ``max_tokens`` cuts (finish_reason
+    "length"). Faults: ``teacher.fail_next(status=500, count=1, retry_after=None)``,
+    ``teacher.drop_next(count=1)``, ``teacher.delay_next(seconds, count=1)`` (each also takes ``path=``,
+    a regex); ``teacher.requests`` is the request log, ``teacher.faults_fired`` counts faults,
+    ``teacher.add_recording(problem, completions)`` adds a reply. ``teacher.stop()`` makes ``base_url``
+    an unreachable endpoint. Starts in a few milliseconds and stops in about 0.1 s.
+    """
+    server = TeacherServer().start()
     try:
         yield server
     finally:

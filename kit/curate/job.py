@@ -1,6 +1,11 @@
 """The curate job: from a data recipe to a Hub-layout dataset folder.
 
-    load -> validate -> dedup -> decontaminate -> verify -> rejection sampling -> format -> write
+    load -> validate -> dedup -> decontaminate -> [generate] -> verify -> rejection sampling -> format -> write
+
+With a generating teacher (openai, transformers, vllm) the first stages filter problems, so no teacher
+call is spent on a duplicate or a benchmark problem; `generate` runs the distilabel pipeline
+(`kit.pipeline`), which keeps finished samples in a store next to the output folder so that an interrupted
+run resumes where it stopped. With the `dataset` teacher the rows already carry their traces.
 
 Rows stream through every stage. Verified rows are spilled to a temporary JSONL file, because rejection
 sampling needs each problem's pass rate before it can keep or drop that problem's samples; only small
@@ -13,12 +18,10 @@ from __future__ import annotations
 import json
 import statistics
 import tempfile
-import time
 from array import array
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,14 +32,16 @@ from kit.curate.format import default_row
 from kit.hub.cards import render_dataset_card
 from kit.hub.repo import DatasetRepoWriter
 from kit.recipes import DataRecipe, dump_recipe
-from kit.schema import DOMAINS, METADATA_FEATURES
+from kit.schema import DOMAINS, METADATA_FEATURES, problem_id
 from kit.sources import SourceError, iter_rows
 from kit.teachers import make_teacher
 from kit.verify.code import InvalidTestCases, parse_test_cases
 from kit.verify.dispatch import RowVerifier
 
-STAGES = ("load", "validate", "dedup", "decontaminate", "verify", "rejection_sampling")
+STAGES = ("load", "validate", "dedup", "decontaminate", "generate", "verify", "rejection_sampling")
 REQUIRED_COLUMNS = ("problem", "reasoning", "solution")
+PROBLEM_COLUMNS = ("problem",)  # what a generating teacher needs
+GENERATED_COLUMNS = ("teacher", "reasoning", "solution", "generation")  # what it writes
 Progress = Callable[[str, int], None]  # (stage, rows done so far)
 
 
@@ -60,8 +65,10 @@ class _Stats:
 
     def reject(self, row: dict[str, Any], stage: str, reason: str, detail: str = "") -> None:
         self.rejections[stage][reason] += 1
-        self.rejected_rows.append({"row": row["_row"], "source": row.get("source"), "problem_id": row.get("problem_id"),
-                                   "stage": stage, "reason": reason, "detail": detail[:300]})
+        where = {"sample_index": row["sample_index"]} if "sample_index" in row else {}
+        self.rejected_rows.append({"row": row["_row"], **where, "source": row.get("source"),
+                                   "problem_id": row.get("problem_id"), "stage": stage, "reason": reason,
+                                   "detail": detail[:300]})
 
     def keep(self, row: dict[str, Any]) -> None:
         self.by_domain[row["domain"]]["kept"] += 1
@@ -71,14 +78,15 @@ class _Stats:
         self.reasoning_words.append(len((row.get("reasoning") or "").split()))
         self.solution_words.append(len((row.get("solution") or "").split()))
 
-    def as_dict(self, started: float) -> dict[str, Any]:
+    def as_dict(self, generated: bool) -> dict[str, Any]:
         kept = self.stage_out["rejection_sampling"]
+        stages = [s for s in STAGES if generated or s != "generate"]
         return {
             "total_rows": self.stage_in["load"],
             "kept": kept,
-            "stages": [{"stage": s, "in": self.stage_in[s], "out": self.stage_out[s]} for s in STAGES],
+            "stages": [{"stage": s, "in": self.stage_in[s], "out": self.stage_out[s]} for s in stages],
             "rejections": {stage: dict(c) for stage, c in self.rejections.items()},
-            "rejected_rows": sorted(self.rejected_rows, key=lambda r: r["row"]),
+            "rejected_rows": sorted(self.rejected_rows, key=lambda r: (r["row"], r.get("sample_index", 0))),
             "by_domain": {k: {"in": v["in"], "kept": v["kept"]} for k, v in sorted(self.by_domain.items())},
             "by_source": {k: {"in": v["in"], "kept": v["kept"]} for k, v in sorted(self.by_source.items())},
             "decontamination": {k: dict(v) for k, v in self.decontamination.items()},
@@ -87,8 +95,6 @@ class _Stats:
             "teachers": dict(self.teachers),
             "verifiers": dict(self.verifiers),
             "kit_version": kit.__version__,
-            "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "duration_s": round(time.monotonic() - started, 2),
         }
 
 
@@ -107,7 +113,9 @@ class CurateResult:
     stats: dict[str, Any]
 
 
-def _load(recipe: DataRecipe, stats: _Stats) -> Iterator[dict[str, Any]]:
+def _load(recipe: DataRecipe, stats: _Stats, required: tuple[str, ...]) -> Iterator[dict[str, Any]]:
+    """Rows of every source in the metadata contract; for a generating teacher, only their problem columns."""
+    columns = [k for k in METADATA_FEATURES if required == REQUIRED_COLUMNS or k not in GENERATED_COLUMNS]
     index = 0
     for source in recipe.sources:
         name = source.name or Path(source.path.removeprefix("kit:")).stem
@@ -115,11 +123,11 @@ def _load(recipe: DataRecipe, stats: _Stats) -> Iterator[dict[str, Any]]:
                          limit=source.limit)
         for position, row in enumerate(rows):
             if position == 0:
-                missing = [c for c in REQUIRED_COLUMNS if c not in row]
+                missing = [c for c in required if c not in row]
                 if missing:
                     raise CurateError(f"source {source.path}: missing column {missing[0]!r} "
                                       f"(map it with sources[].columns, e.g. {{your_column: {missing[0]}}})")
-            row = {k: row.get(k) for k in METADATA_FEATURES if k in row} | {"_row": index}
+            row = {k: row.get(k) for k in columns if k in row} | {"_row": index}
             row["source"] = row.get("source") or name
             row["domain"] = row.get("domain") or source.domain
             stats.stage_in["load"] += 1
@@ -128,9 +136,9 @@ def _load(recipe: DataRecipe, stats: _Stats) -> Iterator[dict[str, Any]]:
             yield row
 
 
-def _validate(row: dict[str, Any]) -> tuple[str, str] | None:
+def _validate(row: dict[str, Any], required: tuple[str, ...]) -> tuple[str, str] | None:
     """(reason, detail) when a row cannot be curated, else None."""
-    for column in REQUIRED_COLUMNS:
+    for column in required:
         if not isinstance(row.get(column), str) or not row[column].strip():
             return "missing_field", f"{column} is empty"
     if row.get("domain") not in DOMAINS:
@@ -144,13 +152,13 @@ def _validate(row: dict[str, Any]) -> tuple[str, str] | None:
 
 
 def _filtered(rows: Iterator[dict[str, Any]], recipe: DataRecipe, stats: _Stats,
-              decontaminator: Decontaminator | None) -> Iterator[dict[str, Any]]:
+              decontaminator: Decontaminator | None, required: tuple[str, ...]) -> Iterator[dict[str, Any]]:
     dedup = Deduplicator() if recipe.curate.dedup else None
     for row in rows:
         stats.by_domain[str(row.get("domain"))]["in"] += 1
         stats.by_source[str(row["source"])]["in"] += 1
         stats.stage_in["validate"] += 1
-        problem = _validate(row)
+        problem = _validate(row, required)
         if problem:
             stats.reject(row, "validate", *problem)
             continue
@@ -173,23 +181,28 @@ def _filtered(rows: Iterator[dict[str, Any]], recipe: DataRecipe, stats: _Stats,
 
 def run_curate(recipe: DataRecipe, out_dir: str | Path | None = None, progress: Progress | None = None) -> CurateResult:
     """Run a data recipe end to end and write the dataset folder; returns where and the statistics."""
-    started = time.monotonic()
     out = Path(out_dir or recipe.output.dir)
     recipe = recipe.model_copy(update={"output": recipe.output.model_copy(update={"dir": str(out)})})
     progress = progress or (lambda stage, n: None)
     stats = _Stats()
     decontaminator = Decontaminator.from_config(recipe.curate.decontaminate) if recipe.curate.decontaminate.enabled else None
-    teacher = make_teacher(recipe.teacher)
+    generated = recipe.teacher.backend != "dataset"
+    required = PROBLEM_COLUMNS if generated else REQUIRED_COLUMNS
     reached: Counter[str] = Counter()
     passed: Counter[str] = Counter()
+    pipeline_yaml = None
     out.parent.mkdir(parents=True, exist_ok=True)
     try:  # the writer refuses an existing output first, before any work is done
         with DatasetRepoWriter(out, shard_rows=recipe.output.shard_rows, overwrite=recipe.output.overwrite) as writer, \
                 tempfile.TemporaryDirectory(prefix=".kit-curate-", dir=out.parent) as tmp:
+            rows = _filtered(_load(recipe, stats, required), recipe, stats, decontaminator, required)
+            if generated:
+                samples, pipeline_yaml = _generated(recipe, out, rows, stats)
+            else:
+                samples = make_teacher(recipe.teacher).samples(rows)
             spill = Path(tmp) / "verified.jsonl"
             with RowVerifier(recipe.verify) as verifier, spill.open("w", encoding="utf-8") as spill_file:
-                candidates = _counted(_filtered(teacher.samples(_load(recipe, stats)), recipe, stats, decontaminator),
-                                      progress)
+                candidates = _counted(samples, progress)
                 pending: deque[dict[str, Any]] = deque()
 
                 def rows_for_verifier() -> Iterator[dict[str, Any]]:
@@ -209,10 +222,37 @@ def run_curate(recipe: DataRecipe, out_dir: str | Path | None = None, progress: 
                     stats.stage_out["verify"] += 1
                     passed[row["problem_id"]] += 1
                     spill_file.write(json.dumps(row, ensure_ascii=False) + "\n")
-            result_stats = _write(recipe, writer, spill, reached, passed, stats, started, progress)
+            result_stats = _write(recipe, writer, spill, reached, passed, stats, generated, progress, pipeline_yaml)
     except SourceError as exc:
         raise CurateError(str(exc)) from None
     return CurateResult(out, result_stats)
+
+
+def store_dir(recipe: DataRecipe, out: Path) -> Path:
+    """Where the finished samples of a generating recipe are kept: `teacher.store`, else `<output>.samples`."""
+    return Path(recipe.teacher.store) if recipe.teacher.store else out.with_name(out.name + ".samples")
+
+
+def _generated(recipe: DataRecipe, out: Path, problems: Iterator[dict[str, Any]],
+               stats: _Stats) -> tuple[list[dict[str, Any]], str]:
+    """Generate the samples of the filtered problems; the unusable replies are rejected at `generate`."""
+    from kit.generation.store import StoreMismatchError
+    from kit.pipeline import GenerationError, generate
+
+    problems = [{**row, "problem_id": row.get("problem_id") or problem_id(row["problem"])} for row in problems]
+    try:
+        result = generate(recipe, problems, store_dir(recipe, out))
+    except (GenerationError, StoreMismatchError) as exc:
+        raise CurateError(str(exc)) from None
+    usable = []
+    for sample in result.samples:
+        stats.stage_in["generate"] += 1
+        if sample.get("reject"):
+            stats.reject(sample, "generate", sample["reject"], sample.get("reject_detail") or "")
+            continue
+        stats.stage_out["generate"] += 1
+        usable.append({k: v for k, v in sample.items() if k not in ("reject", "reject_detail")})
+    return usable, result.pipeline_yaml
 
 
 def _counted(rows: Iterator[dict[str, Any]], progress: Progress) -> Iterator[dict[str, Any]]:
@@ -232,7 +272,7 @@ def _first_failure(detail: dict[str, Any]) -> str:
 
 
 def _write(recipe: DataRecipe, writer: DatasetRepoWriter, spill: Path, reached: Counter[str], passed: Counter[str],
-           stats: _Stats, started: float, progress: Progress) -> dict[str, Any]:
+           stats: _Stats, generated: bool, progress: Progress, pipeline_yaml: str | None) -> dict[str, Any]:
     """Rejection sampling over the spilled verified rows, then format and write the kept ones."""
     band = recipe.curate.pass_rate
     cap = recipe.curate.max_per_problem
@@ -256,6 +296,6 @@ def _write(recipe: DataRecipe, writer: DatasetRepoWriter, spill: Path, reached: 
             metadata = {k: row.get(k) for k in METADATA_FEATURES}
             writer.add(metadata, default_row(metadata, recipe.format))
             progress("write", n)
-    result = stats.as_dict(started)
-    writer.finalize(render_dataset_card(recipe, result), dump_recipe(recipe), result)
+    result = stats.as_dict(generated)
+    writer.finalize(render_dataset_card(recipe, result), dump_recipe(recipe), result, pipeline_yaml=pipeline_yaml)
     return result

@@ -208,7 +208,7 @@ def verify_code(row: Mapping[str, Any], sandbox: Sandbox, limits: Limits | None 
     failures = [f for i in range(spec.total) if (f := _judge(spec, i, by_test.get(i))) is not None]
     passed_tests = spec.total - len(failures)
     detail: dict[str, Any] = {"mode": spec.mode, "passed_tests": passed_tests, "total_tests": spec.total,
-                              "failures": failures[:_MAX_FAILURES], "time_s": result.time_s,
+                              "failures": failures[:_MAX_FAILURES],
                               "isolation": sandbox.isolation}
     if not result.complete:
         why = ("the sample outran its time limit" if result.timed_out else

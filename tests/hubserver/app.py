@@ -53,6 +53,7 @@ import yaml
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from ..asgi_thread import abort_connection
 from .gitstore import (
     DEFAULT_BRANCH,
     AddFile,
@@ -191,7 +192,7 @@ class HubApp:
         self.requests: list[RequestRecord] = []
         self.faults_fired = 0
         # (host, port) of a client connection -> its asyncio transport, filled by the uvicorn protocol
-        # subclass in server.py so that a fault can abort the connection outright.
+        # subclass in tests/asgi_thread.py so that a fault can abort the connection outright.
         self.transports: dict[tuple, asyncio.BaseTransport] = {}
 
     def __repr__(self) -> str:  # never show the token
@@ -308,7 +309,7 @@ class HubApp:
             return
         if fault is not None and fault.drop == "before":
             self._record(RequestRecord(method, path, query, None, "drop-before"))
-            await self._abort(scope, receive, send)
+            await abort_connection(self.transports, scope, send)
             return
 
         raw_path = scope.get("raw_path") or path.encode()
@@ -331,24 +332,10 @@ class HubApp:
 
         if fault is not None and fault.drop == "after":
             self._record(RequestRecord(method, path, query, response.status_code, "drop-after"))
-            await self._abort(scope, receive, send)
+            await abort_connection(self.transports, scope, send)
             return
         self._record(RequestRecord(method, path, query, response.status_code))
         await response(scope, receive, send)
-
-    async def _abort(self, scope, receive, send) -> None:
-        """Lose the connection without a (complete) response."""
-        client = scope.get("client")
-        transport = self.transports.get(tuple(client)) if client else None
-        if transport is not None:
-            transport.abort()
-            for _ in range(3):  # let uvicorn see the disconnect, so that it does not answer a 500
-                await asyncio.sleep(0)
-            return
-        # Fallback (another server than ours): start a response promising a body that never comes.
-        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"100")]})
-        await send({"type": "http.response.body", "body": b"partial", "more_body": True})
-        raise ConnectionAbortedError("injected connection drop")
 
     def _check_auth(self, ctx: _Ctx) -> Response | None:
         auth = ctx.headers.get("authorization")

@@ -7,35 +7,12 @@ helpers (faults, request log, commit counts). Point the real clients at it with
 
 from __future__ import annotations
 
-import asyncio
 import secrets
-import socket
-import threading
-import time
 from pathlib import Path
 from typing import Literal
 
-import uvicorn
-from uvicorn.protocols.http.h11_impl import H11Protocol
-
+from ..asgi_thread import ThreadedASGIServer
 from .app import DEFAULT_ORGS, DEFAULT_USER, Fault, HubApp, RequestRecord
-
-
-def _protocol_for(app: HubApp) -> type[H11Protocol]:
-    """uvicorn's h11 protocol, remembering each connection's transport so a fault can abort it."""
-
-    class _Protocol(H11Protocol):
-        def connection_made(self, transport) -> None:  # type: ignore[override]
-            super().connection_made(transport)
-            if self.client:
-                app.transports[tuple(self.client)] = transport
-
-        def connection_lost(self, exc) -> None:
-            if self.client:
-                app.transports.pop(tuple(self.client), None)
-            super().connection_lost(exc)
-
-    return _Protocol
 
 
 class HubServer:
@@ -61,24 +38,10 @@ class HubServer:
         self.app = HubApp(root, self.token, user=user, orgs=orgs)
         self.root = self.app.root
         self.user, self.orgs = user, tuple(orgs)
-        # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on such sockets, and without it every
-        # keep-alive request pays ~40 ms of Nagle + delayed-ACK latency.
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind((host, port))
-        self._sock.listen(128)  # connections queue up even before the event loop runs
-        self.host, self.port = self._sock.getsockname()[:2]
-        self.url = f"http://{self.host}:{self.port}"
-        config = uvicorn.Config(
-            self.app,
-            http=_protocol_for(self.app),
-            lifespan="off",
-            log_level="warning",
-            access_log=False,
-            timeout_graceful_shutdown=2,
+        self._asgi = ThreadedASGIServer(
+            self.app, host=host, port=port, name="hub-standin", transports=self.app.transports
         )
-        self._server = uvicorn.Server(config)
-        self._thread: threading.Thread | None = None
+        self.host, self.port, self.url = self._asgi.host, self._asgi.port, self._asgi.url
 
     def __repr__(self) -> str:  # never show the token
         return f"HubServer(url={self.url!r}, root={str(self.root)!r})"
@@ -86,32 +49,15 @@ class HubServer:
     # -- lifecycle ----------------------------------------------------------------------------------------
 
     def start(self, timeout: float = 10.0) -> HubServer:
-        self._thread = threading.Thread(
-            target=lambda: asyncio.run(self._server.serve(sockets=[self._sock])),
-            name="hub-standin",
-            daemon=True,
-        )
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the stand-in Hub server did not start")
-            time.sleep(0.005)
+        self._asgi.start(timeout)
         return self
 
     def stop(self) -> None:
-        if self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=10)
-            self._thread = None
-        self._sock.close()
+        self._asgi.stop()
 
     def serve_forever(self) -> None:
         """Serve in the foreground (Ctrl-C stops)."""
-        try:
-            asyncio.run(self._server.serve(sockets=[self._sock]))
-        finally:
-            self._sock.close()
+        self._asgi.serve_forever()
 
     def __enter__(self) -> HubServer:
         return self.start()

@@ -1,0 +1,118 @@
+"""The distilabel LLMs of the generating teachers (see kit.teachers): one seeded request per sample, the
+server's `reasoning_content` kept, and a request that fails for good returned as `error`, not raised."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any
+
+from distilabel.models.llms import OpenAILLM, TransformersLLM, vLLM
+from pydantic import SecretStr
+
+from kit.recipes import TeacherConfig
+
+Reply = dict[str, Any]
+Request = tuple[list[dict[str, str]], int]  # (chat messages, seed)
+
+
+class KitOpenAILLM(OpenAILLM):
+    """Any OpenAI-compatible server (vLLM serve, SGLang, TGI, hosted providers).
+
+    The API key is read from the environment variable named by `api_key_env` when the step loads, so it is
+    in no recipe, no pipeline.yaml and no log.
+    """
+
+    api_key_env: str = "OPENAI_API_KEY"  # (distilabel leaves `api_key` out of pipeline.yaml)
+
+    def load(self) -> None:
+        key = os.environ.get(self.api_key_env)
+        if not key:
+            raise ValueError(f"teacher: the environment variable {self.api_key_env} (teacher.api_key_env) holds no "
+                             "API key")
+        self.api_key = SecretStr(key)
+        super().load()
+
+    def replies(self, requests: list[Request], **sampling: Any) -> list[Reply]:
+        return self.event_loop.run_until_complete(asyncio.gather(*(self._reply(m, s, sampling) for m, s in requests)))
+
+    async def _reply(self, messages: list[dict[str, str]], seed: int, sampling: dict[str, Any]) -> Reply:
+        import openai
+
+        try:
+            completion = await self._aclient.chat.completions.create(
+                model=self.model, messages=messages, n=1, seed=seed, max_tokens=sampling["max_new_tokens"],
+                temperature=sampling["temperature"], top_p=sampling["top_p"])
+        except openai.APIStatusError as exc:
+            return {"error": f"the teacher answered HTTP {exc.status_code}: {_server_message(exc)}"}
+        except openai.APIError as exc:  # connection refused, reset or timed out, after the client's retries
+            return {"error": f"the teacher at {self.base_url} is unreachable ({type(exc).__name__})"}
+        choice = completion.choices[0]
+        message = choice.message
+        extra = message.model_extra or {}
+        return {"content": message.content, "reasoning_content": extra.get("reasoning_content"),
+                "finish_reason": choice.finish_reason,
+                "output_tokens": completion.usage.completion_tokens if completion.usage else None, "error": None}
+
+
+def _server_message(exc: Any) -> str:
+    body = exc.body if isinstance(exc.body, dict) else {}
+    error = body.get("error") if isinstance(body.get("error"), dict) else body
+    return str((error or {}).get("message") or exc.message)[:200]
+
+
+class KitTransformersLLM(TransformersLLM):
+    """A local model through transformers (small models, CPU, tests); one seeded sample per request."""
+
+    def replies(self, requests: list[Request], **sampling: Any) -> list[Reply]:
+        import torch
+
+        tokenizer, model = self._pipeline.tokenizer, self._pipeline.model
+        out = []
+        for messages, seed in requests:
+            torch.manual_seed(seed)
+            ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
+                                                return_dict=True)
+            ids = {k: v.to(model.device) for k, v in ids.items()}
+            sample = sampling["temperature"] > 0
+            generated = model.generate(**ids, max_new_tokens=sampling["max_new_tokens"], do_sample=sample,
+                                       temperature=sampling["temperature"] if sample else None,
+                                       top_p=sampling["top_p"] if sample else None,
+                                       pad_token_id=tokenizer.pad_token_id)
+            new = generated[0, ids["input_ids"].shape[1]:]
+            ended = tokenizer.eos_token_id is not None and bool((new == tokenizer.eos_token_id).any())
+            out.append({"content": tokenizer.decode(new, skip_special_tokens=True), "reasoning_content": None,
+                        "finish_reason": "stop" if ended or len(new) < sampling["max_new_tokens"] else "length",
+                        "output_tokens": int(len(new)), "error": None})
+        return out
+
+
+def make_llm(cfg: TeacherConfig) -> Any:
+    """The distilabel LLM of a generating teacher."""
+    if cfg.backend == "openai":
+        kwargs = {"base_url": cfg.base_url} if cfg.base_url else {}
+        return KitOpenAILLM(model=cfg.model, api_key_env=cfg.api_key_env, max_retries=cfg.max_retries,
+                            timeout=int(cfg.timeout_s), **kwargs)
+    if cfg.backend == "transformers":
+        return KitTransformersLLM(model=cfg.model, device=cfg.device)
+    if cfg.backend == "vllm":
+        return KitVLLM(model=cfg.model, extra_kwargs={"tensor_parallel_size": cfg.tensor_parallel_size,
+                                                            "max_model_len": cfg.max_model_len})
+    raise ValueError(f"teacher.backend {cfg.backend!r} does not generate")
+
+
+
+class KitVLLM(vLLM):
+    """distilabel's in-process vLLM with per-request seeds (GPU machines, `pip install .[vllm]`)."""
+
+    def replies(self, requests: list[Request], **sampling: Any) -> list[Reply]:
+        from vllm import SamplingParams
+
+        tokenizer = self._model.get_tokenizer()
+        prompts = [tokenizer.apply_chat_template(m, add_generation_prompt=True, tokenize=False) for m, _ in requests]
+        params = [SamplingParams(n=1, seed=seed, max_tokens=sampling["max_new_tokens"],
+                                 temperature=sampling["temperature"], top_p=sampling["top_p"])
+                  for _, seed in requests]
+        results = self._model.generate(prompts, sampling_params=params, use_tqdm=False)
+        return [{"content": r.outputs[0].text, "reasoning_content": None, "finish_reason": r.outputs[0].finish_reason,
+                 "output_tokens": len(r.outputs[0].token_ids), "error": None} for r in results]

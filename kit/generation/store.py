@@ -1,0 +1,108 @@
+"""The append-only store of finished samples: what makes generation resumable.
+
+A sample is finished once the teacher answered and the answer was split (usable or rejected with a
+reason); it is keyed by `(problem_id, sample_index)`. Samples are appended as JSON lines, each written
+with one `write()` and flushed to disk (`fsync`) per batch, so a crash, `kill -9` or Ctrl-C loses at most
+the batch in flight. A line cut short by a kill is dropped when the store is opened again. A re-run asks
+the teacher only for the keys the store does not hold (distilabel's own cache recovery is not relied on:
+argilla-io/distilabel issue 1065).
+
+The store also records the fingerprint of what shapes a sample (teacher, sampling, prompt): samples made
+under another recipe are never mixed in.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+SAMPLES = "samples.jsonl"
+MANIFEST = "store.json"
+
+
+class StoreMismatchError(ValueError):
+    """The store was made by a recipe that generates differently."""
+
+
+class SampleStore:
+    """A folder with `store.json` (the fingerprint) and `samples.jsonl` (one finished sample a line)."""
+
+    def __init__(self, folder: str | Path, fingerprint: dict[str, Any]) -> None:
+        self.folder = Path(folder)
+        self.path = self.folder / SAMPLES
+        manifest = self.folder / MANIFEST
+        if manifest.is_file():
+            recorded = json.loads(manifest.read_text(encoding="utf-8")).get("fingerprint")
+            if recorded != fingerprint:
+                changed = sorted(k for k in {*recorded, *fingerprint} if recorded.get(k) != fingerprint.get(k))
+                raise StoreMismatchError(
+                    f"{self.folder} holds samples generated with other settings ({', '.join(changed)} changed); "
+                    "delete it to start over, or restore the recipe to resume")
+        else:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            tmp = manifest.with_suffix(".tmp")
+            tmp.write_text(json.dumps({"fingerprint": fingerprint}, indent=2, sort_keys=True), encoding="utf-8")
+            os.replace(tmp, manifest)
+        self._drop_torn_tail()
+
+    def _drop_torn_tail(self) -> None:
+        """Cut a last line left incomplete by a killed writer."""
+        if not self.path.is_file():
+            return
+        with self.path.open("rb+") as fh:
+            size = fh.seek(0, os.SEEK_END)
+            if size == 0:
+                return
+            fh.seek(size - 1)
+            if fh.read(1) == b"\n":
+                return
+            pos = size
+            while pos > 0:
+                step = min(65536, pos)
+                fh.seek(pos - step)
+                chunk = fh.read(step)
+                cut = chunk.rfind(b"\n")
+                if cut >= 0:
+                    fh.truncate(pos - step + cut + 1)
+                    return
+                pos -= step
+            fh.truncate(0)
+
+    def append(self, samples: Iterable[dict[str, Any]]) -> int:
+        """Append finished samples (each with problem_id and sample_index); durable when this returns."""
+        lines = "".join(json.dumps(s, ensure_ascii=False, sort_keys=True) + "\n" for s in samples)
+        if not lines:
+            return 0
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            data = lines.encode("utf-8")
+            while data:
+                data = data[os.write(fd, data):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        return lines.count("\n")
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        """Every stored sample once (the first copy of a key, should one ever be written twice)."""
+        if not self.path.is_file():
+            return
+        seen: set[tuple[str, int]] = set()
+        with self.path.open(encoding="utf-8") as fh:
+            for line in fh:
+                if not line.endswith("\n"):
+                    break  # a line still being written
+                sample = json.loads(line)
+                key = (sample["problem_id"], sample["sample_index"])
+                if key not in seen:
+                    seen.add(key)
+                    yield sample
+
+    def keys(self) -> set[tuple[str, int]]:
+        return {(s["problem_id"], s["sample_index"]) for s in self}
+
+    def __len__(self) -> int:
+        return len(self.keys())

@@ -1,0 +1,200 @@
+"""The generation pipeline of a data recipe, as one distilabel Pipeline.
+
+    problems (validated, deduplicated, decontaminated by the curate job)
+      -> the samples still missing from the store: (problem_id, sample_index) for index < num_generations
+      -> GenerateReplies: the teacher (a distilabel LLM, kit.teachers), one request per sample with its own
+         seed, so a re-run asks exactly the same questions
+      -> SplitReplies: reasoning and answer (kit.generation.reasoning), or the reason the reply is unusable
+      -> StoreSamples: appended to the sample store, durable per batch (kit.generation.store)
+
+The curate job then reads every sample of the store, in problem order, and goes on with verification,
+rejection sampling and the dataset folder. A crash or kill loses at most the batches in flight; running the
+same command again generates only what the store lacks. A request that fails for good (unreachable server)
+is not stored: the run ends with one line saying so, and the next run asks again.
+"""
+
+# No `from __future__ import annotations`: distilabel reads the `StepInput` hint of `process` at run time.
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from distilabel.pipeline import Pipeline
+from distilabel.steps import LoadDataFromDicts, Step, StepInput
+from distilabel.steps.tasks import Task
+
+from kit.curate.format import user_prompt
+from kit.generation.reasoning import split_reply
+from kit.generation.store import SampleStore
+from kit.recipes import DataRecipe
+from kit.teachers import make_llm
+
+# What is carried from a problem row into each of its samples.
+PROBLEM_FIELDS = ("problem_id", "problem", "domain", "source", "ground_truth_solution", "ground_truth_answer",
+                  "test_cases", "starter_code", "_row")
+
+
+class GenerationError(RuntimeError):
+    """Samples could not be generated (for instance the teacher is unreachable); finished ones are kept."""
+
+
+def sample_seed(base: int, problem_id: str, index: int) -> int:
+    """The seed of one sample: stable across runs and machines, different for every sample."""
+    digest = hashlib.sha256(f"{base}:{problem_id}:{index}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+def fingerprint(recipe: DataRecipe) -> dict[str, Any]:
+    """What shapes a sample; a store made under another fingerprint is not reused."""
+    teacher = recipe.teacher
+    return {"backend": teacher.backend, "model": teacher.model, "sampling": teacher.sampling.model_dump(),
+            "system_prompt": recipe.format.system_prompt, "instructions": recipe.format.instructions}
+
+
+def messages(row: dict[str, Any], recipe: DataRecipe) -> list[dict[str, str]]:
+    """The teacher's prompt: the same system and user turns as the SFT conversation."""
+    turns = [{"role": "system", "content": recipe.format.system_prompt}] if recipe.format.system_prompt else []
+    return [*turns, {"role": "user", "content": user_prompt(row, recipe.format)}]
+
+
+class GenerateReplies(Task):
+    """Ask the teacher once per row, with the row's own seed; keep the raw reply and any request error."""
+
+    sampling: dict[str, Any] = {}
+
+    @property
+    def inputs(self) -> list[str]:
+        return ["messages", "seed"]
+
+    @property
+    def outputs(self) -> list[str]:
+        return ["content", "reasoning_content", "finish_reason", "output_tokens", "error", "model_name"]
+
+    def format_input(self, input: dict[str, Any]) -> list[dict[str, str]]:
+        return input["messages"]
+
+    def format_output(self, output: str | None, input: dict[str, Any] | None = None) -> dict[str, Any]:
+        return {"content": output}
+
+    def process(self, inputs: StepInput) -> Iterator[list[dict[str, Any]]]:  # type: ignore[override]
+        replies = self.llm.replies([(row["messages"], row["seed"]) for row in inputs], **self.sampling)
+        for row, reply in zip(inputs, replies, strict=True):
+            row.update(reply, model_name=self.llm.model_name)
+        yield inputs
+
+
+class SplitReplies(Step):
+    """Split each reply into `reasoning` and `solution`, or record why it is unusable (`reject`)."""
+
+    @property
+    def inputs(self) -> list[str]:
+        return ["content", "reasoning_content", "finish_reason", "error"]
+
+    @property
+    def outputs(self) -> list[str]:
+        return ["reasoning", "solution", "reject", "reject_detail"]
+
+    def process(self, inputs: StepInput) -> Iterator[list[dict[str, Any]]]:  # type: ignore[override]
+        for row in inputs:
+            split = split_reply(row.get("content"), row.get("reasoning_content"), row.get("finish_reason"))
+            row.update(reasoning=split.reasoning, solution=split.solution, reject=split.reject,
+                       reject_detail=split.detail)
+        yield inputs
+
+
+class StoreSamples(Step):
+    """Append the finished samples of each batch to the store; pass on only the failed requests."""
+
+    store_dir: str
+    store_fingerprint: dict[str, Any]
+    teacher: str
+
+    @property
+    def inputs(self) -> list[str]:
+        return ["problem_id", "sample_index", "reasoning", "solution", "error"]
+
+    @property
+    def outputs(self) -> list[str]:
+        return ["error"]
+
+    def process(self, inputs: StepInput) -> Iterator[list[dict[str, Any]]]:  # type: ignore[override]
+        store = SampleStore(self.store_dir, self.store_fingerprint)
+        store.append(_sample(row, self.teacher) for row in inputs if not row.get("error"))
+        yield [{"problem_id": r["problem_id"], "sample_index": r["sample_index"], "error": r["error"]}
+               for r in inputs if r.get("error")]
+
+
+def _sample(row: dict[str, Any], teacher: str) -> dict[str, Any]:
+    generation = {"seed": row["seed"], "sample_index": row["sample_index"], "finish_reason": row.get("finish_reason"),
+                  "output_tokens": row.get("output_tokens"), "model": row.get("model_name")}
+    return {**{k: row.get(k) for k in PROBLEM_FIELDS}, "sample_index": row["sample_index"], "teacher": teacher,
+            "reasoning": row["reasoning"], "solution": row["solution"], "reject": row.get("reject"),
+            "reject_detail": row.get("reject_detail"), "generation": json.dumps(generation, sort_keys=True)}
+
+
+@dataclass
+class Generation:
+    """The outcome of `generate`: every stored sample in problem order, and the pipeline's YAML."""
+
+    samples: list[dict[str, Any]]
+    asked: int  # samples requested from the teacher in this run
+    pipeline_yaml: str
+
+
+def build_pipeline(recipe: DataRecipe, todo: list[dict[str, Any]], store: SampleStore, cache_dir: str) -> Pipeline:
+    teacher = recipe.teacher
+    sampling = teacher.sampling.model_dump(exclude={"seed"})
+    with Pipeline(name=f"kit-{recipe.name}", description=recipe.description or None, cache_dir=cache_dir) as pipeline:
+        load = LoadDataFromDicts(name="load_problems", data=todo or [{}], batch_size=teacher.concurrency)
+        generate = GenerateReplies(name="generate", llm=make_llm(teacher), sampling=sampling,
+                                   input_batch_size=teacher.concurrency)
+        split = SplitReplies(name="split_reasoning", input_batch_size=teacher.concurrency)
+        keep = StoreSamples(name="store_samples", store_dir=str(store.folder), store_fingerprint=fingerprint(recipe),
+                            teacher=teacher.model, input_batch_size=teacher.concurrency)
+        load >> generate >> split >> keep
+    return pipeline
+
+
+def generate(recipe: DataRecipe, problems: Iterable[dict[str, Any]], store_dir: Path) -> Generation:
+    """Generate the samples the store lacks, through the distilabel pipeline; return all of them."""
+    store = SampleStore(store_dir, fingerprint(recipe))
+    done = store.keys()
+    problems = list(problems)
+    n = recipe.teacher.num_generations
+    todo = [{**{k: p.get(k) for k in PROBLEM_FIELDS}, "sample_index": i,
+             "seed": sample_seed(recipe.teacher.sampling.seed, p["problem_id"], i), "messages": messages(p, recipe)}
+            for p in problems for i in range(n) if (p["problem_id"], i) not in done]
+    os.environ.setdefault("DISTILABEL_LOG_LEVEL", "ERROR")
+    with tempfile.TemporaryDirectory(prefix="kit-distilabel-") as cache_dir:
+        pipeline = build_pipeline(recipe, todo, store, cache_dir)
+        pipeline_yaml = _pipeline_yaml(pipeline, cache_dir)
+        failed: list[dict[str, Any]] = []
+        if todo:
+            distiset = pipeline.run(use_cache=False)
+            failed = [r for r in _rows(distiset) if r.get("error")]
+    by_key = {(s["problem_id"], s["sample_index"]): s for s in store}
+    if failed:
+        raise GenerationError(f"{len(failed)} of {len(todo)} samples could not be generated ({failed[0]['error']}); "
+                              f"the {len(by_key)} finished samples are kept in {store.folder} - run the same "
+                              "command again to go on")
+    ordered = [by_key[(p["problem_id"], i)] for p in problems for i in range(n) if (p["problem_id"], i) in by_key]
+    return Generation(samples=ordered, asked=len(todo), pipeline_yaml=pipeline_yaml)
+
+
+def _rows(distiset: Any) -> Iterator[dict[str, Any]]:
+    for config in distiset.values():
+        for split in config.values():
+            yield from split
+
+
+def _pipeline_yaml(pipeline: Pipeline, cache_dir: str) -> str:
+    """distilabel's own serialization of the pipeline (the recipe's data is not in it)."""
+    path = Path(cache_dir) / "pipeline.yaml"
+    pipeline.save(str(path), format="yaml")
+    text = path.read_text(encoding="utf-8")
+    return text

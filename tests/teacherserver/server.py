@@ -1,0 +1,116 @@
+"""Run the stand-in teacher (an OpenAI-compatible chat-completions server) with uvicorn, for tests.
+
+:class:`TeacherServer` serves :class:`tests.teacherserver.app.TeacherApp` on 127.0.0.1 and exposes its
+test helpers (faults, request log, recordings). Point the real clients at it with
+``openai.OpenAI(base_url=server.base_url, api_key=server.api_key)`` or distilabel's
+``OpenAILLM(model=server.model, base_url=server.base_url, api_key=server.api_key)``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from ..asgi_thread import ThreadedASGIServer
+from .app import DEFAULT_MODEL, DEFAULT_RECORDINGS, Completion, Fault, Recordings, RequestRecord, TeacherApp
+
+
+class TeacherServer:
+    """Stands in, in tests, for an OpenAI-compatible chat-completions server (vLLM, SGLang, hosted
+    DeepSeek-R1 providers) serving a reasoning teacher model; it replays recorded completions.
+
+    ``TeacherServer(recordings)`` binds 127.0.0.1 on a free port (or ``port``) and, once :meth:`start` ed,
+    serves in a background thread until :meth:`stop`. Attributes: ``base_url`` (``http://host:port/v1``,
+    what OpenAI clients take), ``url`` (without ``/v1``), ``api_key`` (the only valid key; random unless
+    given), ``model`` (the one model id served), ``app`` (the :class:`TeacherApp`).
+
+    An unreachable endpoint: after :meth:`stop` the port is closed, so ``base_url`` refuses connections
+    (``stop`` may be called again, e.g. by the fixture).
+    """
+
+    def __init__(
+        self,
+        recordings: str | Path | Iterable[dict[str, Any]] | Recordings = DEFAULT_RECORDINGS,
+        api_key: str | None = None,
+        *,
+        model: str = DEFAULT_MODEL,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ):
+        self.api_key = api_key or f"sk-standin-{secrets.token_hex(16)}"
+        self.model = model
+        self.app = TeacherApp(recordings, self.api_key, model=model)
+        self._asgi = ThreadedASGIServer(
+            self.app, host=host, port=port, name="teacher-standin", transports=self.app.transports
+        )
+        self.host, self.port, self.url = self._asgi.host, self._asgi.port, self._asgi.url
+        self.base_url = f"{self.url}/v1"
+
+    def __repr__(self) -> str:  # never show the key
+        return f"TeacherServer(base_url={self.base_url!r}, model={self.model!r})"
+
+    # -- lifecycle ----------------------------------------------------------------------------------------
+
+    def start(self, timeout: float = 10.0) -> TeacherServer:
+        self._asgi.start(timeout)
+        return self
+
+    def stop(self) -> None:
+        """Shut down and close the port: ``base_url`` then refuses connections."""
+        self._asgi.stop()
+
+    def serve_forever(self) -> None:
+        """Serve in the foreground (Ctrl-C stops)."""
+        self._asgi.serve_forever()
+
+    def __enter__(self) -> TeacherServer:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # -- test helpers (delegated to the app) -------------------------------------------------------------
+
+    def fail_next(
+        self, status: int = 500, count: int = 1, retry_after: float | None = None, *, path: str | None = None
+    ) -> Fault:
+        """The next ``count`` requests (only those whose path matches the ``path`` regex, if given) are
+        answered ``status`` with OpenAI's error body; ``retry_after`` (seconds) adds ``Retry-After`` and
+        ``retry-after-ms`` (which the openai client honours)."""
+        return self.app.fail_next(status, count, retry_after, path=path)
+
+    def drop_next(self, count: int = 1, *, path: str | None = None) -> Fault:
+        """The next ``count`` requests lose their connection with no response (a connection error)."""
+        return self.app.drop_next(count, path=path)
+
+    def delay_next(self, seconds: float, count: int = 1, *, path: str | None = None) -> Fault:
+        """The next ``count`` requests are answered normally, but only after ``seconds``."""
+        return self.app.delay_next(seconds, count, path=path)
+
+    def clear_faults(self) -> None:
+        self.app.clear_faults()
+
+    def reset(self) -> None:
+        """Forget faults, the request log and ``faults_fired`` (recordings are kept)."""
+        self.app.reset()
+
+    @property
+    def faults_fired(self) -> int:
+        return self.app.faults_fired
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        return self.app.requests
+
+    def requests_matching(self, method: str | None = None, path: str | None = None) -> list[RequestRecord]:
+        return self.app.requests_matching(method, path)
+
+    def clear_log(self) -> None:
+        self.app.clear_log()
+
+    def add_recording(self, problem: str, completions: Iterable[dict[str, Any] | Completion]) -> None:
+        """Record (or replace) what is replayed for ``problem``: dicts with ``reasoning_content``,
+        ``content`` and optionally ``finish_reason``."""
+        self.app.recordings.add(problem, completions)
