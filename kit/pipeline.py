@@ -2,10 +2,10 @@
 
     problems (validated, deduplicated, decontaminated by the curate job)
       -> the samples still missing from the store: (problem_id, sample_index) for index < num_generations
-      -> GenerateReplies: the teacher (a distilabel LLM, kit.teachers), one request per sample with its own
-         seed, so a re-run asks exactly the same questions
-      -> SplitReplies: reasoning and answer (kit.generation.reasoning), or the reason the reply is unusable
-      -> StoreSamples: appended to the sample store, durable per batch (kit.generation.store)
+      -> GenerateSamples: the teacher (a distilabel LLM, kit.teachers), one request per sample with its own
+         seed, so a re-run asks exactly the same questions; each reply split into reasoning and answer
+         (kit.generation.reasoning), or the reason it is unusable; the batch appended to the sample store
+         (kit.generation.store) as soon as it is answered
 
 The curate job then reads every sample of the store, in problem order, and goes on with verification,
 rejection sampling and the dataset folder. A crash or kill loses at most the batches in flight; running the
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from distilabel.pipeline import Pipeline
-from distilabel.steps import LoadDataFromDicts, Step, StepInput
+from distilabel.steps import LoadDataFromDicts, StepInput
 from distilabel.steps.tasks import Task
 
 from kit.curate.format import user_prompt
@@ -62,18 +62,24 @@ def messages(row: dict[str, Any], recipe: DataRecipe) -> list[dict[str, str]]:
     return [*turns, {"role": "user", "content": user_prompt(row, recipe.format)}]
 
 
-class GenerateReplies(Task):
-    """Ask the teacher once per row, with the row's own seed; keep the raw reply and any request error."""
+class GenerateSamples(Task):
+    """Ask the teacher once per row with the row's own seed, split each reply, and append the finished
+    samples to the store before passing anything on: a kill loses only the requests in flight.
+
+    Passes on only the requests that failed for good (`error`), for the run to report.
+    """
 
     sampling: dict[str, Any] = {}
+    store_dir: str
+    store_fingerprint: dict[str, Any]
 
     @property
     def inputs(self) -> list[str]:
-        return ["messages", "seed"]
+        return ["messages", "seed", "problem_id", "sample_index"]
 
     @property
     def outputs(self) -> list[str]:
-        return ["content", "reasoning_content", "finish_reason", "output_tokens", "error", "model_name"]
+        return ["problem_id", "sample_index", "error"]
 
     def format_input(self, input: dict[str, Any]) -> list[dict[str, str]]:
         return input["messages"]
@@ -83,58 +89,25 @@ class GenerateReplies(Task):
 
     def process(self, inputs: StepInput) -> Iterator[list[dict[str, Any]]]:  # type: ignore[override]
         replies = self.llm.replies([(row["messages"], row["seed"]) for row in inputs], **self.sampling)
+        finished, failed = [], []
         for row, reply in zip(inputs, replies, strict=True):
-            row.update(reply, model_name=self.llm.model_name)
-        yield inputs
+            if reply.get("error"):
+                failed.append({"problem_id": row["problem_id"], "sample_index": row["sample_index"],
+                               "error": reply["error"]})
+            else:
+                finished.append(_sample(row, reply, self.llm.model_name))
+        SampleStore(self.store_dir, self.store_fingerprint).append(finished)
+        yield failed
 
 
-class SplitReplies(Step):
-    """Split each reply into `reasoning` and `solution`, or record why it is unusable (`reject`)."""
-
-    @property
-    def inputs(self) -> list[str]:
-        return ["content", "reasoning_content", "finish_reason", "error"]
-
-    @property
-    def outputs(self) -> list[str]:
-        return ["reasoning", "solution", "reject", "reject_detail"]
-
-    def process(self, inputs: StepInput) -> Iterator[list[dict[str, Any]]]:  # type: ignore[override]
-        for row in inputs:
-            split = split_reply(row.get("content"), row.get("reasoning_content"), row.get("finish_reason"))
-            row.update(reasoning=split.reasoning, solution=split.solution, reject=split.reject,
-                       reject_detail=split.detail)
-        yield inputs
-
-
-class StoreSamples(Step):
-    """Append the finished samples of each batch to the store; pass on only the failed requests."""
-
-    store_dir: str
-    store_fingerprint: dict[str, Any]
-    teacher: str
-
-    @property
-    def inputs(self) -> list[str]:
-        return ["problem_id", "sample_index", "reasoning", "solution", "error"]
-
-    @property
-    def outputs(self) -> list[str]:
-        return ["error"]
-
-    def process(self, inputs: StepInput) -> Iterator[list[dict[str, Any]]]:  # type: ignore[override]
-        store = SampleStore(self.store_dir, self.store_fingerprint)
-        store.append(_sample(row, self.teacher) for row in inputs if not row.get("error"))
-        yield [{"problem_id": r["problem_id"], "sample_index": r["sample_index"], "error": r["error"]}
-               for r in inputs if r.get("error")]
-
-
-def _sample(row: dict[str, Any], teacher: str) -> dict[str, Any]:
-    generation = {"seed": row["seed"], "sample_index": row["sample_index"], "finish_reason": row.get("finish_reason"),
-                  "output_tokens": row.get("output_tokens"), "model": row.get("model_name")}
-    return {**{k: row.get(k) for k in PROBLEM_FIELDS}, "sample_index": row["sample_index"], "teacher": teacher,
-            "reasoning": row["reasoning"], "solution": row["solution"], "reject": row.get("reject"),
-            "reject_detail": row.get("reject_detail"), "generation": json.dumps(generation, sort_keys=True)}
+def _sample(row: dict[str, Any], reply: dict[str, Any], model: str) -> dict[str, Any]:
+    """A finished sample: the problem's fields, the split reply (or why it is unusable), how it was made."""
+    split = split_reply(reply.get("content"), reply.get("reasoning_content"), reply.get("finish_reason"))
+    generation = {"seed": row["seed"], "sample_index": row["sample_index"], "finish_reason": reply.get("finish_reason"),
+                  "output_tokens": reply.get("output_tokens"), "model": model}
+    return {**{k: row.get(k) for k in PROBLEM_FIELDS}, "sample_index": row["sample_index"], "teacher": model,
+            "reasoning": split.reasoning, "solution": split.solution, "reject": split.reject,
+            "reject_detail": split.detail, "generation": json.dumps(generation, sort_keys=True)}
 
 
 @dataclass
@@ -151,12 +124,10 @@ def build_pipeline(recipe: DataRecipe, todo: list[dict[str, Any]], store: Sample
     sampling = teacher.sampling.model_dump(exclude={"seed"})
     with Pipeline(name=f"kit-{recipe.name}", description=recipe.description or None, cache_dir=cache_dir) as pipeline:
         load = LoadDataFromDicts(name="load_problems", data=todo or [{}], batch_size=teacher.concurrency)
-        generate = GenerateReplies(name="generate", llm=make_llm(teacher), sampling=sampling,
-                                   input_batch_size=teacher.concurrency)
-        split = SplitReplies(name="split_reasoning", input_batch_size=teacher.concurrency)
-        keep = StoreSamples(name="store_samples", store_dir=str(store.folder), store_fingerprint=fingerprint(recipe),
-                            teacher=teacher.model, input_batch_size=teacher.concurrency)
-        load >> generate >> split >> keep
+        samples = GenerateSamples(name="generate_samples", llm=make_llm(teacher), sampling=sampling,
+                                  store_dir=str(store.folder), store_fingerprint=fingerprint(recipe),
+                                  input_batch_size=teacher.concurrency)
+        load >> samples
     return pipeline
 
 
