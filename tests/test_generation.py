@@ -194,3 +194,45 @@ def test_an_unreachable_teacher_ends_in_one_line_and_keeps_finished_samples(teac
     second = curate(recipe, out, teacher)
     assert second.returncode == 0, second.stderr
     assert len(store_lines(out)) == 8
+
+
+# -- kit curate with the transformers teacher ---------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> Path:
+    """A random Qwen2-style model with a tokenizer trained here on the bundled sample."""
+    from kit.tinymodel import make_tiny_model
+
+    texts = [json.loads(line)["problem"] for line in SAMPLE.read_text().splitlines()]
+    return make_tiny_model(tmp_path_factory.mktemp("tiny") / "model", texts)
+
+
+def test_curate_generates_with_a_local_transformers_teacher(tiny_model, tmp_path):
+    source = problems_file(tmp_path / "problems.jsonl", limit=5)
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(f"""name: tiny-local-test
+sources: [{{path: {source}}}]
+teacher:
+  backend: transformers
+  model: {tiny_model}
+  device: cpu
+  num_generations: 2
+  concurrency: 4
+  sampling: {{max_new_tokens: 12, temperature: 0.8, seed: 7}}
+verify: {{workers: 1}}
+""")
+    runs = []
+    for name in ("first", "second"):  # two fresh runs: the same seeds give the same samples
+        out = tmp_path / name
+        result = subprocess.run([sys.executable, "-m", "kit.cli", "curate", str(recipe), "--out", str(out)],
+                                cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr
+        runs.append({(s["problem_id"], s["sample_index"]): (s["reasoning"], s["solution"], s["reject"])
+                     for s in store_lines(out)})
+    assert len(runs[0]) == 10 and runs[0] == runs[1]
+    by_problem: dict[str, list] = {}
+    for (pid, _), sample in runs[0].items():
+        by_problem.setdefault(pid, []).append(sample)
+    assert any(a != b for a, b in by_problem.values())  # each sample has its own seed
+    stats = json.loads((tmp_path / "first" / "stats.json").read_text())
+    assert next(s for s in stats["stages"] if s["stage"] == "generate")["in"] == 10
