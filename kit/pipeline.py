@@ -119,19 +119,21 @@ class Generation:
     pipeline_yaml: str
 
 
-def build_pipeline(recipe: DataRecipe, todo: list[dict[str, Any]], store: SampleStore, cache_dir: str) -> Pipeline:
+def build_pipeline(recipe: DataRecipe, todo: list[dict[str, Any]], store: SampleStore, cache_dir: str,
+                   llm: Any = None) -> Pipeline:
+    """The distilabel Pipeline that generates `todo`; `llm` replaces the recipe's teacher (benchmarks)."""
     teacher = recipe.teacher
     sampling = teacher.sampling.model_dump(exclude={"seed"})
     with Pipeline(name=f"kit-{recipe.name}", description=recipe.description or None, cache_dir=cache_dir) as pipeline:
         load = LoadDataFromDicts(name="load_problems", data=todo or [{}], batch_size=teacher.concurrency)
-        samples = GenerateSamples(name="generate_samples", llm=make_llm(teacher), sampling=sampling,
+        samples = GenerateSamples(name="generate_samples", llm=llm or make_llm(teacher), sampling=sampling,
                                   store_dir=str(store.folder), store_fingerprint=fingerprint(recipe),
                                   input_batch_size=teacher.concurrency)
         load >> samples
     return pipeline
 
 
-def generate(recipe: DataRecipe, problems: Iterable[dict[str, Any]], store_dir: Path) -> Generation:
+def generate(recipe: DataRecipe, problems: Iterable[dict[str, Any]], store_dir: Path, llm: Any = None) -> Generation:
     """Generate the samples the store lacks, through the distilabel pipeline; return all of them."""
     store = SampleStore(store_dir, fingerprint(recipe))
     done = store.keys()
@@ -142,7 +144,7 @@ def generate(recipe: DataRecipe, problems: Iterable[dict[str, Any]], store_dir: 
             for p in problems for i in range(n) if (p["problem_id"], i) not in done]
     os.environ.setdefault("DISTILABEL_LOG_LEVEL", "ERROR")
     with tempfile.TemporaryDirectory(prefix="kit-distilabel-") as cache_dir:
-        pipeline = build_pipeline(recipe, todo, store, cache_dir)
+        pipeline = build_pipeline(recipe, todo, store, cache_dir, llm)
         pipeline_yaml = _pipeline_yaml(pipeline, cache_dir)
         failed: list[dict[str, Any]] = []
         if todo:
