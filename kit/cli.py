@@ -113,7 +113,7 @@ def curate(
                 tasks[stage] = progress.add_task(label, total=None)
             progress.update(tasks[stage], completed=done)
 
-        result = run_curate(data_recipe, out, progress=report)
+        result = run_curate(data_recipe, out, progress=report, push=push, private=private, log=_say)
         for task in tasks.values():
             progress.update(task, total=progress.tasks[task].completed)
     stats = result.stats

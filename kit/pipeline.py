@@ -20,6 +20,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,8 +30,10 @@ from distilabel.steps import LoadDataFromDicts, StepInput
 from distilabel.steps.tasks import Task
 
 from kit.curate.format import user_prompt
+from kit.generation.checkpoint import HubCheckpoint
 from kit.generation.reasoning import split_reply
 from kit.generation.store import SampleStore
+from kit.hub.publish import Log
 from kit.recipes import DataRecipe
 from kit.teachers import make_llm
 
@@ -133,9 +136,19 @@ def build_pipeline(recipe: DataRecipe, todo: list[dict[str, Any]], store: Sample
     return pipeline
 
 
-def generate(recipe: DataRecipe, problems: Iterable[dict[str, Any]], store_dir: Path, llm: Any = None) -> Generation:
-    """Generate the samples the store lacks, through the distilabel pipeline; return all of them."""
+def generate(recipe: DataRecipe, problems: Iterable[dict[str, Any]], store_dir: Path, llm: Any = None,
+             push: str | None = None, private: bool = False, log: Log = print) -> Generation:
+    """Generate the samples the store lacks, through the distilabel pipeline; return all of them.
+
+    With `push` (a Hub dataset repo id) the store is first completed from the repo's checkpoint branch and
+    checkpointed there while generating (kit.generation.checkpoint).
+    """
     store = SampleStore(store_dir, fingerprint(recipe))
+    checkpoint = None
+    if push:
+        checkpoint = HubCheckpoint(store, push, every=recipe.output.checkpoint_every,
+                                   minutes=recipe.output.checkpoint_minutes, private=private, log=log)
+        checkpoint.restore()
     done = store.keys()
     problems = list(problems)
     n = recipe.teacher.num_generations
@@ -148,7 +161,8 @@ def generate(recipe: DataRecipe, problems: Iterable[dict[str, Any]], store_dir: 
         pipeline_yaml = _pipeline_yaml(pipeline, cache_dir)
         failed: list[dict[str, Any]] = []
         if todo:
-            distiset = pipeline.run(use_cache=False)
+            with checkpoint.running() if checkpoint else nullcontext():
+                distiset = pipeline.run(use_cache=False)
             failed = [r for r in _rows(distiset) if r.get("error")]
     by_key = {(s["problem_id"], s["sample_index"]): s for s in store}
     if failed:

@@ -144,6 +144,9 @@ class FormatConfig(_Strict):
 class OutputConfig(_Strict):
     dir: str = Field("out/{name}", description="Output folder; `{name}` is the recipe name.")
     shard_rows: int = Field(10_000, ge=1, description="Rows per parquet shard.")
+    checkpoint_every: int = Field(1000, ge=1, description="With --push and a generating teacher: checkpoint the "
+                                  "finished samples to the repo's `kit-samples` branch every N new samples...")
+    checkpoint_minutes: float = Field(10.0, gt=0, description="... or every this many minutes.")
     pretty_name: str | None = None
     license: str = "apache-2.0"
     overwrite: bool = Field(False, description="Replace an existing output folder.")

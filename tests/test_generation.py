@@ -105,8 +105,9 @@ def curate(recipe: Path, out: Path, teacher, *more: str, wait: bool = True):
 
 
 def store_lines(out: Path) -> list[dict]:
-    path = out.with_name(out.name + ".samples") / "samples.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+    """Every line of every part of the store of `out` (duplicates included)."""
+    parts = sorted(out.with_name(out.name + ".samples").glob("samples-*.jsonl"))
+    return [json.loads(line) for part in parts for line in part.read_text().splitlines()]
 
 
 def test_curate_generates_with_an_openai_teacher_and_keeps_the_key_secret(teacher, tmp_path):
@@ -236,3 +237,46 @@ verify: {{workers: 1}}
     assert any(a != b for a, b in by_problem.values())  # each sample has its own seed
     stats = json.loads((tmp_path / "first" / "stats.json").read_text())
     assert next(s for s in stats["stages"] if s["stage"] == "generate")["in"] == 10
+
+
+# -- checkpoints on the Hub ---------------------------------------------------------------------------
+
+def test_a_killed_push_run_resumes_from_the_hub_checkpoint_on_a_fresh_machine(teacher, hub, tmp_path):
+    from huggingface_hub import HfApi
+
+    source = problems_file(tmp_path / "problems.jsonl", limit=10)
+    recipe = write_recipe(tmp_path / "recipe.yaml", teacher, source, concurrency=2)
+    recipe.write_text(recipe.read_text().replace("output: {shard_rows: 10}",
+                                                 "output: {shard_rows: 10, checkpoint_every: 4}"))
+    env = {**os.environ, KEY_ENV: teacher.api_key, "HF_ENDPOINT": hub.url, "HF_TOKEN": hub.token,
+           "HF_HOME": str(tmp_path / "hf-home")}
+    repo = "standin-org/generated"
+    cmd = [sys.executable, "-m", "kit.cli", "curate", str(recipe), "--out", str(tmp_path / "out"), "--push", repo]
+    teacher.delay_next(0.4, count=14)  # slow the teacher down so the run is killed half way
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    deadline = time.monotonic() + 120
+    while hub.commits(repo, "dataset", "kit-samples") < 3 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)  # wait for two checkpoints
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    api = HfApi(endpoint=hub.url, token=hub.token)
+    checkpointed = [json.loads(line) for f in api.list_repo_files(repo, repo_type="dataset", revision="kit-samples")
+                    if f.startswith("samples-")
+                    for line in Path(api.hf_hub_download(repo, f, repo_type="dataset", revision="kit-samples",
+                                                         cache_dir=tmp_path / "dl")).read_text().splitlines()]
+    assert 4 <= len(checkpointed) < 20
+    seeds_done = {json.loads(s["generation"])["seed"] for s in checkpointed}
+
+    # A fresh machine: no local store, no output; the same command.
+    import shutil
+    shutil.rmtree(tmp_path / "out.samples")
+    teacher.reset()
+    rerun = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"resumed from the Hub checkpoint {repo}@kit-samples: {len(checkpointed)} samples" in rerun.stderr
+    asked = {r.seed for r in teacher.requests}
+    assert not asked & seeds_done  # nothing checkpointed was generated again
+    assert len(asked) == 20 - len(checkpointed)
+    assert len(store_lines(tmp_path / "out")) == 20
+    assert "stats.json" in api.list_repo_files(repo, repo_type="dataset")  # the dataset landed on main

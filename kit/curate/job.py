@@ -179,8 +179,13 @@ def _filtered(rows: Iterator[dict[str, Any]], recipe: DataRecipe, stats: _Stats,
         yield row
 
 
-def run_curate(recipe: DataRecipe, out_dir: str | Path | None = None, progress: Progress | None = None) -> CurateResult:
-    """Run a data recipe end to end and write the dataset folder; returns where and the statistics."""
+def run_curate(recipe: DataRecipe, out_dir: str | Path | None = None, progress: Progress | None = None,
+               push: str | None = None, private: bool = False, log: Callable[[str], None] = print) -> CurateResult:
+    """Run a data recipe end to end and write the dataset folder; returns where and the statistics.
+
+    `push` (a Hub dataset repo id) checkpoints generated samples to the repo while a teacher generates; the
+    finished folder itself is published by the caller (`kit curate --push`).
+    """
     out = Path(out_dir or recipe.output.dir)
     recipe = recipe.model_copy(update={"output": recipe.output.model_copy(update={"dir": str(out)})})
     progress = progress or (lambda stage, n: None)
@@ -197,7 +202,7 @@ def run_curate(recipe: DataRecipe, out_dir: str | Path | None = None, progress: 
                 tempfile.TemporaryDirectory(prefix=".kit-curate-", dir=out.parent) as tmp:
             rows = _filtered(_load(recipe, stats, required), recipe, stats, decontaminator, required)
             if generated:
-                samples, pipeline_yaml = _generated(recipe, out, rows, stats)
+                samples, pipeline_yaml = _generated(recipe, out, rows, stats, push, private, log)
             else:
                 samples = make_teacher(recipe.teacher).samples(rows)
             spill = Path(tmp) / "verified.jsonl"
@@ -233,15 +238,15 @@ def store_dir(recipe: DataRecipe, out: Path) -> Path:
     return Path(recipe.teacher.store) if recipe.teacher.store else out.with_name(out.name + ".samples")
 
 
-def _generated(recipe: DataRecipe, out: Path, problems: Iterator[dict[str, Any]],
-               stats: _Stats) -> tuple[list[dict[str, Any]], str]:
+def _generated(recipe: DataRecipe, out: Path, problems: Iterator[dict[str, Any]], stats: _Stats,
+               push: str | None, private: bool, log: Callable[[str], None]) -> tuple[list[dict[str, Any]], str]:
     """Generate the samples of the filtered problems; the unusable replies are rejected at `generate`."""
     from kit.generation.store import StoreMismatchError
     from kit.pipeline import GenerationError, generate
 
     problems = [{**row, "problem_id": row.get("problem_id") or problem_id(row["problem"])} for row in problems]
     try:
-        result = generate(recipe, problems, store_dir(recipe, out))
+        result = generate(recipe, problems, store_dir(recipe, out), push=push, private=private, log=log)
     except (GenerationError, StoreMismatchError) as exc:
         raise CurateError(str(exc)) from None
     usable = []

@@ -1,9 +1,11 @@
 """The append-only store of finished samples: what makes generation resumable.
 
 A sample is finished once the teacher answered and the answer was split (usable or rejected with a
-reason); it is keyed by `(problem_id, sample_index)`. Samples are appended as JSON lines, each written
-with one `write()` and flushed to disk (`fsync`) per batch, so a crash, `kill -9` or Ctrl-C loses at most
-the batch in flight. A line cut short by a kill is dropped when the store is opened again. A re-run asks
+reason); it is keyed by `(problem_id, sample_index)`. Samples are appended as JSON lines, each batch
+written with one `write()` and flushed to disk (`fsync`), so a crash, `kill -9` or Ctrl-C loses at most the
+batch in flight. A line cut short by a kill is dropped when the store is opened again. Lines go to
+`samples-00000.jsonl`, then a new part once a part reaches `PART_BYTES`, so a checkpoint to the Hub
+uploads only the parts that grew. A re-run asks
 the teacher only for the keys the store does not hold (distilabel's own cache recovery is not relied on:
 argilla-io/distilabel issue 1065).
 
@@ -19,7 +21,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-SAMPLES = "samples.jsonl"
+PART = "samples-{:05d}.jsonl"
+PART_GLOB = "samples-*.jsonl"
+PART_BYTES = 8 << 20
 MANIFEST = "store.json"
 
 
@@ -28,11 +32,10 @@ class StoreMismatchError(ValueError):
 
 
 class SampleStore:
-    """A folder with `store.json` (the fingerprint) and `samples.jsonl` (one finished sample a line)."""
+    """A folder with `store.json` (the fingerprint) and `samples-NNNNN.jsonl` parts (one sample a line)."""
 
     def __init__(self, folder: str | Path, fingerprint: dict[str, Any]) -> None:
         self.folder = Path(folder)
-        self.path = self.folder / SAMPLES
         manifest = self.folder / MANIFEST
         if manifest.is_file():
             recorded = json.loads(manifest.read_text(encoding="utf-8")).get("fingerprint")
@@ -48,11 +51,24 @@ class SampleStore:
             os.replace(tmp, manifest)
         self._drop_torn_tail()
 
+    @property
+    def parts(self) -> list[Path]:
+        return sorted(self.folder.glob(PART_GLOB))
+
+    @property
+    def path(self) -> Path:
+        """The part being appended to."""
+        parts = self.parts
+        if parts and parts[-1].stat().st_size < PART_BYTES:
+            return parts[-1]
+        return self.folder / PART.format(len(parts))
+
     def _drop_torn_tail(self) -> None:
         """Cut a last line left incomplete by a killed writer."""
-        if not self.path.is_file():
+        parts = self.parts
+        if not parts:
             return
-        with self.path.open("rb+") as fh:
+        with parts[-1].open("rb+") as fh:
             size = fh.seek(0, os.SEEK_END)
             if size == 0:
                 return
@@ -88,21 +104,52 @@ class SampleStore:
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         """Every stored sample once (the first copy of a key, should one ever be written twice)."""
-        if not self.path.is_file():
-            return
         seen: set[tuple[str, int]] = set()
-        with self.path.open(encoding="utf-8") as fh:
-            for line in fh:
-                if not line.endswith("\n"):
-                    break  # a line still being written
-                sample = json.loads(line)
+        for part in self.parts:
+            for sample in read_samples(part):
                 key = (sample["problem_id"], sample["sample_index"])
                 if key not in seen:
                     seen.add(key)
                     yield sample
+
+    def snapshot(self, dest: Path) -> int:
+        """Copy the manifest and every complete line of every part to `dest` (for a checkpoint)."""
+        dest.mkdir(parents=True, exist_ok=True)
+        (dest / MANIFEST).write_bytes((self.folder / MANIFEST).read_bytes())
+        count = 0
+        for part in self.parts:
+            data = part.read_bytes()
+            data = data[: data.rfind(b"\n") + 1]
+            (dest / part.name).write_bytes(data)
+            count += data.count(b"\n")
+        return count
+
+    def merge(self, folder: Path) -> int:
+        """Append the samples of another store's parts (a checkpoint) that this one lacks; return how many."""
+        theirs = json.loads((folder / MANIFEST).read_text(encoding="utf-8")).get("fingerprint")
+        ours = json.loads((self.folder / MANIFEST).read_text(encoding="utf-8")).get("fingerprint")
+        if theirs != ours:
+            raise StoreMismatchError(f"the checkpoint in {folder} was generated with other settings")
+        have, new = self.keys(), []
+        for part in sorted(folder.glob(PART_GLOB)):
+            for sample in read_samples(part):
+                key = (sample["problem_id"], sample["sample_index"])
+                if key not in have:
+                    have.add(key)
+                    new.append(sample)
+        return self.append(new)
 
     def keys(self) -> set[tuple[str, int]]:
         return {(s["problem_id"], s["sample_index"]) for s in self}
 
     def __len__(self) -> int:
         return len(self.keys())
+
+
+def read_samples(part: Path) -> Iterator[dict[str, Any]]:
+    """The samples of one part file; a last line still being written (or cut short) is skipped."""
+    with part.open(encoding="utf-8") as fh:
+        for line in fh:
+            if not line.endswith("\n"):
+                return
+            yield json.loads(line)

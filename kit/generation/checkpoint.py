@@ -1,0 +1,95 @@
+"""Checkpoints of the sample store on a branch of the Hub dataset repo, for `kit curate --push`.
+
+While the teacher generates, the store is published (through `kit.hub.publish`, so only the parts that
+grew are uploaded) to the branch `kit-samples` of the dataset repo every `output.checkpoint_every` new
+samples or `output.checkpoint_minutes`, whichever comes first, and once more at the end. A run started
+anywhere with the same recipe and `--push` first merges that checkpoint into its local store, so a
+preempted job or a lost machine costs at most one checkpoint interval of generation.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from huggingface_hub import HfApi
+from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
+
+from kit.generation.store import PART_GLOB, SampleStore
+from kit.hub.publish import DEFAULT_RETRY, Log, PublishError, Retry, publish, with_retries
+
+BRANCH = "kit-samples"
+
+
+class HubCheckpoint:
+    def __init__(self, store: SampleStore, repo_id: str, *, every: int, minutes: float, private: bool = False,
+                 log: Log = print, api: HfApi | None = None, retry: Retry = DEFAULT_RETRY) -> None:
+        self.store, self.repo_id, self.every, self.minutes = store, repo_id, every, minutes
+        self.private, self.log, self.api, self.retry = private, log, api or HfApi(), retry
+        self.saved = -1  # samples in the last checkpoint
+
+    def restore(self) -> int:
+        """Merge the Hub checkpoint into the local store; return how many samples it added."""
+        with tempfile.TemporaryDirectory(prefix="kit-checkpoint-") as tmp:
+
+            def fetch() -> bool:
+                try:
+                    self.api.snapshot_download(self.repo_id, repo_type="dataset", revision=BRANCH, local_dir=tmp,
+                                               allow_patterns=["store.json", PART_GLOB])
+                except (RepositoryNotFoundError, RevisionNotFoundError):
+                    return False  # no checkpoint yet
+                return True
+
+            try:
+                found = with_retries(fetch, self.retry, self.log)
+            except PublishError as exc:
+                raise PublishError(f"could not read the checkpoint of {self.repo_id}@{BRANCH}: {exc}") from None
+            if not found or not (Path(tmp) / "store.json").is_file():
+                return 0
+            added = self.store.merge(Path(tmp))
+        if added:
+            self.log(f"resumed from the Hub checkpoint {self.repo_id}@{BRANCH}: {added} samples not generated again")
+        return added
+
+    def save(self) -> None:
+        """Publish the store's complete lines to the checkpoint branch (no commit when nothing changed)."""
+        with tempfile.TemporaryDirectory(prefix="kit-checkpoint-") as tmp:
+            count = self.store.snapshot(Path(tmp))
+            if count == self.saved:
+                return
+            publish(tmp, self.repo_id, repo_type="dataset", revision=BRANCH, private=self.private,
+                    message=f"Checkpoint: {count} samples", log=lambda _: None, api=self.api, retry=self.retry)
+        self.saved = count
+        self.log(f"checkpoint: {count} samples on {self.repo_id}@{BRANCH}")
+
+    def _count(self) -> int:
+        return sum(part.read_bytes().count(b"\n") for part in self.store.parts)
+
+    @contextmanager
+    def running(self, poll_s: float = 1.0) -> Iterator[None]:
+        """Checkpoint in the background while the block runs, and once more when it ends."""
+        stop = threading.Event()
+
+        def loop() -> None:
+            last = time.monotonic()
+            while not stop.wait(poll_s):
+                due = time.monotonic() - last >= self.minutes * 60
+                if due or self._count() - max(self.saved, 0) >= self.every:
+                    try:
+                        self.save()
+                    except PublishError as exc:  # the run goes on; the next checkpoint tries again
+                        self.log(f"warning: checkpoint failed: {exc}")
+                    last = time.monotonic()
+
+        thread = threading.Thread(target=loop, name="kit-checkpoint", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+            self.save()
