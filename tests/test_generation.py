@@ -280,3 +280,13 @@ def test_a_killed_push_run_resumes_from_the_hub_checkpoint_on_a_fresh_machine(te
     assert len(asked) == 20 - len(checkpointed)
     assert len(store_lines(tmp_path / "out")) == 20
     assert "stats.json" in api.list_repo_files(repo, repo_type="dataset")  # the dataset landed on main
+
+
+@pytest.mark.parametrize("recipe", sorted((ROOT / "recipes/data").glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_data_recipe_is_valid(recipe):
+    from kit.recipes import load_recipe
+
+    loaded = load_recipe(recipe)
+    assert loaded.name and loaded.sources
+    text = recipe.read_text()
+    assert text.startswith("#") and "api_key:" not in text  # documented in its header; no key in a recipe
