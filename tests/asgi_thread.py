@@ -10,6 +10,7 @@ stand-ins inject "connection lost" faults.
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import threading
 import time
@@ -115,3 +116,107 @@ class ThreadedASGIServer:
             asyncio.run(self._server.serve(sockets=[self._sock]))
         finally:
             self._sock.close()
+
+
+class ServerLifecycle:
+    """start / stop / serve_forever / `with` for a stand-in server holding a `ThreadedASGIServer` in `_asgi`."""
+
+    _asgi: ThreadedASGIServer
+
+    def start(self, timeout: float = 10.0):
+        self._asgi.start(timeout)
+        return self
+
+    def stop(self) -> None:
+        """Shut down and close the port (its URL then refuses connections)."""
+        self._asgi.stop()
+
+    def serve_forever(self) -> None:
+        """Serve in the foreground until Ctrl-C."""
+        try:
+            self._asgi.serve_forever()
+        except KeyboardInterrupt:
+            pass
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+class RequestLog:
+    """The faults queued, the request log and the count of faults fired, shared by the stand-ins' apps.
+
+    The app sets `_state_lock`, `_faults` (a list), `requests` (a list of records with `method` and `path`)
+    and `faults_fired`.
+    """
+
+    _state_lock: threading.Lock
+    _faults: list
+    requests: list
+    faults_fired: int
+
+    def clear_faults(self) -> None:
+        with self._state_lock:
+            self._faults.clear()
+
+    def clear_log(self) -> None:
+        with self._state_lock:
+            self.requests.clear()
+            self.faults_fired = 0
+
+    def reset(self) -> None:
+        """Forget faults, the request log and the fault counter (the served data is kept)."""
+        self.clear_faults()
+        self.clear_log()
+
+    def requests_matching(self, method: str | None = None, path: str | None = None) -> list:
+        with self._state_lock:
+            records = list(self.requests)
+        return [r for r in records
+                if (method is None or r.method == method.upper()) and (path is None or re.search(path, r.path))]
+
+    def _take_fault(self, *request: str):
+        """The first queued fault whose `matches(*request)` is true, counted as fired; None when none."""
+        with self._state_lock:
+            for fault in self._faults:
+                if fault.matches(*request):
+                    fault.count -= 1
+                    fault.fired += 1
+                    self.faults_fired += 1
+                    if fault.count <= 0:
+                        self._faults.remove(fault)
+                    return fault
+        return None
+
+    def _record(self, record) -> None:
+        with self._state_lock:
+            self.requests.append(record)
+
+
+class AppHelpers:
+    """A stand-in server's view of its app's `RequestLog` (faults and the request log), in `self.app`."""
+
+    app: RequestLog
+
+    def clear_faults(self) -> None:
+        self.app.clear_faults()
+
+    def reset(self) -> None:
+        """Forget faults, the request log and ``faults_fired`` (the served data is kept)."""
+        self.app.reset()
+
+    @property
+    def faults_fired(self) -> int:
+        return self.app.faults_fired
+
+    @property
+    def requests(self) -> list:
+        return self.app.requests
+
+    def requests_matching(self, method: str | None = None, path: str | None = None) -> list:
+        return self.app.requests_matching(method, path)
+
+    def clear_log(self) -> None:
+        self.app.clear_log()

@@ -30,10 +30,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--token (or HUB_STANDIN_TOKEN) is required")
     server = HubServer(args.root, args.token, host=args.host, port=args.port, user=args.user)
     print(f"Stand-in Hugging Face Hub serving at {server.url} (repositories in {server.root})", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+    server.serve_forever()
     return 0
 
 

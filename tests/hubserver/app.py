@@ -53,7 +53,7 @@ import yaml
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from ..asgi_thread import abort_connection
+from ..asgi_thread import RequestLog, abort_connection
 from .gitstore import (
     DEFAULT_BRANCH,
     AddFile,
@@ -169,7 +169,7 @@ class _Ctx:
 # ----------------------------------------------------------------------------------------------- the app
 
 
-class HubApp:
+class HubApp(RequestLog):
     """ASGI application standing in for the Hugging Face Hub (huggingface.co) in tests."""
 
     def __init__(
@@ -223,44 +223,7 @@ class HubApp:
             raise ValueError("when must be 'before' or 'after'")
         return self.add_fault(Fault(method.upper(), path, drop=when, count=count))
 
-    def clear_faults(self) -> None:
-        with self._state_lock:
-            self._faults.clear()
 
-    def clear_log(self) -> None:
-        with self._state_lock:
-            self.requests.clear()
-            self.faults_fired = 0
-
-    def reset(self) -> None:
-        """Forget faults, the request log and the fault counter (repositories are kept)."""
-        self.clear_faults()
-        self.clear_log()
-
-    def requests_matching(self, method: str | None = None, path: str | None = None) -> list[RequestRecord]:
-        with self._state_lock:
-            records = list(self.requests)
-        return [
-            r
-            for r in records
-            if (method is None or r.method == method.upper()) and (path is None or re.search(path, r.path))
-        ]
-
-    def _take_fault(self, method: str, path: str) -> Fault | None:
-        with self._state_lock:
-            for fault in self._faults:
-                if fault.matches(method, path):
-                    fault.count -= 1
-                    fault.fired += 1
-                    self.faults_fired += 1
-                    if fault.count <= 0:
-                        self._faults.remove(fault)
-                    return fault
-        return None
-
-    def _record(self, record: RequestRecord) -> None:
-        with self._state_lock:
-            self.requests.append(record)
 
     # -- helpers for tests --------------------------------------------------------------------------------
 

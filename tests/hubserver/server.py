@@ -11,11 +11,11 @@ import secrets
 from pathlib import Path
 from typing import Literal
 
-from ..asgi_thread import ThreadedASGIServer
-from .app import DEFAULT_ORGS, DEFAULT_USER, Fault, HubApp, RequestRecord
+from ..asgi_thread import AppHelpers, ServerLifecycle, ThreadedASGIServer
+from .app import DEFAULT_ORGS, DEFAULT_USER, Fault, HubApp
 
 
-class HubServer:
+class HubServer(AppHelpers, ServerLifecycle):
     """The stand-in for the Hugging Face Hub (huggingface.co), served over HTTP for tests.
 
     ``HubServer(root)`` binds 127.0.0.1 on a free port (or ``port``) and, once :meth:`start` ed, serves in
@@ -46,24 +46,6 @@ class HubServer:
     def __repr__(self) -> str:  # never show the token
         return f"HubServer(url={self.url!r}, root={str(self.root)!r})"
 
-    # -- lifecycle ----------------------------------------------------------------------------------------
-
-    def start(self, timeout: float = 10.0) -> HubServer:
-        self._asgi.start(timeout)
-        return self
-
-    def stop(self) -> None:
-        self._asgi.stop()
-
-    def serve_forever(self) -> None:
-        """Serve in the foreground (Ctrl-C stops)."""
-        self._asgi.serve_forever()
-
-    def __enter__(self) -> HubServer:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
     # -- test helpers (delegated to the app) -------------------------------------------------------------
 
@@ -80,27 +62,6 @@ class HubServer:
         """The next ``count`` matching requests lose their connection with no response: ``before`` the
         request is applied (nothing changes) or ``after`` (e.g. the commit lands, its answer is lost)."""
         return self.app.drop_next(method, path, when=when, count=count)
-
-    def clear_faults(self) -> None:
-        self.app.clear_faults()
-
-    def reset(self) -> None:
-        """Forget faults, the request log and ``faults_fired`` (repositories are kept)."""
-        self.app.reset()
-
-    @property
-    def faults_fired(self) -> int:
-        return self.app.faults_fired
-
-    @property
-    def requests(self) -> list[RequestRecord]:
-        return self.app.requests
-
-    def requests_matching(self, method: str | None = None, path: str | None = None) -> list[RequestRecord]:
-        return self.app.requests_matching(method, path)
-
-    def clear_log(self) -> None:
-        self.app.clear_log()
 
     def commits(self, repo_id: str, repo_type: str = "model", branch: str = "main") -> int:
         """Number of commits on ``branch`` (including the Hub's "initial commit"); 0 if it does not exist."""

@@ -36,10 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"the environment variable {args.api_key_env} (--api-key-env) is unset or empty")
     server = TeacherServer(args.recordings, api_key, model=args.model, host=args.host, port=args.port)
     print(f"Stand-in teacher serving {server.model} at {server.base_url}", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+    server.serve_forever()
     return 0
 
 

@@ -47,7 +47,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from ..asgi_thread import abort_connection
+from ..asgi_thread import RequestLog, abort_connection
 
 DEFAULT_MODEL = "standin/reasoner"
 DEFAULT_RECORDINGS = Path(__file__).resolve().parents[1] / "data" / "teacher_recordings.jsonl"
@@ -204,7 +204,7 @@ class _BadRequest(Exception):
     pass
 
 
-class TeacherApp:
+class TeacherApp(RequestLog):
     """ASGI app standing in for an OpenAI-compatible chat-completions server (vLLM, SGLang, hosted
     providers) in tests; replays ``recordings`` (a JSONL path, a list of entries or :class:`Recordings`)
     as ``model`` to clients bearing ``api_key``."""
@@ -262,44 +262,7 @@ class TeacherApp:
         """The next ``count`` requests are answered normally, but only after ``seconds``."""
         return self.add_fault(Fault(path, delay=seconds, count=count))
 
-    def clear_faults(self) -> None:
-        with self._state_lock:
-            self._faults.clear()
 
-    def clear_log(self) -> None:
-        with self._state_lock:
-            self.requests.clear()
-            self.faults_fired = 0
-
-    def reset(self) -> None:
-        """Forget faults, the request log and the fault counter (recordings are kept)."""
-        self.clear_faults()
-        self.clear_log()
-
-    def requests_matching(self, method: str | None = None, path: str | None = None) -> list[RequestRecord]:
-        with self._state_lock:
-            records = list(self.requests)
-        return [
-            r
-            for r in records
-            if (method is None or r.method == method.upper()) and (path is None or re.search(path, r.path))
-        ]
-
-    def _take_fault(self, path: str) -> Fault | None:
-        with self._state_lock:
-            for fault in self._faults:
-                if fault.matches(path):
-                    fault.count -= 1
-                    fault.fired += 1
-                    self.faults_fired += 1
-                    if fault.count <= 0:
-                        self._faults.remove(fault)
-                    return fault
-        return None
-
-    def _record(self, record: RequestRecord) -> None:
-        with self._state_lock:
-            self.requests.append(record)
 
     # -- ASGI ---------------------------------------------------------------------------------------------
 

@@ -13,11 +13,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from ..asgi_thread import ThreadedASGIServer
-from .app import DEFAULT_MODEL, DEFAULT_RECORDINGS, Completion, Fault, Recordings, RequestRecord, TeacherApp
+from ..asgi_thread import AppHelpers, ServerLifecycle, ThreadedASGIServer
+from .app import DEFAULT_MODEL, DEFAULT_RECORDINGS, Completion, Fault, Recordings, TeacherApp
 
 
-class TeacherServer:
+class TeacherServer(AppHelpers, ServerLifecycle):
     """Stands in, in tests, for an OpenAI-compatible chat-completions server (vLLM, SGLang, hosted
     DeepSeek-R1 providers) serving a reasoning teacher model; it replays recorded completions.
 
@@ -51,25 +51,6 @@ class TeacherServer:
     def __repr__(self) -> str:  # never show the key
         return f"TeacherServer(base_url={self.base_url!r}, model={self.model!r})"
 
-    # -- lifecycle ----------------------------------------------------------------------------------------
-
-    def start(self, timeout: float = 10.0) -> TeacherServer:
-        self._asgi.start(timeout)
-        return self
-
-    def stop(self) -> None:
-        """Shut down and close the port: ``base_url`` then refuses connections."""
-        self._asgi.stop()
-
-    def serve_forever(self) -> None:
-        """Serve in the foreground (Ctrl-C stops)."""
-        self._asgi.serve_forever()
-
-    def __enter__(self) -> TeacherServer:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
     # -- test helpers (delegated to the app) -------------------------------------------------------------
 
@@ -88,27 +69,6 @@ class TeacherServer:
     def delay_next(self, seconds: float, count: int = 1, *, path: str | None = None) -> Fault:
         """The next ``count`` requests are answered normally, but only after ``seconds``."""
         return self.app.delay_next(seconds, count, path=path)
-
-    def clear_faults(self) -> None:
-        self.app.clear_faults()
-
-    def reset(self) -> None:
-        """Forget faults, the request log and ``faults_fired`` (recordings are kept)."""
-        self.app.reset()
-
-    @property
-    def faults_fired(self) -> int:
-        return self.app.faults_fired
-
-    @property
-    def requests(self) -> list[RequestRecord]:
-        return self.app.requests
-
-    def requests_matching(self, method: str | None = None, path: str | None = None) -> list[RequestRecord]:
-        return self.app.requests_matching(method, path)
-
-    def clear_log(self) -> None:
-        self.app.clear_log()
 
     def add_recording(self, problem: str, completions: Iterable[dict[str, Any] | Completion]) -> None:
         """Record (or replace) what is replayed for ``problem``: dicts with ``reasoning_content``,
