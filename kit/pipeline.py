@@ -143,6 +143,10 @@ def generate(recipe: DataRecipe, problems: Iterable[dict[str, Any]], store_dir: 
     With `push` (a Hub dataset repo id) the store is first completed from the repo's checkpoint branch and
     checkpointed there while generating (kit.generation.checkpoint).
     """
+    key_env = recipe.teacher.api_key_env
+    if recipe.teacher.backend == "openai" and llm is None and not os.environ.get(key_env):
+        raise GenerationError(f"the environment variable {key_env} (teacher.api_key_env) holds no API key: "
+                              f"export {key_env}=... first (a key never goes in a recipe)")
     store = SampleStore(store_dir, fingerprint(recipe))
     checkpoint = None
     if push:
@@ -162,7 +166,11 @@ def generate(recipe: DataRecipe, problems: Iterable[dict[str, Any]], store_dir: 
         failed: list[dict[str, Any]] = []
         if todo:
             with checkpoint.running() if checkpoint else nullcontext():
-                distiset = pipeline.run(use_cache=False)
+                try:
+                    distiset = pipeline.run(use_cache=False)
+                except RuntimeError as exc:  # e.g. a step could not load its model; distilabel logged why
+                    raise GenerationError(f"the generation pipeline stopped: {exc}; finished samples are kept in "
+                                          f"{store.folder}") from None
             failed = [r for r in _rows(distiset) if r.get("error")]
     by_key = {(s["problem_id"], s["sample_index"]): s for s in store}
     if failed:
@@ -183,5 +191,4 @@ def _pipeline_yaml(pipeline: Pipeline, cache_dir: str) -> str:
     """distilabel's own serialization of the pipeline (the recipe's data is not in it)."""
     path = Path(cache_dir) / "pipeline.yaml"
     pipeline.save(str(path), format="yaml")
-    text = path.read_text(encoding="utf-8")
-    return text
+    return path.read_text(encoding="utf-8")

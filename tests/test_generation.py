@@ -290,3 +290,15 @@ def test_every_data_recipe_is_valid(recipe):
     assert loaded.name and loaded.sources
     text = recipe.read_text()
     assert text.startswith("#") and "api_key:" not in text  # documented in its header; no key in a recipe
+
+
+def test_a_missing_api_key_is_one_line_before_any_request(teacher, tmp_path):
+    recipe = write_recipe(tmp_path / "recipe.yaml", teacher, problems_file(tmp_path / "p.jsonl", limit=2))
+    env = {k: v for k, v in os.environ.items() if k != KEY_ENV}
+    result = subprocess.run([sys.executable, "-m", "kit.cli", "curate", str(recipe), "--out", str(tmp_path / "o")],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"error: the environment variable {KEY_ENV} (teacher.api_key_env) holds no API key: export {KEY_ENV}=... "
+        "first (a key never goes in a recipe)"]
+    assert teacher.requests == []
