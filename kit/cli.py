@@ -94,7 +94,9 @@ def curate(
                                              "dataset repo (as `kit publish` does).")] = None,
     private: Annotated[bool, typer.Option("--private", help="With --push: create the Hub repo private.")] = False,
 ) -> None:
-    """Verify, rejection-sample, dedupe and decontaminate reasoning traces into a Hub dataset folder.
+    """Generate (with a teacher model) or take reasoning traces; verify, rejection-sample, dedupe and decontaminate them into a Hub dataset folder.
+
+    A generating teacher keeps finished samples in <output>.samples/: an interrupted run resumes when run again.
 
     The folder holds a `default` config (chat `messages` for SFT, reasoning inside <think>...</think>), a `metadata` config (problem, solution, verification, ...), a dataset card, recipe.yaml and stats.json. With --push it is then published to the Hub.
     """
