@@ -98,10 +98,19 @@ def problems_file(path: Path, limit: int | None = None, extra: list[dict] = ()) 
 def curate(recipe: Path, out: Path, teacher, *more: str, wait: bool = True):
     env = {**os.environ, KEY_ENV: teacher.api_key}
     cmd = [sys.executable, "-m", "kit.cli", "curate", str(recipe), "--out", str(out), *more]
-    if not wait:
-        return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    if not wait:  # its own session, so the whole run (distilabel's processes too) can be killed at once
+        return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                 start_new_session=True)
     return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
+def kill_run(proc: subprocess.Popen) -> None:
+    """SIGKILL a run started with `curate(..., wait=False)` and every process of its session."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)  # the group still exists: the leader is not reaped before wait()
+    except ProcessLookupError:
+        pass
+    proc.wait()
 
 
 def store_lines(out: Path) -> list[dict]:
@@ -162,8 +171,7 @@ def test_killed_runs_resume_to_the_same_folder_as_an_uninterrupted_run(teacher, 
         deadline = time.monotonic() + 120
         while len(store_lines(out)) < stop_after and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+        kill_run(proc)
         assert not out.exists()  # the folder appears only when a run completes
     assert curate(recipe, out, teacher).returncode == 0
 
@@ -253,13 +261,12 @@ def test_a_killed_push_run_resumes_from_the_hub_checkpoint_on_a_fresh_machine(te
     repo = "standin-org/generated"
     cmd = [sys.executable, "-m", "kit.cli", "curate", str(recipe), "--out", str(tmp_path / "out"), "--push", repo]
     teacher.delay_next(0.4, count=14)  # slow the teacher down so the run is killed half way
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     deadline = time.monotonic() + 120
     while hub.commits(repo, "dataset", "kit-samples") < 3 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)  # wait for two checkpoints
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    kill_run(proc)
     api = HfApi(endpoint=hub.url, token=hub.token)
     checkpointed = [json.loads(line) for f in api.list_repo_files(repo, repo_type="dataset", revision="kit-samples")
                     if f.startswith("samples-")
