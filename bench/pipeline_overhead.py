@@ -23,9 +23,9 @@ from typing import Any
 
 from distilabel.models.llms import LLM
 
-from kit.curate.format import default_row
+from kit.curate.format import default_row, prompt_messages
 from kit.generation.reasoning import split_reply
-from kit.pipeline import PROBLEM_FIELDS, generate, messages
+from kit.pipeline import PROBLEM_FIELDS, generate
 from kit.recipes import DataRecipe, SourceConfig, TeacherConfig, VerifyConfig
 from kit.schema import problem_id
 from kit.verify.dispatch import RowVerifier
@@ -83,7 +83,7 @@ def kit_side(recipe: DataRecipe, rows: list[dict[str, Any]]) -> int:
 def plain_side(recipe: DataRecipe, rows: list[dict[str, Any]]) -> int:
     samples = []
     for row in rows:
-        reply = instant_reply(messages(row, recipe)[-1]["content"])
+        reply = instant_reply(prompt_messages(row, recipe.format)[-1]["content"])
         split = split_reply(reply["content"], reply["reasoning_content"], reply["finish_reason"])
         samples.append({**{k: row.get(k) for k in PROBLEM_FIELDS}, "reasoning": split.reasoning,
                         "solution": split.solution})

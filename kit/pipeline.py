@@ -29,7 +29,7 @@ from distilabel.pipeline import Pipeline
 from distilabel.steps import LoadDataFromDicts, StepInput
 from distilabel.steps.tasks import Task
 
-from kit.curate.format import user_prompt
+from kit.curate.format import prompt_messages
 from kit.generation.checkpoint import HubCheckpoint
 from kit.generation.reasoning import split_reply
 from kit.generation.store import SampleStore
@@ -57,12 +57,6 @@ def fingerprint(recipe: DataRecipe) -> dict[str, Any]:
     teacher = recipe.teacher
     return {"backend": teacher.backend, "model": teacher.model, "sampling": teacher.sampling.model_dump(),
             "system_prompt": recipe.format.system_prompt, "instructions": recipe.format.instructions}
-
-
-def messages(row: dict[str, Any], recipe: DataRecipe) -> list[dict[str, str]]:
-    """The teacher's prompt: the same system and user turns as the SFT conversation."""
-    turns = [{"role": "system", "content": recipe.format.system_prompt}] if recipe.format.system_prompt else []
-    return [*turns, {"role": "user", "content": user_prompt(row, recipe.format)}]
 
 
 class GenerateSamples(Task):
@@ -157,7 +151,7 @@ def generate(recipe: DataRecipe, problems: Iterable[dict[str, Any]], store_dir: 
     problems = list(problems)
     n = recipe.teacher.num_generations
     todo = [{**{k: p.get(k) for k in PROBLEM_FIELDS}, "sample_index": i,
-             "seed": sample_seed(recipe.teacher.sampling.seed, p["problem_id"], i), "messages": messages(p, recipe)}
+             "seed": sample_seed(recipe.teacher.sampling.seed, p["problem_id"], i), "messages": prompt_messages(p, recipe.format)}
             for p in problems for i in range(n) if (p["problem_id"], i) not in done]
     os.environ.setdefault("DISTILABEL_LOG_LEVEL", "ERROR")
     with tempfile.TemporaryDirectory(prefix="kit-distilabel-") as cache_dir:

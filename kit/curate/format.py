@@ -34,14 +34,15 @@ def assistant_turn(row: Mapping[str, Any]) -> str:
                                  solution=(row.get("solution") or "").strip())
 
 
+def prompt_messages(row: Mapping[str, Any], fmt: FormatConfig) -> list[dict[str, str]]:
+    """The turns before the answer: optional system turn, user turn (also what a teacher is asked)."""
+    system = [{"role": "system", "content": fmt.system_prompt}] if fmt.system_prompt else []
+    return [*system, {"role": "user", "content": user_prompt(row, fmt)}]
+
+
 def to_messages(row: Mapping[str, Any], fmt: FormatConfig) -> list[dict[str, str]]:
     """The conversation of one metadata row: optional system turn, user turn, assistant turn."""
-    messages = []
-    if fmt.system_prompt:
-        messages.append({"role": "system", "content": fmt.system_prompt})
-    messages.append({"role": "user", "content": user_prompt(row, fmt)})
-    messages.append({"role": "assistant", "content": assistant_turn(row)})
-    return messages
+    return [*prompt_messages(row, fmt), {"role": "assistant", "content": assistant_turn(row)}]
 
 
 def default_row(row: Mapping[str, Any], fmt: FormatConfig) -> dict[str, Any]:

@@ -31,6 +31,7 @@ class HubCheckpoint:
         self.store, self.repo_id, self.every, self.minutes = store, repo_id, every, minutes
         self.private, self.log, self.api, self.retry = private, log, api or HfApi(), retry
         self.saved = -1  # samples in the last checkpoint
+        self._counted = (-1, 0)  # (store size in bytes, lines) at the last count
 
     def restore(self) -> int:
         """Merge the Hub checkpoint into the local store; return how many samples it added."""
@@ -67,7 +68,12 @@ class HubCheckpoint:
         self.log(f"checkpoint: {count} samples on {self.repo_id}@{BRANCH}")
 
     def _count(self) -> int:
-        return sum(part.read_bytes().count(b"\n") for part in self.store.parts)
+        """Lines in the store, re-counted only when its size changed since the last call."""
+        parts = self.store.parts
+        size = sum(part.stat().st_size for part in parts)
+        if size != self._counted[0]:
+            self._counted = (size, sum(part.read_bytes().count(b"\n") for part in parts))
+        return self._counted[1]
 
     @contextmanager
     def running(self, poll_s: float = 1.0) -> Iterator[None]:

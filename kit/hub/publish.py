@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx2
-from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
+from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, constants
 from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
 from huggingface_hub.hf_api import RepoFile
 from huggingface_hub.utils import DEFAULT_IGNORE_PATTERNS
@@ -107,7 +107,7 @@ def publish(folder: str | Path, repo_id: str, *, repo_type: str = "dataset", rev
         raise PublishError(f"unknown repo type {repo_type!r}; use one of {', '.join(REPO_TYPES)}")
     if not folder.is_dir():
         raise PublishError(f"{folder}: not a folder")
-    if repo_id.count("/") != 1 or not all(repo_id.split("/")):
+    if not is_repo_id(repo_id):
         raise PublishError(f"{repo_id!r}: a Hub repo id is ORG/NAME")
     api = api or HfApi()
     branch = revision or "main"
@@ -155,6 +155,16 @@ def publish(folder: str | Path, repo_id: str, *, repo_type: str = "dataset", rev
     else:
         log(f"no changes: {repo_id}@{branch} already holds these files at {result.commit[:12]}; no new commit")
     return result
+
+
+def is_repo_id(value: str) -> bool:
+    """Whether `value` has the ORG/NAME shape of a Hub repo id."""
+    return value.count("/") == 1 and all(value.split("/"))
+
+
+def repo_url(api: HfApi, repo_id: str, repo_type: str) -> str:
+    """The repo's page at the endpoint `api` talks to."""
+    return f"{api.endpoint}/{constants.REPO_TYPES_URL_PREFIXES.get(repo_type, '')}{repo_id}"
 
 
 def folder_content(folder: Path, repo_id: str, repo_type: str, log: Log = print) -> dict[str, Path | bytes]:

@@ -15,7 +15,17 @@ from typing import Literal
 from huggingface_hub import HfApi
 from pydantic import Field, field_validator
 
-from kit.hub.publish import DEFAULT_RETRY, Log, PublishResult, Retry, publish, tagged_commit, with_retries
+from kit.hub.publish import (
+    DEFAULT_RETRY,
+    Log,
+    PublishResult,
+    Retry,
+    is_repo_id,
+    publish,
+    repo_url,
+    tagged_commit,
+    with_retries,
+)
 from kit.recipes import _Strict, load_recipe
 
 
@@ -29,7 +39,7 @@ class Artifact(_Strict):
     @field_validator("repo")
     @classmethod
     def _repo_id(cls, value: str) -> str:
-        if value.count("/") != 1 or not all(value.split("/")):
+        if not is_repo_id(value):
             raise ValueError(f"{value!r} is not a Hub repo id (ORG/NAME)")
         return value
 
@@ -51,7 +61,7 @@ def run_release(manifest_path: str | Path, tag: str, *, log: Log = print,
         done = with_retries(partial(tagged_commit, api, art.repo, art.type, tag), retry, log)
         if done is not None:
             log(f"{art.type} {art.repo} already carries {tag} (at {done[:12]}): skipped")
-            results.append(PublishResult(repo_id=art.repo, repo_type=art.type, url=_repo_url(api, art), revision="main",
+            results.append(PublishResult(repo_id=art.repo, repo_type=art.type, url=repo_url(api, art.repo, art.type), revision="main",
                                          commit=done, committed=False, tag=tag))
             continue
         if art.recipe:
@@ -65,7 +75,3 @@ def run_release(manifest_path: str | Path, tag: str, *, log: Log = print,
                                message=f"Release {tag}", log=log, retry=retry, api=api))
     return results
 
-
-def _repo_url(api: HfApi, art: Artifact) -> str:
-    prefix = {"dataset": "datasets/", "space": "spaces/", "model": ""}[art.type]
-    return f"{api.endpoint}/{prefix}{art.repo}"
