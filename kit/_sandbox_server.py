@@ -180,10 +180,13 @@ class Server:
                 break
         sel.close()
         os.close(read_end)
+        # Read the exit status but leave the sample unreaped (WNOWAIT): until `_clean_up` has signalled its
+        # process group, that group id must stay ours. Reaped, the pid would be free for the kernel to hand
+        # to an unrelated new group leader, which `killpg(pid)` would then kill.
         status = None
         if not timed_out:
             try:
-                _, status = os.waitpid(pid, 0)
+                status = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
             except ChildProcessError:
                 status = None
         os.close(pidfd)
@@ -195,15 +198,15 @@ class Server:
                 records.append({"garbled": line[:200]})
         reply = {"records": records, "timed_out": timed_out, "truncated": truncated}
         if status is not None:
-            if os.WIFSIGNALED(status):
-                reply["signal"] = os.WTERMSIG(status)
+            if status.si_code in (os.CLD_KILLED, os.CLD_DUMPED):
+                reply["signal"] = status.si_status
             else:
-                reply["exit_code"] = os.WEXITSTATUS(status)
+                reply["exit_code"] = status.si_status
         return reply
 
     def _clean_up(self, pid: int) -> None:
         """Kill the sample process and everything it left behind, then wipe scratch space."""
-        try:
+        try:  # the sample is not reaped yet (see `_collect`), so its group id cannot have been reused
             os.killpg(pid, signal.SIGKILL)
         except OSError:
             pass

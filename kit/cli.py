@@ -66,7 +66,8 @@ def _logging() -> None:
 
 def _progress() -> Progress:
     return Progress(SpinnerColumn(), TextColumn("[bold]{task.description:<14}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=console, transient=False, disable=not console.is_terminal)
+                    TimeElapsedColumn(), TextColumn("{task.fields[note]}"), console=console, transient=False,
+                    disable=not console.is_terminal)
 
 
 def _version(value: bool) -> None:
@@ -109,11 +110,12 @@ def curate(
     with _progress() as progress:
         tasks: dict[str, Any] = {}
 
-        def report(stage: str, done: int) -> None:
+        def report(stage: str, done: int, total: int | None = None, note: str = "") -> None:
             if stage not in tasks:
-                label = {"filter": "load + filter", "verify": "verify", "write": "sample + write"}[stage]
-                tasks[stage] = progress.add_task(label, total=None)
-            progress.update(tasks[stage], completed=done)
+                label = {"filter": "load + filter", "generate": "generate", "verify": "verify",
+                         "write": "sample + write"}[stage]
+                tasks[stage] = progress.add_task(label, total=total, note="")
+            progress.update(tasks[stage], completed=done, total=total, note=note)
 
         result = run_curate(data_recipe, out, progress=report, push=push, private=private, log=_say)
         for task in tasks.values():
@@ -241,7 +243,7 @@ def verify(
     try:
         with _progress() as progress, RowVerifier(VerifyConfig(workers=workers)) as verifier, \
                 partial.open("w", encoding="utf-8") as fh:
-            task = progress.add_task("verify", total=None)
+            task = progress.add_task("verify", total=None, note="")
             for verdict in verifier.verify(all_rows(), on_result=lambda n: progress.update(task, completed=n)):
                 row = held.popleft()
                 row.update(verified=verdict.passed, verifier=verdict.verifier, verification=verdict.to_json())

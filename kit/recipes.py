@@ -13,6 +13,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+Scalar = str | int | float | bool
+
 
 class RecipeError(ValueError):
     """A recipe that cannot be used; the message is one line naming the key."""
@@ -29,15 +31,23 @@ class SourceConfig(_Strict):
                       "for a file bundled with the kit; or a Hub dataset id.")
     config: str | None = Field(None, description="Dataset config name (Hub or folder datasets).")
     split: str = "train"
-    columns: dict[str, str] = Field(default_factory=dict, description="Rename map: source column -> contract column.")
+    columns: dict[str, str] = Field(default_factory=dict, description="Column map: kit column -> input column, "
+                                    "e.g. {problem: question, test_cases: input_output}.")
+    where: dict[str, Scalar | list[Scalar]] = Field(
+        default_factory=dict, description="Keep only rows whose input column has this value (or one of these "
+        "values), e.g. {source: [olympiads, amc_aime, math]} for NuminaMath subsets.")
     name: str | None = Field(None, description="Value of `source` for rows that do not carry one.")
-    domain: str | None = Field(None, description="Value of `domain` for rows that do not carry one.")
-    limit: int | None = Field(None, ge=1, description="Read at most this many rows.")
+    domain: str | None = Field(None, description="The domain of every row of this source (default: the rows' own "
+                               "`domain` column).")
+    limit: int | None = Field(None, ge=1, description="Read at most this many rows (after `where`).")
     license: str | None = None
     citation: str | None = Field(None, description="BibTeX of the source dataset, quoted in the card.")
 
 
-class SamplingConfig(_Strict):
+class GenerationConfig(_Strict):
+    """How many samples the teacher writes per problem, and how it samples them."""
+
+    num_generations: int = Field(1, ge=1, description="Samples asked per problem.")
     max_new_tokens: int = Field(16384, ge=1, description="Token limit of one reply; a reply that hits it is "
                                 "rejected as `truncated`.")
     temperature: float = Field(0.7, ge=0)
@@ -46,18 +56,16 @@ class SamplingConfig(_Strict):
                       "(seed, problem id, i), so a re-run asks exactly the same questions.")
 
 
-class TeacherConfig(_Strict):
-    """Who writes the traces: rows that already carry them (`dataset`) or a model asked through distilabel."""
+class LLMConfig(_Strict):
+    """A model asked through distilabel (the teacher, the reformatter, the judge)."""
 
-    backend: Literal["dataset", "openai", "transformers", "vllm"] = Field(
-        "dataset", description="`dataset`: the traces are already in the input rows (reasoning, solution); "
-        "`openai`: any OpenAI-compatible server; `transformers`: a local model; `vllm`: in-process vLLM (GPU).")
-    model: str = Field("unknown", description="The teacher model id (for `dataset`: recorded for rows that do "
-                       "not name one).")
-    num_generations: int = Field(1, ge=1, description="Samples asked per problem.")
-    sampling: SamplingConfig = Field(default_factory=SamplingConfig)
+    backend: Literal["openai", "transformers", "vllm"] = Field(
+        "openai", description="`openai`: any OpenAI-compatible server; `transformers`: a local model; "
+        "`vllm`: in-process vLLM (GPU).")
+    model: str = Field("unknown", description="The model id (as the server or the Hub knows it).")
     base_url: str | None = Field(None, description="openai: the server, e.g. http://localhost:8000/v1 "
-                                 "(default: the OpenAI API).")
+                                 "(default: the OpenAI API); several servers: comma-separated, requests are "
+                                 "spread over them.")
     api_key_env: str = Field("OPENAI_API_KEY", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
                              description="openai: the NAME of the environment variable holding the API key "
                              "(the key itself never goes in a recipe).")
@@ -67,8 +75,40 @@ class TeacherConfig(_Strict):
     device: str | None = Field(None, description="transformers: cpu, cuda, cuda:1, ... (default: automatic).")
     tensor_parallel_size: int = Field(1, ge=1, description="vllm: GPUs one model is split over.")
     max_model_len: int | None = Field(None, ge=1, description="vllm: context length (prompt + reply).")
+
+
+class TeacherConfig(LLMConfig):
+    """Who writes the traces: rows that already carry them (`dataset`) or a model asked through distilabel."""
+
+    backend: Literal["dataset", "openai", "transformers", "vllm"] = Field(  # type: ignore[assignment]
+        "dataset", description="`dataset`: the traces are already in the input rows (reasoning, solution); "
+        "`openai`: any OpenAI-compatible server; `transformers`: a local model; `vllm`: in-process vLLM (GPU).")
     store: str | None = Field(None, description="Folder of finished samples, for resuming "
                               "(default: the output folder + `.samples`).")
+
+
+class ReformatConfig(LLMConfig):
+    """An LLM rewrites each usable trace into a clean structure (Sky-T1 used GPT-4o-mini)."""
+
+    prompt: str = Field(description="A Jinja2 template file (relative to the recipe) rendering the user turn from "
+                        "`problem`, `reasoning`, `solution` and `domain`; the reply must hold the rewritten trace "
+                        "as <think>...</think> then the answer (or Sky-T1's thought/solution markers).")
+    max_new_tokens: int = Field(8192, ge=1)
+    temperature: float = Field(0.0, ge=0)
+    top_p: float = Field(1.0, gt=0, le=1)
+
+
+class JudgeConfig(LLMConfig):
+    """An LLM judge: compares a sample's answer with the reference and answers in JSON."""
+
+    domains: list[Literal["science", "puzzle"]] = Field(
+        default_factory=lambda: ["science", "puzzle"], description="Domains the judge verifies.")
+    math_fallback: bool = Field(False, description="Also judge math answers Math-Verify cannot parse (no_answer, "
+                                "unparsable).")
+    max_new_tokens: int = Field(1024, ge=1)
+    temperature: float = Field(0.0, ge=0)
+    prompt: str | None = Field(None, description="A Jinja2 template file for the judge's user turn (default: the "
+                               "kit's own); it gets `problem`, `reference`, `answer`, `domain`.")
 
 
 class MathVerifyConfig(_Strict):
@@ -86,6 +126,8 @@ class VerifyConfig(_Strict):
     workers: int | None = Field(None, ge=1, description="Parallel workers; default: the number of CPUs.")
     math: MathVerifyConfig = Field(default_factory=MathVerifyConfig)
     code: CodeVerifyConfig = Field(default_factory=CodeVerifyConfig)
+    judge: JudgeConfig | None = Field(None, description="An LLM judge for science and puzzle answers (and, "
+                                      "optionally, math answers Math-Verify cannot parse).")
 
 
 class ReferenceConfig(_Strict):
@@ -157,12 +199,27 @@ class DataRecipe(_Strict):
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     description: str = ""
-    sources: list[SourceConfig] = Field(min_length=1)
+    sources: list[SourceConfig] = Field(min_length=1, description="Where problems come from; a recipe with one "
+                                        "source may write `source:` instead.")
+    engine: Literal["local", "ray"] = Field("local", description="`ray`: run the generation pipeline on a Ray "
+                                            "cluster (distilabel's RayPipeline; `pip install .[ray]`).")
     teacher: TeacherConfig = Field(default_factory=TeacherConfig)
+    generation: GenerationConfig = Field(default_factory=GenerationConfig)
+    reformat: ReformatConfig | None = Field(None, description="Optional: an LLM rewrites each trace.")
     verify: VerifyConfig = Field(default_factory=VerifyConfig)
     curate: CurateConfig = Field(default_factory=CurateConfig)
     format: FormatConfig = Field(default_factory=FormatConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_source(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "source" in data:
+            if "sources" in data:
+                raise ValueError("give either `source` (one) or `sources` (a list), not both")
+            data = {**data, "sources": [data["source"]]}
+            del data["source"]
+        return data
 
     @model_validator(mode="after")
     def _dir(self) -> DataRecipe:
@@ -185,6 +242,10 @@ def _apply_override(data: dict[str, Any], assignment: str) -> None:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError:
         value = raw
+    if parts[0] == "source" and "source" not in data and isinstance(data.get("sources"), list):
+        if len(data["sources"]) != 1:
+            raise RecipeError(f"--set {key}: the recipe has {len(data['sources'])} sources; use sources.INDEX.")
+        parts = ["sources", "0", *parts[1:]]
     node = data
     for i, part in enumerate(parts[:-1]):
         if isinstance(node, list):
@@ -270,6 +331,14 @@ def load_recipe(path: str | os.PathLike[str], overrides: list[str] | tuple[str, 
             candidate = path.parent / item.path
             if not item.path.startswith("kit:") and not Path(item.path).is_absolute() and candidate.exists():
                 item.path = str(candidate)
+        for where, item in (("reformat.prompt", recipe.reformat), ("verify.judge.prompt", recipe.verify.judge)):
+            if item is None or item.prompt is None:
+                continue
+            candidate = path.parent / item.prompt
+            if not Path(item.prompt).is_absolute() and candidate.is_file():
+                item.prompt = str(candidate)
+            elif not Path(item.prompt).is_file():
+                raise RecipeError(f"{path}: {where}: no such template file: {item.prompt}")
     return recipe
 
 

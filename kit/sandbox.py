@@ -243,10 +243,11 @@ class Sandbox:
                 stream.close()
             except OSError:
                 pass
-        try:
-            os.killpg(proc.pid, 9)
-        except OSError:
-            pass
+        if proc.returncode is None:  # not reaped yet (`poll`/`wait`): its pid and group id are still ours
+            try:
+                os.killpg(proc.pid, 9)
+            except OSError:
+                pass
         proc.wait()
 
     # -- protocol ---------------------------------------------------------------------------------

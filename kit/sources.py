@@ -43,23 +43,35 @@ def resolve_package_path(path: str) -> Path:
 
 
 def iter_rows(path: str, *, config: str | None = None, split: str = "train",
-              columns: Mapping[str, str] | None = None, limit: int | None = None) -> Iterator[dict[str, Any]]:
-    """Yield rows of `path` as dicts, with source columns renamed by `columns` (source -> contract).
+              columns: Mapping[str, str] | None = None, where: Mapping[str, Any] | None = None,
+              limit: int | None = None) -> Iterator[dict[str, Any]]:
+    """Yield rows of `path` as dicts, with kit columns taken from input columns by `columns` (kit -> input).
 
-    `config` and `split` apply to dataset folders and Hub datasets; `limit` stops after that many rows.
+    `where` keeps the rows whose input column equals a value (or one of a list of values); `config` and
+    `split` apply to dataset folders and Hub datasets; `limit` stops after that many (kept) rows.
     """
     if limit is not None and limit <= 0:
         return
     rows = _open(path, config=config, split=split)
-    rename = dict(columns or {})
-    for count, row in enumerate(rows, start=1):
-        if rename:
-            if count == 1 and (missing := [c for c in rename if c not in row]):
-                raise SourceError(f"{path}: no column {missing[0]!r} to rename (columns: {', '.join(row)})")
-            row = {rename.get(key, key): value for key, value in row.items()}
+    mapping = dict(columns or {})
+    wanted = {k: set(v) if isinstance(v, list | tuple) else {v} for k, v in (where or {}).items()}
+    count = 0
+    for n, row in enumerate(rows, start=1):
+        if n == 1 and (missing := [c for c in [*mapping.values(), *wanted] if c not in row]):
+            raise SourceError(f"{path}: no column {missing[0]!r} (columns: {', '.join(row)})")
+        if not all(_hashable(row[column]) and row[column] in values for column, values in wanted.items()):
+            continue
+        if mapping:
+            taken = set(mapping.values())
+            row = {k: v for k, v in row.items() if k not in taken} | {kit: row[src] for kit, src in mapping.items()}
         yield row
+        count += 1
         if limit is not None and count >= limit:
             return
+
+
+def _hashable(value: Any) -> bool:
+    return not isinstance(value, list | dict | set)
 
 
 def _open(path: str, *, config: str | None, split: str) -> Iterator[dict[str, Any]]:

@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from kit.recipes import TeacherConfig
+from kit.recipes import LLMConfig, TeacherConfig
 from kit.schema import problem_id
 
 
@@ -49,8 +49,8 @@ def make_teacher(cfg: TeacherConfig) -> DatasetTeacher:
     raise ValueError(f"teacher.backend {cfg.backend!r} generates: use kit.pipeline")
 
 
-def make_llm(cfg: TeacherConfig) -> Any:
-    """The distilabel LLM of a generating teacher (kit.generation.llms; imports distilabel)."""
+def make_llm(cfg: LLMConfig) -> Any:
+    """The distilabel LLM of a model asked by the pipeline (kit.generation.llms; imports distilabel)."""
     from kit.generation.llms import make_llm as make
 
     return make(cfg)

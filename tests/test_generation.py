@@ -70,11 +70,10 @@ def write_recipe(path: Path, teacher, source: Path, **teacher_extra) -> Path:
         f"  model: {teacher.model}",
         f"  base_url: {teacher.base_url}",
         f"  api_key_env: {KEY_ENV}",
-        "  num_generations: 2",
         "  max_retries: 1",
         "  timeout_s: 20",
         *[f"  {k}: {v}" for k, v in teacher_extra.items()],
-        "  sampling: {max_new_tokens: 1000, temperature: 0.6}",
+        "generation: {num_generations: 2, max_new_tokens: 1000, temperature: 0.6}",
         "verify: {workers: 2, code: {test_timeout_s: 2, sample_timeout_s: 20, memory_mb: 1024}}",
         "curate: {max_per_problem: 2, pass_rate: [0.0, 1.0]}",
         "output: {shard_rows: 10}",
@@ -106,10 +105,11 @@ def curate(recipe: Path, out: Path, teacher, *more: str, wait: bool = True):
 
 def kill_run(proc: subprocess.Popen) -> None:
     """SIGKILL a run started with `curate(..., wait=False)` and every process of its session."""
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)  # the group still exists: the leader is not reaped before wait()
-    except ProcessLookupError:
-        pass
+    if proc.returncode is None:  # not yet reaped by poll(): its group id is still its own
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
     proc.wait()
 
 
@@ -225,9 +225,8 @@ teacher:
   backend: transformers
   model: {tiny_model}
   device: cpu
-  num_generations: 2
   concurrency: 4
-  sampling: {{max_new_tokens: 12, temperature: 0.8, seed: 7}}
+generation: {{num_generations: 2, max_new_tokens: 12, temperature: 0.8, seed: 7}}
 verify: {{workers: 1}}
 """)
     runs = []

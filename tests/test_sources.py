@@ -81,14 +81,26 @@ def test_parquet(tmp_path):
 
 def test_column_mapping(tmp_path):
     path = write_jsonl(tmp_path / "rows.jsonl", ROWS)
-    rows = list(iter_rows(str(path), columns={"question": "problem", "answer": "ground_truth_answer"}))
+    rows = list(iter_rows(str(path), columns={"problem": "question", "ground_truth_answer": "answer"}))
     assert rows[1] == {"problem": "What is 1 + 1?", "ground_truth_answer": "2", "level": 1}
+    # one input column may feed two kit columns
+    rows = list(iter_rows(str(path), columns={"problem": "question", "ground_truth_solution": "question"}))
+    assert rows[1]["problem"] == rows[1]["ground_truth_solution"] == "What is 1 + 1?" and "question" not in rows[1]
 
 
 def test_column_mapping_of_a_missing_column(tmp_path):
     path = write_jsonl(tmp_path / "rows.jsonl", ROWS)
     with pytest.raises(SourceError, match=r"no column 'prompt'"):
-        list(iter_rows(str(path), columns={"prompt": "problem"}))
+        list(iter_rows(str(path), columns={"problem": "prompt"}))
+
+
+def test_where_keeps_matching_rows_before_the_limit(tmp_path):
+    path = write_jsonl(tmp_path / "rows.jsonl", ROWS)
+    levels = [row["level"] for row in ROWS]
+    assert [r["level"] for r in iter_rows(str(path), where={"level": [1, 3]})] == [v for v in levels if v in (1, 3)]
+    assert [r["level"] for r in iter_rows(str(path), where={"level": 1}, limit=1)] == [1]
+    with pytest.raises(SourceError, match=r"no column 'subset'"):
+        list(iter_rows(str(path), where={"subset": "x"}))
 
 
 def test_missing_and_unsupported_files(tmp_path):
@@ -124,7 +136,7 @@ def test_dataset_folder_configs(tmp_path):
     default, metadata = write_dataset_folder(tmp_path)
     by_id = sorted(iter_rows(str(tmp_path)), key=lambda row: row["problem_id"])
     assert by_id == default
-    rows = list(iter_rows(str(tmp_path), config="metadata", columns={"problem": "question"}))
+    rows = list(iter_rows(str(tmp_path), config="metadata", columns={"question": "problem"}))
     assert sorted(row["question"] for row in rows) == [row["problem"] for row in metadata]
     assert len(list(iter_rows(str(tmp_path), config="metadata", limit=4))) == 4
 
@@ -151,7 +163,7 @@ def test_hub_id_error_is_a_source_error(monkeypatch):
 def test_kit_paths():
     path = resolve_package_path("kit:benchmarks/math500.jsonl")
     assert path.is_file() and path.parent.name == "benchmarks"
-    rows = list(iter_rows("kit:benchmarks/math500.jsonl", limit=3, columns={"answer": "ground_truth_answer"}))
+    rows = list(iter_rows("kit:benchmarks/math500.jsonl", limit=3, columns={"ground_truth_answer": "answer"}))
     assert len(rows) == 3 and "ground_truth_answer" in rows[0] and "answer" not in rows[0]
     assert len(list(iter_rows("kit:benchmarks/humaneval.jsonl.gz", limit=2))) == 2
     with pytest.raises(SourceError, match="no such file bundled"):

@@ -1,11 +1,12 @@
 """The curate job: from a data recipe to a Hub-layout dataset folder.
 
-    load -> validate -> dedup -> decontaminate -> [generate] -> verify -> rejection sampling -> format -> write
+    load -> validate -> dedup -> decontaminate -> [generate -> reformat] -> verify -> rejection sampling -> write
 
 With a generating teacher (openai, transformers, vllm) the first stages filter problems, so no teacher
-call is spent on a duplicate or a benchmark problem; `generate` runs the distilabel pipeline
-(`kit.pipeline`), which keeps finished samples in a store next to the output folder so that an interrupted
-run resumes where it stopped. With the `dataset` teacher the rows already carry their traces.
+call is spent on a duplicate or a benchmark problem; then the distilabel pipeline (`kit.pipeline`)
+generates, optionally reformats, and verifies (with the LLM judge when the recipe has one). It keeps what
+the models answered in stores next to the output folder, so an interrupted run resumes where it stopped.
+With the `dataset` teacher the rows already carry their traces and are verified here.
 
 Rows stream through every stage. Verified rows are spilled to a temporary JSONL file, because rejection
 sampling needs each problem's pass rate before it can keep or drop that problem's samples; only small
@@ -38,11 +39,12 @@ from kit.teachers import make_teacher
 from kit.verify.code import InvalidTestCases, parse_test_cases
 from kit.verify.dispatch import RowVerifier
 
-STAGES = ("load", "validate", "dedup", "decontaminate", "generate", "verify", "rejection_sampling")
+STAGES = ("load", "validate", "dedup", "decontaminate", "generate", "reformat", "verify", "rejection_sampling")
 REQUIRED_COLUMNS = ("problem", "reasoning", "solution")
 PROBLEM_COLUMNS = ("problem",)  # what a generating teacher needs
 GENERATED_COLUMNS = ("teacher", "reasoning", "solution", "generation")  # what it writes
-Progress = Callable[[str, int], None]  # (stage, rows done so far)
+DROPPED_SAMPLE_FIELDS = ("reject", "reject_stage", "reject_detail", "error", "needs_judge", "seed", "order")
+Progress = Callable[..., None]  # (stage, rows done so far, total=None, note="")
 
 
 class CurateError(ValueError):
@@ -78,9 +80,8 @@ class _Stats:
         self.reasoning_words.append(len((row.get("reasoning") or "").split()))
         self.solution_words.append(len((row.get("solution") or "").split()))
 
-    def as_dict(self, generated: bool) -> dict[str, Any]:
+    def as_dict(self, stages: list[str]) -> dict[str, Any]:
         kept = self.stage_out["rejection_sampling"]
-        stages = [s for s in STAGES if generated or s != "generate"]
         return {
             "total_rows": self.stage_in["load"],
             "kept": kept,
@@ -120,16 +121,16 @@ def _load(recipe: DataRecipe, stats: _Stats, required: tuple[str, ...]) -> Itera
     for source in recipe.sources:
         name = source.name or Path(source.path.removeprefix("kit:")).stem
         rows = iter_rows(source.path, config=source.config, split=source.split, columns=source.columns,
-                         limit=source.limit)
+                         where=source.where, limit=source.limit)
         for position, row in enumerate(rows):
             if position == 0:
                 missing = [c for c in required if c not in row]
                 if missing:
                     raise CurateError(f"source {source.path}: missing column {missing[0]!r} "
-                                      f"(map it with sources[].columns, e.g. {{your_column: {missing[0]}}})")
+                                      f"(map it with sources[].columns, e.g. {{{missing[0]}: your_column}})")
             row = {k: row.get(k) for k in columns if k in row} | {"_row": index}
             row["source"] = row.get("source") or name
-            row["domain"] = row.get("domain") or source.domain
+            row["domain"] = source.domain or row.get("domain")
             stats.stage_in["load"] += 1
             stats.stage_out["load"] += 1
             index += 1
@@ -188,7 +189,7 @@ def run_curate(recipe: DataRecipe, out_dir: str | Path | None = None, progress: 
     """
     out = Path(out_dir or recipe.output.dir)
     recipe = recipe.model_copy(update={"output": recipe.output.model_copy(update={"dir": str(out)})})
-    progress = progress or (lambda stage, n: None)
+    progress = progress or (lambda stage, n, total=None, note="": None)
     stats = _Stats()
     decontaminator = Decontaminator.from_config(recipe.curate.decontaminate) if recipe.curate.decontaminate.enabled else None
     generated = recipe.teacher.backend != "dataset"
@@ -202,27 +203,18 @@ def run_curate(recipe: DataRecipe, out_dir: str | Path | None = None, progress: 
                 tempfile.TemporaryDirectory(prefix=".kit-curate-", dir=out.parent) as tmp:
             rows = _filtered(_load(recipe, stats, required), recipe, stats, decontaminator, required)
             if generated:
-                samples, pipeline_yaml = _generated(recipe, out, rows, stats, push, private, log)
+                checked, pipeline_yaml = _generated(recipe, out, rows, stats, push, private, log, progress)
             else:
-                samples = make_teacher(recipe.teacher).samples(rows)
+                checked = _verified(recipe, make_teacher(recipe.teacher).samples(rows), progress)
             spill = Path(tmp) / "verified.jsonl"
-            with RowVerifier(recipe.verify) as verifier, spill.open("w", encoding="utf-8") as spill_file:
-                candidates = _counted(samples, progress)
-                pending: deque[dict[str, Any]] = deque()
-
-                def rows_for_verifier() -> Iterator[dict[str, Any]]:
-                    for row in candidates:
-                        pending.append(row)
-                        yield row
-
-                for verdict in verifier.verify(rows_for_verifier(), on_result=lambda n: progress("verify", n)):
-                    row = pending.popleft()
+            with spill.open("w", encoding="utf-8") as spill_file:
+                for row in checked:
                     stats.stage_in["verify"] += 1
                     reached[row["problem_id"]] += 1
-                    row.update(verified=verdict.passed, verifier=verdict.verifier, verification=verdict.to_json())
-                    if not verdict.passed:
-                        detail = verdict.detail.get("error") or _first_failure(verdict.detail)
-                        stats.reject(row, "verify", verdict.reason or "failed", detail)
+                    if not row["verified"]:
+                        verdict = json.loads(row["verification"])
+                        stats.reject(row, "verify", verdict.get("reason") or "failed",
+                                     verdict.get("error") or _first_failure(verdict))
                         continue
                     stats.stage_out["verify"] += 1
                     passed[row["problem_id"]] += 1
@@ -233,31 +225,52 @@ def run_curate(recipe: DataRecipe, out_dir: str | Path | None = None, progress: 
     return CurateResult(out, result_stats)
 
 
+def _verified(recipe: DataRecipe, samples: Iterator[dict[str, Any]], progress: Progress) -> Iterator[dict[str, Any]]:
+    """Rows whose traces came with them, verified (verified, verifier, verification filled in), in order."""
+    with RowVerifier(recipe.verify) as verifier:
+        candidates = _counted(samples, progress)
+        pending: deque[dict[str, Any]] = deque()
+
+        def rows_for_verifier() -> Iterator[dict[str, Any]]:
+            for row in candidates:
+                pending.append(row)
+                yield row
+
+        for verdict in verifier.verify(rows_for_verifier(), on_result=lambda n: progress("verify", n)):
+            row = pending.popleft()
+            yield {**row, "verified": verdict.passed, "verifier": verdict.verifier, "verification": verdict.to_json()}
+
+
 def store_dir(recipe: DataRecipe, out: Path) -> Path:
     """Where the finished samples of a generating recipe are kept: `teacher.store`, else `<output>.samples`."""
     return Path(recipe.teacher.store) if recipe.teacher.store else out.with_name(out.name + ".samples")
 
 
-def _generated(recipe: DataRecipe, out: Path, problems: Iterator[dict[str, Any]], stats: _Stats,
-               push: str | None, private: bool, log: Callable[[str], None]) -> tuple[list[dict[str, Any]], str]:
-    """Generate the samples of the filtered problems; the unusable replies are rejected at `generate`."""
+def _generated(recipe: DataRecipe, out: Path, problems: Iterator[dict[str, Any]], stats: _Stats, push: str | None,
+               private: bool, log: Callable[[str], None], progress: Progress) -> tuple[list[dict[str, Any]], str]:
+    """Generate (and reformat, verify, judge) the samples of the filtered problems through the pipeline;
+    the samples rejected before verification are counted at their stage (generate or reformat)."""
     from kit.generation.store import StoreMismatchError
     from kit.pipeline import GenerationError, generate
 
     problems = [{**row, "problem_id": row.get("problem_id") or problem_id(row["problem"])} for row in problems]
     try:
-        result = generate(recipe, problems, store_dir(recipe, out), push=push, private=private, log=log)
+        result = generate(recipe, problems, store_dir(recipe, out), push=push, private=private, log=log,
+                          progress=progress)
     except (GenerationError, StoreMismatchError) as exc:
         raise CurateError(str(exc)) from None
-    usable = []
+    stages = ["generate", "reformat"] if recipe.reformat else ["generate"]
+    checked = []
     for sample in result.samples:
-        stats.stage_in["generate"] += 1
-        if sample.get("reject"):
-            stats.reject(sample, "generate", sample["reject"], sample.get("reject_detail") or "")
-            continue
-        stats.stage_out["generate"] += 1
-        usable.append({k: v for k, v in sample.items() if k not in ("reject", "reject_detail")})
-    return usable, result.pipeline_yaml
+        for stage in stages:
+            stats.stage_in[stage] += 1
+            if sample.get("reject_stage") == stage:
+                stats.reject(sample, stage, sample["reject"], sample.get("reject_detail") or "")
+                break
+            stats.stage_out[stage] += 1
+        else:
+            checked.append({k: v for k, v in sample.items() if k not in DROPPED_SAMPLE_FIELDS})
+    return checked, result.pipeline_yaml
 
 
 def _counted(rows: Iterator[dict[str, Any]], progress: Progress) -> Iterator[dict[str, Any]]:
@@ -301,6 +314,7 @@ def _write(recipe: DataRecipe, writer: DatasetRepoWriter, spill: Path, reached: 
             metadata = {k: row.get(k) for k in METADATA_FEATURES}
             writer.add(metadata, default_row(metadata, recipe.format))
             progress("write", n)
-    result = stats.as_dict(generated)
+    skipped = {"generate", "reformat"} - ({"generate"} if generated else set()) - ({"reformat"} if recipe.reformat else set())
+    result = stats.as_dict([s for s in STAGES if s not in skipped])
     writer.finalize(render_dataset_card(recipe, result), dump_recipe(recipe), result, pipeline_yaml=pipeline_yaml)
     return result

@@ -1,6 +1,7 @@
 """Checkpoints of the sample store on a branch of the Hub dataset repo, for `kit curate --push`.
 
-While the teacher generates, the store is published (through `kit.hub.publish`, so only the parts that
+While the pipeline runs, the stores (the teacher's, and the reformatter's and judge's in subfolders) are
+published (through `kit.hub.publish`, so only the parts that
 grew are uploaded) to the branch `kit-samples` of the dataset repo every `output.checkpoint_every` new
 samples or `output.checkpoint_minutes`, whichever comes first, and once more at the end. A run started
 anywhere with the same recipe and `--push` first merges that checkpoint into its local store, so a
@@ -26,21 +27,24 @@ BRANCH = "kit-samples"
 
 
 class HubCheckpoint:
-    def __init__(self, store: SampleStore, repo_id: str, *, every: int, minutes: float, private: bool = False,
-                 log: Log = print, api: HfApi | None = None, retry: Retry = DEFAULT_RETRY) -> None:
-        self.store, self.repo_id, self.every, self.minutes = store, repo_id, every, minutes
+    """`stores` maps a subfolder of the checkpoint ("" for the top) to the local store kept there."""
+
+    def __init__(self, stores: dict[str, SampleStore], repo_id: str, *, every: int, minutes: float,
+                 private: bool = False, log: Log = print, api: HfApi | None = None, retry: Retry = DEFAULT_RETRY) -> None:
+        self.stores, self.repo_id, self.every, self.minutes = stores, repo_id, every, minutes
         self.private, self.log, self.api, self.retry = private, log, api or HfApi(), retry
         self.saved = -1  # samples in the last checkpoint
         self._counted = (-1, 0)  # (store size in bytes, lines) at the last count
 
     def restore(self) -> int:
-        """Merge the Hub checkpoint into the local store; return how many samples it added."""
+        """Merge the Hub checkpoint into the local stores; return how many teacher samples it added."""
         with tempfile.TemporaryDirectory(prefix="kit-checkpoint-") as tmp:
 
             def fetch() -> bool:
                 try:
                     self.api.snapshot_download(self.repo_id, repo_type="dataset", revision=BRANCH, local_dir=tmp,
-                                               allow_patterns=["store.json", PART_GLOB])
+                                               allow_patterns=[f"{p}{name}" for p in ("", "*/")
+                                                                       for name in ("store.json", PART_GLOB)])
                 except (RepositoryNotFoundError, RevisionNotFoundError):
                     return False  # no checkpoint yet
                 return True
@@ -51,7 +55,12 @@ class HubCheckpoint:
                 raise PublishError(f"could not read the checkpoint of {self.repo_id}@{BRANCH}: {exc}") from None
             if not found or not (Path(tmp) / "store.json").is_file():
                 return 0
-            added = self.store.merge(Path(tmp))
+            added = {name: store.merge(Path(tmp) / name) for name, store in self.stores.items()
+                     if (Path(tmp) / name / "store.json").is_file()}
+        more = ", ".join(f"{n} {name} results" for name, n in added.items() if name and n)
+        added = added.get("", 0)
+        if more:
+            self.log(f"resumed from the Hub checkpoint {self.repo_id}@{BRANCH}: {more} not asked again")
         if added:
             self.log(f"resumed from the Hub checkpoint {self.repo_id}@{BRANCH}: {added} samples not generated again")
         return added
@@ -59,17 +68,17 @@ class HubCheckpoint:
     def save(self) -> None:
         """Publish the store's complete lines to the checkpoint branch (no commit when nothing changed)."""
         with tempfile.TemporaryDirectory(prefix="kit-checkpoint-") as tmp:
-            count = self.store.snapshot(Path(tmp))
+            count = sum(store.snapshot(Path(tmp) / name) for name, store in self.stores.items())
             if count == self.saved:
                 return
             publish(tmp, self.repo_id, repo_type="dataset", revision=BRANCH, private=self.private,
-                    message=f"Checkpoint: {count} samples", log=lambda _: None, api=self.api, retry=self.retry)
+                    message=f"Checkpoint: {count} records", log=lambda _: None, api=self.api, retry=self.retry)
         self.saved = count
-        self.log(f"checkpoint: {count} samples on {self.repo_id}@{BRANCH}")
+        self.log(f"checkpoint: {count} records on {self.repo_id}@{BRANCH}")
 
     def _count(self) -> int:
         """Lines in the store, re-counted only when its size changed since the last call."""
-        parts = self.store.parts
+        parts = [part for store in self.stores.values() for part in store.parts]
         size = sum(part.stat().st_size for part in parts)
         if size != self._counted[0]:
             self._counted = (size, sum(part.read_bytes().count(b"\n") for part in parts))

@@ -8,9 +8,9 @@ import os
 from typing import Any
 
 from distilabel.models.llms import OpenAILLM, TransformersLLM, vLLM
-from pydantic import SecretStr
+from pydantic import PrivateAttr, SecretStr
 
-from kit.recipes import TeacherConfig
+from kit.recipes import LLMConfig
 
 Reply = dict[str, Any]
 Request = tuple[list[dict[str, str]], int]  # (chat messages, seed)
@@ -20,33 +20,53 @@ class KitOpenAILLM(OpenAILLM):
     """Any OpenAI-compatible server (vLLM serve, SGLang, TGI, hosted providers).
 
     The API key is read from the environment variable named by `api_key_env` when the step loads, so it is
-    in no recipe, no pipeline.yaml and no log.
+    in no recipe, no pipeline.yaml and no log. `base_url` may list several servers of the same model,
+    comma-separated (one vLLM server per node): each request goes to one of them, picked by its seed.
     """
 
     api_key_env: str = "OPENAI_API_KEY"  # (distilabel leaves `api_key` out of pipeline.yaml)
+    _clients: list[Any] = PrivateAttr(default_factory=list)
 
     def load(self) -> None:
+        from openai import AsyncOpenAI
+
         key = os.environ.get(self.api_key_env)
         if not key:
-            raise ValueError(f"teacher: the environment variable {self.api_key_env} (teacher.api_key_env) holds no "
-                             "API key")
+            raise ValueError(f"the environment variable {self.api_key_env} holds no API key")
         self.api_key = SecretStr(key)
-        super().load()
+        urls = [u.strip() for u in (self.base_url or "").split(",") if u.strip()]
+        listed, self.base_url = self.base_url, urls[0] if urls else self.base_url
+        try:
+            super().load()
+        finally:
+            self.base_url = listed
+        self._clients = [self._aclient, *(AsyncOpenAI(base_url=url, api_key=key, max_retries=self.max_retries,
+                                                      timeout=self.timeout, default_headers=self.default_headers)
+                                          for url in urls[1:])]
 
-    def replies(self, requests: list[Request], **sampling: Any) -> list[Reply]:
-        return self.event_loop.run_until_complete(asyncio.gather(*(self._reply(m, s, sampling) for m, s in requests)))
+    def replies(self, requests: list[Request], json_schema: dict[str, Any] | None = None,
+                **sampling: Any) -> list[Reply]:
+        """`json_schema`: the reply must be a JSON object of that schema (structured outputs, strict)."""
+        return self.event_loop.run_until_complete(
+            asyncio.gather(*(self._reply(m, s, sampling, json_schema) for m, s in requests)))
 
-    async def _reply(self, messages: list[dict[str, str]], seed: int, sampling: dict[str, Any]) -> Reply:
+    async def _reply(self, messages: list[dict[str, str]], seed: int, sampling: dict[str, Any],
+                     json_schema: dict[str, Any] | None = None) -> Reply:
         import openai
 
+        extra: dict[str, Any] = {}
+        if json_schema is not None:
+            extra["response_format"] = {"type": "json_schema", "json_schema": {
+                "name": str(json_schema.get("title") or "reply"), "schema": json_schema, "strict": True}}
         try:
-            completion = await self._aclient.chat.completions.create(
+            client = self._clients[seed % len(self._clients)]
+            completion = await client.chat.completions.create(
                 model=self.model, messages=messages, n=1, seed=seed, max_tokens=sampling["max_new_tokens"],
-                temperature=sampling["temperature"], top_p=sampling["top_p"])
+                temperature=sampling["temperature"], top_p=sampling["top_p"], **extra)
         except openai.APIStatusError as exc:
-            return {"error": f"the teacher answered HTTP {exc.status_code}: {_server_message(exc)}"}
+            return {"error": f"{self.model} answered HTTP {exc.status_code}: {_server_message(exc)}"}
         except openai.APIError as exc:  # connection refused, reset or timed out, after the client's retries
-            return {"error": f"the teacher at {self.base_url} is unreachable ({type(exc).__name__})"}
+            return {"error": f"the server of {self.model} at {client.base_url} is unreachable ({type(exc).__name__})"}
         choice = completion.choices[0]
         message = choice.message
         extra = message.model_extra or {}
@@ -64,7 +84,9 @@ def _server_message(exc: Any) -> str:
 class KitTransformersLLM(TransformersLLM):
     """A local model through transformers (small models, CPU, tests); one seeded sample per request."""
 
-    def replies(self, requests: list[Request], **sampling: Any) -> list[Reply]:
+    def replies(self, requests: list[Request], json_schema: dict[str, Any] | None = None,
+                **sampling: Any) -> list[Reply]:
+        """`json_schema` is ignored (no constrained decoding here): the prompt has to ask for the JSON."""
         import torch
 
         tokenizer, model = self._pipeline.tokenizer, self._pipeline.model
@@ -87,8 +109,34 @@ class KitTransformersLLM(TransformersLLM):
         return out
 
 
-def make_llm(cfg: TeacherConfig) -> Any:
-    """The distilabel LLM of a generating teacher."""
+class KitVLLM(vLLM):
+    """distilabel's in-process vLLM with per-request seeds (GPU machines, `pip install .[vllm]`)."""
+
+    def replies(self, requests: list[Request], json_schema: dict[str, Any] | None = None,
+                **sampling: Any) -> list[Reply]:
+        """`json_schema`: the reply is constrained to a JSON object of that schema (structured outputs)."""
+        from vllm import SamplingParams
+
+        structured: dict[str, Any] = {}
+        if json_schema is not None:
+            try:  # vLLM >= 0.11
+                from vllm.sampling_params import StructuredOutputsParams
+                structured["structured_outputs"] = StructuredOutputsParams(json=json_schema)
+            except ImportError:  # older vLLM: guided decoding
+                from vllm.sampling_params import GuidedDecodingParams
+                structured["guided_decoding"] = GuidedDecodingParams(json=json_schema)
+        tokenizer = self._model.get_tokenizer()
+        prompts = [tokenizer.apply_chat_template(m, add_generation_prompt=True, tokenize=False) for m, _ in requests]
+        params = [SamplingParams(n=1, seed=seed, max_tokens=sampling["max_new_tokens"],
+                                 temperature=sampling["temperature"], top_p=sampling["top_p"], **structured)
+                  for _, seed in requests]
+        results = self._model.generate(prompts, sampling_params=params, use_tqdm=False)
+        return [{"content": r.outputs[0].text, "reasoning_content": None, "finish_reason": r.outputs[0].finish_reason,
+                 "output_tokens": len(r.outputs[0].token_ids), "error": None} for r in results]
+
+
+def make_llm(cfg: LLMConfig) -> Any:
+    """The distilabel LLM of a model the pipeline asks (teacher, reformatter, judge)."""
     if cfg.backend == "openai":
         kwargs = {"base_url": cfg.base_url} if cfg.base_url else {}
         return KitOpenAILLM(model=cfg.model, api_key_env=cfg.api_key_env, max_retries=cfg.max_retries,
@@ -98,21 +146,4 @@ def make_llm(cfg: TeacherConfig) -> Any:
     if cfg.backend == "vllm":
         return KitVLLM(model=cfg.model, extra_kwargs={"tensor_parallel_size": cfg.tensor_parallel_size,
                                                             "max_model_len": cfg.max_model_len})
-    raise ValueError(f"teacher.backend {cfg.backend!r} does not generate")
-
-
-
-class KitVLLM(vLLM):
-    """distilabel's in-process vLLM with per-request seeds (GPU machines, `pip install .[vllm]`)."""
-
-    def replies(self, requests: list[Request], **sampling: Any) -> list[Reply]:
-        from vllm import SamplingParams
-
-        tokenizer = self._model.get_tokenizer()
-        prompts = [tokenizer.apply_chat_template(m, add_generation_prompt=True, tokenize=False) for m, _ in requests]
-        params = [SamplingParams(n=1, seed=seed, max_tokens=sampling["max_new_tokens"],
-                                 temperature=sampling["temperature"], top_p=sampling["top_p"])
-                  for _, seed in requests]
-        results = self._model.generate(prompts, sampling_params=params, use_tqdm=False)
-        return [{"content": r.outputs[0].text, "reasoning_content": None, "finish_reason": r.outputs[0].finish_reason,
-                 "output_tokens": len(r.outputs[0].token_ids), "error": None} for r in results]
+    raise ValueError(f"backend {cfg.backend!r} is not a model")

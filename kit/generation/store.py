@@ -36,6 +36,7 @@ class SampleStore:
 
     def __init__(self, folder: str | Path, fingerprint: dict[str, Any]) -> None:
         self.folder = Path(folder)
+        self.fingerprint = fingerprint
         manifest = self.folder / MANIFEST
         if manifest.is_file():
             recorded = json.loads(manifest.read_text(encoding="utf-8")).get("fingerprint")
@@ -50,6 +51,7 @@ class SampleStore:
             tmp.write_text(json.dumps({"fingerprint": fingerprint}, indent=2, sort_keys=True), encoding="utf-8")
             os.replace(tmp, manifest)
         self._drop_torn_tail()
+        self._index: dict[tuple[str, int], tuple[Path, int]] | None = None
 
     @property
     def parts(self) -> list[Path]:
@@ -141,6 +143,32 @@ class SampleStore:
 
     def keys(self) -> set[tuple[str, int]]:
         return {(s["problem_id"], s["sample_index"]) for s in self}
+
+    def fetch(self, keys: set[tuple[str, int]]) -> dict[tuple[str, int], dict[str, Any]]:
+        """The stored samples of `keys` (those present), read by offset through an index built once."""
+        if self._index is None:
+            self._index = {}
+            for part in self.parts:
+                offset = 0
+                with part.open("rb") as fh:
+                    for line in fh:
+                        if not line.endswith(b"\n"):
+                            break
+                        sample = json.loads(line)
+                        self._index.setdefault((sample["problem_id"], sample["sample_index"]), (part, offset))
+                        offset += len(line)
+        found: dict[tuple[str, int], dict[str, Any]] = {}
+        by_part: dict[Path, list[tuple[int, tuple[str, int]]]] = {}
+        for k in keys:
+            if k in self._index:
+                part, offset = self._index[k]
+                by_part.setdefault(part, []).append((offset, k))
+        for part, wanted in by_part.items():
+            with part.open("rb") as fh:
+                for offset, k in sorted(wanted):
+                    fh.seek(offset)
+                    found[k] = json.loads(fh.readline())
+        return found
 
     def __len__(self) -> int:
         return len(self.keys())

@@ -17,6 +17,7 @@ thread is still setting up.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -63,6 +64,9 @@ class _Worker:
         self.process = _CONTEXT.Process(target=_serve, args=(child, fn), daemon=True, name="kit-verify-worker")
         with FORK_LOCK:  # see kit.parallel.FORK_LOCK
             self.process.start()
+            # A handle on this very process: a pid may be reused once the worker is reaped (here, or by
+            # multiprocessing's housekeeping when another thread starts a process), a pidfd never is.
+            self.pidfd = os.pidfd_open(self.process.pid)
         child.close()
         self.index: int | None = None
         self.deadline = float("inf")
@@ -78,8 +82,12 @@ class _Worker:
         return index
 
     def kill(self) -> None:
-        self.process.kill()
+        try:
+            signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+        except ProcessLookupError:  # already reaped
+            pass
         self.process.join()
+        os.close(self.pidfd)
         self.conn.close()
 
 

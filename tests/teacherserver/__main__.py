@@ -3,8 +3,9 @@
     TEACHER_KEY=sk-anything python -m tests.teacherserver --port 8000 --api-key-env TEACHER_KEY
 
 then point an OpenAI client at ``base_url=http://127.0.0.1:8000/v1`` with that key and the model id
-(``--model``, default ``standin/reasoner``). The key is read from the environment variable named by
-``--api-key-env``, never from the command line, and it is never printed. Serves until killed.
+(``--model``, default ``standin/reasoner``, or one a recording names). The key is read from the
+environment variable named by ``--api-key-env``, never from the command line, and it is never printed.
+Serves until killed.
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--api-key-env", required=True, help="name of the environment variable holding the API key"
     )
-    parser.add_argument("--model", default=DEFAULT_MODEL, help="the model id served")
+    parser.add_argument(
+        "--model", default=DEFAULT_MODEL, help="the default model id (of recordings that name no model)"
+    )
     args = parser.parse_args(argv)
     api_key = os.environ.get(args.api_key_env)
     if not api_key:

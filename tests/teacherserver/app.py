@@ -6,7 +6,8 @@ distilabel's ``OpenAILLM`` to run unmodified against ``base_url=http://127.0.0.1
 
 Endpoints (all need ``Authorization: Bearer <api key>``, else 401):
 
-- ``GET /v1/models`` and ``GET /v1/models/{id}``: the one model configured at start.
+- ``GET /v1/models`` and ``GET /v1/models/{id}``: the models served: the default model configured at
+  start, and every model a recording names.
 - ``POST /v1/chat/completions``: answered from the recordings, in OpenAI's response shape, with the
   thinking in ``choices[i].message.reasoning_content`` and the answer in ``choices[i].message.content``
   as reasoning servers do. ``stream: true`` answers Server-Sent Events (``chat.completion.chunk`` objects
@@ -14,13 +15,18 @@ Endpoints (all need ``Authorization: Bearer <api key>``, else 401):
 
 Replay rule: a recording ``{"problem": ..., "completions": [...]}`` matches when its ``problem`` occurs in
 the content of the request's LAST user message (so a prompt template may wrap it; the longest matching
-problem wins). The ``n`` choices are ``completions[(base + i) % len]`` for i in 0..n-1, where ``base`` is
-the request's ``seed`` (top-level; the openai client merges ``extra_body`` there too) or 0 without one.
+problem wins) and the request names the recording's model: a recording may carry ``"model": ...``, one
+without belongs to the default model (so one server can play the teacher and, say, a judge). The ``n``
+choices are ``completions[(base + i) % len]`` for i in 0..n-1, where ``base`` is the request's ``seed``
+(top-level; the openai client merges ``extra_body`` there too) or 0 without one.
 No match: 400 ``{"error": {"message": "no recorded completion for this prompt", ...}}``. ``max_tokens``
 (or ``max_completion_tokens``) counts whitespace-separated words: a longer reply is cut to that many words,
 reasoning first, then content, with ``finish_reason: "length"`` (content ``null`` when the cut falls in
 the reasoning, as a reasoning parser that never saw the end of the thinking answers). ``usage`` counts
-words too. A request naming another model gets 404 ``model_not_found``.
+words too. A request naming a model that is not served gets 404 ``model_not_found``. ``response_format``
+(``{"type": "text" | "json_object" | "json_schema", ...}``; ``json_schema`` needs ``json_schema.name``
+and ``json_schema.schema``) is checked for shape (else 400), logged and otherwise ignored: recordings meant
+for structured output simply hold the JSON text as ``content``.
 
 Fault injection (:meth:`TeacherApp.fail_next`, :meth:`TeacherApp.drop_next`,
 :meth:`TeacherApp.delay_next`) affects the next N requests (optionally only those whose path matches a
@@ -73,38 +79,53 @@ class Completion:
 
 
 class Recordings:
-    """Recorded completions by problem text; see the module docstring for the replay rule."""
+    """Recorded completions by model and problem text; see the module docstring for the replay rule.
+
+    The model of an entry is the name it gives, or None: the server's default model."""
 
     def __init__(self, entries: Iterable[dict[str, Any]] = ()):
         self._lock = threading.Lock()
-        self._entries: dict[str, list[Completion]] = {}
+        self._entries: dict[str | None, dict[str, list[Completion]]] = {}
         for entry in entries:
-            self.add(entry["problem"], entry["completions"])
+            self.add(entry["problem"], entry["completions"], entry.get("model"))
 
     @classmethod
     def load(cls, path: str | Path) -> Recordings:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
         return cls(json.loads(line) for line in lines if line.strip())
 
-    def add(self, problem: str, completions: Iterable[dict[str, Any] | Completion]) -> None:
-        """Record (or replace) the completions replayed for ``problem``."""
+    def add(
+        self, problem: str, completions: Iterable[dict[str, Any] | Completion], model: str | None = None
+    ) -> None:
+        """Record (or replace) the completions replayed for ``problem`` asked of ``model`` (None: the
+        default model)."""
         items = [c if isinstance(c, Completion) else Completion.from_dict(c) for c in completions]
         if not problem or not items:
             raise ValueError("a recording needs a non-empty problem and at least one completion")
         with self._lock:
-            self._entries[problem] = items
+            self._entries.setdefault(model or None, {})[problem] = items
 
     def __len__(self) -> int:
-        return len(self._entries)
-
-    def find(self, prompt: str) -> list[Completion] | None:
-        """The completions of the longest recorded problem occurring in ``prompt``, or None."""
         with self._lock:
-            exact = self._entries.get(prompt)
+            return sum(map(len, self._entries.values()))
+
+    def models(self) -> list[str]:
+        """The models recordings name (those of the default model not included)."""
+        with self._lock:
+            return sorted(m for m in self._entries if m is not None)
+
+    def find(self, prompt: str, *models: str | None) -> list[Completion] | None:
+        """The completions of the longest problem recorded for one of ``models`` (default: None, the default
+        model) occurring in ``prompt``, or None."""
+        with self._lock:
+            entries: dict[str, list[Completion]] = {}
+            for model in models or (None,):
+                entries = {**self._entries.get(model, {}), **entries}
+            exact = entries.get(prompt)
             if exact is not None:
                 return exact
-            hits = [p for p in self._entries if p in prompt]
-            return self._entries[max(hits, key=len)] if hits else None
+            hits = [p for p in entries if p in prompt]
+            return entries[max(hits, key=len)] if hits else None
 
 
 def _words(text: str | None) -> int:
@@ -135,7 +156,8 @@ def _limit(c: Completion, max_tokens: int | None) -> Completion:
 @dataclass
 class RequestRecord:
     """One logged request. ``status`` is None when the connection was dropped; ``fault`` is None,
-    ``"status"``, ``"drop"`` or ``"delay"``; ``body`` is the parsed JSON request body (None if none)."""
+    ``"status"``, ``"drop"`` or ``"delay"``; ``body`` is the parsed JSON request body (None if none);
+    ``response_format`` is the body's ``response_format`` (None if none)."""
 
     method: str
     path: str
@@ -145,6 +167,7 @@ class RequestRecord:
     fault: str | None = None
     n: int | None = None
     body: dict[str, Any] | None = None
+    response_format: dict[str, Any] | None = None
 
 
 @dataclass
@@ -204,10 +227,25 @@ class _BadRequest(Exception):
     pass
 
 
+def _check_response_format(fmt: Any) -> None:
+    """400 for a ``response_format`` a real server would refuse: not text, json_object or a json_schema
+    with a name and a schema object."""
+    if fmt is None:
+        return
+    kind = fmt.get("type") if isinstance(fmt, dict) else None
+    if kind not in ("text", "json_object", "json_schema"):
+        raise _BadRequest("'response_format.type' must be 'text', 'json_object' or 'json_schema'")
+    if kind == "json_schema":
+        spec = fmt.get("json_schema")
+        if not isinstance(spec, dict) or not spec.get("name") or not isinstance(spec.get("schema"), dict):
+            raise _BadRequest("'response_format.json_schema' needs a 'name' and a 'schema' object")
+
+
 class TeacherApp(RequestLog):
     """ASGI app standing in for an OpenAI-compatible chat-completions server (vLLM, SGLang, hosted
     providers) in tests; replays ``recordings`` (a JSONL path, a list of entries or :class:`Recordings`)
-    as ``model`` to clients bearing ``api_key``."""
+    to clients bearing ``api_key``. ``model`` is the default model (recordings naming no model); the
+    models served are it and those named by recordings (:attr:`models`)."""
 
     def __init__(
         self,
@@ -237,6 +275,11 @@ class TeacherApp(RequestLog):
 
     def __repr__(self) -> str:  # never show the key
         return f"TeacherApp(model={self.model!r}, recordings={len(self.recordings)})"
+
+    @property
+    def models(self) -> list[str]:
+        """The models served: the default one first, then those named by recordings."""
+        return [self.model, *(m for m in self.recordings.models() if m != self.model)]
 
     # -- fault injection and request log ----------------------------------------------------------------
 
@@ -285,6 +328,8 @@ class TeacherApp(RequestLog):
             record.seed = seed if isinstance(seed, int) else None
             record.model = body.get("model") if isinstance(body.get("model"), str) else None
             record.n = n if isinstance(n, int) else None
+            fmt = body.get("response_format")
+            record.response_format = fmt if isinstance(fmt, dict) else None
 
         fault = self._take_fault(path)
         if fault is not None:
@@ -320,11 +365,12 @@ class TeacherApp(RequestLog):
         if not self._authorized(request):
             return _error(401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key")
         if path == "/v1/models":
-            return JSONResponse({"object": "list", "data": [self._model_card()]})
+            return JSONResponse({"object": "list", "data": [self._model_card(m) for m in self.models]})
         if path.startswith("/v1/models/"):
-            if path.removeprefix("/v1/models/") != self.model:
-                return self._model_not_found(path.removeprefix("/v1/models/"))
-            return JSONResponse(self._model_card())
+            model = path.removeprefix("/v1/models/")
+            if model not in self.models:
+                return self._model_not_found(model)
+            return JSONResponse(self._model_card(model))
         if body is None:
             return _error(400, "the request body must be a JSON object", "invalid_request_error")
         try:
@@ -332,8 +378,8 @@ class TeacherApp(RequestLog):
         except _BadRequest as exc:
             return _error(400, str(exc), "invalid_request_error")
 
-    def _model_card(self) -> dict[str, Any]:
-        return {"id": self.model, "object": "model", "created": 0, "owned_by": "standin"}
+    def _model_card(self, model: str) -> dict[str, Any]:
+        return {"id": model, "object": "model", "created": 0, "owned_by": "standin"}
 
     def _model_not_found(self, model: str) -> Response:
         return _error(404, f"The model `{model}` does not exist.", "invalid_request_error", "model_not_found")
@@ -341,8 +387,9 @@ class TeacherApp(RequestLog):
     # -- chat completions -------------------------------------------------------------------------------
 
     def _chat_completion(self, body: dict[str, Any]) -> Response:
-        if body.get("model") != self.model:
-            return self._model_not_found(str(body.get("model")))
+        model = body.get("model")
+        if model not in self.models:
+            return self._model_not_found(str(model))
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages:
             raise _BadRequest("'messages' must be a non-empty list")
@@ -358,8 +405,10 @@ class TeacherApp(RequestLog):
             raise _BadRequest("'seed' must be an integer")
         if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 1):
             raise _BadRequest("'max_tokens' must be a positive integer")
+        _check_response_format(body.get("response_format"))
 
-        recorded = self.recordings.find(_text_of(users[-1].get("content")))
+        keys = (None, self.model) if model == self.model else (model,)
+        recorded = self.recordings.find(_text_of(users[-1].get("content")), *keys)
         if recorded is None:
             raise _BadRequest(NO_RECORDING)
         base = seed if seed is not None else 0
@@ -371,7 +420,7 @@ class TeacherApp(RequestLog):
             "completion_tokens": completion_tokens,
             "total_tokens": prompt_tokens + completion_tokens,
         }
-        head = {"id": f"chatcmpl-standin-{next(self._ids)}", "created": int(time.time()), "model": self.model}
+        head = {"id": f"chatcmpl-standin-{next(self._ids)}", "created": int(time.time()), "model": model}
         if body.get("stream"):
             options = body.get("stream_options") or {}
             include_usage = isinstance(options, dict) and bool(options.get("include_usage"))

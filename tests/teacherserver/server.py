@@ -24,7 +24,8 @@ class TeacherServer(AppHelpers, ServerLifecycle):
     ``TeacherServer(recordings)`` binds 127.0.0.1 on a free port (or ``port``) and, once :meth:`start` ed,
     serves in a background thread until :meth:`stop`. Attributes: ``base_url`` (``http://host:port/v1``,
     what OpenAI clients take), ``url`` (without ``/v1``), ``api_key`` (the only valid key; random unless
-    given), ``model`` (the one model id served), ``app`` (the :class:`TeacherApp`).
+    given), ``model`` (the default model id: that of recordings naming none; ``app.models`` lists all the
+    models served, recordings naming others), ``app`` (the :class:`TeacherApp`).
 
     An unreachable endpoint: after :meth:`stop` the port is closed, so ``base_url`` refuses connections
     (``stop`` may be called again, e.g. by the fixture).
@@ -70,7 +71,10 @@ class TeacherServer(AppHelpers, ServerLifecycle):
         """The next ``count`` requests are answered normally, but only after ``seconds``."""
         return self.app.delay_next(seconds, count, path=path)
 
-    def add_recording(self, problem: str, completions: Iterable[dict[str, Any] | Completion]) -> None:
+    def add_recording(
+        self, problem: str, completions: Iterable[dict[str, Any] | Completion], model: str | None = None
+    ) -> None:
         """Record (or replace) what is replayed for ``problem``: dicts with ``reasoning_content``,
-        ``content`` and optionally ``finish_reason``."""
-        self.app.recordings.add(problem, completions)
+        ``content`` and optionally ``finish_reason``. ``model``: the model it is recorded for (None: the
+        default model, ``self.model``); a model named here is served from then on."""
+        self.app.recordings.add(problem, completions, None if model == self.model else model)

@@ -1,0 +1,149 @@
+"""The LLM judge: is a sample's final answer the reference answer? For science and puzzle rows, and for
+math rows whose answer Math-Verify could not read (`JudgeConfig.math_fallback`).
+
+The judge model gets the problem, the reference (`ground_truth_answer`, else `ground_truth_solution`) and
+the sample's `solution`, and answers a JSON object `Judgement` ({"correct": bool, "reason": str}); backends
+that can constrain decoding are asked for `JUDGE_SCHEMA` (see `judge_sampling` and the LLMs' `replies`).
+`read_judgement` turns a reply into a `Verdict` and never raises on what the model wrote.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import jinja2
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from kit.recipes import JudgeConfig
+from kit.verify import Verdict
+
+VERIFIER = "llm-judge"
+MATH_FALLBACK_REASONS = frozenset({"no_answer", "error", "timeout"})  # Math-Verify could not parse
+MAX_REASON_CHARS = 300
+
+
+class Judgement(BaseModel):
+    """What the judge answers."""
+
+    model_config = ConfigDict(extra="forbid")  # `additionalProperties: false`, as strict structured outputs need
+
+    correct: bool = Field(description="Whether the candidate's final answer matches the reference answer.")
+    reason: str = Field(description="One short sentence saying why.")
+
+
+JUDGE_SCHEMA: dict[str, Any] = Judgement.model_json_schema()
+
+SYSTEM_PROMPT = "You are a careful grader. You compare final answers and reply with a JSON object only."
+
+DEFAULT_PROMPT = """\
+Decide whether the candidate's final answer to this {{ domain }} problem is correct.
+
+## Problem
+{{ problem }}
+
+## Reference answer
+{{ reference }}
+
+## Candidate solution
+{{ answer }}
+
+Compare only the candidate's FINAL answer with the reference answer; ignore how it got there. Equivalent
+forms count as the same answer (e.g. 0.5 and 1/2, reordered terms, the same value in equivalent units,
+different wording of the same fact). For a multiple-choice problem the candidate must pick the same
+option as the reference. A missing, ambiguous or hedged final answer (several different answers) is not
+correct.
+
+Reply with only this JSON object, nothing else:
+{"correct": true or false, "reason": "one short sentence"}
+"""
+
+
+def reference(row: Mapping[str, Any]) -> str:
+    """The reference the judge compares with: `ground_truth_answer`, else `ground_truth_solution` ("" if none)."""
+    for key in ("ground_truth_answer", "ground_truth_solution"):
+        value = row.get(key)
+        if value is not None and str(value).strip():
+            return str(value).strip()
+    return ""
+
+
+@functools.lru_cache(maxsize=8)
+def _template(text: str) -> jinja2.Template:
+    return jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True).from_string(text)
+
+
+def judge_messages(row: Mapping[str, Any], template_text: str | None = None) -> list[dict[str, str]]:
+    """The chat turns asking the judge about `row`: a system turn, then the user turn rendered from
+    `template_text` (a recipe's `judge.prompt` file, read by the caller; default `DEFAULT_PROMPT`) with
+    `problem`, `reference`, `answer` (the sample's `solution`) and `domain`. A template naming any other
+    variable raises `jinja2.UndefinedError`."""
+    user = _template(template_text or DEFAULT_PROMPT).render(
+        problem=str(row.get("problem") or ""), reference=reference(row), answer=str(row.get("solution") or ""),
+        domain=str(row.get("domain") or ""))
+    return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
+
+
+def needs_judge(row: Mapping[str, Any], verdict: Verdict, cfg: JudgeConfig) -> bool:
+    """Whether the judge should decide `row` (whose verdict so far is `verdict`): rows of `cfg.domains`, and
+    with `cfg.math_fallback` math rows Math-Verify could not read (no_answer, error, timeout). Never a row
+    without a reference or without a solution: those keep `verdict`."""
+    if not reference(row) or not str(row.get("solution") or "").strip():
+        return False
+    domain = row.get("domain")
+    if domain in cfg.domains:
+        return True
+    return cfg.math_fallback and domain == "math" and verdict.reason in MATH_FALLBACK_REASONS
+
+
+def judge_sampling(cfg: JudgeConfig) -> dict[str, Any]:
+    """The keyword arguments of the judge LLM's `replies(requests, **judge_sampling(cfg))`."""
+    return {"max_new_tokens": cfg.max_new_tokens, "temperature": cfg.temperature, "top_p": 1.0,
+            "json_schema": JUDGE_SCHEMA}
+
+
+_FENCE = re.compile(r"```(?:json)?\s*(\{.*?\})\s*```", re.DOTALL | re.IGNORECASE)
+
+
+def _json_text(content: str) -> str:
+    """The JSON object in a reply: after a `</think>` block, inside the last ```json fence, or from the
+    first `{` to the last `}`."""
+    text = content.rsplit("</think>", 1)[-1]
+    fenced = _FENCE.findall(text)
+    if fenced:
+        return fenced[-1]
+    start, end = text.find("{"), text.rfind("}")
+    return text[start:end + 1] if 0 <= start < end else text.strip()
+
+
+def _clip(text: str, limit: int = MAX_REASON_CHARS) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def read_judgement(reply: Mapping[str, Any], model: str) -> Verdict:
+    """The verdict of one judge reply (a `replies` dict): passed when the judge says correct; reason None,
+    `judged_wrong`, `judge_unparsable` (not the JSON asked for) or `judge_error` (the request failed).
+    `detail` holds `judge` (the model) and the judge's `reason`, or `error`."""
+    if reply.get("error"):
+        return Verdict(False, VERIFIER, "judge_error", {"judge": model, "error": _clip(str(reply["error"]))})
+    content = reply.get("content") or ""
+    try:
+        data = json.loads(_json_text(content))
+        if isinstance(data, dict):  # extra keys a free-running model adds are dropped, not fatal
+            data = {k: v for k, v in data.items() if k in Judgement.model_fields}
+        judgement = Judgement.model_validate(data)
+    except (ValueError, ValidationError) as exc:
+        error = "an empty reply" if not content.strip() else f"not the JSON asked for ({type(exc).__name__})"
+        if reply.get("finish_reason") == "length":
+            error += ", cut at max_new_tokens"
+        return Verdict(False, VERIFIER, "judge_unparsable",
+                       {"judge": model, "error": error, "reply": _clip(content.strip())})
+    detail = {"judge": model, "judge_reason": _clip(judgement.reason.strip())}
+    return Verdict(judgement.correct, VERIFIER, None if judgement.correct else "judged_wrong", detail)
+
+
+__all__ = ["DEFAULT_PROMPT", "JUDGE_SCHEMA", "MATH_FALLBACK_REASONS", "Judgement", "judge_messages",
+           "judge_sampling", "needs_judge", "read_judgement", "reference"]
