@@ -202,7 +202,8 @@ def _ordered(distiset: Any) -> Iterator[dict[str, Any]]:
     for config in distiset.values():
         for split in config.values():
             for row in split.sort("order"):
-                yield json.loads(row["sample"])
+                if row["sample"] is not None:  # None: a step failed on that batch; counted as missing
+                    yield json.loads(row["sample"])
 
 
 @contextmanager

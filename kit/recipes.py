@@ -224,6 +224,12 @@ class DataRecipe(_Strict):
     @model_validator(mode="after")
     def _dir(self) -> DataRecipe:
         self.output.dir = self.output.dir.format(name=self.name)
+        if self.teacher.backend == "dataset":
+            used = [k for k, on in (("reformat", self.reformat), ("verify.judge", self.verify.judge),
+                                    ("engine: ray", self.engine == "ray")) if on]
+            if used:
+                raise ValueError(f"{used[0]} runs in the generation pipeline, which needs a generating teacher "
+                                 "(teacher.backend: openai, transformers or vllm)")
         return self
 
 
@@ -295,8 +301,8 @@ def _one_line(model: type[BaseModel], err: ValidationError, origin: str) -> str:
         tip = f" (did you mean {hint[0]!r}?)" if hint else ""
         msg = f"unknown key{tip}"
     else:
-        msg = first["msg"]
-        if "input" in first and first["type"] != "missing":
+        msg = first["msg"].removeprefix("Value error, ")
+        if "input" in first and first["type"] != "missing" and loc:
             msg += f", got {first['input']!r}"
     more = f" (+{len(err.errors()) - 1} more)" if len(err.errors()) > 1 else ""
     return f"{origin}: {where}: {msg}{more}"

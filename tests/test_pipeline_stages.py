@@ -4,8 +4,10 @@ the LLM judge, each played by the OpenAI-compatible stand-in (tests/teacherserve
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
 
 from tests.test_generation import KEY_ENV, SAMPLE, curate, problems_file, write_recipe
 
@@ -126,3 +128,58 @@ def test_requests_are_spread_over_several_servers_of_one_model(teacher, monkeypa
         assert llm.dump()["base_url"] == f"{teacher.base_url}, {second.base_url}"
     finally:
         second.stop()
+
+
+def test_recipe_keys_a_user_can_rely_on(tmp_path):
+    from kit.recipes import RecipeError, load_recipe
+
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("name: keys\nsource: {path: kit:samples/quickstart.jsonl, columns: {problem: question}}\n"
+                      "teacher: {backend: openai, model: m}\n")
+    loaded = load_recipe(recipe, ["source.path=org/data", "source.split=test", "teacher.model=Qwen/QwQ-32B",
+                                  "teacher.base_url=http://h:8000/v1", "teacher.api_key_env=MY_KEY",
+                                  "generation.num_generations=4", "generation.temperature=0.6",
+                                  "generation.max_new_tokens=2048"])
+    (source,) = loaded.sources
+    assert (source.path, source.split, source.columns) == ("org/data", "test", {"problem": "question"})
+    assert (loaded.teacher.model, loaded.teacher.base_url, loaded.teacher.api_key_env) == \
+           ("Qwen/QwQ-32B", "http://h:8000/v1", "MY_KEY")
+    assert (loaded.generation.num_generations, loaded.generation.temperature,
+            loaded.generation.max_new_tokens) == (4, 0.6, 2048)
+    quickstart = Path(__file__).resolve().parents[1] / "recipes/data/quickstart.yaml"
+    assert load_recipe(quickstart, ["source.limit=3"]).sources[0].limit == 3  # `sources:` with one entry
+    with pytest.raises(RecipeError, match=r"verify.judge runs in the generation pipeline") as err:
+        load_recipe(quickstart, ["verify.judge.model=m"])
+    assert "\n" not in str(err.value) and "got" not in str(err.value)
+
+
+@pytest.mark.timeout(400)
+def test_engine_ray_runs_the_same_pipeline_on_a_local_ray_instance(teacher, tmp_path):
+    """`engine: ray` on a private local Ray instance gives the dataset the local engine gives."""
+    pytest.importorskip("ray")
+    source = problems_file(tmp_path / "problems.jsonl", limit=3)
+    recipe = write_recipe(tmp_path / "recipe.yaml", teacher, source)
+    local = curate(recipe, tmp_path / "local", teacher)
+    assert local.returncode == 0, local.stderr
+    teacher.clear_log()
+    on_ray = curate(recipe, tmp_path / "ray", teacher, "--set", "engine=ray")
+    assert on_ray.returncode == 0, on_ray.stderr
+    assert len(teacher.requests_matching(path="/chat/completions")) == 3 * 2  # its own store: asked again
+    for name in ("data", "metadata"):
+        assert [p.read_bytes() for p in sorted((tmp_path / "ray" / name).glob("*.parquet"))] == \
+               [p.read_bytes() for p in sorted((tmp_path / "local" / name).glob("*.parquet"))]
+    assert json.loads((tmp_path / "ray" / "stats.json").read_text()) == \
+           json.loads((tmp_path / "local" / "stats.json").read_text())
+
+
+@pytest.mark.timeout(400)
+def test_engine_ray_reports_a_step_that_cannot_load(teacher, tmp_path):
+    """A step that fails to load on Ray ends the run with one line, as on the local engine (RayPipeline
+    alone would return an empty result)."""
+    pytest.importorskip("ray")
+    recipe = write_recipe(tmp_path / "recipe.yaml", teacher, problems_file(tmp_path / "p.jsonl", limit=1))
+    recipe.write_text(recipe.read_text().replace("backend: openai", "backend: transformers").replace(
+        f"model: {teacher.model}", f"model: {tmp_path / 'no-such-model'}"))
+    result = curate(recipe, tmp_path / "out", teacher, "--set", "engine=ray")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith("error: the generation pipeline stopped")

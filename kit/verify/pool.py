@@ -138,7 +138,8 @@ class ProcessPool(Generic[T, R]):
                     next_out += 1
                 if exhausted and next_out == submitted:
                     return
-                self._collect(results)
+                if any(w.index is not None for w in self._workers):  # else every start failed: submit again
+                    self._collect(results)
         finally:
             for i, worker in enumerate(self._workers):  # abandoned mid-item (consumer stopped early)
                 if worker.index is not None and not self._closed:
