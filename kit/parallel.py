@@ -1,4 +1,4 @@
-"""Small helpers for ordered, bounded parallel work (memory must not grow with the input)."""
+"""Small helpers for ordered, bounded parallel work (memory must not grow with the input) and background ticks."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future
+from contextlib import contextmanager
 from typing import TypeVar
 
 # Held around every fork that does not exec at once (process-pool workers) and around every subprocess
@@ -40,3 +41,24 @@ def ordered_map(executor: Executor, fn: Callable[[T], R], items: Iterable[T], *,
         done += 1
         if on_result:
             on_result(done)
+
+
+@contextmanager
+def ticking(tick: Callable[[], None], poll_s: float, name: str,
+            final: Callable[[], None] | None = None) -> Iterator[None]:
+    """Call `tick` every `poll_s` seconds on a background thread while the block runs, then `final` (default:
+    `tick`) once after it, on the caller's thread."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(poll_s):
+            tick()
+
+    thread = threading.Thread(target=loop, name=name, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        (final or tick)()

@@ -22,7 +22,6 @@ import itertools
 import json
 import os
 import tempfile
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -39,6 +38,7 @@ from kit.generation.checkpoint import HubCheckpoint
 from kit.generation.steps import GenerateSamples, JudgeSamples, PackSamples, ReformatSamples, VerifySamples
 from kit.generation.store import SampleStore
 from kit.hub.publish import Log
+from kit.parallel import ticking
 from kit.recipes import DataRecipe
 from kit.teachers import make_llm
 from kit.verify.judge import judge_sampling
@@ -212,7 +212,6 @@ def _watch(path: str, total: int, progress: Progress | None, poll_s: float = 0.5
     if progress is None:
         yield
         return
-    stop = threading.Event()
     counts: Counter[str] = Counter()
     start = time.monotonic()
     offset = 0
@@ -239,18 +238,8 @@ def _watch(path: str, total: int, progress: Progress | None, poll_s: float = 0.5
         progress("generate", counts["generate_samples.rows"], total,
                  f"{rate} · {tokens:,.0f} tok/s · {counts['generate_samples.asked']} asked")
 
-    def loop() -> None:
-        while not stop.wait(poll_s):
-            read()
-
-    thread = threading.Thread(target=loop, name="kit-progress", daemon=True)
-    thread.start()
-    try:
+    with ticking(read, poll_s, "kit-progress"):
         yield
-    finally:
-        stop.set()
-        thread.join()
-        read()
 
 
 def _pipeline_yaml(pipeline: Pipeline, cache_dir: str) -> str:

@@ -183,3 +183,25 @@ def test_engine_ray_reports_a_step_that_cannot_load(teacher, tmp_path):
     result = curate(recipe, tmp_path / "out", teacher, "--set", "engine=ray")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith("error: the generation pipeline stopped")
+
+
+def test_generate_reports_live_progress(teacher, tmp_path, monkeypatch):
+    """The live bar's numbers: samples done / total, the verified rate and tokens/s, ending at the total."""
+    from kit.pipeline import generate
+    from kit.recipes import load_recipe
+    from kit.schema import problem_id
+
+    monkeypatch.setenv(KEY_ENV, teacher.api_key)
+    source = problems_file(tmp_path / "problems.jsonl", limit=4)
+    recipe = load_recipe(write_recipe(tmp_path / "recipe.yaml", teacher, source))
+    problems = [{**row, "problem_id": problem_id(row["problem"]), "_row": i}
+                for i, row in enumerate(map(json.loads, source.read_text().splitlines()))]
+    calls = []
+    result = generate(recipe, problems, tmp_path / "store", log=lambda _: None,
+                      progress=lambda *args: calls.append(args))
+    assert len(result.samples) == 8 and result.asked == 8
+    stage, done, total, note = calls[-1]
+    assert (stage, done, total) == ("generate", 8, 8)
+    verified = sum(1 for s in result.samples if s["verified"])
+    assert note.startswith(f"verified {verified / 8:.0%} · ") and " tok/s · 8 asked" in note
+    assert float(note.split(" · ")[1].split()[0].replace(",", "")) > 0

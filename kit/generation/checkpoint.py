@@ -11,7 +11,6 @@ preempted job or a lost machine costs at most one checkpoint interval of generat
 from __future__ import annotations
 
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +21,7 @@ from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundErro
 
 from kit.generation.store import PART_GLOB, SampleStore
 from kit.hub.publish import DEFAULT_RETRY, Log, PublishError, Retry, publish, with_retries
+from kit.parallel import ticking
 
 BRANCH = "kit-samples"
 
@@ -87,24 +87,17 @@ class HubCheckpoint:
     @contextmanager
     def running(self, poll_s: float = 1.0) -> Iterator[None]:
         """Checkpoint in the background while the block runs, and once more when it ends."""
-        stop = threading.Event()
+        last = time.monotonic()
 
-        def loop() -> None:
-            last = time.monotonic()
-            while not stop.wait(poll_s):
-                due = time.monotonic() - last >= self.minutes * 60
-                if due or self._count() - max(self.saved, 0) >= self.every:
-                    try:
-                        self.save()
-                    except PublishError as exc:  # the run goes on; the next checkpoint tries again
-                        self.log(f"warning: checkpoint failed: {exc}")
-                    last = time.monotonic()
+        def tick() -> None:
+            nonlocal last
+            due = time.monotonic() - last >= self.minutes * 60
+            if due or self._count() - max(self.saved, 0) >= self.every:
+                try:
+                    self.save()
+                except PublishError as exc:  # the run goes on; the next checkpoint tries again
+                    self.log(f"warning: checkpoint failed: {exc}")
+                last = time.monotonic()
 
-        thread = threading.Thread(target=loop, name="kit-checkpoint", daemon=True)
-        thread.start()
-        try:
+        with ticking(tick, poll_s, "kit-checkpoint", final=self.save):
             yield
-        finally:
-            stop.set()
-            thread.join()
-            self.save()
