@@ -41,7 +41,8 @@ def teacher() -> Iterator[TeacherServer]:
     "length"). Faults: ``teacher.fail_next(status=500, count=1, retry_after=None)``,
     ``teacher.drop_next(count=1)``, ``teacher.delay_next(seconds, count=1)`` (each also takes ``path=``,
     a regex); ``teacher.requests`` is the request log, ``teacher.faults_fired`` counts faults,
-    ``teacher.add_recording(problem, completions)`` adds a reply. ``teacher.stop()`` makes ``base_url``
+    ``teacher.add_recording(problem, completions, model=None)`` adds a reply (under another model name, the
+    stand-in also plays a reformatter or a judge). ``teacher.stop()`` makes ``base_url``
     an unreachable endpoint. Starts in a few milliseconds and stops in about 0.1 s.
     """
     server = TeacherServer().start()
