@@ -92,7 +92,7 @@ class Generation:
     """The outcome of `generate`: every sample in problem order (verified), and the pipeline's YAML."""
 
     samples: list[dict[str, Any]]
-    asked: int  # samples the teacher was asked for in this run
+    asked: int  # samples the teacher was to be asked for in this run (those its store lacked)
     pipeline_yaml: str
 
 
@@ -105,7 +105,7 @@ def build_pipeline(recipe: DataRecipe, requests: list[dict[str, Any]], folders: 
     with Pipeline(name=f"kit-{recipe.name}", description=recipe.description or None, cache_dir=cache_dir) as pipeline:
         steps: list[Any] = [LoadDataFromDicts(name="load_requests", data=requests or [{}], batch_size=batch)]
         steps.append(GenerateSamples(name="generate_samples", llm=llm or make_llm(teacher), sampling=sampling,
-                                     store_dir=str(folders[""].folder), store_fingerprint=fingerprint(recipe),
+                                     store_dir=str(folders[""].folder), store_fingerprint=folders[""].fingerprint,
                                      input_batch_size=batch, **common))
         if recipe.reformat:
             cfg = recipe.reformat
@@ -161,7 +161,8 @@ def generate(recipe: DataRecipe, problems: Iterable[dict[str, Any]], store_dir: 
                                    minutes=recipe.output.checkpoint_minutes, private=private, log=log)
         checkpoint.restore()
     requests = requests_of(recipe, list(problems))
-    stored_before = len(folders[""].keys())
+    stored = folders[""].keys()
+    asked = sum(1 for r in requests if (r["problem_id"], r["sample_index"]) not in stored)
     os.environ.setdefault("DISTILABEL_LOG_LEVEL", "ERROR")
     with tempfile.TemporaryDirectory(prefix="kit-distilabel-") as cache_dir:
         progress_path = str(Path(cache_dir) / "progress.jsonl")
@@ -179,7 +180,6 @@ def generate(recipe: DataRecipe, problems: Iterable[dict[str, Any]], store_dir: 
                     raise GenerationError(f"the generation pipeline stopped: {exc}; finished samples are kept in "
                                           f"{store_dir}") from None
             samples = list(_ordered(distiset))
-    asked = len(folders[""].keys()) - stored_before
     failed = [s for s in samples if s.get("error")]
     if failed or len(samples) != len(requests):
         error = failed[0]["error"] if failed else "the pipeline lost samples"

@@ -6,13 +6,27 @@ starter code of a code problem in a fenced block, and the domain's format instru
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
+
+import jinja2
 
 from kit.recipes import FormatConfig
 from kit.schema import problem_id
 
 THINK_TEMPLATE = "<think>\n{reasoning}\n</think>\n\n{solution}"
+
+
+@functools.lru_cache(maxsize=8)
+def _compiled(text: str) -> jinja2.Template:
+    return jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True).from_string(text)
+
+
+def render_prompt(template_text: str, **values: Any) -> str:
+    """A prompt rendered from a Jinja2 template (reformat, judge); a variable it names but is not given
+    raises `jinja2.UndefinedError`. Templates are compiled once."""
+    return _compiled(template_text).render(**values)
 
 
 def user_prompt(row: Mapping[str, Any], fmt: FormatConfig) -> str:

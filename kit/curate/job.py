@@ -314,7 +314,7 @@ def _write(recipe: DataRecipe, writer: DatasetRepoWriter, spill: Path, reached: 
             metadata = {k: row.get(k) for k in METADATA_FEATURES}
             writer.add(metadata, default_row(metadata, recipe.format))
             progress("write", n)
-    skipped = {"generate", "reformat"} - ({"generate"} if generated else set()) - ({"reformat"} if recipe.reformat else set())
-    result = stats.as_dict([s for s in STAGES if s not in skipped])
+    stages = [s for s in STAGES if (s != "generate" or generated) and (s != "reformat" or recipe.reformat)]
+    result = stats.as_dict(stages)
     writer.finalize(render_dataset_card(recipe, result), dump_recipe(recipe), result, pipeline_yaml=pipeline_yaml)
     return result

@@ -55,15 +55,13 @@ class HubCheckpoint:
                 raise PublishError(f"could not read the checkpoint of {self.repo_id}@{BRANCH}: {exc}") from None
             if not found or not (Path(tmp) / "store.json").is_file():
                 return 0
-            added = {name: store.merge(Path(tmp) / name) for name, store in self.stores.items()
-                     if (Path(tmp) / name / "store.json").is_file()}
-        more = ", ".join(f"{n} {name} results" for name, n in added.items() if name and n)
-        added = added.get("", 0)
-        if more:
-            self.log(f"resumed from the Hub checkpoint {self.repo_id}@{BRANCH}: {more} not asked again")
-        if added:
-            self.log(f"resumed from the Hub checkpoint {self.repo_id}@{BRANCH}: {added} samples not generated again")
-        return added
+            merged = {name: store.merge(Path(tmp) / name) for name, store in self.stores.items()
+                      if (Path(tmp) / name / "store.json").is_file()}
+        parts = [f"{merged.get('', 0)} samples not generated again",
+                 *(f"{n} {name} results not asked again" for name, n in merged.items() if name and n)]
+        if any(merged.values()):
+            self.log(f"resumed from the Hub checkpoint {self.repo_id}@{BRANCH}: {', '.join(parts)}")
+        return merged.get("", 0)
 
     def save(self) -> None:
         """Publish the store's complete lines to the checkpoint branch (no commit when nothing changed)."""

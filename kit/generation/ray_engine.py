@@ -23,6 +23,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 from typing import Any
 
 import ray
@@ -92,7 +93,7 @@ class WatchedRayPipeline(RayPipeline):
                     self._output_queue.put(None)  # wakes the output loop; run() then raises self._exception
                     return
             if not refs:
-                threading.Event().wait(0.5)
+                time.sleep(0.5)
 
 
 def _kill_actors(pipeline_name: str) -> None:

@@ -90,15 +90,13 @@ class StoredLLMStep(Task):
     def apply(self, row: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
         raise NotImplementedError
 
-    def replies(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return self.llm.replies([(self.request(r), r["seed"]) for r in rows], **self.sampling)
-
     def process(self, inputs: StepInput) -> Iterator[list[dict[str, Any]]]:  # type: ignore[override]
         wanted = [row for row in inputs if self.wants(row)]
         stored = self._store.fetch({key(row) for row in wanted})
         ask = [row for row in wanted if key(row) not in stored]
         new, errors = [], {}
-        for row, reply in zip(ask, self.replies(ask) if ask else [], strict=True):
+        replies = self.llm.replies([(self.request(r), r["seed"]) for r in ask], **self.sampling) if ask else []
+        for row, reply in zip(ask, replies, strict=True):
             if reply.get("error"):
                 errors[key(row)] = reply["error"]
             else:
@@ -161,11 +159,10 @@ class ReformatSamples(StoredLLMStep):
     template: str  # the template's text (recorded in pipeline.yaml and in the store's fingerprint)
 
     def request(self, row: dict[str, Any]) -> list[dict[str, str]]:
-        from jinja2 import StrictUndefined, Template
+        from kit.curate.format import render_prompt
 
-        text = Template(self.template, undefined=StrictUndefined, keep_trailing_newline=True).render(
-            problem=row["problem"], reasoning=row.get("reasoning") or "", solution=row.get("solution") or "",
-            domain=row.get("domain") or "")
+        text = render_prompt(self.template, problem=row["problem"], reasoning=row.get("reasoning") or "",
+                             solution=row.get("solution") or "", domain=row.get("domain") or "")
         return [{"role": "user", "content": text}]
 
     def record(self, row: dict[str, Any], reply: dict[str, Any]) -> dict[str, Any]:

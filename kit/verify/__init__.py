@@ -30,4 +30,11 @@ class Verdict:
         return json.dumps({"passed": self.passed, "reason": self.reason, **self.detail}, ensure_ascii=False, default=str)
 
 
-__all__ = ["Verdict"]
+def clip(text: str | None, limit: int) -> str | None:
+    """`text` cut to `limit` characters (with "..." when cut), for a verdict's detail; None stays None."""
+    if text is None or len(text) <= limit:
+        return text
+    return text[:limit] + "..."
+
+
+__all__ = ["Verdict", "clip"]

@@ -9,17 +9,16 @@ that can constrain decoding are asked for `JUDGE_SCHEMA` (see `judge_sampling` a
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 from collections.abc import Mapping
 from typing import Any
 
-import jinja2
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from kit.curate.format import render_prompt
 from kit.recipes import JudgeConfig
-from kit.verify import Verdict
+from kit.verify import Verdict, clip
 
 VERIFIER = "llm-judge"
 MATH_FALLBACK_REASONS = frozenset({"no_answer", "error", "timeout"})  # Math-Verify could not parse
@@ -71,18 +70,13 @@ def reference(row: Mapping[str, Any]) -> str:
     return ""
 
 
-@functools.lru_cache(maxsize=8)
-def _template(text: str) -> jinja2.Template:
-    return jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True).from_string(text)
-
-
 def judge_messages(row: Mapping[str, Any], template_text: str | None = None) -> list[dict[str, str]]:
     """The chat turns asking the judge about `row`: a system turn, then the user turn rendered from
     `template_text` (a recipe's `judge.prompt` file, read by the caller; default `DEFAULT_PROMPT`) with
     `problem`, `reference`, `answer` (the sample's `solution`) and `domain`. A template naming any other
     variable raises `jinja2.UndefinedError`."""
-    user = _template(template_text or DEFAULT_PROMPT).render(
-        problem=str(row.get("problem") or ""), reference=reference(row), answer=str(row.get("solution") or ""),
+    user = render_prompt(
+        template_text or DEFAULT_PROMPT, problem=str(row.get("problem") or ""), reference=reference(row), answer=str(row.get("solution") or ""),
         domain=str(row.get("domain") or ""))
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 
@@ -119,16 +113,14 @@ def _json_text(content: str) -> str:
     return text[start:end + 1] if 0 <= start < end else text.strip()
 
 
-def _clip(text: str, limit: int = MAX_REASON_CHARS) -> str:
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
 def read_judgement(reply: Mapping[str, Any], model: str) -> Verdict:
     """The verdict of one judge reply (a `replies` dict): passed when the judge says correct; reason None,
     `judged_wrong`, `judge_unparsable` (not the JSON asked for) or `judge_error` (the request failed).
-    `detail` holds `judge` (the model) and the judge's `reason`, or `error`."""
+    `detail` holds `judge` (the model) and the judge's explanation (`judge_reason`: `reason` is the verdict's
+    category), or `error`."""
     if reply.get("error"):
-        return Verdict(False, VERIFIER, "judge_error", {"judge": model, "error": _clip(str(reply["error"]))})
+        error = clip(str(reply["error"]), MAX_REASON_CHARS)
+        return Verdict(False, VERIFIER, "judge_error", {"judge": model, "error": error})
     content = reply.get("content") or ""
     try:
         data = json.loads(_json_text(content))
@@ -140,8 +132,8 @@ def read_judgement(reply: Mapping[str, Any], model: str) -> Verdict:
         if reply.get("finish_reason") == "length":
             error += ", cut at max_new_tokens"
         return Verdict(False, VERIFIER, "judge_unparsable",
-                       {"judge": model, "error": error, "reply": _clip(content.strip())})
-    detail = {"judge": model, "judge_reason": _clip(judgement.reason.strip())}
+                       {"judge": model, "error": error, "reply": clip(content.strip(), MAX_REASON_CHARS)})
+    detail = {"judge": model, "judge_reason": clip(judgement.reason.strip(), MAX_REASON_CHARS)}
     return Verdict(judgement.correct, VERIFIER, None if judgement.correct else "judged_wrong", detail)
 
 

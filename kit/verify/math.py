@@ -31,7 +31,7 @@ from typing import Any
 from math_verify import parse, verify
 
 from kit.parallel import cpu_count
-from kit.verify import Verdict
+from kit.verify import Verdict, clip
 from kit.verify.pool import Failure, ProcessPool
 
 VERIFIER = "math-verify"
@@ -104,12 +104,6 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _clip(text: str | None) -> str | None:
-    if text is None or len(text) <= MAX_DETAIL_CHARS:
-        return text
-    return text[:MAX_DETAIL_CHARS] + "..."
-
-
 def _as_latex(answer: str) -> str:
     """An answer in the form math-verify extracts from: inside `\\boxed{}` on one line."""
     return "\\boxed{" + answer.replace("\n", " ") + "}"
@@ -164,7 +158,7 @@ def verify_answer(gold: str, solution: str, timeout_s: float = 5.0) -> Verdict:
     about 500 characters) and, for `timeout`/`error`, `error`.
     """
     predicted = extract_boxed(solution or "")
-    detail: dict[str, Any] = {"gold": _clip(gold), "predicted": _clip(predicted)}
+    detail: dict[str, Any] = {"gold": clip(gold, MAX_DETAIL_CHARS), "predicted": clip(predicted, MAX_DETAIL_CHARS)}
     if not gold or not gold.strip():
         return Verdict(False, VERIFIER, "no_ground_truth", detail)
     if not predicted:
@@ -175,7 +169,7 @@ def verify_answer(gold: str, solution: str, timeout_s: float = 5.0) -> Verdict:
     except _Deadline:
         return Verdict(False, VERIFIER, "timeout", {**detail, "error": f"exceeded {timeout_s:g} s"})
     except Exception as exc:  # noqa: BLE001 - any failure of the library is a verdict, not a crash
-        return Verdict(False, VERIFIER, "error", {**detail, "error": _clip(f"{type(exc).__name__}: {exc}")})
+        return Verdict(False, VERIFIER, "error", {**detail, "error": clip(f"{type(exc).__name__}: {exc}", MAX_DETAIL_CHARS)})
     return Verdict(passed, VERIFIER, None if passed else "wrong_answer", detail)
 
 
@@ -242,11 +236,11 @@ class MathVerifier:
             yield verdict
 
     def _failed(self, failure: Failure, gold: str, solution: str) -> Verdict:
-        detail = {"gold": _clip(gold), "predicted": _clip(extract_boxed(solution))}
+        detail = {"gold": clip(gold, MAX_DETAIL_CHARS), "predicted": clip(extract_boxed(solution), MAX_DETAIL_CHARS)}
         if failure.kind == "timeout":
             error = f"exceeded {self.timeout_s:g} s; worker killed {GRACE_S:g} s later and replaced"
             return Verdict(False, VERIFIER, "timeout", {**detail, "error": error})
-        return Verdict(False, VERIFIER, "error", {**detail, "error": _clip(f"{failure.kind}: {failure.message}")})
+        return Verdict(False, VERIFIER, "error", {**detail, "error": clip(f"{failure.kind}: {failure.message}", MAX_DETAIL_CHARS)})
 
     def close(self) -> None:
         """Stop the worker processes."""
