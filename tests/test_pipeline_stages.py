@@ -97,6 +97,10 @@ def test_reformat_and_judge_run_in_the_pipeline_and_resume_from_their_stores(tea
                [p.read_bytes() for p in sorted((out / name).glob("*.parquet"))]
     assert json.loads((again / "stats.json").read_text()) == stats
     assert sorted(p.name for p in out.with_name("out.samples").iterdir() if p.is_dir()) == ["judge", "reformat"]
+    # The key (teacher, reformatter and judge share it here) is in no output, store or file written.
+    assert teacher.api_key not in result.stdout + result.stderr + second.stdout + second.stderr
+    written = [p for base in (out, again, out.with_name("out.samples")) for p in base.rglob("*") if p.is_file()]
+    assert written and not [p for p in written if teacher.api_key.encode() in p.read_bytes()]
 
 
 def test_a_reformat_template_that_is_missing_is_a_recipe_error(teacher, tmp_path):
