@@ -46,6 +46,7 @@ def _user_errors(fn: F) -> F:
         from kit.recipes import RecipeError
         from kit.sandbox import SandboxError
         from kit.sources import SourceError
+        from kit.train.jobs import JobFailed
 
         try:
             return fn(*args, **kwargs)
@@ -54,6 +55,9 @@ def _user_errors(fn: F) -> F:
             raise typer.Exit(2) from None
         except PublishError as exc:  # not a misuse: the Hub refused or failed; the repo is unchanged
             console.print(f"[bold red]publish failed:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+        except JobFailed as exc:  # a training job that failed where it ran
+            console.print(f"[bold red]job failed:[/] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
@@ -154,6 +158,107 @@ def _publish(folder: Path, repo: str, repo_type: str, **kwargs: Any) -> None:
             configs = []
         console.print("Read it with:")
         print("\n".join(load_lines(result, sorted(configs, key=lambda c: c != "metadata") or ["default"])))
+
+
+TRAIN_TARGETS = ("local", "hf-jobs", "slurm")
+
+
+@app.command()
+@_user_errors
+def train(
+    recipe: Annotated[str, typer.Argument(help="Training recipe (YAML), e.g. recipes/sft/tiny-cpu.yaml.")],
+    out: Annotated[Path | None, typer.Option("--out", metavar="DIR", help="Final model folder (default: the recipe's "
+                                             "output.dir); checkpoints go to DIR.checkpoints/.")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", metavar="KEY=VALUE", help="Override a recipe key, e.g. --set "
+                                                   "sft.learning_rate=2e-5 (repeatable).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan (samples, tokens, steps, memory per GPU, "
+                                          "GPU-hours, cost) and stop.")] = False,
+    on: Annotated[str, typer.Option("--on", metavar="local|hf-jobs|slurm", help="Where it runs: here (under "
+                                    "accelerate when the recipe names a config), as a Hugging Face Job, or on "
+                                    "Slurm.")] = "local",
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Start over: delete the output folder and its "
+                                            "checkpoints.")] = False,
+    no_push: Annotated[bool, typer.Option("--no-push", help="Do not push to the recipe's hub.repo at the end.")] = False,
+) -> None:
+    """Fine-tune a model on Hub dataset repos (or `kit curate` folders) with TRL's SFTTrainer.
+
+    A run stopped for any reason resumes from its last checkpoint when started again. At the end the output folder holds the weights, the tokenizer, recipe.yaml, train_results.json and a model card; with hub.repo in the recipe it is pushed as `kit publish` does. HF_TOKEN is read from the environment or `hf auth login` and never printed; on hf-jobs it travels only as a job secret.
+    """
+    import shutil
+
+    from kit.recipes import RecipeError
+    from kit.train.recipe import load_train_recipe
+
+    _logging()
+    if on not in TRAIN_TARGETS:
+        raise RecipeError(f"--on {on!r}: use one of {', '.join(TRAIN_TARGETS)}")
+    overrides = list(set_ or []) + ([f"output.dir={out}"] if out else [])
+    train_recipe = load_train_recipe(recipe, overrides)
+    if dry_run:
+        from kit.train.plan import make_plan
+
+        _print_plan(make_plan(train_recipe, log=_say))
+        return
+    if on == "hf-jobs":
+        from kit.recipes import dump_recipe
+        from kit.train.jobs import submit
+
+        submit(train_recipe, dump_recipe(train_recipe), log=_say)
+        return
+    if on == "slurm":
+        from kit.recipes import dump_recipe
+        from kit.train.slurm import submit as submit_slurm
+
+        submit_slurm(train_recipe, dump_recipe(train_recipe), log=_say)
+        return
+    from kit.train.launch import launch_local, under_launcher
+
+    if overwrite and not under_launcher():
+        shutil.rmtree(train_recipe.checkpoint_dir, ignore_errors=True)
+        shutil.rmtree(train_recipe.out_dir, ignore_errors=True)
+    if train_recipe.launch.accelerate and not under_launcher():
+        code = launch_local(recipe, overrides, train_recipe, extra=["--no-push"] if no_push else [])
+        raise typer.Exit(code)
+    from kit.train.run import train as run_train
+
+    result = run_train(train_recipe, log=_say, push=not no_push)
+    if result is not None:
+        console.print(f"[bold green]trained[/] -> {result.out_dir}")
+        if result.url:
+            print(result.url)
+
+
+def _print_plan(plan: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    def num(value: float | None, unit: str = "", digits: int = 1) -> str:
+        return "unknown (set compute.tokens_per_gpu_second)" if value is None else f"{value:,.{digits}f}{unit}"
+
+    table = Table(title="kit train --dry-run", show_header=False, title_justify="left")
+    zero = plan["zero"]
+    stage = f"ZeRO-{zero['stage']}" if zero["stage"] else "no ZeRO (DDP or one process)"
+    offload = [k.removeprefix("offload_") for k in ("offload_optimizer", "offload_param") if zero[k]]
+    memory = plan["memory_gib_per_gpu"]
+    rows = [
+        ("datasets", ", ".join(f"{d['path']} ({d['rows']:,} rows)" for d in plan["datasets"])),
+        ("samples", f"{plan['samples']:,}"),
+        ("tokens", f"{plan['tokens']:,} (mean {plan['mean_sample_tokens']:,.0f}, longest {plan['max_sample_tokens']:,}; "
+                   f"{plan['truncated']:,} cut at max_length {plan['max_length']})"),
+        ("batch", f"{plan['micro_batch']} per GPU x {plan['world_size']} GPUs x {plan['gradient_accumulation_steps']} "
+                  f"accumulation = {plan['global_batch']} sequences" + (" (packed)" if plan["packing"] else "")),
+        ("steps", f"{plan['steps']:,} ({plan['steps_per_epoch']:,} per epoch)"),
+        ("tokens per step", f"{plan['tokens_per_step']:,}"),
+        ("tokens trained", f"{plan['total_tokens']:,}"),
+        ("parameters", f"{plan['parameters']:,}"),
+        ("memory per GPU", f"~{memory['total']:.1f} GiB ({stage}{' offload ' + '+'.join(offload) if offload else ''}: "
+                           f"model states {memory['model_states']:.1f}, activations+logits {memory['activations']:.1f})"),
+        ("GPU-hours", num(plan["gpu_hours"], f" on {plan['gpu']}")),
+        ("wall hours", num(plan["hours"])),
+        ("cost", "unknown" if plan["cost_usd"] is None else f"${plan['cost_usd']:,.0f}"),
+    ]
+    for key, value in rows:
+        table.add_row(key, value)
+    Console().print(table)
 
 
 @app.command()

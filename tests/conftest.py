@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from tests.hubserver import HubServer
 from tests.teacherserver import TeacherServer
+
+
+@pytest.fixture(scope="session")
+def quickstart(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The dataset folder `kit curate recipes/data/quickstart.yaml` writes, built once per test session.
+    Treat it as read-only: copy it to change it."""
+    from kit.curate.job import run_curate
+    from kit.recipes import load_recipe
+
+    out = tmp_path_factory.mktemp("built") / "quickstart"
+    run_curate(load_recipe(Path(__file__).resolve().parent.parent / "recipes/data/quickstart.yaml"), out)
+    return out
 
 
 @pytest.fixture
@@ -20,6 +33,8 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
     Faults: ``hub.fail_next(method, path_regex, status, count=1, retry_after=None)`` and
     ``hub.drop_next(method, path_regex, when="before"|"after", count=1)``; ``hub.requests`` is the request
     log, ``hub.faults_fired`` counts faults, ``hub.commits(repo_id, repo_type, branch)`` counts commits.
+    It also stands in for the Hugging Face Jobs API: ``hub.set_job_script(logs, stage)`` scripts the next
+    jobs, ``hub.jobs`` lists what was submitted.
     Starts in a few milliseconds and stops in about 0.1 s.
     """
     server = HubServer(tmp_path_factory.mktemp("hub")).start()

@@ -31,13 +31,6 @@ FAST = Retry(attempts=4, base_s=0.01, max_s=0.05)
 REPO = "standin-org/quickstart"
 
 
-@pytest.fixture(scope="module")
-def quickstart(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("built") / "quickstart"
-    run_curate(load_recipe(RECIPE), out)
-    return out
-
-
 @pytest.fixture
 def folder(quickstart, tmp_path) -> Path:
     """A private copy of the curated quickstart dataset folder."""

@@ -20,6 +20,9 @@ Served (``{t}`` is ``models``, ``datasets`` or ``spaces``; model file URLs have 
   ``POST .../tag/{rev}``, ``DELETE .../tag/{name}``
 * ``HEAD|GET /[datasets/|spaces/]{ns}/{name}/resolve/{rev}/{path}`` with ``ETag`` (git blob id),
   ``X-Repo-Commit``, ``Content-Length`` and single ``Range`` requests (206/416).
+* the Hugging Face Jobs API, ``/api/jobs/{ns}[/{id}[/logs|/cancel]]`` (:mod:`tests.hubserver.jobs`):
+  jobs are recorded in :attr:`HubApp.jobs`, not run; :meth:`HubApp.set_job_script` sets their logs and
+  final stage.
 
 Errors carry ``X-Error-Code`` (``RepoNotFound``, ``RevisionNotFound``, ``EntryNotFound``) and
 ``X-Error-Message`` headers, which ``huggingface_hub`` maps onto its exception classes.
@@ -67,6 +70,7 @@ from .gitstore import (
     validate_ref_name,
     validate_repo_path,
 )
+from .jobs import JobsAPI, StandinJob
 
 logger = logging.getLogger("tests.hubserver")
 
@@ -194,6 +198,7 @@ class HubApp(RequestLog):
         # (host, port) of a client connection -> its asyncio transport, filled by the uvicorn protocol
         # subclass in tests/asgi_thread.py so that a fault can abort the connection outright.
         self.transports: dict[tuple, asyncio.BaseTransport] = {}
+        self.jobs_api = JobsAPI(user, self.orgs)
 
     def __repr__(self) -> str:  # never show the token
         return f"HubApp(root={str(self.root)!r}, user={self.user!r})"
@@ -226,6 +231,15 @@ class HubApp(RequestLog):
 
 
     # -- helpers for tests --------------------------------------------------------------------------------
+
+    @property
+    def jobs(self) -> list[StandinJob]:
+        """The Hugging Face Jobs submitted, in order (``body``: the raw request, ``spec``: its JSON)."""
+        return self.jobs_api.jobs
+
+    def set_job_script(self, logs: list[str], stage: str = "COMPLETED", message: str | None = None) -> None:
+        """Jobs submitted from now on stream ``logs``, then end in ``stage`` with the status ``message``."""
+        self.jobs_api.set_job_script(logs, stage, message)
 
     def repo(self, repo_id: str, repo_type: str = "model") -> HubRepo | None:
         return self.store.get(repo_type, repo_id)
@@ -335,6 +349,8 @@ class HubApp(RequestLog):
                 return self._create_repo(ctx)
             if api == ["repos", "delete"] and method == "DELETE":
                 return self._delete_repo(ctx)
+            if api and api[0] == "jobs":
+                return self.jobs_api.route(ctx, api[1:], HubError)
             if len(api) >= 3 and api[0] in _TYPE_PLURALS:
                 repo_type = _TYPE_PLURALS[api[0]]
                 repo_id = f"{api[1]}/{api[2]}"

@@ -70,3 +70,12 @@ class HubServer(AppHelpers, ServerLifecycle):
     def head(self, repo_id: str, repo_type: str = "model", branch: str = "main") -> str | None:
         """Commit sha at the head of ``branch``, or None."""
         return self.app.head(repo_id, repo_type, branch)
+
+    @property
+    def jobs(self) -> list:
+        """The Hugging Face Jobs submitted so far (the stand-in's records: ``id``, ``spec``, raw ``body``, ``stage``)."""
+        return self.app.jobs
+
+    def set_job_script(self, logs: list[str], stage: str = "COMPLETED", message: str | None = None) -> None:
+        """What the next submitted jobs print (their logs) and the stage they end in (COMPLETED, ERROR, ...)."""
+        self.app.set_job_script(logs, stage, message)

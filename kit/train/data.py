@@ -1,0 +1,106 @@
+"""The training mixture: Hub dataset repos or local folders made by `kit curate`, each weighted.
+
+A chat dataset's `default` config is used as it is (`messages`); a `text` entry is plain text for
+mid-training. Every entry keeps only its training column, so datasets with different extra columns mix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from kit.recipes import RecipeError
+from kit.train.recipe import DataConfig, DatasetEntry
+
+Log = Callable[[str], None]
+
+
+def load_mixture(data: DataConfig, log: Log = print) -> tuple[Any, list[dict[str, Any]]]:
+    """The mixed `datasets.Dataset` and one record per entry (path, hub, config, split, revision, weight, rows)."""
+    from datasets import concatenate_datasets
+
+    columns = {entry.column for entry in data.mixture}
+    if len(columns) > 1:
+        raise RecipeError("data.mixture: mix either chat datasets (column: messages) or text ones, not both")
+    parts, records = [], []
+    for entry in data.mixture:
+        dataset, hub, revision = _load(entry)
+        if entry.column not in dataset.column_names:
+            raise RecipeError(f"data.mixture: {entry.path} (config {entry.config!r}) has no column {entry.column!r}; "
+                              f"it has {', '.join(dataset.column_names)}")
+        dataset = _weighted(dataset.select_columns([entry.column]), entry.weight, data.seed)
+        parts.append(dataset)
+        records.append({"path": entry.path, "hub": hub, "config": entry.config, "split": entry.split,
+                        "revision": revision, "weight": entry.weight, "rows": len(dataset), "column": entry.column})
+        log(f"data: {entry.path} [{entry.config}/{entry.split}] x{entry.weight:g} -> {len(dataset)} rows")
+    mixed = concatenate_datasets(parts) if len(parts) > 1 else parts[0]
+    if data.shuffle:
+        mixed = mixed.shuffle(seed=data.seed).flatten_indices()
+    if not len(mixed):
+        raise RecipeError("data.mixture: no rows to train on")
+    return mixed, records
+
+
+def _load(entry: DatasetEntry) -> tuple[Any, bool, str | None]:
+    """(dataset, is a Hub repo, the commit read) for one entry."""
+    from datasets import load_dataset
+
+    folder = Path(entry.path).expanduser()
+    try:
+        if folder.is_dir():
+            files = _config_files(folder, entry.config, entry.split)
+            if files:
+                return load_dataset("parquet", data_files=files, split="train"), False, None
+            return load_dataset(str(folder), entry.config, split=entry.split,
+                                download_mode="force_redownload"), False, None
+        if "/" not in entry.path or entry.path.startswith((".", "/", "~")):
+            raise RecipeError(f"data.mixture: {entry.path}: no such folder (and not a Hub dataset id org/name)")
+        from huggingface_hub import HfApi
+
+        revision = HfApi().dataset_info(entry.path, revision=entry.revision).sha
+        return load_dataset(entry.path, entry.config, split=entry.split, revision=revision), True, revision
+    except RecipeError:
+        raise
+    except Exception as exc:  # datasets and the Hub raise many kinds
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise RecipeError(f"data.mixture: {entry.path} (config {entry.config!r}, split {entry.split!r}): cannot load "
+                          f"({type(exc).__name__}: {first})") from None
+
+
+def _config_files(folder: Path, config: str, split: str) -> list[str]:
+    """The data files of a folder's config, from its card's `configs:` (read directly, so a rewritten folder is
+    never served from the datasets cache)."""
+    from kit.hub.cards import CardError, front_matter
+
+    card = folder / "README.md"
+    try:
+        configs = front_matter(card.read_text(encoding="utf-8")).get("configs") or []
+    except (OSError, CardError):
+        return []
+    for item in configs:
+        if isinstance(item, dict) and item.get("config_name") == config:
+            specs = item.get("data_files") or []
+            if isinstance(specs, str | dict):
+                specs = [specs]
+            patterns = [s if isinstance(s, str) else s.get("path") for s in specs
+                        if isinstance(s, str) or s.get("split", "train") == split]
+            files = [str(p) for pattern in patterns for p in sorted(folder.glob(pattern or ""))]
+            if not files:
+                raise RecipeError(f"data.mixture: {folder}: config {config!r} has no {split!r} files")
+            return files
+    names = [c.get("config_name") for c in configs if isinstance(c, dict)]
+    raise RecipeError(f"data.mixture: {folder}: no config {config!r} (it has {', '.join(map(str, names))})")
+
+
+def _weighted(dataset: Any, weight: float, seed: int) -> Any:
+    """`weight` x the rows: whole copies, then a seeded random part for the fraction."""
+    import random
+
+    if weight == 1:
+        return dataset
+    n = len(dataset)
+    whole, part = int(weight), round((weight - int(weight)) * n)
+    indices = [i for _ in range(whole) for i in range(n)]
+    indices += sorted(random.Random(seed).sample(range(n), part))
+    return dataset.select(indices)

@@ -1,0 +1,303 @@
+"""Train a recipe in this process (alone, or as one rank under `accelerate launch`) with TRL's SFTTrainer.
+
+Checkpoints go to `<out>.checkpoints/` and a run started again resumes from the last one. At the end the
+final folder `<out>/` holds the weights, the tokenizer, `recipe.yaml`, `train_results.json` and the model
+card; with `hub.repo` it is pushed through `kit publish`'s code path.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from transformers import TrainerCallback
+
+from kit.recipes import RecipeError, dump_recipe
+from kit.train.chat import apply_template
+from kit.train.data import load_mixture
+from kit.train.recipe import ModelConfig, TrainRecipe
+
+Log = Callable[[str], None]
+ELAPSED = "kit_elapsed.json"  # in each checkpoint: training seconds so far, so a resumed run's hours add up
+FRAMEWORKS = ("torch", "transformers", "trl", "accelerate", "deepspeed", "datasets", "reasoning-hub-kit")
+HYPERPARAMETERS = (
+    "learning_rate", "num_train_epochs", "max_steps", "per_device_train_batch_size", "gradient_accumulation_steps",
+    "max_length", "packing", "packing_strategy", "padding_free", "assistant_only_loss", "lr_scheduler_type",
+    "lr_scheduler_kwargs", "warmup_steps", "weight_decay", "optim", "adam_beta1", "adam_beta2", "adam_epsilon",
+    "max_grad_norm", "bf16", "fp16", "activation_checkpointing", "seed", "loss_type", "neftune_noise_alpha",
+)
+
+
+class AlreadyTrained(FileExistsError):
+    """The output folder already holds a finished run."""
+
+
+@dataclass
+class TrainResult:
+    out_dir: Path
+    results: dict[str, Any]
+    url: str | None = None
+
+
+def train(recipe: TrainRecipe, *, log: Log = print, push: bool = True) -> TrainResult | None:
+    """Train; return the result on the main process (None on the other ranks)."""
+    import torch
+
+    out, checkpoints = recipe.out_dir, recipe.checkpoint_dir
+    if recipe.output.overwrite and _is_main():
+        shutil.rmtree(checkpoints, ignore_errors=True)
+        shutil.rmtree(out, ignore_errors=True)
+    if (out / "train_results.json").exists():
+        raise AlreadyTrained(f"{out} already holds a finished run; use --overwrite to train again, or "
+                             f"`kit publish {out} --repo ORG/NAME` to push it")
+    dataset, records = load_mixture(recipe.data, log=log if _is_main() else _quiet)
+    args = sft_config(recipe, log)
+    tokenizer = load_tokenizer(recipe.model, dataset)
+    text = recipe.data.mixture[0].column == "text"  # plain text is trained as it is: no chat template
+    added = [] if text else apply_template(recipe.chat_template, tokenizer, args.assistant_only_loss)
+    model = load_model(recipe.model, tokenizer, added, seed=args.seed)
+    trainer = make_trainer(model, args, dataset, tokenizer)
+    last = last_checkpoint(checkpoints)
+    before = _elapsed(last)
+    if last:
+        log(f"resuming from {last} (step {Path(last).name.split('-')[-1]})")
+    trainer.add_callback(_ElapsedCallback(before))
+    started = time.monotonic()
+    output = trainer.train(resume_from_checkpoint=last)
+    seconds = before + time.monotonic() - started
+    trainer.save_model(str(out))
+    if not trainer.is_world_process_zero():
+        return None
+    tokenizer.save_pretrained(str(out))
+    results = _results(recipe, trainer, model, records, output.metrics, seconds, torch)
+    eval_file = out / "eval_results.json"
+    if eval_file.exists():
+        results["eval_results"] = json.loads(eval_file.read_text(encoding="utf-8"))
+    write_folder(recipe, out, results)
+    log(f"trained {results['metrics']['global_step']} steps in {seconds / 3600:.2f} h; "
+        f"final loss {results['metrics'].get('train_loss', float('nan')):.4f} -> {out}")
+    url = publish_model(recipe, out, log) if push and recipe.hub.repo else None
+    return TrainResult(out, results, url)
+
+
+def sft_config(recipe: TrainRecipe, log: Log) -> Any:
+    """TRL's SFTConfig from `recipe.sft` plus what the kit owns (folders, text field, CPU fallback)."""
+    import torch
+    from trl import SFTConfig
+
+    values: dict[str, Any] = {"report_to": "none", "save_strategy": "steps", "save_steps": 500,
+                              "include_num_input_tokens_seen": "non_padding", **recipe.sft}
+    if not torch.cuda.is_available() and not values.get("use_cpu"):
+        if values.get("bf16", True) or values.get("fp16"):
+            log("no GPU here: training on the CPU in float32 (use_cpu, bf16 off)")
+        values.update(use_cpu=True, bf16=False, fp16=False)
+    if recipe.data.mixture[0].column == "text":
+        values.update(dataset_text_field="text", assistant_only_loss=False)
+    try:
+        return SFTConfig(output_dir=str(recipe.checkpoint_dir), **values)
+    except (TypeError, ValueError) as exc:
+        raise RecipeError(f"sft: {exc}") from None
+
+
+def load_tokenizer(config: ModelConfig, dataset: Any) -> Any:
+    """The tokenizer named by the recipe, or (`build`) a byte-level BPE trained on the training texts."""
+    if config.tokenizer == "build":
+        from kit.tinymodel import train_tokenizer
+
+        return train_tokenizer(_texts(dataset), config.vocab_size)
+    from transformers import AutoTokenizer
+
+    source = config.tokenizer or config.name_or_path
+    tokenizer = AutoTokenizer.from_pretrained(source, revision=config.revision if source == config.name_or_path
+                                              else None, trust_remote_code=config.trust_remote_code)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def _texts(dataset: Any):
+    for row in dataset:
+        if "messages" in row:
+            yield from (m["content"] for m in row["messages"])
+        else:
+            yield row["text"]
+
+
+def load_model(config: ModelConfig, tokenizer: Any, added: list[str], *, seed: int) -> Any:
+    """The model: its weights (`pretrained`) or a random init of its config (`random`, any size)."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    dtype = "auto" if config.dtype == "auto" else getattr(torch, config.dtype)
+    common = {"trust_remote_code": config.trust_remote_code}
+    if config.attn_implementation:
+        common["attn_implementation"] = config.attn_implementation
+    if config.init == "random":
+        model_config = build_config(config, tokenizer)
+        torch.manual_seed(seed)
+        model = AutoModelForCausalLM.from_config(model_config, dtype=torch.float32 if dtype == "auto" else dtype,
+                                                 **common)
+    else:
+        model = AutoModelForCausalLM.from_pretrained(config.name_or_path, revision=config.revision, dtype=dtype,
+                                                     **common)
+    if added or len(tokenizer) > model.get_input_embeddings().num_embeddings:
+        model.resize_token_embeddings(len(tokenizer))
+    model.generation_config.eos_token_id = tokenizer.eos_token_id
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    return model
+
+
+def build_config(config: ModelConfig, tokenizer: Any) -> Any:
+    """The model config: the base model's (or the architecture's default) with the recipe's overrides and the
+    tokenizer's vocabulary and special tokens."""
+    from transformers import AutoConfig
+
+    if config.name_or_path:
+        start = AutoConfig.from_pretrained(config.name_or_path, revision=config.revision,
+                                           trust_remote_code=config.trust_remote_code)
+    else:
+        start = AutoConfig.for_model(config.architecture)
+    values = {**start.to_dict(), **config.config, "vocab_size": max(len(tokenizer), start.vocab_size),
+              "eos_token_id": tokenizer.eos_token_id, "pad_token_id": tokenizer.pad_token_id,
+              "bos_token_id": tokenizer.bos_token_id}
+    if config.tokenizer == "build":
+        values["vocab_size"] = len(tokenizer)
+    if "num_hidden_layers" in config.config and "layer_types" not in config.config:
+        values.pop("layer_types", None)  # derived from the layer count: rebuilt for the new one
+    return type(start).from_dict(values)
+
+
+def make_trainer(model: Any, args: Any, dataset: Any, tokenizer: Any) -> Any:
+    from trl import SFTTrainer
+
+    class KitSFTTrainer(SFTTrainer):
+        """SFTTrainer whose warmup_stable_decay schedule also takes `decay_ratio` (of the run's steps)."""
+
+        def create_scheduler(self, num_training_steps: int, optimizer: Any = None) -> Any:
+            kwargs = dict(self.args.lr_scheduler_kwargs or {})
+            if "decay_ratio" in kwargs:
+                kwargs["num_decay_steps"] = round(kwargs.pop("decay_ratio") * num_training_steps)
+                self.args.lr_scheduler_kwargs = kwargs
+            return super().create_scheduler(num_training_steps, optimizer)
+
+    return KitSFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer)
+
+
+def _is_main() -> bool:
+    return os.environ.get("RANK", "0") == "0"
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+def last_checkpoint(folder: Path) -> str | None:
+    """The newest complete checkpoint: one whose save finished (a kill can leave a half-written newer one)."""
+    done = [p for p in folder.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()
+            and ((p / ELAPSED).exists() or (p / "trainer_state.json").exists())]
+    return str(max(done, key=lambda p: int(p.name.split("-")[-1]))) if done else None
+
+
+def _elapsed(checkpoint: str | None) -> float:
+    if not checkpoint:
+        return 0.0
+    try:
+        return float(json.loads((Path(checkpoint) / ELAPSED).read_text())["seconds"])
+    except (OSError, ValueError, KeyError):
+        return 0.0
+
+
+class _ElapsedCallback(TrainerCallback):
+    """Writes the training seconds so far into each checkpoint."""
+
+    def __init__(self, before: float) -> None:
+        self.before, self.started = before, time.monotonic()
+
+    def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if state.is_world_process_zero:
+            folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            seconds = self.before + time.monotonic() - self.started
+            (folder / ELAPSED).write_text(json.dumps({"seconds": seconds}))
+
+
+def _results(recipe: TrainRecipe, trainer: Any, model: Any, records: list[dict[str, Any]],
+             metrics: dict[str, Any], seconds: float, torch: Any) -> dict[str, Any]:
+    """train_results.json: what the card and the Hub need to say what was trained on what, how and at what cost."""
+    args = trainer.args
+    base = recipe.model.base_model or (recipe.model.name_or_path if _is_hub_id(recipe.model.name_or_path) else None)
+    hyper = {k: getattr(args, k) for k in HYPERPARAMETERS if hasattr(args, k)}
+    hyper["lr_scheduler_kwargs"] = dict(args.lr_scheduler_kwargs or {})
+    hyper["global_batch_size"] = args.per_device_train_batch_size * args.gradient_accumulation_steps * args.world_size
+    hyper["deepspeed_zero_stage"] = _zero_stage(trainer)
+    gpus = args.world_size
+    hours = seconds / 3600
+    price = recipe.compute.price_per_gpu_hour
+    on_cpu = not torch.cuda.is_available()
+    return {
+        "base_model": base,
+        "init": recipe.model.init,
+        "architecture": model.config.model_type,
+        "parameters": sum(p.numel() for p in model.parameters()) if _zero_stage(trainer) != 3 else None,
+        "datasets": records,
+        "hyperparameters": {k: _plain(v) for k, v in sorted(hyper.items())},
+        "compute": {"gpu": "cpu" if on_cpu else recipe.compute.gpu, "gpus_per_node": args.world_size // max(
+            1, recipe.compute.nodes), "nodes": recipe.compute.nodes, "gpus": gpus, "hours": round(hours, 4),
+            "gpu_hours": round(hours * gpus, 4), "price_per_gpu_hour": None if on_cpu else price,
+            "cost_usd": None if on_cpu or price is None else round(hours * gpus * price, 2)},
+        "frameworks": {name.replace("reasoning-hub-kit", "kit"): _version(name) for name in FRAMEWORKS},
+        "metrics": {**{k: _plain(v) for k, v in metrics.items()}, "global_step": trainer.state.global_step,
+                    "epoch": trainer.state.epoch, "train_tokens": int(trainer.state.num_input_tokens_seen or 0),
+                    "train_samples": len(trainer.train_dataset)},
+        "chat_template": recipe.chat_template,
+        "eval_results": [],
+    }
+
+
+def _zero_stage(trainer: Any) -> int | None:
+    plugin = getattr(trainer.accelerator.state, "deepspeed_plugin", None)
+    return int(plugin.zero_stage) if plugin is not None else None
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return getattr(value, "value", None) or str(value)
+
+
+def _version(name: str) -> str | None:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _is_hub_id(value: str | None) -> bool:
+    from kit.hub.publish import is_repo_id
+
+    return bool(value) and not Path(value).exists() and is_repo_id(value)
+
+
+def write_folder(recipe: TrainRecipe, out: Path, results: dict[str, Any]) -> None:
+    """recipe.yaml, train_results.json and the model card next to the weights."""
+    from kit.train.card import render_model_card
+
+    (out / "recipe.yaml").write_text(dump_recipe(recipe), encoding="utf-8")
+    (out / "train_results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    (out / "README.md").write_text(render_model_card(recipe, results, repo_id=recipe.hub.repo), encoding="utf-8")
+
+
+def publish_model(recipe: TrainRecipe, out: Path, log: Log) -> str:
+    from kit.hub.publish import publish
+
+    result = publish(out, recipe.hub.repo, repo_type="model", revision=recipe.hub.revision, tag=recipe.hub.tag,
+                     private=recipe.hub.private, message=f"kit train {recipe.name}", log=log)
+    return result.url
