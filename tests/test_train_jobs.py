@@ -168,3 +168,23 @@ def test_the_jobs_api_needs_the_token(hub):
                                                          namespace=hub.user)
         assert denied.value.response.status_code == 401
     assert hub.jobs == []
+
+
+def test_the_cli_submits_a_shipped_recipe_with_the_token_only_in_the_secrets(hub, tmp_path):
+    from tests.test_publish import hub_env
+    from tests.test_train_local import ROOT, train_cli
+
+    hub.set_job_script(["loss 0.41"])
+    proc = train_cli(str(ROOT / "recipes/sft/openthinker-7b.yaml"), "--on", "hf-jobs",
+                     "--set", "data.mixture.0.path=standin-org/openthoughts", "--set", "hub.repo=standin-org/ot-7b",
+                     env=hub_env(hub, tmp_path))
+    log, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 0, log
+    assert "loss 0.41" in log and hub.token not in log
+    [job] = hub.jobs
+    assert job.spec["flavor"] == "h200x8" and job.spec["secrets"] == {"HF_TOKEN": hub.token}
+    assert job.body.decode().count(hub.token) == 1
+    sent = yaml.safe_load(job.spec["environment"]["KIT_TRAIN_RECIPE"])
+    assert sent["launch"]["accelerate"] == "zero3-offload"  # a config the installed kit ships, not a local path
+    assert sent["model"]["name_or_path"] == "Qwen/Qwen2.5-7B-Instruct"
+    assert sent["data"]["mixture"][0]["path"] == "standin-org/openthoughts"

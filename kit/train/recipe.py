@@ -242,9 +242,13 @@ def load_train_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] =
 def accelerate_config_file(value: str) -> Path:
     """The file of `launch.accelerate`: a config the kit ships (by name) or a path."""
     if value in ACCELERATE_CONFIGS:
-        from importlib.resources import files
+        import kit
 
-        return Path(str(files("kit.accelerate").joinpath(f"{value}.yaml")))
+        package = Path(kit.__file__).resolve().parent  # a checkout (or editable install), else the wheel
+        for folder in (package.parent / "recipes" / "accelerate", package / "accelerate"):
+            if (folder / f"{value}.yaml").is_file():
+                return folder / f"{value}.yaml"
+        raise RecipeError(f"launch.accelerate: the kit's {value}.yaml is missing from this installation")
     return Path(value)
 
 
