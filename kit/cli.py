@@ -184,8 +184,6 @@ def train(
 
     A run stopped for any reason resumes from its last checkpoint when started again. At the end the output folder holds the weights, the tokenizer, recipe.yaml, train_results.json and a model card; with hub.repo in the recipe it is pushed as `kit publish` does. HF_TOKEN is read from the environment or `hf auth login` and never printed; on hf-jobs it travels only as a job secret.
     """
-    import shutil
-
     from kit.recipes import RecipeError
     from kit.train.recipe import load_train_recipe
 
@@ -212,10 +210,11 @@ def train(
         submit_slurm(train_recipe, dump_recipe(train_recipe), log=_say)
         return
     from kit.train.launch import launch_local, under_launcher
+    from kit.train.run import check_fresh
 
-    if overwrite and not under_launcher():
-        shutil.rmtree(train_recipe.checkpoint_dir, ignore_errors=True)
-        shutil.rmtree(train_recipe.out_dir, ignore_errors=True)
+    if overwrite:
+        train_recipe.output.overwrite = True
+    check_fresh(train_recipe)
     if train_recipe.launch.accelerate and not under_launcher():
         code = launch_local(recipe, overrides, train_recipe, extra=["--no-push"] if no_push else [])
         raise typer.Exit(code)

@@ -150,8 +150,16 @@ def test_usage_snippet_runs_on_a_local_model(tmp_path: Path) -> None:
     assert f"model_id = {json.dumps(str(folder))}" in code
     code, n = re.subn(r"^max_new_tokens = \d+", "max_new_tokens = 8", code, flags=re.MULTILINE)
     assert n == 1
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=240,
+    # The random model writes noise: make its generate() return a known reply (as a reasoning model would),
+    # so the snippet's split is checked; everything else in the snippet runs as it is.
+    reply = "<think>\nadd them\n</think>\n\nThe sum is 5050.<|im_end|>"
+    known_reply = (
+        "import torch, transformers\n"
+        "def generate(self, input_ids=None, **kwargs):\n"
+        f"    ids = transformers.AutoTokenizer.from_pretrained({str(folder)!r})({reply!r}, return_tensors='pt')\n"
+        "    return torch.cat([input_ids, ids['input_ids']], dim=1)\n"
+        "transformers.GenerationMixin.generate = generate\n")
+    run = subprocess.run([sys.executable, "-c", known_reply + code], capture_output=True, text=True, timeout=240,
                          cwd=tmp_path)
     assert run.returncode == 0, run.stderr[-3000:]
-    assert "Reasoning:" in run.stdout and "Answer:" in run.stdout
-    assert run.stdout.index("Reasoning:") < run.stdout.index("Answer:")
+    assert "Reasoning:\nadd them\n\nAnswer:\nThe sum is 5050.\n" in run.stdout

@@ -65,7 +65,7 @@ def memory_per_gpu(params: int, world: int, zero: dict[str, Any], *, micro_batch
     if stage >= 3:
         weights /= world
     if zero["offload_optimizer"]:
-        optim = 0
+        optim = grads = 0  # the optimizer steps on the CPU: the sharded gradients go there too
     if zero["offload_param"]:
         weights = 2 * 2 * params / max(1, layers)  # only the layers being computed are on the GPU
     tokens = micro_batch * seq

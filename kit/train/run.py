@@ -51,12 +51,7 @@ def train(recipe: TrainRecipe, *, log: Log = print, push: bool = True) -> TrainR
     import torch
 
     out, checkpoints = recipe.out_dir, recipe.checkpoint_dir
-    if recipe.output.overwrite and _is_main():
-        shutil.rmtree(checkpoints, ignore_errors=True)
-        shutil.rmtree(out, ignore_errors=True)
-    if (out / "train_results.json").exists():
-        raise AlreadyTrained(f"{out} already holds a finished run; use --overwrite to train again, or "
-                             f"`kit publish {out} --repo ORG/NAME` to push it")
+    check_fresh(recipe)
     dataset, records = load_mixture(recipe.data, log=log if _is_main() else _quiet)
     args = sft_config(recipe, log)
     tokenizer = load_tokenizer(recipe.model, dataset)
@@ -85,6 +80,16 @@ def train(recipe: TrainRecipe, *, log: Log = print, push: bool = True) -> TrainR
         f"final loss {results['metrics'].get('train_loss', float('nan')):.4f} -> {out}")
     url = publish_model(recipe, out, log) if push and recipe.hub.repo else None
     return TrainResult(out, results, url)
+
+
+def check_fresh(recipe: TrainRecipe) -> None:
+    """Start over when the recipe says so (output.overwrite); refuse to train into a finished run."""
+    if recipe.output.overwrite and _is_main() and "WORLD_SIZE" not in os.environ:  # a launcher's parent did it
+        shutil.rmtree(recipe.checkpoint_dir, ignore_errors=True)
+        shutil.rmtree(recipe.out_dir, ignore_errors=True)
+    if (recipe.out_dir / "train_results.json").exists():
+        raise AlreadyTrained(f"{recipe.out_dir} already holds a finished run; use --overwrite to train again, or "
+                             f"`kit publish {recipe.out_dir} --repo ORG/NAME` to push it")
 
 
 def sft_config(recipe: TrainRecipe, log: Log) -> Any:
@@ -244,7 +249,7 @@ def _results(recipe: TrainRecipe, trainer: Any, model: Any, records: list[dict[s
         "base_model": base,
         "init": recipe.model.init,
         "architecture": model.config.model_type,
-        "parameters": sum(p.numel() for p in model.parameters()) if _zero_stage(trainer) != 3 else None,
+        "parameters": sum(getattr(p, "ds_numel", p.numel()) for p in model.parameters()),  # ZeRO-3 partitions
         "datasets": records,
         "hyperparameters": {k: _plain(v) for k, v in sorted(hyper.items())},
         "compute": {"gpu": "cpu" if on_cpu else recipe.compute.gpu, "gpus_per_node": args.world_size // max(
