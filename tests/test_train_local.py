@@ -202,3 +202,17 @@ def test_memory_estimate_follows_the_zero_stage_of_the_shipped_configs():
     assert states["zero2"] == pytest.approx(2 * gib + 14 * gib / 8)
     assert states["zero3"] == pytest.approx(16 * gib / 8)
     assert states["zero3-offload"] < 2  # only the layers being computed stay on the GPU
+
+
+def test_a_built_tokenizer_reloads_identically_from_the_model_folder(quickstart, tmp_path):
+    # transformers 5 rebuilds a qwen2 model's tokenizer with Qwen2's own pipeline on loading; the kit builds
+    # with that pipeline, so the pushed model is read with exactly the tokens it was trained on.
+    from transformers import AutoTokenizer
+
+    trainer, dataset, tokenizer = trainer_for(tiny(quickstart, tmp_path / "out", "sft.max_steps=1"))
+    trainer.save_model(str(tmp_path / "model"))
+    reloaded = AutoTokenizer.from_pretrained(tmp_path / "model")
+    for row in dataset:
+        text = tokenizer.apply_chat_template(row["messages"], tokenize=False)
+        assert reloaded.apply_chat_template(row["messages"], tokenize=False) == text
+        assert reloaded(text)["input_ids"] == tokenizer(text)["input_ids"]

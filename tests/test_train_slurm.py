@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from kit.recipes import RecipeError, dump_recipe
-from kit.train.recipe import TrainRecipe, load_train_recipe
+from kit.train.recipe import TrainRecipe, accelerate_config_file, load_train_recipe
 from kit.train.slurm import SlurmError, render, submit
 
 REPO = Path(__file__).resolve().parents[1]
@@ -213,7 +213,7 @@ def test_every_training_recipe_loads_and_names_what_it_reproduces(path: Path) ->
     assert recipe.reproduces and len(recipe.reproduces) > 40
     assert path.read_text().startswith("#"), "a recipe starts with a header comment citing its sources"
     if recipe.launch.accelerate:
-        assert Path(recipe.launch.accelerate).is_file()
+        assert accelerate_config_file(recipe.launch.accelerate).is_file()
     if recipe.compute.gpu != "cpu":
         assert recipe.hub.repo and recipe.card.citation and recipe.compute.price_per_gpu_hour
         assert recipe.sft.get("bf16") is True

@@ -77,8 +77,7 @@ def prepare_rank() -> None:
     if os.environ.get("DS_ACCELERATOR") == "cpu" and os.environ.get("ACCELERATE_USE_DEEPSPEED") == "true":
         import deepspeed.ops
 
-        deepspeed.ops.__compatible_ops__["deepspeed_shm_comm"] = False
+        ops = getattr(deepspeed.ops, "__compatible_ops__", None)  # the probe DeepSpeed consults before building
+        if isinstance(ops, dict):
+            ops["deepspeed_shm_comm"] = False
 
-
-if under_launcher():  # every rank imports this module (kit.cli's train command) before it trains
-    prepare_rank()

@@ -50,8 +50,11 @@ def train(recipe: TrainRecipe, *, log: Log = print, push: bool = True) -> TrainR
     """Train; return the result on the main process (None on the other ranks)."""
     import torch
 
+    from kit.train.launch import prepare_rank
+
     out, checkpoints = recipe.out_dir, recipe.checkpoint_dir
     check_fresh(recipe)
+    prepare_rank()
     dataset, records = load_mixture(recipe.data, log=log if _is_main() else _quiet)
     args = sft_config(recipe, log)
     tokenizer = load_tokenizer(recipe.model, dataset)
@@ -77,7 +80,7 @@ def train(recipe: TrainRecipe, *, log: Log = print, push: bool = True) -> TrainR
         results["eval_results"] = json.loads(eval_file.read_text(encoding="utf-8"))
     write_folder(recipe, out, results)
     log(f"trained {results['metrics']['global_step']} steps in {seconds / 3600:.2f} h; "
-        f"final loss {results['metrics'].get('train_loss', float('nan')):.4f} -> {out}")
+        f"mean loss {results['metrics'].get('train_loss', float('nan')):.4f} -> {out}")
     url = publish_model(recipe, out, log) if push and recipe.hub.repo else None
     return TrainResult(out, results, url)
 

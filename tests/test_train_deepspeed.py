@@ -1,0 +1,73 @@
+"""`kit train` under `accelerate launch` with DeepSpeed ZeRO-2, on the CPU.
+
+The tiny-cpu recipe with `launch.accelerate: zero2` (the kit's shipped config) and two processes: `kit train`
+re-runs itself under `accelerate launch`, each rank trains a few steps with DeepSpeed's CPU accelerator (gloo
+collectives, the Trainer's torch AdamW wrapped by ZeRO), and the final folder holds loadable weights. Runs in
+a child process, as a user would; about 40 s on 2 CPU cores.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+from transformers import AutoModelForCausalLM
+
+ROOT = Path(__file__).resolve().parent.parent
+STEPS, BATCH, RANKS = 4, 2, 2
+
+
+def test_zero2_trains_on_the_cpu_under_accelerate_launch(quickstart: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
+           and not k.startswith("ACCELERATE_")}
+    env["HF_HUB_OFFLINE"] = "1"
+    sets = [f"data.mixture.0.path={quickstart}", "launch.accelerate=zero2", f"compute.gpus_per_node={RANKS}",
+            f"sft.max_steps={STEPS}", f"sft.save_steps={STEPS}", "sft.max_length=512",
+            f"sft.per_device_train_batch_size={BATCH}"]
+    command = [sys.executable, "-m", "kit.cli", "train", "recipes/sft/tiny-cpu.yaml", "--out", str(out),
+               *(arg for s in sets for arg in ("--set", s)), "--no-push"]
+    child = subprocess.Popen(command, cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        output, _ = child.communicate(timeout=280)
+    finally:
+        if child.poll() is None:  # the launcher and its ranks
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+    assert child.returncode == 0, output[-6000:]
+    assert "accelerate.commands.launch" in output  # it went through the launcher, not one in-process run
+
+    results = json.loads((out / "train_results.json").read_text())
+    assert results["hyperparameters"]["deepspeed_zero_stage"] == 2
+    assert results["compute"]["gpus"] == RANKS and results["metrics"]["global_step"] == STEPS
+    assert results["hyperparameters"]["global_batch_size"] == BATCH * RANKS
+
+    # DeepSpeed's own checkpoint: one ZeRO-2 optimizer shard per rank, its config with the "auto" fields filled
+    # from the recipe's sft block, and no DeepSpeed optimizer (the Trainer's torch AdamW, no C++ op to build).
+    checkpoint = out.parent / "out.checkpoints" / f"checkpoint-{STEPS}"
+    shards = sorted((checkpoint / f"global_step{STEPS}").glob("zero_pp_rank_*_mp_rank_00_optim_states.pt"))
+    assert [p.name.split("_")[3] for p in shards] == [str(r) for r in range(RANKS)]
+    state = torch.load(shards[0], map_location="cpu", weights_only=False)
+    assert int(state["optimizer_state_dict"]["zero_stage"]) == 2
+    assert set(state["optimizer_state_dict"]["partition_count"]) == {RANKS}  # per param group
+    ds_config = state["ds_config"]
+    assert ds_config["zero_optimization"]["stage"] == 2 and "optimizer" not in ds_config
+    assert ds_config["train_micro_batch_size_per_gpu"] == BATCH and ds_config["train_batch_size"] == BATCH * RANKS
+
+    log = json.loads((checkpoint / "trainer_state.json").read_text())["log_history"]
+    losses = [entry["loss"] for entry in log if "loss" in entry]
+    assert len(losses) == STEPS and all(math.isfinite(loss) and loss > 0 for loss in losses)
+
+    model = AutoModelForCausalLM.from_pretrained(out)
+    ids = torch.arange(16).unsqueeze(0) % model.config.vocab_size
+    with torch.no_grad():
+        logits = model(ids).logits
+    assert logits.shape == (1, 16, model.config.vocab_size) and torch.isfinite(logits).all()
