@@ -80,4 +80,3 @@ def prepare_rank() -> None:
         ops = getattr(deepspeed.ops, "__compatible_ops__", None)  # the probe DeepSpeed consults before building
         if isinstance(ops, dict):
             ops["deepspeed_shm_comm"] = False
-
