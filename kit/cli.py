@@ -214,8 +214,8 @@ def train(
 
     if overwrite:
         train_recipe.output.overwrite = True
-    check_fresh(train_recipe)
     if train_recipe.launch.accelerate and not under_launcher():
+        check_fresh(train_recipe)  # once, here: the ranks must neither delete nor train into a finished run
         code = launch_local(recipe, overrides, train_recipe, extra=["--no-push"] if no_push else [])
         raise typer.Exit(code)
     from kit.train.run import train as run_train

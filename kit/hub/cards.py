@@ -62,7 +62,8 @@ def _num(value: Any) -> str:
     return f"{int(value):,}" if float(value).is_integer() else f"{value:,.1f}"
 
 
-def _is_hub_id(path: str) -> bool:
+def is_hub_id(path: str) -> bool:
+    """Whether `path` names a Hub repo (ORG/NAME) rather than a local file or folder."""
     return bool(_HUB_ID.match(path)) and not path.endswith(_FILE_SUFFIXES) and not Path(path).exists()
 
 
@@ -77,7 +78,7 @@ def _source(src: SourceConfig) -> dict[str, Any]:
     """How a source is shown: a Hub link, a bundled sample, or the file name of a local file."""
     if src.path.startswith("kit:"):
         where, link = f"{src.path.removeprefix('kit:')} (sample bundled with reasoning-hub-kit)", None
-    elif _is_hub_id(src.path):
+    elif is_hub_id(src.path):
         where, link = src.path, _hub_link(src.path)
     else:
         where, link = f"local file `{Path(src.path).name}`", None  # never publish a local path

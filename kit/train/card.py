@@ -92,14 +92,9 @@ def _dataset(entry: dict[str, Any]) -> dict[str, Any]:
 
 
 def _compute(compute: dict[str, Any]) -> dict[str, Any]:
-    gpus = compute.get("gpus") or (compute.get("gpus_per_node") or 1) * (compute.get("nodes") or 1)
-    gpu_hours = compute.get("gpu_hours")
-    if gpu_hours is None and isinstance(compute.get("hours"), int | float):
-        gpu_hours = gpus * compute["hours"]
-    price, cost = compute.get("price_per_gpu_hour"), compute.get("cost_usd")
-    if cost is None and price is not None and gpu_hours is not None:
-        cost = price * gpu_hours
-    return {**compute, "gpus": gpus, "gpu_hours": gpu_hours, "price": price, "cost": cost}
+    """The compute figures as the trainer wrote them (GPU-hours and cost are derived there)."""
+    return {"gpus": None, "gpu_hours": None, **compute, "price": compute.get("price_per_gpu_hour"),
+            "cost": compute.get("cost_usd")}
 
 
 def _chat_template(value: str) -> str:

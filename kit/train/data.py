@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from kit.hub.cards import is_hub_id
 from kit.recipes import RecipeError
 from kit.train.recipe import DataConfig, DatasetEntry
 
@@ -54,7 +55,7 @@ def _load(entry: DatasetEntry) -> tuple[Any, bool, str | None]:
                 return load_dataset("parquet", data_files=files, split="train"), False, None
             return load_dataset(str(folder), entry.config, split=entry.split,
                                 download_mode="force_redownload"), False, None
-        if "/" not in entry.path or entry.path.startswith((".", "/", "~")):
+        if not is_hub_id(entry.path):
             raise RecipeError(f"data.mixture: {entry.path}: no such folder (and not a Hub dataset id org/name)")
         from huggingface_hub import HfApi
 

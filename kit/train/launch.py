@@ -27,18 +27,25 @@ def resolved_accelerate_config(recipe: TrainRecipe, folder: Path, *, machines: i
     source = accelerate_config_file(recipe.launch.accelerate or "")
     config = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
     ds = config.get("deepspeed_config") or {}
-    file = ds.get("deepspeed_config_file")
-    if file and not Path(file).is_absolute():
-        candidates = [source.parent / Path(file).name, Path(file), *(p / file for p in source.resolve().parents)]
-        found = next((c for c in candidates if c.is_file()), None)
-        if found is None:
-            raise RecipeError(f"{source}: deepspeed_config_file {file} not found")
-        ds["deepspeed_config_file"] = str(found.resolve())
+    if ds.get("deepspeed_config_file"):
+        ds["deepspeed_config_file"] = str(deepspeed_file(source, ds["deepspeed_config_file"]))
     config.update(num_machines=machines, num_processes=recipe.compute.gpus_per_node * machines)
     folder.mkdir(parents=True, exist_ok=True)
     out = folder / "accelerate.yaml"
     out.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return out
+
+
+def deepspeed_file(source: Path, file: str) -> Path:
+    """The absolute DeepSpeed file an accelerate config (`source`) names: beside it, or relative to the working
+    directory or a folder above the config (accelerate itself reads it against the working directory)."""
+    if Path(file).is_absolute():
+        return Path(file)
+    candidates = [source.parent / Path(file).name, Path(file), *(p / file for p in source.resolve().parents)]
+    found = next((c for c in candidates if c.is_file()), None)
+    if found is None:
+        raise RecipeError(f"{source}: deepspeed_config_file {file} not found")
+    return found.resolve()
 
 
 def accelerate_command(recipe: TrainRecipe, recipe_path: str, overrides: list[str], extra: list[str]) -> list[str]:

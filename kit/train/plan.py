@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -34,23 +33,22 @@ def zero_setup(accelerate_config: str | None) -> dict[str, Any]:
     """{stage, offload_optimizer, offload_param} of an accelerate config (stage 0: DDP or one process)."""
     if not accelerate_config:
         return {"stage": 0, "offload_optimizer": False, "offload_param": False}
+    from kit.train.launch import deepspeed_file
     from kit.train.recipe import accelerate_config_file
 
     source = accelerate_config_file(accelerate_config)
     config = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
     ds = config.get("deepspeed_config") or {}
-    file = ds.get("deepspeed_config_file")
-    if file:
-        path = Path(file)
-        if not path.is_absolute():
-            near = source.parent / path.name
-            path = near if near.exists() else path
-        ds = json.loads(path.read_text(encoding="utf-8"))
-    zero = ds.get("zero_optimization") or {}
+    if ds.get("deepspeed_config_file"):
+        ds = json.loads(deepspeed_file(source, ds["deepspeed_config_file"]).read_text(encoding="utf-8"))
+    zero = ds.get("zero_optimization") or {}  # a DeepSpeed file; accelerate's inline keys are flat
     stage = int(zero.get("stage", ds.get("zero_stage", 0)) or 0)
-    offload = {k: (zero.get(k) or {}).get("device", "none") not in ("none", None) if isinstance(zero.get(k), dict)
-               else ds.get(f"{k}_device", "none") not in ("none", None) for k in ("offload_optimizer", "offload_param")}
-    return {"stage": stage, **offload}
+
+    def offloaded(key: str) -> bool:
+        device = (zero.get(key) or {}).get("device") if isinstance(zero.get(key), dict) else ds.get(f"{key}_device")
+        return device not in ("none", None)
+
+    return {"stage": stage, "offload_optimizer": offloaded("offload_optimizer"), "offload_param": offloaded("offload_param")}
 
 
 def memory_per_gpu(params: int, world: int, zero: dict[str, Any], *, micro_batch: int, seq: int, hidden: int,

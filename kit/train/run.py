@@ -19,6 +19,7 @@ from typing import Any
 
 from transformers import TrainerCallback
 
+from kit.hub.cards import is_hub_id
 from kit.recipes import RecipeError, dump_recipe
 from kit.train.chat import apply_template
 from kit.train.data import load_mixture
@@ -239,7 +240,8 @@ def _results(recipe: TrainRecipe, trainer: Any, model: Any, records: list[dict[s
              metrics: dict[str, Any], seconds: float, torch: Any) -> dict[str, Any]:
     """train_results.json: what the card and the Hub need to say what was trained on what, how and at what cost."""
     args = trainer.args
-    base = recipe.model.base_model or (recipe.model.name_or_path if _is_hub_id(recipe.model.name_or_path) else None)
+    name = recipe.model.name_or_path
+    base = recipe.model.base_model or (name if name and is_hub_id(name) else None)
     hyper = {k: getattr(args, k) for k in HYPERPARAMETERS if hasattr(args, k)}
     hyper["lr_scheduler_kwargs"] = dict(args.lr_scheduler_kwargs or {})
     hyper["global_batch_size"] = args.per_device_train_batch_size * args.gradient_accumulation_steps * args.world_size
@@ -286,12 +288,6 @@ def _version(name: str) -> str | None:
         return metadata.version(name)
     except metadata.PackageNotFoundError:
         return None
-
-
-def _is_hub_id(value: str | None) -> bool:
-    from kit.hub.publish import is_repo_id
-
-    return bool(value) and not Path(value).exists() and is_repo_id(value)
 
 
 def write_folder(recipe: TrainRecipe, out: Path, results: dict[str, Any]) -> None:
