@@ -126,6 +126,8 @@ def test_tiny_cpu_trains_a_hub_model_on_a_hub_dataset_and_pushes_a_loadable_mode
     log, _ = proc.communicate(timeout=600)
     assert proc.returncode == 0, log
     assert hub.token not in log
+    for file in [*out.rglob("*"), *Path(f"{out}.checkpoints").rglob("*")]:  # nor in anything written or pushed
+        assert not file.is_file() or hub.token.encode() not in file.read_bytes(), file
 
     trained = losses(Path(f"{out}.checkpoints"))
     assert sum(trained[-3:]) / 3 < sum(trained[:3]) / 3 - 0.5, trained  # the loss goes down
