@@ -227,6 +227,44 @@ def train(
             print(result.url)
 
 
+@app.command()
+@_user_errors
+def demo(
+    left: Annotated[str | None, typer.Option("--left", metavar="MODEL", help="Left model: a local folder, a Hub id, or "
+                                             "an OpenAI-compatible endpoint URL (add #MODEL to pick a served model). "
+                                             "Default: ARENA_LEFT, else Qwen/Qwen2.5-1.5B-Instruct.")] = None,
+    right: Annotated[str | None, typer.Option("--right", metavar="MODEL", help="Right model, as --left. Default: "
+                                              "ARENA_RIGHT, else deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B.")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Port to serve on (default: GRADIO_SERVER_PORT, "
+                                             "else 7860 or the next free one).")] = None,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on; 0.0.0.0 to open it to your "
+                                      "network.")] = "127.0.0.1",
+    max_new_tokens: Annotated[int | None, typer.Option("--max-new-tokens", help="Default token budget per answer "
+                                                       "(ARENA_MAX_NEW_TOKENS, 2048).")] = None,
+    temperature: Annotated[float | None, typer.Option("--temperature", help="Default temperature; 0 is greedy "
+                                                      "(ARENA_TEMPERATURE, 0.6).")] = None,
+    concurrency: Annotated[int | None, typer.Option("--concurrency", help="Comparisons at once; the rest wait in "
+                                                    "the queue (ARENA_CONCURRENCY, 2).")] = None,
+) -> None:
+    """Run the Reasoning Arena (spaces/reasoning-arena) here: two models answer the same problem side by side, each one's thinking streamed.
+
+    Endpoint keys come from ARENA_LEFT_API_KEY / ARENA_RIGHT_API_KEY / ARENA_API_KEY (HF_TOKEN only for Hugging Face's own endpoints); they are never shown. Needs the demo extra: pip install "reasoning-hub-kit\\[demo]".
+    """
+    from kit.recipes import RecipeError
+
+    try:
+        from kit.demo.arena import ArenaSettings, build_app, launch
+    except ImportError as exc:
+        raise RecipeError(f"kit demo needs gradio: pip install \"reasoning-hub-kit[demo]\" ({exc})") from None
+    settings = ArenaSettings.from_env(left=left, right=right, max_new_tokens=max_new_tokens,
+                                      temperature=temperature, concurrency=concurrency)
+    try:
+        arena_app = build_app(settings)
+    except ValueError as exc:
+        raise RecipeError(str(exc)) from None
+    launch(arena_app, host=host, port=port)
+
+
 def _print_plan(plan: dict[str, Any]) -> None:
     from rich.table import Table
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -65,3 +66,50 @@ def teacher() -> Iterator[TeacherServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def reasoners(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Two tiny local models (real folders) taught to answer the arena's first example: `right` thinks and
+    answers 38 (the reference answer), `wrong` thinks and answers 40. Built once per session (~15 s)."""
+    from tests.tiny_reasoners import (
+        RIGHT_ANSWER,
+        RIGHT_THINKING,
+        WRONG_ANSWER,
+        WRONG_THINKING,
+        arena_problem,
+        make_reasoner,
+        reply,
+    )
+
+    problem, _ = arena_problem()
+    root = tmp_path_factory.mktemp("reasoners")
+    return {"right": make_reasoner(root / "right", {problem: reply(RIGHT_THINKING, RIGHT_ANSWER)}),
+            "wrong": make_reasoner(root / "wrong", {problem: reply(WRONG_THINKING, WRONG_ANSWER)}, seed=1)}
+
+
+@pytest.fixture
+def start_arena(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """`start_arena(left, right, **settings)` serves the Reasoning Arena (kit.demo.arena) on 127.0.0.1 in this
+    process and returns its URL; every app started is closed at the end of the test."""
+    import socket
+
+    from kit.demo.arena import ArenaSettings, build_app, launch
+
+    monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
+    apps: list[Any] = []
+
+    def start(left: str, right: str, **settings: Any) -> str:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        app = build_app(ArenaSettings(left=left, right=right, **{"temperature": 0.0, **settings}))
+        apps.append(app)
+        launch(app, host="127.0.0.1", port=port, prevent_thread_lock=True, quiet=True)
+        return f"http://127.0.0.1:{port}/"
+
+    try:
+        yield start
+    finally:
+        for app in apps:
+            app.close()

@@ -117,13 +117,16 @@ def publish(folder: str | Path, repo_id: str, *, repo_type: str = "dataset", rev
     card = _card_text(content, repo_type)
     if card is None:
         log(f"warning: {folder} has no {CARD}; the Hub will show the repo without a card")
+    space_sdk = front_matter(card).get("sdk") if repo_type == "space" and card is not None else None
+    if repo_type == "space" and not space_sdk:
+        raise PublishError(f"{folder}: a Space needs a {CARD} whose front matter names its sdk (gradio, docker, ...)")
     message = message or f"Publish {folder.resolve().name} with reasoning-hub-kit"
     sent: list[tuple[list[str], list[str]]] = []  # what an earlier attempt committed, its answer maybe lost
 
     def attempt() -> PublishResult:
         if card is not None:
             _hub_validates(api, card, repo_type)
-        url = str(api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True))
+        url = str(api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True, space_sdk=space_sdk))
         if branch != "main":
             api.create_branch(repo_id, repo_type=repo_type, branch=branch, exist_ok=True)
         plan = _plan(api, repo_id, repo_type, branch, content)

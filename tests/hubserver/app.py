@@ -10,7 +10,8 @@ real git objects.
 Served (``{t}`` is ``models``, ``datasets`` or ``spaces``; model file URLs have no type prefix):
 
 * ``GET /api/whoami-v2``, ``POST /api/validate-yaml``
-* ``POST /api/repos/create`` (409 with the repo ``url`` when it exists), ``DELETE /api/repos/delete``
+* ``POST /api/repos/create`` (409 with the repo ``url`` when it exists; a Space needs its ``sdk``),
+  ``DELETE /api/repos/delete``
 * ``GET /api/{t}/{ns}/{name}`` and ``GET .../revision/{rev}`` (repo info with ``sha``, ``siblings``,
   ``cardData`` from the README front matter, ...), ``PUT .../settings`` (visibility)
 * ``GET .../tree/{rev}[/{path}]`` (``recursive``, ``expand``), ``POST .../paths-info/{rev}``
@@ -543,6 +544,8 @@ class HubApp(RequestLog):
                 status_code=409,
                 headers={"X-Error-Message": f"You already created this {repo_type} repo"},
             )
+        if repo_type == "space" and payload.get("sdk") not in ("gradio", "streamlit", "docker", "static"):
+            return JSONResponse({"error": "A Space needs an sdk: gradio, streamlit, docker or static"}, status_code=400)
         visibility = payload.get("visibility")
         private = bool(payload.get("private")) if visibility is None else visibility != "public"
         try:

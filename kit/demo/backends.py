@@ -1,0 +1,259 @@
+"""Where the arena's answers come from: a local transformers model, or an OpenAI-compatible endpoint.
+
+A model is named the way `kit demo --left/--right` and the `ARENA_LEFT`/`ARENA_RIGHT` settings take it:
+
+- a local model folder, or a Hub model id (`deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B`): loaded with
+  transformers, on the GPU when there is one;
+- an endpoint URL (`http://localhost:8000/v1`, `https://router.huggingface.co/v1`), optionally followed by
+  `#MODEL` to pick the served model (without it, the first model the server lists): asked with the
+  `openai` client, streaming. Works with `vllm serve`, SGLang, TGI and hosted providers.
+
+Each backend's `stream(messages, ...)` yields `Piece`s: text, whether the server marked it as thinking,
+and how many tokens it carries. Setting `stop` ends the generation early.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from kit.demo.stream import CLOSERS, OPENERS
+
+
+class BackendError(Exception):
+    """A model that cannot be loaded or asked; the message is shown on that model's side."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    backend: Literal["transformers", "openai"]
+    model: str  # folder or Hub id; for an endpoint the served model name ("" = the first one listed)
+    base_url: str | None = None
+
+    @property
+    def label(self) -> str:
+        if self.backend == "openai":
+            return f"{self.model or 'served model'} @ {self.base_url}"
+        return self.model
+
+
+@dataclass(frozen=True)
+class Piece:
+    text: str
+    thinking: bool = False  # the server sent it as reasoning (`reasoning_content`)
+    tokens: int = 0
+    opens_thinking: bool = False  # the chat template opened the thinking: what follows is thinking
+
+
+def parse_model(text: str) -> ModelSpec:
+    """The `ModelSpec` of a `--left/--right` value (see the module doc); ValueError when it names nothing."""
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    text = text.strip()
+    if text.startswith(("http://", "https://")):
+        url, _, model = text.partition("#")
+        return ModelSpec("openai", model.strip(), url.rstrip("/"))
+    if Path(text).expanduser().is_dir():
+        return ModelSpec("transformers", str(Path(text).expanduser()))
+    try:
+        validate_repo_id(text)
+    except HFValidationError:
+        raise ValueError(f"{text!r} is not a model folder, a Hub model id or an http(s) endpoint") from None
+    return ModelSpec("transformers", text)
+
+
+def api_key(spec: ModelSpec, side: str) -> str:
+    """The key sent to an endpoint: `ARENA_<SIDE>_API_KEY`, else `ARENA_API_KEY`, else `HF_TOKEN` for
+    Hugging Face's own hosts only (a token is never sent to a third party), else "EMPTY" (vLLM's default)."""
+    for name in (f"ARENA_{side.upper()}_API_KEY", "ARENA_API_KEY"):
+        if os.environ.get(name):
+            return os.environ[name]
+    host = urlsplit(spec.base_url or "").hostname or ""
+    if os.environ.get("HF_TOKEN") and (host == "huggingface.co" or host.endswith(".huggingface.co")):
+        return os.environ["HF_TOKEN"]
+    return "EMPTY"
+
+
+def make_backend(spec: ModelSpec, side: str) -> TransformersBackend | OpenAIBackend:
+    if spec.backend == "openai":
+        return OpenAIBackend(spec, api_key(spec, side))
+    return TransformersBackend(spec)
+
+
+# --------------------------------------------------------------------------------------------------
+# transformers
+
+
+class _TokenQueue:
+    """A transformers streamer (`put`/`end`) that hands the generated token ids to another thread."""
+
+    def __init__(self) -> None:
+        self.queue: queue.Queue[Any] = queue.Queue()
+        self._prompt_seen = False
+
+    def put(self, value: Any) -> None:
+        if not self._prompt_seen:  # generate() first puts the prompt
+            self._prompt_seen = True
+            return
+        for token_id in value.reshape(-1).tolist():
+            self.queue.put(token_id)
+
+    def end(self) -> None:
+        self.queue.put(None)
+
+    def __iter__(self) -> Iterator[int]:
+        while (item := self.queue.get()) is not None:
+            if isinstance(item, BaseException):
+                raise BackendError(f"generation failed: {type(item).__name__}: {item}") from item
+            yield item
+
+
+_LOAD_LOCK = threading.Lock()  # one model loads at a time (transformers' lazy imports are not thread-safe)
+
+
+class TransformersBackend:
+    """A causal LM loaded with transformers (a folder or a Hub id), on CUDA when available."""
+
+    def __init__(self, spec: ModelSpec) -> None:
+        self.spec = spec
+        self._lock = threading.Lock()
+        self._loaded: tuple[Any, Any, set[int]] | None = None
+        self._error: BackendError | None = None
+
+    def load(self) -> tuple[Any, Any, set[int]]:
+        """Model, tokenizer and the token ids not to show; loaded once (a failure is remembered)."""
+        with self._lock:
+            if self._loaded is None and self._error is None:
+                try:
+                    with _LOAD_LOCK:
+                        self._loaded = self._load()
+                except Exception as exc:  # noqa: BLE001 - shown on this side, never raised into the app
+                    self._error = BackendError(f"could not load {self.spec.model}: {type(exc).__name__}: {exc}")
+            if self._error is not None:
+                raise self._error
+            assert self._loaded is not None
+            return self._loaded
+
+    def _load(self) -> tuple[Any, Any, set[int]]:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        cuda = torch.cuda.is_available()
+        tokenizer = AutoTokenizer.from_pretrained(self.spec.model)
+        model = AutoModelForCausalLM.from_pretrained(self.spec.model, dtype="auto" if cuda else torch.float32)
+        model.to("cuda" if cuda else "cpu").eval()
+        vocab = tokenizer.get_vocab()
+        shown = {vocab[tag] for tag in (*OPENERS, *CLOSERS) if tag in vocab}
+        hidden = {i for i, token in tokenizer.added_tokens_decoder.items() if token.special} | set(tokenizer.all_special_ids)
+        return model, tokenizer, hidden - shown
+
+    def stream(self, messages: list[dict[str, str]], *, max_new_tokens: int, temperature: float,
+               stop: threading.Event) -> Iterator[Piece]:
+        from transformers import StoppingCriteria, StoppingCriteriaList
+
+        model, tokenizer, hidden = self.load()
+
+        class _Stop(StoppingCriteria):
+            def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> bool:
+                return stop.is_set()
+
+        prompt = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        if prompt.rstrip().endswith(OPENERS):  # the template opened the thinking (R1-Distill, QwQ)
+            yield Piece("", opens_thinking=True)
+        inputs = tokenizer(prompt, return_tensors="pt", add_special_tokens=False).to(model.device)
+        streamer = _TokenQueue()
+        sampling = {"do_sample": True, "temperature": temperature, "top_p": 0.95} if temperature > 0 else {
+            "do_sample": False, "temperature": None, "top_p": None, "top_k": None}
+        kwargs = {**inputs, **sampling, "max_new_tokens": max_new_tokens, "streamer": streamer,
+                  "stopping_criteria": StoppingCriteriaList([_Stop()]), "pad_token_id": tokenizer.pad_token_id}
+
+        def generate() -> None:
+            try:
+                model.generate(**kwargs)
+            except BaseException as exc:  # noqa: BLE001 - handed to the reading thread
+                streamer.queue.put(exc)
+                streamer.end()
+
+        threading.Thread(target=generate, daemon=True, name="arena-generate").start()
+        ids: list[int] = []
+        prefix, read, waiting = 0, 0, 0  # incremental detokenization (as TGI and vLLM do it)
+        for token_id in streamer:
+            waiting += 1
+            if token_id in hidden:
+                continue
+            ids.append(token_id)
+            before = tokenizer.decode(ids[prefix:read], skip_special_tokens=False)
+            text = tokenizer.decode(ids[prefix:], skip_special_tokens=False)
+            if len(text) > len(before) and not text.endswith("\ufffd"):  # not in the middle of a character
+                yield Piece(text[len(before):], tokens=waiting)
+                prefix, read, waiting = read, len(ids), 0
+        if waiting:
+            yield Piece("", tokens=waiting)
+
+
+# --------------------------------------------------------------------------------------------------
+# OpenAI-compatible endpoints
+
+
+class OpenAIBackend:
+    """An OpenAI-compatible chat-completions endpoint, streamed; reasoning from `reasoning_content` (or
+    `reasoning`) deltas, or inline in the content. One token is counted per streamed delta."""
+
+    def __init__(self, spec: ModelSpec, key: str) -> None:
+        import openai
+
+        self.spec = spec
+        self.client = openai.OpenAI(base_url=spec.base_url, api_key=key, max_retries=1, timeout=60.0)
+
+    def load(self) -> str:
+        """The model to ask: the one named, else the first one the server lists."""
+        if self.spec.model:
+            return self.spec.model
+        try:
+            models = self.client.models.list().data
+        except Exception as exc:  # noqa: BLE001 - shown on this side
+            raise BackendError(f"{self.spec.base_url}: {_describe(exc)}") from None
+        if not models:
+            raise BackendError(f"{self.spec.base_url} serves no model")
+        return models[0].id
+
+    def stream(self, messages: list[dict[str, str]], *, max_new_tokens: int, temperature: float,
+               stop: threading.Event) -> Iterator[Piece]:
+        model = self.load()
+        try:
+            response = self.client.chat.completions.create(
+                model=model, messages=messages, stream=True, max_tokens=max_new_tokens, temperature=temperature)
+            with response:
+                for chunk in response:
+                    if stop.is_set():
+                        return
+                    for choice in chunk.choices:
+                        delta = choice.delta
+                        reasoning = getattr(delta, "reasoning_content", None) or getattr(delta, "reasoning", None)
+                        if reasoning:
+                            yield Piece(reasoning, thinking=True, tokens=1)
+                        if delta.content:
+                            yield Piece(delta.content, tokens=1)
+        except BackendError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - shown on this side
+            raise BackendError(f"{self.spec.base_url}: {_describe(exc)}") from None
+
+
+def _describe(exc: Exception) -> str:
+    """One line for an endpoint failure, without the request (headers hold the key)."""
+    import openai
+
+    if isinstance(exc, openai.APIConnectionError):
+        cause = exc.__cause__
+        return f"cannot reach the endpoint ({type(cause).__name__ if cause else 'connection error'})"
+    if isinstance(exc, openai.APIStatusError):
+        message = exc.message if isinstance(exc.message, str) else str(exc.message)
+        return f"HTTP {exc.status_code}: {message[:300]}"
+    return f"{type(exc).__name__}: {str(exc)[:300]}"
