@@ -114,13 +114,17 @@ class _TokenQueue:
             yield item
 
 
-_LOAD_LOCK = threading.Lock()  # one model loads at a time (transformers' lazy imports are not thread-safe)
+_LOAD_LOCK = threading.Lock()  # one model loads at a time
 
 
 class TransformersBackend:
     """A causal LM loaded with transformers (a folder or a Hub id), on CUDA when available."""
 
     def __init__(self, spec: ModelSpec) -> None:
+        # transformers resolves its classes lazily, and not safely from two threads at once: resolve them
+        # here, in the thread that builds the app, before any loading thread starts.
+        from transformers import AutoModelForCausalLM, AutoTokenizer, StoppingCriteria  # noqa: F401
+
         self.spec = spec
         self._lock = threading.Lock()
         self._loaded: tuple[Any, Any, set[int]] | None = None
