@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import threading
 import time
 from pathlib import Path
@@ -209,6 +210,18 @@ def test_pool_reports_crashes_and_errors_and_goes_on():
     assert results[0] == 2 and results[2] == 4 and results[4] == 6
     assert results[1].kind == "crashed" and "exit code 3" in results[1].message
     assert results[3].kind == "error" and results[3].message.startswith("TypeError")
+
+
+def test_a_worker_holds_none_of_the_parents_connections_open():
+    """A server that runs the pool (the Reasoning Arena) closes a client's connection: the client must see
+    it closed, also when a worker was forked while the connection was open."""
+    ours, peer = socket.socketpair()
+    with ProcessPool(abs, workers=1, time_limit_s=5) as pool:  # forked while `ours` is open
+        ours.close()
+        peer.settimeout(10)
+        assert peer.recv(1) == b""  # end of stream: no copy of `ours` lives on in the worker
+        assert list(pool.map([-3])) == [3]  # and the worker's own pipe works
+    peer.close()
 
 
 # --------------------------------------------------------------------------------------------------

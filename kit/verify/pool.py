@@ -8,7 +8,9 @@ run nor the items queued behind it. A worker that dies (segfault, out of memory)
 exception raised by `fn` gives `error`; the run goes on in every case.
 
 Workers are forked (Linux), so `fn` needs no pickling and inherits whatever the parent already imported;
-items and results go through pipes and must pickle. The fork may happen on any thread of the parent: the
+items and results go through pipes and must pickle. A worker closes the sockets it inherited (its own
+pipe to the parent aside), so the connections of a server running the pool close when the server closes
+them; other inherited descriptors (pipes to a child process, say) stay open while the worker lives. The fork may happen on any thread of the parent: the
 child runs only the worker loop below, and Python makes the forking thread the child's main thread.
 Forks take `kit.parallel.FORK_LOCK`, so no worker inherits a pipe that a `subprocess.Popen` on another
 thread is still setting up.
@@ -19,6 +21,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import stat
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -41,9 +44,23 @@ class Failure:
     message: str
 
 
+def _close_inherited_sockets(keep: int) -> None:
+    """Close the sockets the fork copied from the parent, but `keep`: a connection the parent closes (a web
+    server's client, say) must not stay open in a worker that lives on."""
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd > 2 and fd != keep:
+            try:
+                if stat.S_ISSOCK(os.fstat(fd).st_mode):
+                    os.close(fd)
+            except OSError:  # the listing's own descriptor, gone by now
+                pass
+
+
 def _serve(conn: Connection, fn: Callable[[Any], Any]) -> None:
     """Worker loop: receive an item, send back `(True, fn(item))` or `(False, error text)`."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's business
+    _close_inherited_sockets(conn.fileno())
     while True:
         try:
             item = conn.recv()

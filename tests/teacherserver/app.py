@@ -31,7 +31,8 @@ for structured output simply hold the JSON text as ``content``.
 Fault injection (:meth:`TeacherApp.fail_next`, :meth:`TeacherApp.drop_next`,
 :meth:`TeacherApp.delay_next`) affects the next N requests (optionally only those whose path matches a
 regex): an error status (with OpenAI's error body and an optional ``Retry-After``), a connection aborted
-with no response, or an answer held back for some seconds. Every request is logged in
+with no response, or an answer held back for some seconds. ``TeacherApp.chunk_delay`` (seconds) slows
+every streamed answer down, delta by delta, as a server generating in real time. Every request is logged in
 :attr:`TeacherApp.requests`; the API key is never logged, echoed or written anywhere.
 """
 
@@ -269,6 +270,7 @@ class TeacherApp(RequestLog):
         self.requests: list[RequestRecord] = []
         self.faults_fired = 0
         self._ids = itertools.count(1)
+        self.chunk_delay = 0.0  # seconds between the chunks of a streamed answer (a server generating slowly)
         # (host, port) of a client connection -> its asyncio transport, filled by the uvicorn protocol
         # subclass in tests/asgi_thread.py so that a fault can abort the connection outright.
         self.transports: dict[tuple, asyncio.BaseTransport] = {}
@@ -425,7 +427,7 @@ class TeacherApp(RequestLog):
             options = body.get("stream_options") or {}
             include_usage = isinstance(options, dict) and bool(options.get("include_usage"))
             return StreamingResponse(
-                _sse(head, replies, usage if include_usage else None), media_type="text/event-stream"
+                _sse(head, replies, usage if include_usage else None, self.chunk_delay), media_type="text/event-stream"
             )
         choices = [
             {
@@ -443,9 +445,11 @@ class TeacherApp(RequestLog):
         return JSONResponse({**head, "object": "chat.completion", "choices": choices, "usage": usage})
 
 
-async def _sse(head: dict[str, Any], replies: list[Completion], usage: dict | None) -> AsyncIterator[str]:
+async def _sse(head: dict[str, Any], replies: list[Completion], usage: dict | None,
+               chunk_delay: float = 0.0) -> AsyncIterator[str]:
     """The chunks a streaming server sends: per choice a role delta, reasoning deltas, content deltas and a
-    final delta with the finish reason; then usage (if asked for) and ``[DONE]``."""
+    final delta with the finish reason; then usage (if asked for) and ``[DONE]``; ``chunk_delay`` seconds
+    before each reasoning or content delta."""
 
     def event(choices: list[dict], **extra: Any) -> str:
         chunk = {**head, "object": "chat.completion.chunk", "choices": choices, **extra}
@@ -459,6 +463,8 @@ async def _sse(head: dict[str, Any], replies: list[Completion], usage: dict | No
         for key in ("reasoning_content", "content"):
             text = getattr(reply, key) or ""
             for start in range(0, len(text), _STREAM_PIECE):
+                if chunk_delay:
+                    await asyncio.sleep(chunk_delay)
                 yield event(choice(i, {key: text[start : start + _STREAM_PIECE]}))
         yield event(choice(i, {}, reply.finish_reason))
     if usage is not None:
