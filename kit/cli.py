@@ -256,9 +256,9 @@ def demo(
         from kit.demo.arena import ArenaSettings, build_app, launch
     except ImportError as exc:
         raise RecipeError(f"kit demo needs gradio: pip install \"reasoning-hub-kit[demo]\" ({exc})") from None
-    settings = ArenaSettings.from_env(left=left, right=right, max_new_tokens=max_new_tokens,
-                                      temperature=temperature, concurrency=concurrency)
-    try:
+    try:  # a model that names nothing, an ARENA_* variable that is no number
+        settings = ArenaSettings.from_env(left=left, right=right, max_new_tokens=max_new_tokens,
+                                          temperature=temperature, concurrency=concurrency)
         arena_app = build_app(settings)
     except ValueError as exc:
         raise RecipeError(str(exc)) from None

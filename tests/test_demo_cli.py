@@ -67,6 +67,13 @@ def test_a_model_that_is_nothing_exits_2_with_one_line(value):
     assert out.strip().splitlines()[-1].startswith("error: ") and "http(s) endpoint" in out
 
 
+def test_a_setting_that_is_no_number_exits_2_naming_it():
+    proc = kit_demo("--port", str(free_port()), env={"ARENA_CONCURRENCY": "two"})
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 2, out
+    assert out.strip().splitlines()[-1] == "error: ARENA_CONCURRENCY='two' is not a number"
+
+
 def test_model_names():
     assert parse_model("http://127.0.0.1:8000/v1/#Qwen/QwQ-32B") == ModelSpec("openai", "Qwen/QwQ-32B",
                                                                               "http://127.0.0.1:8000/v1")

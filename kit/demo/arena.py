@@ -53,14 +53,20 @@ class ArenaSettings:
     @classmethod
     def from_env(cls, **overrides: Any) -> ArenaSettings:
         """Settings from the `ARENA_*` variables; `overrides` that are not None win."""
-        env = os.environ
+        def number(name: str, kind: type, default: float) -> Any:
+            value = os.environ.get(name) or default
+            try:
+                return kind(value)
+            except ValueError:
+                raise ValueError(f"{name}={value!r} is not a number") from None
+
         values: dict[str, Any] = {
-            "left": env.get("ARENA_LEFT") or DEFAULT_LEFT,
-            "right": env.get("ARENA_RIGHT") or DEFAULT_RIGHT,
-            "max_new_tokens": int(env.get("ARENA_MAX_NEW_TOKENS") or 2048),
-            "temperature": float(env.get("ARENA_TEMPERATURE") or 0.6),
-            "concurrency": int(env.get("ARENA_CONCURRENCY") or 2),
-            "queue_size": int(env.get("ARENA_QUEUE_SIZE") or 16),
+            "left": os.environ.get("ARENA_LEFT") or DEFAULT_LEFT,
+            "right": os.environ.get("ARENA_RIGHT") or DEFAULT_RIGHT,
+            "max_new_tokens": number("ARENA_MAX_NEW_TOKENS", int, 2048),
+            "temperature": number("ARENA_TEMPERATURE", float, 0.6),
+            "concurrency": number("ARENA_CONCURRENCY", int, 2),
+            "queue_size": number("ARENA_QUEUE_SIZE", int, 16),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
@@ -320,5 +326,5 @@ def build_app(settings: ArenaSettings | None = None, *, preload: bool = True) ->
 
 
 def launch(app: Any, *, host: str | None = None, port: int | None = None, **kwargs: Any) -> Any:
-    """Serve the app (`kit demo`; a Space runs `app.launch()` itself)."""
+    """Serve the app with its style (`kit demo`, and the Space's app.py, where Spaces set the address)."""
     return app.launch(server_name=host, server_port=port, css=CSS, **kwargs)
