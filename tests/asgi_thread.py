@@ -20,6 +20,13 @@ import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nobody listens on right now (the kernel's pick; free until someone binds it)."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
 def _protocol_recording(transports: dict[tuple, asyncio.BaseTransport]) -> type[H11Protocol]:
     """uvicorn's h11 protocol, remembering each connection's transport in ``transports``."""
 

@@ -92,17 +92,14 @@ def reasoners(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def start_arena(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """`start_arena(left, right, **settings)` serves the Reasoning Arena (kit.demo.arena) on 127.0.0.1 in this
     process and returns its URL; every app started is closed at the end of the test."""
-    import socket
-
     from kit.demo.arena import ArenaSettings, build_app, launch
+    from tests.asgi_thread import free_port
 
     monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
     apps: list[Any] = []
 
     def start(left: str, right: str, **settings: Any) -> str:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
+        port = free_port()
         app = build_app(ArenaSettings(left=left, right=right, **{"temperature": 0.0, **settings}))
         apps.append(app)
         launch(app, host="127.0.0.1", port=port, prevent_thread_lock=True, quiet=True)

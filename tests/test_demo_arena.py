@@ -7,7 +7,6 @@ and the stand-in for an OpenAI-compatible server (`teacher`) for the endpoint ba
 from __future__ import annotations
 
 import re
-import socket
 import time
 from typing import Any
 
@@ -16,6 +15,7 @@ import pytest
 pytest.importorskip("gradio")
 from gradio_client import Client  # noqa: E402
 
+from tests.asgi_thread import free_port  # noqa: E402
 from tests.tiny_reasoners import (  # noqa: E402
     RIGHT_ANSWER,
     RIGHT_THINKING,
@@ -45,12 +45,6 @@ def compare(url: str, problem: str, reference: str, **kwargs: Any) -> tuple[list
     job = client.submit(problem, reference, "math", kwargs.get("max_new_tokens", 96), 0.0, api_name="/compare")
     updates = list(job)
     return updates, job.result()
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]  # nobody listens once the socket is closed
 
 
 def test_both_sides_stream_thinking_and_answer_with_stats_and_badges(reasoners, start_arena):
@@ -103,7 +97,7 @@ def test_without_a_reference_answer_there_is_no_badge(reasoners, start_arena):
 
 
 def test_a_side_whose_endpoint_is_down_shows_an_error_and_the_other_completes(reasoners, start_arena):
-    down = f"http://127.0.0.1:{closed_port()}/v1#some/model"
+    down = f"http://127.0.0.1:{free_port()}/v1#some/model"  # nobody listens there
     url = start_arena(str(reasoners["right"]), down)
     problem, gold = arena_problem()
     _, final = compare(url, problem, gold)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,15 +14,10 @@ import pytest
 pytest.importorskip("gradio")
 
 from kit.demo.backends import ModelSpec, api_key, parse_model  # noqa: E402
+from tests.asgi_thread import free_port  # noqa: E402
 from tests.tiny_reasoners import RIGHT_ANSWER, WRONG_ANSWER, arena_problem  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def kit_demo(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:

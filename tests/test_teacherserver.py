@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ from pathlib import Path
 import openai
 import pytest
 
+from tests.asgi_thread import free_port
 from tests.data import make_teacher_recordings
 from tests.teacherserver import DEFAULT_RECORDINGS, NO_RECORDING, TeacherServer
 
@@ -245,9 +245,7 @@ def test_distilabel_openaillm_gets_the_recorded_content(teacher):
 
 
 def test_standalone_server_reads_the_key_from_the_environment(tmp_path: Path):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     key = "sk-standalone-secret"
     env = {**os.environ, "TEACHER_TEST_KEY": key}
     argv = [sys.executable, "-m", "tests.teacherserver", "--port", str(port)]

@@ -53,7 +53,7 @@ class Piece:
 
 def parse_model(text: str) -> ModelSpec:
     """The `ModelSpec` of a `--left/--right` value (see the module doc); ValueError when it names nothing."""
-    from huggingface_hub.utils import HFValidationError, validate_repo_id
+    from kit.hub.cards import is_repo_ref
 
     text = text.strip()
     if text.startswith(("http://", "https://")):
@@ -61,10 +61,8 @@ def parse_model(text: str) -> ModelSpec:
         return ModelSpec("openai", model.strip(), url.rstrip("/"))
     if Path(text).expanduser().is_dir():
         return ModelSpec("transformers", str(Path(text).expanduser()))
-    try:
-        validate_repo_id(text)
-    except HFValidationError:
-        raise ValueError(f"{text!r} is not a model folder, a Hub model id or an http(s) endpoint") from None
+    if not is_repo_ref(text):
+        raise ValueError(f"{text!r} is not a model folder, a Hub model id or an http(s) endpoint")
     return ModelSpec("transformers", text)
 
 

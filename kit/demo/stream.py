@@ -17,7 +17,8 @@ piece (a tag's token counts as thinking).
 
 from __future__ import annotations
 
-OPENERS = ("<think>", "<|begin_of_thought|>")
+from kit.generation.reasoning import OPENERS
+
 CLOSERS = ("</think>", "<|end_of_thought|>")
 SOLUTION_MARKS = ("<|begin_of_solution|>", "<|end_of_solution|>")
 _TAGS = OPENERS + CLOSERS + SOLUTION_MARKS

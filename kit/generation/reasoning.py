@@ -21,7 +21,7 @@ from dataclasses import dataclass
 _THINK = re.compile(r"^\s*<think>(.*?)</think>(.*)$", re.DOTALL)
 _SKY_T1 = re.compile(r"<\|begin_of_thought\|>(.*?)<\|end_of_thought\|>\s*"
                      r"<\|begin_of_solution\|>(.*?)(?:<\|end_of_solution\|>|$)", re.DOTALL)
-_OPENERS = ("<think>", "<|begin_of_thought|>")
+OPENERS = ("<think>", "<|begin_of_thought|>")  # also read by kit.demo.stream
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ def split_reply(content: str | None, reasoning_content: str | None = None, finis
             thinking, content = match.group(1).strip(), match.group(2).strip()
         elif match := _THINK.match(content):
             thinking, content = match.group(1).strip(), match.group(2).strip()
-        elif content.lstrip().startswith(_OPENERS):
+        elif content.lstrip().startswith(OPENERS):
             return Split(content, "", "unclosed_think", "the reasoning never closes")
     if not content:
         return Split(thinking, "", "no_answer", "reasoning without a final answer")

@@ -67,6 +67,20 @@ def is_hub_id(path: str) -> bool:
     return bool(_HUB_ID.match(path)) and not path.endswith(_FILE_SUFFIXES) and not Path(path).exists()
 
 
+def is_repo_ref(value: str) -> bool:
+    """Whether `value` names a Hub repo as huggingface_hub accepts it (`org/name`, or a bare name such as
+    `gpt2`) and is no local path: what a model or dataset to download from the Hub may be."""
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    if Path(value).expanduser().exists():
+        return False
+    try:
+        validate_repo_id(value)
+    except HFValidationError:
+        return False
+    return True
+
+
 def _hub_link(repo_id: str, kind: str = "datasets") -> str | None:
     """The Hub page of a dataset (`kind="datasets"`) or model (`kind="models"`) id; None for other strings."""
     if not _HUB_ID.match(repo_id):

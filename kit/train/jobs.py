@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from pathlib import Path
 
 from huggingface_hub import HfApi, JobInfo, get_token
 from huggingface_hub._jobs_api import DEFAULT_UV_IMAGE
-from huggingface_hub.utils import HFValidationError, validate_repo_id
 
 import kit
+from kit.hub.cards import is_repo_ref
 from kit.recipes import RecipeError, dump_recipe
 from kit.train.recipe import ACCELERATE_CONFIGS, RECIPE_ENV, TrainRecipe
 
@@ -31,13 +30,13 @@ class JobFailed(Exception):
 def check_runnable(recipe: TrainRecipe) -> None:
     """Raise RecipeError (one line) when a Hugging Face Job cannot run ``recipe``."""
     for n, entry in enumerate(recipe.data.mixture):
-        if not _hub_id(entry.path):
+        if not is_repo_ref(entry.path):
             raise RecipeError(f"data.mixture[{n}].path: {entry.path} is not a Hub dataset and the job cannot "
                               f"read local folders: publish it first with "
                               f"`kit publish {entry.path} --repo ORG/NAME`")
     for key in ("name_or_path", "tokenizer"):
         value = getattr(recipe.model, key)
-        if value not in (None, "build") and not _hub_id(value):
+        if value not in (None, "build") and not is_repo_ref(value):
             raise RecipeError(f"model.{key}: {value} is not a Hub model and the job cannot read local "
                               f"folders: publish it first with "
                               f"`kit publish {value} --repo ORG/NAME --type model`")
@@ -118,13 +117,3 @@ def submit(recipe: TrainRecipe, recipe_text: str | None = None, *, follow: bool 
     log(f"Hugging Face Job {ref} {stage}: the model is at {api.endpoint}/{recipe.hub.repo}")
     return job
 
-
-def _hub_id(value: str) -> bool:
-    """True for a Hub repo id (``org/name`` or ``name``) that is not a local path."""
-    if Path(value).expanduser().exists():
-        return False
-    try:
-        validate_repo_id(value)
-    except HFValidationError:
-        return False
-    return True
