@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -238,6 +239,40 @@ class DataRecipe(_Strict):
 # --------------------------------------------------------------------------------------------------
 # Loading
 
+_BOOL = "tag:yaml.org,2002:bool"
+
+
+class RecipeLoader(yaml.SafeLoader):
+    """PyYAML's safe loader with YAML 1.2 booleans: only true/false (in any case) are booleans.
+
+    PyYAML follows YAML 1.1, where yes/no/on/off (any of their cases) are booleans too, so
+    `save_strategy: no` (or `--set sft.save_strategy=no`) would reach TRL as False. YAML 1.1's `=` (the
+    "value" tag, which the safe loader cannot construct) is dropped too: `=` reads as a string. Numbers and
+    null resolve as in PyYAML.
+    """
+
+
+RecipeLoader.yaml_implicit_resolvers = {
+    first: kept for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    if (kept := [(tag, regexp) for tag, regexp in resolvers
+                 if tag not in (_BOOL, "tag:yaml.org,2002:value")])
+}
+RecipeLoader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|false)$", re.IGNORECASE), list("tTfF"))
+
+
+class RecipeDumper(yaml.SafeDumper):
+    """PyYAML's safe dumper, which quotes every string a YAML 1.1 loader would read as something else (`no`,
+    `on`, ...), also quoting what `RecipeLoader` reads as a boolean (`tRuE`): its output reads back the same
+    through `RecipeLoader` and through `yaml.safe_load` (YAML 1.1)."""
+
+
+RecipeDumper.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|false)$", re.IGNORECASE), list("tTfF"))
+
+
+def parse_yaml(text: str) -> Any:
+    """YAML text as recipes read it (`RecipeLoader`: YAML 1.2 booleans)."""
+    return yaml.load(text, Loader=RecipeLoader)  # a SafeLoader subclass: constructs plain data only
+
 
 def _apply_override(data: dict[str, Any], assignment: str) -> None:
     if "=" not in assignment:
@@ -247,7 +282,7 @@ def _apply_override(data: dict[str, Any], assignment: str) -> None:
     if not all(parts):
         raise RecipeError(f"--set {assignment!r}: empty key")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
+        value = parse_yaml(raw) if raw.strip() else ""
     except yaml.YAMLError:
         value = raw
     if parts[0] == "source" and "source" not in data and isinstance(data.get("sources"), list):
@@ -319,7 +354,7 @@ def load_recipe(path: str | os.PathLike[str], overrides: list[str] | tuple[str, 
     """
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = parse_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise RecipeError(f"recipe not found: {path}") from None
     except yaml.YAMLError as exc:
@@ -351,5 +386,6 @@ def load_recipe(path: str | os.PathLike[str], overrides: list[str] | tuple[str, 
 
 
 def dump_recipe(recipe: BaseModel) -> str:
-    """The recipe as YAML, for `recipe.yaml` in an output folder (recipes hold no secrets by design)."""
-    return yaml.safe_dump(recipe.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+    """The recipe as YAML, for `recipe.yaml` in an output folder (recipes hold no secrets by design); it reads
+    back exactly as written through `load_recipe` (and through `yaml.safe_load`)."""
+    return yaml.dump(recipe.model_dump(mode="json"), Dumper=RecipeDumper, sort_keys=False, allow_unicode=True)
