@@ -4,10 +4,13 @@
     (mixture loading, built tokenizer, chat template check, random init, its SFTTrainer subclass, callbacks,
     the final folder). The plain side is what a user would write with TRL alone: `load_dataset` on the same
     curated folder (shuffled with the same seed), the tokenizer the kit saved (as one would load a Hub
-    tokenizer), a `Qwen2Config` written out with the recipe's values and the same seeded random init, and
+    tokenizer), a `Qwen2Config` written out with the recipe's values and the same seeded random init in the
+    recipe's `model.dtype` (auto: float32, the kit's rule for a random init) with the attention implementation
+    the kit side's model actually trained with (the kit may resolve `attn_implementation` itself), and
     `SFTConfig(**the recipe's sft block)` read from the YAML file (not through the kit's code) and
-    `SFTTrainer`. Both run the same steps on the same rows; `save_strategy` is "no" on both so no checkpoint
-    write falls inside the timing. Measured the same way on both: a callback notes the time and
+    `SFTTrainer`. The dtype and attention of both sides' models are printed with the loss comparison. Both
+    run the same steps on the same rows; `save_strategy` is "no" on both so no checkpoint write falls inside
+    the timing. Measured the same way on both: a callback notes the time and
     `state.num_input_tokens_seen` (non-padding tokens, counted by the Trainer on both sides) at the end of
     every step; tokens/s is taken over the steps after `--warmup`. One short warm-up run of each side first,
     then `--rounds` rounds alternating which side goes first. Two figures per side: the median over the runs,
@@ -54,10 +57,16 @@ RUN_FIELDS = {"output_dir", "logging_dir", "run_name", "hub_model_id", "deepspee
 
 
 class Meter(TrainerCallback):
-    """The time and the non-padding tokens seen at the end of every step; the logged losses."""
+    """The time and the non-padding tokens seen at the end of every step; the logged losses; the dtype and
+    attention implementation of the model the Trainer trains."""
 
     def __init__(self, warmup: int) -> None:
         self.warmup, self.marks, self.losses = warmup, [], []
+        self.model_setup: tuple[str, str] | None = None
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:
+        if model is not None:
+            self.model_setup = model_setup(model)
 
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self.marks.append((time.perf_counter(), int(state.num_input_tokens_seen or 0)))
@@ -76,6 +85,12 @@ class Meter(TrainerCallback):
         """(seconds, tokens) of each step after the warm-up ones."""
         timed = self.marks[self.warmup - 1:]
         return [(t - tp, n - n_prev) for (tp, n_prev), (t, n) in zip(timed, timed[1:], strict=False)]
+
+
+def model_setup(model: Any) -> tuple[str, str]:
+    """(dtype, attention implementation) of a model, e.g. ("float32", "sdpa"). The attention is read from the
+    live model: transformers does not write `_attn_implementation` into a saved config.json."""
+    return str(model.dtype).removeprefix("torch."), str(model.config._attn_implementation)
 
 
 def best_of(meters: list[Meter]) -> float:
@@ -125,26 +140,41 @@ def kit_side(args: argparse.Namespace, out: Path) -> tuple[Meter, Path]:
 
 # -- plain side: TRL alone, the way a user writes it -----------------------------------------------------------
 
-def plain_side(args: argparse.Namespace, tokenizer_dir: Path, out: Path) -> tuple[Meter, Any]:
-    from datasets import load_dataset
-    from transformers import AutoModelForCausalLM, PreTrainedTokenizerFast, Qwen2Config
-    from trl import SFTConfig, SFTTrainer
+def plain_model(raw: dict[str, Any], args: argparse.Namespace, tokenizer: Any,
+                attn_implementation: str | None) -> Any:
+    """The model as a user builds it with transformers alone, from the recipe's YAML (`raw`): a `Qwen2Config`
+    with the recipe's values, the same seeded random init, in the recipe's `model.dtype` (auto: float32, what
+    the kit uses for a random init) and with `attn_implementation` (the one the kit side trained with)."""
+    from transformers import AutoModelForCausalLM, Qwen2Config
 
-    raw = yaml.safe_load(Path(args.recipe).read_text(encoding="utf-8"))
-    sft, model_values, seed = dict(raw["sft"]), dict(raw["model"]["config"]), raw["data"]["seed"]
+    model_values = dict(raw["model"]["config"])
     if args.hidden_size:
         model_values.update(hidden_size=args.hidden_size, intermediate_size=2 * args.hidden_size)
     if args.layers:
         model_values["num_hidden_layers"] = args.layers
+    dtype_name = raw["model"].get("dtype", "auto")
+    dtype = torch.float32 if dtype_name == "auto" else getattr(torch, dtype_name)
+    config = Qwen2Config(**model_values, vocab_size=len(tokenizer), eos_token_id=tokenizer.eos_token_id,
+                         pad_token_id=tokenizer.pad_token_id, bos_token_id=None)
+    attention = {"attn_implementation": attn_implementation} if attn_implementation else {}
+    torch.manual_seed(raw["sft"]["seed"])
+    return AutoModelForCausalLM.from_config(config, dtype=dtype, **attention)
+
+
+def plain_side(args: argparse.Namespace, tokenizer_dir: Path, out: Path,
+               attn_implementation: str | None) -> tuple[Meter, Any]:
+    from datasets import load_dataset
+    from transformers import PreTrainedTokenizerFast
+    from trl import SFTConfig, SFTTrainer
+
+    raw = yaml.safe_load(Path(args.recipe).read_text(encoding="utf-8"))
+    sft, seed = dict(raw["sft"]), raw["data"]["seed"]
 
     dataset = load_dataset(str(args.data), "default", split="train").select_columns(["messages"]).shuffle(seed=seed)
     # Not AutoTokenizer: next to a qwen2 config.json it returns transformers' Qwen2Tokenizer, which keeps the vocab
     # and merges but swaps in Qwen2's own normalizer and pre-tokenizer, so it would not be the same tokenizer.
     tokenizer = PreTrainedTokenizerFast.from_pretrained(tokenizer_dir)
-    config = Qwen2Config(**model_values, vocab_size=len(tokenizer), eos_token_id=tokenizer.eos_token_id,
-                         pad_token_id=tokenizer.pad_token_id, bos_token_id=None)
-    torch.manual_seed(sft["seed"])
-    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    model = plain_model(raw, args, tokenizer, attn_implementation)
     sft.update(max_steps=args.steps, save_strategy="no")
     training_args = SFTConfig(output_dir=str(out), include_num_input_tokens_seen="non_padding", **sft)
     meter = Meter(args.warmup)
@@ -164,9 +194,12 @@ def config_differences(kit_out: Path, plain_args: Any) -> list[str]:
 def bench_throughput(args: argparse.Namespace, work: Path) -> None:
     print(f"(a) training throughput: {args.steps} steps, timed over steps {args.warmup + 1}-{args.steps} "
           f"(non-padding tokens / s)")
-    kit_side(argparse.Namespace(**{**vars(args), "steps": args.warmup + 2}), work / "kit-warmup")
-    tokenizer_dir = work / "kit-warmup"
-    plain_side(argparse.Namespace(**{**vars(args), "steps": args.warmup + 2}), tokenizer_dir, work / "plain-warmup")
+    kit_warmup, tokenizer_dir = kit_side(argparse.Namespace(**{**vars(args), "steps": args.warmup + 2}),
+                                         work / "kit-warmup")
+    # The attention implementation the kit's model trained with (the recipe's, or what the kit resolved it to).
+    attention = kit_warmup.model_setup[1] if kit_warmup.model_setup else None
+    plain_side(argparse.Namespace(**{**vars(args), "steps": args.warmup + 2}), tokenizer_dir, work / "plain-warmup",
+               attention)
     meters: dict[str, list[Meter]] = {"kit": [], "plain": []}
     for r in range(args.rounds):
         order = ("kit", "plain") if r % 2 == 0 else ("plain", "kit")
@@ -174,7 +207,7 @@ def bench_throughput(args: argparse.Namespace, work: Path) -> None:
             if side == "kit":
                 meter, kit_out = kit_side(args, work / f"kit-{r}")
             else:
-                meter, plain_args = plain_side(args, tokenizer_dir, work / f"plain-{r}")
+                meter, plain_args = plain_side(args, tokenizer_dir, work / f"plain-{r}", attention)
             meters[side].append(meter)
         print(f"  round {r + 1} ({' then '.join(order)}): kit {meters['kit'][-1].tokens_per_second:8.0f}   "
               f"plain {meters['plain'][-1].tokens_per_second:8.0f}")
@@ -187,9 +220,12 @@ def bench_throughput(args: argparse.Namespace, work: Path) -> None:
     kit_losses, plain_losses = meters["kit"][-1].losses, meters["plain"][-1].losses
     gap = max(abs(a - b) for a, b in zip(kit_losses, plain_losses, strict=True))
     differences = config_differences(kit_out, plain_args)
+    kit_setup, plain_setup = ("/".join(meters[side][-1].model_setup or ("?", "?")) for side in ("kit", "plain"))
+    mismatch = "" if kit_setup == plain_setup else "  <-- MISMATCH: the two sides train different models"
     print(f"  same training on both sides: {len(kit_losses)} losses, largest difference {gap:.2e} "
           f"(first {kit_losses[0]:.4f} / {plain_losses[0]:.4f}, last {kit_losses[-1]:.4f} / "
-          f"{plain_losses[-1]:.4f}); SFTConfig fields that differ: {', '.join(differences) or 'none'}")
+          f"{plain_losses[-1]:.4f}); SFTConfig fields that differ: {', '.join(differences) or 'none'}; "
+          f"model dtype/attention: kit {kit_setup}, plain {plain_setup}{mismatch}")
     print(f"  ratio kit/plain {kit / plain:.3f} (medians), {kit_best / plain_best:.3f} (best step times); "
           "goal >= 0.95")
 
