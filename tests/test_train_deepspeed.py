@@ -10,40 +10,22 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import torch
 from transformers import AutoModelForCausalLM
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.launcher import train_under_launcher
+
 STEPS, BATCH, RANKS = 4, 2, 2
 
 
 def test_zero2_trains_on_the_cpu_under_accelerate_launch(quickstart: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
-           and not k.startswith("ACCELERATE_")}
-    env["HF_HUB_OFFLINE"] = "1"
     sets = [f"data.mixture.0.path={quickstart}", "launch.accelerate=zero2", f"compute.gpus_per_node={RANKS}",
             f"sft.max_steps={STEPS}", f"sft.save_steps={STEPS}", "sft.max_length=512",
             f"sft.per_device_train_batch_size={BATCH}"]
-    command = [sys.executable, "-m", "kit.cli", "train", "recipes/sft/tiny-cpu.yaml", "--out", str(out),
-               *(arg for s in sets for arg in ("--set", s)), "--no-push"]
-    child = subprocess.Popen(command, cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        output, _ = child.communicate(timeout=280)
-    finally:
-        if child.poll() is None:  # the launcher and its ranks
-            os.killpg(child.pid, signal.SIGKILL)
-            child.wait()
-    assert child.returncode == 0, output[-6000:]
-    assert "accelerate.commands.launch" in output  # it went through the launcher, not one in-process run
+    train_under_launcher("recipes/sft/tiny-cpu.yaml", out, sets, timeout=280)
 
     results = json.loads((out / "train_results.json").read_text())
     assert results["hyperparameters"]["deepspeed_zero_stage"] == 2

@@ -55,7 +55,7 @@ def test_submit_sends_the_job_spec_and_follows_the_logs(hub, api, capsys, caplog
     assert spec["flavor"] == "a100x8"
     assert spec["dockerImage"] == DEFAULT_UV_IMAGE
     assert spec["timeoutSeconds"] == 3 * 3600
-    assert spec["command"] == ["uv", "run", "--with", f"reasoning-hub-kit[train]=={kit.__version__}",
+    assert spec["command"] == ["uv", "run", "--with", f"reasoning-hub-kit[train,gpu]=={kit.__version__}",
                                "--with", "flash-attn", "--python", "3.11",
                                "kit", "train", "env:KIT_TRAIN_RECIPE", "--on", "local"]
     assert spec["labels"] == {"kit": "train", "kit-recipe": "sky-t1-mini", "name": "kit-train-sky-t1-mini"}
@@ -188,3 +188,11 @@ def test_the_cli_submits_a_shipped_recipe_with_the_token_only_in_the_secrets(hub
     assert sent["launch"]["accelerate"] == "zero3-offload"  # a config the installed kit ships, not a local path
     assert sent["model"]["name_or_path"] == "Qwen/Qwen2.5-7B-Instruct"
     assert sent["data"]["mixture"][0]["path"] == "standin-org/openthoughts"
+
+
+def test_gpu_flavors_install_the_gpu_extra_and_cpu_flavors_do_not():
+    data = recipe_dict()
+    data["launch"]["hf_jobs"]["flavor"] = "cpu-upgrade"
+    assert jobs.job_command(make(data))[1][:4] == ["uv", "run", "--with", f"reasoning-hub-kit[train]=={kit.__version__}"]
+    data["launch"]["hf_jobs"]["flavor"] = "h200x8"
+    assert f"reasoning-hub-kit[train,gpu]=={kit.__version__}" in jobs.job_command(make(data))[1]

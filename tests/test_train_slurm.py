@@ -246,4 +246,4 @@ def test_accelerate_configs_point_at_their_deepspeed_file(path: Path) -> None:
         assert not Path(file).is_absolute() and (REPO / file).is_file()
         assert "mixed_precision" not in config  # precision comes from the DeepSpeed file ("auto")
     else:
-        assert config["distributed_type"] == "MULTI_GPU" and config["mixed_precision"] == "no"
+        assert config["distributed_type"] in ("MULTI_GPU", "FSDP") and config["mixed_precision"] == "no"

@@ -1,7 +1,7 @@
 """`kit train RECIPE --on hf-jobs`: run a training recipe as a Hugging Face Job.
 
-The job runs ``uv run --with reasoning-hub-kit[train]==VERSION ... kit train env:KIT_TRAIN_RECIPE --on local``
-in a uv image: the recipe's YAML travels in that environment variable (recipes hold no secrets), the Hub
+The job runs ``uv run --with reasoning-hub-kit[train,gpu]==VERSION ... kit train env:KIT_TRAIN_RECIPE --on local``
+in a uv image (``[train]`` alone on the cpu flavors): the recipe's YAML travels in that environment variable (recipes hold no secrets), the Hub
 token only as the job's secret ``HF_TOKEN``. Everything the job reads must be on the Hub, and the weights
 must be pushed there (``hub.repo``): the job's disk is lost when it ends.
 """
@@ -63,7 +63,8 @@ def job_command(recipe: TrainRecipe) -> tuple[str, list[str]]:
     an argument (``train``, ``local``) to a bucket and rewrites the argument.
     """
     cfg = recipe.launch.hf_jobs
-    requirements = [cfg.kit or f"reasoning-hub-kit[train]=={kit.__version__}", *cfg.dependencies]
+    extras = "train" if cfg.flavor.startswith("cpu") else "train,gpu"  # Liger and the Hub's flash-attn on GPUs
+    requirements = [cfg.kit or f"reasoning-hub-kit[{extras}]=={kit.__version__}", *cfg.dependencies]
     command = ["uv", "run"]
     for requirement in requirements:
         command += ["--with", requirement]

@@ -60,7 +60,26 @@ def launch_local(recipe_path: str, overrides: list[str], recipe: TrainRecipe, ex
     """Run the recipe under accelerate; the exit code of the launcher."""
     command = accelerate_command(recipe, recipe_path, overrides, extra)
     print("+ " + " ".join(command), file=sys.stderr, flush=True)
+    note = cpu_note(recipe)
+    if note:
+        print(note, file=sys.stderr, flush=True)
     return subprocess.call(command, env=launch_env())
+
+
+def cpu_note(recipe: TrainRecipe) -> str | None:
+    """A warning when the ranks will train on the CPU under an FSDP config: accelerate turns FSDP on only for
+    accelerator devices (GPUs and the like); on the CPU it gives each rank plain DDP over gloo instead, with no
+    error (torch's fully_shard itself would run there)."""
+    import torch
+
+    if torch.cuda.is_available() and not recipe.sft.get("use_cpu"):
+        return None
+    source = accelerate_config_file(recipe.launch.accelerate or "")
+    config = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+    if config.get("distributed_type") != "FSDP":
+        return None
+    return (f"note: {source.name} asks for FSDP, but these processes train on the CPU, where accelerate runs FSDP "
+            "configs as plain DDP (gloo): every rank holds the whole model and its optimizer states")
 
 
 def launch_env() -> dict[str, str]:

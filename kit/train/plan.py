@@ -2,9 +2,34 @@
 
 Samples and tokens come from the real mixture rendered with the run's chat template and tokenized with the
 real tokenizer; steps and tokens per step follow from the batch settings (packing fills `max_length` per
-sequence); the memory per GPU is the usual mixed-precision AdamW estimate (2 bytes of bf16 weights and 2 of
-gradients per parameter, 12 of fp32 master weights and moments) split as the ZeRO stage splits it, plus
-activations and logits; GPU-hours come from the recipe's `compute.tokens_per_gpu_second`.
+row). The attention implementation is resolved as the run will resolve it (`kit.train.attention`).
+
+Memory per GPU is the peak of a training step, from the model's shape, as `memory_per_gpu` itemises it:
+
+- model states: weights, gradients and AdamW moments in the weights' dtype (a bf16 model: 8 bytes per
+  parameter; fp32 weights under bf16 autocast: 16, plus the bf16 copies autocast keeps for the backward);
+  DeepSpeed keeps bf16 weights and gradients, fp32 master weights and moments and, at the optimizer step, an
+  fp32 copy of the gradients (20 bytes), split as the ZeRO stage splits them, plus the parameters ZeRO-3 keeps
+  gathered (up to `stage3_max_live_parameters`); FSDP2 shards fp32 weights, gradients and moments (accelerate
+  upcasts the model for mixed precision) and holds two layers and the LM head unsharded in bf16;
+- activations saved for the backward, per token and layer: the two RMSNorms (fp32 input, normalised output),
+  q/k/v, the attention output and the o_proj input, the softmax statistics, and the four MLP tensors (gate, up,
+  act, product); sdpa and eager with a mask get k and v expanded to every head (transformers' repeat_kv);
+  Liger's kernels save less (norm input only, gate and up only); activation checkpointing keeps each layer's
+  input plus one layer's activations;
+- the mask term, quadratic in the row length, where one is built: TRL's padding-free packing flattens a
+  micro-batch into one row of `micro_batch x max_length` tokens, and sdpa gets that row's dense boolean mask
+  once plus its bf16 bias in every layer; eager also keeps each head's attention weights; flash-attn and
+  flex_attention build none (varlen kernels, a block-sparse mask);
+- the head: TRL's fused LM head never materialises the logits (tiles of 4096 tokens).
+
+Calibrated on the H200 runs of ../shared/gpu.md (a Qwen2.5-0.5B-shaped model, 8k packed rows): each measured
+peak is predicted within 15% (tests/test_train_plan.py).
+
+Throughput: the recipe's measured `compute.tokens_per_gpu_second` when given; otherwise the GPU's dense bf16
+peak (kit.train.gpus) times an MFU, over 6 x parameters FLOPs per token. The MFU is the recipe's
+`compute.mfu`, else what the kit measured for the attention implementation (`ASSUMED_MFU`), and the plan
+says which.
 """
 
 from __future__ import annotations
@@ -16,29 +41,65 @@ from typing import Any
 
 import yaml
 
+from kit.train.gpus import lookup
 from kit.train.recipe import TrainRecipe
 
 GIB = 1024**3
+HEAD_TILE = 4096  # tokens per tile of TRL's fused LM head
+# MFU (6N FLOPs per token, dense bf16 peak) the plan assumes when the recipe gives neither a measured
+# throughput nor `compute.mfu`: flex_attention and sdpa as measured on an H200 (../shared/gpu.md, packed 8k
+# rows: flex 13-21%, sdpa 3.5-6.7%); flash-attn is the figure well-tuned dense SFT reaches on Hopper (not yet
+# measured with the kit). ZeRO-3 with offload moves the optimizer to the CPU: far lower (1.9% measured for
+# ZeRO-3 without offload on one process).
+ASSUMED_MFU = {"flash_attention_3": 0.35, "flash_attention_2": 0.35, "flex_attention": 0.15, "sdpa": 0.06,
+               "eager": 0.03}
+KERNEL_MFU = 0.35  # a flash-attn Hub kernel (org/name)
+OFFLOAD_FACTOR = 0.3
 
 
-def sft_values(recipe: TrainRecipe) -> dict[str, Any]:
-    """SFTConfig's defaults with the recipe's `sft:` on top (no SFTConfig is built: no device checks)."""
-    from trl import SFTConfig
+@dataclasses.dataclass(frozen=True)
+class Shape:
+    """What the memory model needs of a decoder-only transformer."""
 
-    defaults = {f.name: f.default for f in dataclasses.fields(SFTConfig) if f.default is not dataclasses.MISSING}
-    return {**defaults, **recipe.sft}
+    parameters: int
+    layers: int
+    hidden: int
+    heads: int
+    kv_heads: int
+    head_dim: int
+    intermediate: int
+    vocab: int
+
+    @classmethod
+    def of(cls, config: Any, parameters: int) -> Shape:
+        heads = config.num_attention_heads
+        head_dim = getattr(config, "head_dim", None) or config.hidden_size // heads
+        return cls(parameters, config.num_hidden_layers, config.hidden_size, heads,
+                   getattr(config, "num_key_value_heads", None) or heads, head_dim,
+                   getattr(config, "intermediate_size", None) or 4 * config.hidden_size, config.vocab_size)
 
 
-def zero_setup(accelerate_config: str | None) -> dict[str, Any]:
-    """{stage, offload_optimizer, offload_param} of an accelerate config (stage 0: DDP or one process)."""
+def sharding_setup(accelerate_config: str | None) -> dict[str, Any]:
+    """How an accelerate config splits the model states: {engine (deepspeed, fsdp2, ddp or None), stage (ZeRO's,
+    FSDP2 full sharding counts as 3), offload_optimizer, offload_param, max_live_parameters (ZeRO-3)}."""
+    setup: dict[str, Any] = {"engine": None, "stage": 0, "offload_optimizer": False, "offload_param": False,
+                             "max_live_parameters": None}
     if not accelerate_config:
-        return {"stage": 0, "offload_optimizer": False, "offload_param": False}
+        return setup
     from kit.train.launch import deepspeed_file
     from kit.train.recipe import accelerate_config_file
 
     source = accelerate_config_file(accelerate_config)
     config = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+    if config.get("distributed_type") == "FSDP":
+        fsdp = config.get("fsdp_config") or {}
+        return {**setup, "engine": f"fsdp{fsdp.get('fsdp_version', 1)}",
+                "stage": 3 if fsdp.get("fsdp_reshard_after_forward", True) else 2,
+                "offload_optimizer": bool(fsdp.get("fsdp_offload_params")),
+                "offload_param": bool(fsdp.get("fsdp_offload_params"))}
     ds = config.get("deepspeed_config") or {}
+    if config.get("distributed_type") != "DEEPSPEED" and not ds:
+        return {**setup, "engine": "ddp"}
     if ds.get("deepspeed_config_file"):
         ds = json.loads(deepspeed_file(source, ds["deepspeed_config_file"]).read_text(encoding="utf-8"))
     zero = ds.get("zero_optimization") or {}  # a DeepSpeed file; accelerate's inline keys are flat
@@ -48,38 +109,99 @@ def zero_setup(accelerate_config: str | None) -> dict[str, Any]:
         device = (zero.get(key) or {}).get("device") if isinstance(zero.get(key), dict) else ds.get(f"{key}_device")
         return device not in ("none", None)
 
-    return {"stage": stage, "offload_optimizer": offloaded("offload_optimizer"), "offload_param": offloaded("offload_param")}
+    live = zero.get("stage3_max_live_parameters", 1e9)
+    return {**setup, "engine": "deepspeed", "stage": stage, "offload_optimizer": offloaded("offload_optimizer"),
+            "offload_param": offloaded("offload_param"),
+            "max_live_parameters": int(float(live)) if stage >= 3 else None}
 
 
-def memory_per_gpu(params: int, world: int, zero: dict[str, Any], *, micro_batch: int, seq: int, hidden: int,
-                   layers: int, vocab: int, checkpointing: bool) -> dict[str, float]:
-    """Estimated GiB per GPU: model states (weights, gradients, optimizer) and activations."""
-    weights, grads, optim = 2 * params, 2 * params, 12 * params
-    stage = zero["stage"]
-    if stage >= 1:
-        optim /= world
-    if stage >= 2:
-        grads /= world
-    if stage >= 3:
-        weights /= world
-    if zero["offload_optimizer"]:
-        optim = grads = 0  # the optimizer steps on the CPU: the sharded gradients go there too
-    if zero["offload_param"]:
-        weights = 2 * 2 * params / max(1, layers)  # only the layers being computed are on the GPU
+def model_states(shape: Shape, world: int, sharding: dict[str, Any], *, weight_bytes: int, mixed: bool) -> float:
+    """Bytes per GPU of weights, gradients and optimizer states (AdamW: two moments)."""
+    p, engine, stage = shape.parameters, sharding["engine"], sharding["stage"]
+    if engine == "deepspeed":
+        low = 2 if mixed else 4
+        weights, grads = low * p, low * p
+        optim, step = (12 * p, 4 * p) if mixed else (8 * p, 0)  # fp32 master weights + moments; fp32 grads
+        if stage >= 1:
+            optim, step = optim / world, step / world
+        if stage >= 2:
+            grads /= world
+        gathered = 0.0
+        if stage >= 3:
+            weights /= world
+            gathered = low * min(p, sharding.get("max_live_parameters") or p)
+        if sharding["offload_optimizer"]:
+            optim = grads = step = 0  # the optimizer steps on the CPU: the sharded gradients go there too
+        if sharding["offload_param"]:
+            weights, gathered = 2 * low * p / max(1, shape.layers), 0  # only the layers being computed
+        return weights + grads + optim + step + gathered
+    if engine and engine.startswith("fsdp"):
+        full = 4 if mixed else weight_bytes  # accelerate upcasts the sharded weights to fp32 for mixed precision
+        sharded = 4 * full * p / (world if stage >= 2 else 1)  # weights, grads, two moments
+        low = 2 if mixed else weight_bytes
+        layer = 2 * low * p / max(1, shape.layers)  # a layer gathered, one prefetched
+        head = low * shape.vocab * shape.hidden  # accelerate keeps the LM head (and final norm) unsharded
+        return (0 if sharding["offload_param"] else sharded) + layer + head
+    states = 4 * weight_bytes * p  # weights, grads and two AdamW moments in the weights' dtype
+    if mixed and weight_bytes == 4:
+        states += 2 * p  # the bf16 copies of the weights autocast keeps for the backward
+    if engine == "ddp" and world > 1:
+        states += weight_bytes * p  # DDP's gradient buckets
+    return states
+
+
+def activation_bytes(shape: Shape, *, micro_batch: int, seq: int, attention: str, padding_free: bool,
+                     checkpointing: bool, act_bytes: int, liger: bool = False) -> dict[str, float]:
+    """Bytes per GPU of what the forward keeps for the backward: {linear (per-token terms), mask (quadratic)}."""
+    h, kv, i, a = shape.hidden, shape.kv_heads * shape.head_dim, shape.intermediate, act_bytes
     tokens = micro_batch * seq
-    per_layer = 34 * tokens * hidden  # bytes of one layer's bf16 activations (Korthikanti et al., no s^2 term)
-    activations = (layers * 2 * tokens * hidden + per_layer) if checkpointing else layers * per_layer
-    logits = 6 * tokens * vocab  # bf16 logits + their fp32 copy for the loss
-    states = weights + grads + optim
-    return {"model_states": states / GIB, "activations": (activations + logits) / GIB,
-            "total": (states + activations + logits) / GIB}
+    rows, row = (1, micro_batch * seq) if padding_free else (micro_batch, seq)
+    masked = attention in ("sdpa", "eager") and (padding_free or micro_batch > 1)  # a dense mask is built
+    norms = 2 * (a * h) if liger else 2 * (4 * h + a * h)  # RMSNorm: fp32 input + normalised output
+    keys = 2 * h if masked else 2 * kv  # k and v, expanded to every head by repeat_kv when a mask is passed
+    attn = a * (3 * h + keys) + 4 * shape.heads  # q, k, v, output, o_proj input; fp32 softmax statistics
+    mlp = (3 if liger else 4) * a * i  # gate, up, act(gate) (not with Liger), gate*up
+    per_layer_token = norms + attn + mlp
+    quadratic_layer = 0.0
+    shared_mask = 0.0
+    if masked:
+        shared_mask = rows * row * row  # the boolean mask, built once per step
+        quadratic_layer = a * rows * row * row  # sdpa's float bias of it, saved by every layer
+        if attention == "eager":
+            quadratic_layer += (4 + a) * shape.heads * rows * row * row  # softmax (fp32) + the weights
+    if checkpointing:
+        linear = shape.layers * a * h * tokens + per_layer_token * tokens  # layer inputs + one layer recomputed
+        mask = shared_mask + quadratic_layer
+    else:
+        linear = shape.layers * per_layer_token * tokens
+        mask = shared_mask + shape.layers * quadratic_layer
+    head = tokens * ((4 * h + a * h) + 3 * a * h + 32) + 2 * 4 * HEAD_TILE * min(shape.vocab, HEAD_TILE)
+    return {"linear": linear + head, "mask": mask}
+
+
+def memory_per_gpu(shape: Shape, world: int, sharding: dict[str, Any], *, micro_batch: int, seq: int,
+                   attention: str = "sdpa", padding_free: bool = False, checkpointing: bool = False,
+                   weight_bytes: int = 2, mixed: bool = True, liger: bool = False) -> dict[str, float]:
+    """Estimated peak GiB per GPU of a training step: model states, activations, the mask term, and the total."""
+    states = model_states(shape, world, sharding, weight_bytes=weight_bytes, mixed=mixed)
+    act = activation_bytes(shape, micro_batch=micro_batch, seq=seq, attention=attention, padding_free=padding_free,
+                           checkpointing=checkpointing, act_bytes=2 if mixed or weight_bytes == 2 else 4,
+                           liger=liger)
+    return {"model_states": states / GIB, "activations": act["linear"] / GIB, "mask": act["mask"] / GIB,
+            "total": (states + act["linear"] + act["mask"]) / GIB}
+
+
+def assumed_mfu(attention: str, sharding: dict[str, Any]) -> float:
+    mfu = ASSUMED_MFU.get(attention, KERNEL_MFU)
+    return mfu * OFFLOAD_FACTOR if sharding["offload_optimizer"] else mfu
 
 
 def make_plan(recipe: TrainRecipe, log: Any = print) -> dict[str, Any]:
     """Everything --dry-run prints, as a dict."""
+    from kit.train.attention import Attention, choose, hub_kernels_installed, installed, padding_free, refusal
     from kit.train.chat import apply_template
     from kit.train.data import load_mixture
-    from kit.train.run import build_config, load_tokenizer
+    from kit.train.run import build_config, load_tokenizer, sft_values, weight_dtype
 
     sft = sft_values(recipe)
     dataset, records = load_mixture(recipe.data, log=log)
@@ -87,6 +209,15 @@ def make_plan(recipe: TrainRecipe, log: Any = print) -> dict[str, Any]:
     column = recipe.data.mixture[0].column
     if column == "messages":
         apply_template(recipe.chat_template, tokenizer, bool(sft.get("assistant_only_loss")))
+    gpu_run = recipe.compute.gpu.lower() != "cpu"
+    # As the run will choose on its GPU machine, with the packages installed here (no kernel is fetched now)
+    hopper = any(name in recipe.compute.gpu.lower() for name in ("h100", "h200", "gh200"))
+    refused = refusal(recipe.model.attn_implementation, sft)  # planned all the same, to show why
+    attention = Attention(recipe.model.attn_implementation, "refused when training") \
+        if refused else choose(recipe.model.attn_implementation, sft, cuda=gpu_run, here=not gpu_run or _cuda(),
+                               available=installed(cuda=gpu_run, hopper=hopper, hub_kernels=hub_kernels_installed))
+    if attention.unpacked:
+        sft["packing"] = sft["padding_free"] = False
     lengths = _lengths(dataset, tokenizer, column)
     max_length = sft.get("max_length")
     tokens = sum(min(n, max_length) if max_length else n for n in lengths)
@@ -105,25 +236,57 @@ def make_plan(recipe: TrainRecipe, log: Any = print) -> dict[str, Any]:
     steps = max_steps if max_steps > 0 else math.ceil(steps_per_epoch * float(sft["num_train_epochs"]))
     total_tokens = round(tokens * steps / steps_per_epoch)
     config = build_config(recipe.model, tokenizer)
-    params = _parameters(config)
-    zero = zero_setup(recipe.launch.accelerate)
-    memory = memory_per_gpu(params, world, zero, micro_batch=micro, seq=max_length or max(lengths),
-                            hidden=config.hidden_size, layers=config.num_hidden_layers, vocab=len(tokenizer),
-                            checkpointing=bool(sft.get("activation_checkpointing", sft.get("gradient_checkpointing"))))
-    speed = recipe.compute.tokens_per_gpu_second
+    shape = Shape.of(config, _parameters(config))
+    sharding = sharding_setup(recipe.launch.accelerate)
+    weights = weight_dtype(recipe.model, config)
+    mixed = gpu_run and bool(sft.get("bf16") or sft.get("fp16"))
+    memory = memory_per_gpu(shape, world, sharding, micro_batch=micro, seq=max_length or max(lengths),
+                            attention=attention.implementation, padding_free=padding_free(sft),
+                            checkpointing=bool(sft.get("activation_checkpointing", sft.get("gradient_checkpointing"))),
+                            weight_bytes=4 if weights == "float32" else 2, mixed=mixed,
+                            liger=bool(sft.get("use_liger_kernel")))
+    gpu = lookup(recipe.compute.gpu)
+    capacity = recipe.compute.gpu_memory_gb or (gpu.memory_gib if gpu else None)
+    speed, speed_source, mfu = _throughput(recipe, shape, gpu, attention.implementation, sharding)
     gpu_hours = total_tokens / speed / 3600 if speed else None
     price = recipe.compute.price_per_gpu_hour
     return {
         "datasets": records, "samples": len(lengths), "tokens": tokens, "truncated": truncated,
         "max_sample_tokens": max(lengths), "mean_sample_tokens": tokens / max(1, len(lengths)),
-        "max_length": max_length, "packing": bool(sft.get("packing")),
+        "max_length": max_length, "packing": bool(sft.get("packing")), "padding_free": padding_free(sft),
+        "attention": {"implementation": attention.implementation, "reason": attention.reason}, "refused": refused,
         "world_size": world, "micro_batch": micro, "gradient_accumulation_steps": accum,
         "global_batch": global_batch, "steps_per_epoch": steps_per_epoch, "steps": steps,
-        "tokens_per_step": tokens_per_step, "total_tokens": total_tokens, "parameters": params,
-        "zero": zero, "memory_gib_per_gpu": memory, "gpu": recipe.compute.gpu,
+        "tokens_per_step": tokens_per_step, "total_tokens": total_tokens, "parameters": shape.parameters,
+        "vocab_size": len(tokenizer), "weights_dtype": weights, "sharding": sharding,
+        "memory_gib_per_gpu": memory, "gpu": recipe.compute.gpu, "gpu_memory_gib": capacity,
+        "memory_warning": (f"the predicted peak, {memory['total']:.1f} GiB, exceeds the {capacity:g} GiB of one "
+                           f"{recipe.compute.gpu}" if capacity and memory["total"] > capacity else None),
+        "tokens_per_gpu_second": speed, "throughput_source": speed_source, "mfu": mfu,
         "gpu_hours": gpu_hours, "hours": gpu_hours / world if gpu_hours is not None else None,
         "cost_usd": gpu_hours * price if gpu_hours is not None and price is not None else None,
     }
+
+
+def _throughput(recipe: TrainRecipe, shape: Shape, gpu: Any, attention: str,
+                sharding: dict[str, Any]) -> tuple[float | None, str, float | None]:
+    """(tokens/s per GPU, where the figure comes from, the MFU it assumes)."""
+    if recipe.compute.tokens_per_gpu_second:
+        return recipe.compute.tokens_per_gpu_second, "compute.tokens_per_gpu_second in the recipe", None
+    if gpu is None:
+        return None, f"no bf16 peak known for {recipe.compute.gpu!r}: set compute.tokens_per_gpu_second", None
+    mfu = recipe.compute.mfu or assumed_mfu(attention, sharding)
+    source = "compute.mfu in the recipe" if recipe.compute.mfu else f"the kit's assumed MFU for {attention}" + (
+        " with optimizer offload" if sharding["offload_optimizer"] else "")
+    speed = mfu * gpu.bf16_tflops * 1e12 / (6 * shape.parameters)
+    return speed, f"{mfu:.0%} MFU ({source}) x {gpu.bf16_tflops:g} TFLOP/s bf16 peak of the {gpu.name}, 6N FLOPs " \
+                  "per token", mfu
+
+
+def _cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
 
 
 def _lengths(dataset: Any, tokenizer: Any, column: str) -> list[int]:

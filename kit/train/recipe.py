@@ -38,10 +38,14 @@ class ModelConfig(_Strict):
                                    "(hidden_size, num_hidden_layers, ...).")
     tokenizer: str | None = Field(None, description="Hub id or folder of the tokenizer (default: name_or_path); "
                                   "`build`: train a byte-level BPE tokenizer on the training texts (no download).")
-    vocab_size: int = Field(512, ge=64, description="With tokenizer: build, its vocabulary size.")
+    vocab_size: int = Field(512, ge=64, description="With tokenizer: build, the largest vocabulary it may have: BPE "
+                            "stops earlier when the texts run out of merges (the plan and the card give the real size).")
     dtype: Literal["auto", "bfloat16", "float16", "float32"] = Field(
         "auto", description="Weights dtype when loading (auto: the checkpoint's own).")
-    attn_implementation: str | None = Field(None, description="e.g. sdpa, flash_attention_2, eager.")
+    attn_implementation: str = Field(
+        "auto", description="auto (default): flash-attn 3/2 when installed (or the Hub's kernels), flex_attention "
+        "for padding-free packing on a GPU, else sdpa (kit.train.attention); or eager, sdpa, flex_attention, "
+        "flash_attention_2, flash_attention_3, a Hub kernel (org/name).")
     trust_remote_code: bool = False
 
     @model_validator(mode="after")
@@ -77,12 +81,16 @@ class ComputeConfig(_Strict):
     """What the run uses: feeds the dry-run plan and the card's compute and cost lines."""
 
     gpu: str = Field("cpu", description="Accelerator type, e.g. H100-80GB, H200, A100-80GB, cpu.")
-    gpu_memory_gb: float | None = Field(None, gt=0, description="Memory of one GPU (default: from the gpu name).")
+    gpu_memory_gb: float | None = Field(None, gt=0, description="Memory of one GPU in GiB, as torch reports it "
+                                        "(default: from the gpu name, see kit/train/gpus.py).")
     gpus_per_node: int = Field(1, ge=1)
     nodes: int = Field(1, ge=1)
     price_per_gpu_hour: float | None = Field(None, ge=0, description="US$ per GPU-hour, for the cost estimate.")
-    tokens_per_gpu_second: float | None = Field(None, gt=0, description="Training throughput per GPU (tokens/s) "
-                                                "used by --dry-run to estimate GPU-hours.")
+    tokens_per_gpu_second: float | None = Field(None, gt=0, description="Measured training throughput per GPU "
+                                                "(tokens/s) for --dry-run's GPU-hours; default: estimated from the "
+                                                "GPU's bf16 peak and `mfu`.")
+    mfu: float | None = Field(None, gt=0, le=1, description="Model FLOPs utilisation --dry-run assumes (default: "
+                              "the kit's measured figure for the attention implementation, see kit/train/plan.py).")
 
     @property
     def world_size(self) -> int:
@@ -113,12 +121,12 @@ class SlurmConfig(_Strict):
     setup: str | None = Field(None, description="Shell lines run on each node first (module load, venv).")
 
 
-ACCELERATE_CONFIGS = ("zero3", "zero3-offload", "zero2", "ddp")  # recipes/accelerate/, shipped as kit.accelerate
+ACCELERATE_CONFIGS = ("zero3", "zero3-offload", "zero2", "fsdp2", "ddp")  # recipes/accelerate/, shipped as kit.accelerate
 
 
 class LaunchConfig(_Strict):
-    accelerate: str | None = Field(None, description="accelerate config: zero3, zero3-offload, zero2 or ddp (the "
-                                   "kit's, in recipes/accelerate/) or a path to your own; none: one process.")
+    accelerate: str | None = Field(None, description="accelerate config: zero3, zero3-offload, zero2, fsdp2 or "
+                                   "ddp (the kit's, in recipes/accelerate/) or a path to your own; none: one process.")
     hf_jobs: HfJobsConfig = Field(default_factory=HfJobsConfig)
     slurm: SlurmConfig = Field(default_factory=SlurmConfig)
 

@@ -21,9 +21,11 @@ from transformers import TrainerCallback
 
 from kit.hub.cards import is_hub_id
 from kit.recipes import RecipeError, dump_recipe
+from kit.train.attention import Attention, choose
 from kit.train.chat import apply_template
 from kit.train.data import load_mixture
 from kit.train.recipe import ModelConfig, TrainRecipe
+from kit.train.throughput import Throughput, describe
 
 Log = Callable[[str], None]
 ELAPSED = "kit_elapsed.json"  # in each checkpoint: training seconds so far, so a resumed run's hours add up
@@ -58,16 +60,19 @@ def train(recipe: TrainRecipe, *, log: Log = print, push: bool = True) -> TrainR
     prepare_rank()
     dataset, records = load_mixture(recipe.data, log=log if _is_main() else _quiet)
     args = sft_config(recipe, log)
+    attention = choose_attention(recipe, args, log if _is_main() else _quiet)
     tokenizer = load_tokenizer(recipe.model, dataset)
     text = recipe.data.mixture[0].column == "text"  # plain text is trained as it is: no chat template
     added = [] if text else apply_template(recipe.chat_template, tokenizer, args.assistant_only_loss)
-    model = load_model(recipe.model, tokenizer, added, seed=args.seed)
+    model = load_model(recipe.model, tokenizer, added, seed=args.seed, attn_implementation=attention.implementation)
     trainer = make_trainer(model, args, dataset, tokenizer)
     last = last_checkpoint(checkpoints)
     before = _elapsed(last)
     if last:
         log(f"resuming from {last} (step {Path(last).name.split('-')[-1]})")
     trainer.add_callback(_ElapsedCallback(before))
+    throughput = Throughput()
+    trainer.add_callback(throughput)
     started = time.monotonic()
     output = trainer.train(resume_from_checkpoint=last)
     seconds = before + time.monotonic() - started
@@ -76,12 +81,15 @@ def train(recipe: TrainRecipe, *, log: Log = print, push: bool = True) -> TrainR
         return None
     tokenizer.save_pretrained(str(out))
     results = _results(recipe, trainer, model, records, output.metrics, seconds, torch)
+    results["compute"].update(throughput.measure(parameters=results["parameters"], world=args.world_size),
+                              attn_implementation=attention.implementation)
     eval_file = out / "eval_results.json"
     if eval_file.exists():
         results["eval_results"] = json.loads(eval_file.read_text(encoding="utf-8"))
     write_folder(recipe, out, results)
     log(f"trained {results['metrics']['global_step']} steps in {seconds / 3600:.2f} h; "
-        f"mean loss {results['metrics'].get('train_loss', float('nan')):.4f} -> {out}")
+        f"mean loss {results['metrics'].get('train_loss', float('nan')):.4f} -> {out}; "
+        f"{describe(results['compute'])}")
     url = publish_model(recipe, out, log) if push and recipe.hub.repo else None
     return TrainResult(out, results, url)
 
@@ -115,6 +123,49 @@ def sft_config(recipe: TrainRecipe, log: Log) -> Any:
         raise RecipeError(f"sft: {exc}") from None
 
 
+def sft_values(recipe: TrainRecipe) -> dict[str, Any]:
+    """SFTConfig's defaults with the recipe's `sft:` on top (no SFTConfig is built: no device checks)."""
+    import dataclasses
+
+    from trl import SFTConfig
+
+    defaults = {f.name: f.default for f in dataclasses.fields(SFTConfig) if f.default is not dataclasses.MISSING}
+    return {**defaults, **recipe.sft}
+
+
+def choose_attention(recipe: TrainRecipe, args: Any, log: Log) -> Attention:
+    """The attention implementation this run trains with (kit.train.attention); packing is turned off in `args`
+    when the choice says so. Also checks that Liger's kernels, when asked for, can run here."""
+    import torch
+
+    cuda = torch.cuda.is_available()
+    hopper = cuda and torch.cuda.get_device_capability()[0] == 9
+    attention = choose(recipe.model.attn_implementation, vars(args), cuda=cuda, hopper=hopper)
+    log(attention.line)
+    if attention.unpacked:
+        args.packing = args.padding_free = False
+    if args.use_liger_kernel:
+        import importlib.util
+
+        if not cuda:
+            raise RecipeError("sft.use_liger_kernel: Liger's kernels run on CUDA GPUs only and this machine has none")
+        if importlib.util.find_spec("liger_kernel") is None:
+            raise RecipeError("sft.use_liger_kernel needs the liger-kernel package: pip install "
+                              "\"reasoning-hub-kit[gpu]\" (or pip install liger-kernel)")
+    return attention
+
+
+def weight_dtype(config: ModelConfig, model_config: Any) -> str:
+    """The dtype the weights are trained in: the recipe's, else float32 for a random init and the checkpoint's
+    own for pretrained weights."""
+    if config.dtype != "auto":
+        return config.dtype
+    if config.init == "random":
+        return "float32"
+    dtype = getattr(model_config, "dtype", None)
+    return str(dtype).removeprefix("torch.") if dtype else "float32"
+
+
 def load_tokenizer(config: ModelConfig, dataset: Any) -> Any:
     """The tokenizer named by the recipe, or (`build`) a byte-level BPE trained on the training texts."""
     if config.tokenizer == "build":
@@ -139,15 +190,17 @@ def _texts(dataset: Any):
             yield row["text"]
 
 
-def load_model(config: ModelConfig, tokenizer: Any, added: list[str], *, seed: int) -> Any:
-    """The model: its weights (`pretrained`) or a random init of its config (`random`, any size)."""
+def load_model(config: ModelConfig, tokenizer: Any, added: list[str], *, seed: int,
+               attn_implementation: str | None = None) -> Any:
+    """The model: its weights (`pretrained`) or a random init of its config (`random`, any size), with the
+    attention implementation `choose_attention` resolved (default: transformers' own choice)."""
     import torch
     from transformers import AutoModelForCausalLM
 
     dtype = "auto" if config.dtype == "auto" else getattr(torch, config.dtype)
     common = {"trust_remote_code": config.trust_remote_code}
-    if config.attn_implementation:
-        common["attn_implementation"] = config.attn_implementation
+    if attn_implementation:
+        common["attn_implementation"] = attn_implementation
     if config.init == "random":
         model_config = build_config(config, tokenizer)
         torch.manual_seed(seed)
@@ -173,14 +226,41 @@ def build_config(config: ModelConfig, tokenizer: Any) -> Any:
                                            trust_remote_code=config.trust_remote_code)
     else:
         start = AutoConfig.for_model(config.architecture)
-    values = {**start.to_dict(), **config.config, "vocab_size": max(len(tokenizer), start.vocab_size),
+    overrides = dict(config.config)
+    base = start.to_dict()
+    rope = {key: overrides.pop(key) for key in ("rope_theta", "rope_scaling") if key in overrides}
+    if rope and isinstance(base.get("rope_parameters"), dict):
+        # transformers 5 keeps RoPE settings in rope_parameters, which would win over the top-level keys
+        scaling = dict(rope.get("rope_scaling") or {})
+        if "type" in scaling:
+            scaling["rope_type"] = scaling.pop("type")
+        theta = {"rope_theta": rope["rope_theta"]} if "rope_theta" in rope else {}
+        overrides["rope_parameters"] = {**base["rope_parameters"], **scaling, **overrides.get("rope_parameters", {}),
+                                        **theta}
+    else:
+        overrides.update(rope)
+    values = {**base, **overrides, "vocab_size": max(len(tokenizer), start.vocab_size),
               "eos_token_id": tokenizer.eos_token_id, "pad_token_id": tokenizer.pad_token_id,
               "bos_token_id": tokenizer.bos_token_id}
     if config.tokenizer == "build":
         values["vocab_size"] = len(tokenizer)
-    if "num_hidden_layers" in config.config and "layer_types" not in config.config:
+    if "num_hidden_layers" in overrides and "layer_types" not in overrides:
         values.pop("layer_types", None)  # derived from the layer count: rebuilt for the new one
-    return type(start).from_dict(values)
+    built = type(start).from_dict(values)
+    kept = built.to_dict()
+    for key, value in overrides.items():  # a key the config class drops or overrules is refused by name
+        now = kept.get(key, getattr(built, key, None))
+        if not _same(now, value):
+            raise RecipeError(f"model.config.{key}: {type(start).__name__} does not keep it (it reads {now!r}); "
+                              "see the config class's documentation for the key that holds this setting")
+    return built
+
+
+def _same(kept: Any, value: Any) -> bool:
+    """Whether a config kept `value`: every key of a mapping, dtypes by name."""
+    if isinstance(value, dict):
+        return isinstance(kept, dict) and all(_same(kept.get(k), v) for k, v in value.items())
+    return kept == value or str(kept).removeprefix("torch.") == str(value)
 
 
 def make_trainer(model: Any, args: Any, dataset: Any, tokenizer: Any) -> Any:
@@ -254,6 +334,8 @@ def _results(recipe: TrainRecipe, trainer: Any, model: Any, records: list[dict[s
         "base_model": base,
         "init": recipe.model.init,
         "architecture": model.config.model_type,
+        "vocab_size": model.config.vocab_size,
+        "tokenizer_built": recipe.model.tokenizer == "build",
         "parameters": sum(getattr(p, "ds_numel", p.numel()) for p in model.parameters()),  # ZeRO-3 partitions
         "datasets": records,
         "hyperparameters": {k: _plain(v) for k, v in sorted(hyper.items())},
