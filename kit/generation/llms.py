@@ -4,13 +4,14 @@ server's `reasoning_content` kept, and a request that fails for good returned as
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from typing import Any
 
 from distilabel.models.llms import OpenAILLM, TransformersLLM, vLLM
 from pydantic import PrivateAttr, SecretStr
 
-from kit.recipes import LLMConfig
+from kit.recipes import LLMConfig, RecipeError
 
 Reply = dict[str, Any]
 Request = tuple[list[dict[str, str]], int]  # (chat messages, seed)
@@ -82,7 +83,25 @@ def _server_message(exc: Any) -> str:
 
 
 class KitTransformersLLM(TransformersLLM):
-    """A local model through transformers (small models, CPU, tests); one seeded sample per request."""
+    """A local model through transformers (small models, CPU, tests); one seeded sample per request.
+
+    `device: cuda` means what it means to torch: the current CUDA device (`cuda:0` unless the process chose
+    another), among those CUDA_VISIBLE_DEVICES leaves visible. distilabel's TransformersLLM would instead hand
+    `cuda` to its whole-host GPU placement (`CudaDevicePlacementMixin`): it needs `pynvml`, picks a GPU by
+    NVML's physical index and writes it to CUDA_VISIBLE_DEVICES (overriding the user's), keeps a per-host
+    claim file in the temp folder, and logs through `self._logger` before `LLM.load` has set it - so it
+    crashed (`'NoneType' object has no attribute 'info'`). The kit names the device instead, so that
+    placement never runs.
+    """
+
+    def load(self) -> None:
+        if self._logger is None:  # what LLM.load sets, needed by distilabel code that may run before it
+            self._logger = logging.getLogger(f"distilabel.llm.{self.model_name}")
+        written, self.device = self.device, _torch_device(self.device, self.model)
+        try:
+            super().load()
+        finally:
+            self.device = written  # the recipe's value (pipeline.yaml shows it); the model's own is on the model
 
     def replies(self, requests: list[Request], json_schema: dict[str, Any] | None = None,
                 **sampling: Any) -> list[Reply]:
@@ -107,6 +126,19 @@ class KitTransformersLLM(TransformersLLM):
                         "finish_reason": "stop" if ended or len(new) < sampling["max_new_tokens"] else "length",
                         "output_tokens": int(len(new)), "error": None})
         return out
+
+
+def _torch_device(device: str | int | None, model: str) -> str | int | None:
+    """`cuda` named as the device torch means by it (`cuda:N`, the current one); anything else as written."""
+    if device != "cuda":
+        return device
+    import torch
+
+    if not torch.cuda.is_available():
+        raise RecipeError(f"device 'cuda' (model {model}): torch finds no CUDA device (torch {torch.__version__}, "
+                          f"CUDA {torch.version.cuda or 'not built in'}); use device cpu, or check the driver "
+                          "and CUDA_VISIBLE_DEVICES")
+    return f"cuda:{torch.cuda.current_device()}"
 
 
 class KitVLLM(vLLM):
