@@ -15,7 +15,6 @@ and how many tokens it carries. Setting `stop` ends the generation early.
 from __future__ import annotations
 
 import os
-import queue
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -89,27 +88,46 @@ def make_backend(spec: ModelSpec, side: str) -> TransformersBackend | OpenAIBack
 
 
 class _TokenQueue:
-    """A transformers streamer (`put`/`end`) that hands the generated token ids to another thread."""
+    """A transformers streamer (`put`/`end`) that hands the generated token ids to the reading thread.
+
+    The reader takes every id that has arrived since it last looked, in one batch: a reader that fell behind
+    (the GIL busy with the other side's generation, a slow consumer) catches up with one decode, instead of
+    decoding, and holding the GIL, once per token while the generating thread waits for it.
+    """
 
     def __init__(self) -> None:
-        self.queue: queue.Queue[Any] = queue.Queue()
+        self._arrived = threading.Condition()
+        self._ids: list[int] = []
+        self._ended = False
+        self._error: BaseException | None = None
         self._prompt_seen = False
 
     def put(self, value: Any) -> None:
         if not self._prompt_seen:  # generate() first puts the prompt
             self._prompt_seen = True
             return
-        for token_id in value.reshape(-1).tolist():
-            self.queue.put(token_id)
+        ids = value.reshape(-1).tolist()  # a CPU tensor: generate() hands the streamer its tokens on the host
+        with self._arrived:
+            self._ids.extend(ids)
+            self._arrived.notify()
 
-    def end(self) -> None:
-        self.queue.put(None)
+    def end(self, error: BaseException | None = None) -> None:
+        with self._arrived:
+            self._ended, self._error = True, error
+            self._arrived.notify()
 
-    def __iter__(self) -> Iterator[int]:
-        while (item := self.queue.get()) is not None:
-            if isinstance(item, BaseException):
-                raise BackendError(f"generation failed: {type(item).__name__}: {item}") from item
-            yield item
+    def __iter__(self) -> Iterator[list[int]]:
+        """The ids in batches: all that arrived since the previous batch (never an empty one)."""
+        while True:
+            with self._arrived:
+                self._arrived.wait_for(lambda: self._ids or self._ended)
+                batch, self._ids, ended, error = self._ids, [], self._ended, self._error
+            if batch:
+                yield batch
+            if error is not None:
+                raise BackendError(f"generation failed: {type(error).__name__}: {error}") from error
+            if ended:
+                return
 
 
 _LOAD_LOCK = threading.Lock()  # one model loads at a time
@@ -125,11 +143,12 @@ class TransformersBackend:
 
         self.spec = spec
         self._lock = threading.Lock()
-        self._loaded: tuple[Any, Any, set[int]] | None = None
+        self._loaded: tuple[Any, Any, set[int], set[int]] | None = None
         self._error: BackendError | None = None
 
-    def load(self) -> tuple[Any, Any, set[int]]:
-        """Model, tokenizer and the token ids not to show; loaded once (a failure is remembered)."""
+    def load(self) -> tuple[Any, Any, set[int], set[int]]:
+        """Model, tokenizer, the token ids not to show and those of the thinking tags; loaded once (a failure
+        is remembered)."""
         with self._lock:
             if self._loaded is None and self._error is None:
                 try:
@@ -142,24 +161,29 @@ class TransformersBackend:
             assert self._loaded is not None
             return self._loaded
 
-    def _load(self) -> tuple[Any, Any, set[int]]:
+    def _load(self) -> tuple[Any, Any, set[int], set[int]]:
         import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
-        cuda = torch.cuda.is_available()
         tokenizer = AutoTokenizer.from_pretrained(self.spec.model)
-        model = AutoModelForCausalLM.from_pretrained(self.spec.model, dtype="auto" if cuda else torch.float32)
-        model.to("cuda" if cuda else "cpu").eval()
+        config = AutoConfig.from_pretrained(self.spec.model)
+        if torch.cuda.is_available():
+            device = torch.device("cuda", torch.cuda.current_device())
+            dtype = _cuda_dtype(getattr(config, "dtype", None), torch.cuda.is_bf16_supported())
+        else:
+            device, dtype = torch.device("cpu"), torch.float32
+        model = AutoModelForCausalLM.from_pretrained(self.spec.model, config=config, dtype=dtype)
+        model.to(device).eval()
         vocab = tokenizer.get_vocab()
         shown = {vocab[tag] for tag in (*OPENERS, *CLOSERS) if tag in vocab}
         hidden = {i for i, token in tokenizer.added_tokens_decoder.items() if token.special} | set(tokenizer.all_special_ids)
-        return model, tokenizer, hidden - shown
+        return model, tokenizer, hidden - shown, shown
 
     def stream(self, messages: list[dict[str, str]], *, max_new_tokens: int, temperature: float,
                stop: threading.Event) -> Iterator[Piece]:
         from transformers import StoppingCriteria, StoppingCriteriaList
 
-        model, tokenizer, hidden = self.load()
+        model, tokenizer, hidden, tags = self.load()
 
         class _Stop(StoppingCriteria):
             def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> bool:
@@ -176,27 +200,47 @@ class TransformersBackend:
                   "stopping_criteria": StoppingCriteriaList([_Stop()]), "pad_token_id": tokenizer.pad_token_id}
 
         def generate() -> None:
+            import torch
+
             try:
-                model.generate(**kwargs)
+                with torch.inference_mode():  # grad mode is per thread: generate()'s no_grad still tracks versions
+                    model.generate(**kwargs)
             except BaseException as exc:  # noqa: BLE001 - handed to the reading thread
-                streamer.queue.put(exc)
-                streamer.end()
+                streamer.end(exc)
 
         threading.Thread(target=generate, daemon=True, name="arena-generate").start()
         ids: list[int] = []
         prefix, read, waiting = 0, 0, 0  # incremental detokenization (as TGI and vLLM do it)
-        for token_id in streamer:
-            waiting += 1
-            if token_id in hidden:
-                continue
-            ids.append(token_id)
-            before = tokenizer.decode(ids[prefix:read], skip_special_tokens=False)
-            text = tokenizer.decode(ids[prefix:], skip_special_tokens=False)
-            if len(text) > len(before) and not text.endswith("\ufffd"):  # not in the middle of a character
-                yield Piece(text[len(before):], tokens=waiting)
-                prefix, read, waiting = read, len(ids), 0
+        for batch in streamer:  # all the tokens that arrived since the last look: two decodes, however many
+            # ... except that a piece ends at a thinking tag's token, so that the tokens after `</think>` are
+            # counted as the answer's even when they arrive with it
+            ends = [i + 1 for i, token_id in enumerate(batch[:-1]) if token_id in tags] + [len(batch)]
+            for start, end in zip([0, *ends[:-1]], ends, strict=True):
+                waiting += end - start
+                shown = [token_id for token_id in batch[start:end] if token_id not in hidden]
+                if not shown:
+                    continue
+                ids.extend(shown)
+                before = tokenizer.decode(ids[prefix:read], skip_special_tokens=False)
+                text = tokenizer.decode(ids[prefix:], skip_special_tokens=False)
+                if len(text) > len(before) and not text.endswith("\ufffd"):  # not in the middle of a character
+                    yield Piece(text[len(before):], tokens=waiting)
+                    prefix, read, waiting = read, len(ids), 0
         if waiting:
             yield Piece("", tokens=waiting)
+
+
+def _cuda_dtype(saved: Any, bf16: bool) -> Any:
+    """The weights' dtype on a CUDA GPU: the checkpoint's own when it is half precision the GPU runs, else bf16
+    (fp16 on GPUs without bf16). A float32 checkpoint (what training in mixed precision saves) is never run in
+    float32: twice the bytes read per token, and no flash attention."""
+    import torch
+
+    if isinstance(saved, str):
+        saved = getattr(torch, saved, None)
+    if saved == torch.float16 or (saved == torch.bfloat16 and bf16):
+        return saved
+    return torch.bfloat16 if bf16 else torch.float16
 
 
 # --------------------------------------------------------------------------------------------------
