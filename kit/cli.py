@@ -175,8 +175,9 @@ def train(
                                              "output.dir); checkpoints go to DIR.checkpoints/.")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", metavar="KEY=VALUE", help="Override a recipe key, e.g. --set "
                                                    "sft.learning_rate=2e-5 (repeatable).")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan (samples, tokens, steps, memory per GPU, "
-                                          "GPU-hours, cost) and stop.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan (samples, tokens, steps, the attention "
+                                          "implementation, peak memory per GPU, tokens/s, GPU-hours, cost) and "
+                                          "stop.")] = False,
     on: Annotated[str, typer.Option("--on", metavar="local|hf-jobs|slurm", help="Where it runs: here (under "
                                     "accelerate when the recipe names a config), as a Hugging Face Job, or on "
                                     "Slurm.")] = "local",

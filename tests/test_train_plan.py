@@ -113,6 +113,11 @@ def test_activations_follow_attention_checkpointing_and_liger():
     row = (2 * 8192) ** 2
     assert sdpa["mask"] == pytest.approx((row + 64 * 2 * row) / GIB)  # the bool mask + a bf16 bias per layer
     assert eager["mask"] > sdpa["mask"] * 10 and flex["mask"] == 0
+    # full packed rows (the wrapped strategy) and one unpadded row: sdpa runs causal, with no mask
+    wrapped = {"micro_batch": 4, "seq": 8192, "packed": True}
+    assert memory_per_gpu(SHAPE_32B, 8, sharding_setup("zero3"), **wrapped, attention="sdpa")["mask"] == 0
+    padded = memory_per_gpu(SHAPE_32B, 8, sharding_setup("zero3"), micro_batch=4, seq=8192, attention="sdpa")
+    assert padded["mask"] == pytest.approx(4 * 8192**2 * (1 + 64 * 2) / GIB)  # a padded batch: one mask per row
 
 
 def test_the_gpu_benchmark_runs_on_the_cpu_with_the_table_of_a_gpu():

@@ -19,8 +19,9 @@ Memory per GPU is the peak of a training step, from the model's shape, as `memor
   input plus one layer's activations;
 - the mask term, quadratic in the row length, where one is built: TRL's padding-free packing flattens a
   micro-batch into one row of `micro_batch x max_length` tokens, and sdpa gets that row's dense boolean mask
-  once plus its bf16 bias in every layer; eager also keeps each head's attention weights; flash-attn and
-  flex_attention build none (varlen kernels, a block-sparse mask);
+  once plus its bf16 bias in every layer (so do padded batches, row by row; full rows run causal with no
+  mask); eager always keeps each head's attention weights; flash-attn and flex_attention build none (varlen
+  kernels, a block-sparse mask);
 - the head: TRL's fused LM head never materialises the logits (tiles of 4096 tokens).
 
 Calibrated on the H200 runs of ../shared/gpu.md (a Qwen2.5-0.5B-shaped model, 8k packed rows): each measured
@@ -151,24 +152,28 @@ def model_states(shape: Shape, world: int, sharding: dict[str, Any], *, weight_b
 
 
 def activation_bytes(shape: Shape, *, micro_batch: int, seq: int, attention: str, padding_free: bool,
-                     checkpointing: bool, act_bytes: int, liger: bool = False) -> dict[str, float]:
+                     checkpointing: bool, act_bytes: int, liger: bool = False, packed: bool = False
+                     ) -> dict[str, float]:
     """Bytes per GPU of what the forward keeps for the backward: {linear (per-token terms), mask (quadratic)}."""
     h, kv, i, a = shape.hidden, shape.kv_heads * shape.head_dim, shape.intermediate, act_bytes
     tokens = micro_batch * seq
     rows, row = (1, micro_batch * seq) if padding_free else (micro_batch, seq)
-    masked = attention in ("sdpa", "eager") and (padding_free or micro_batch > 1)  # a dense mask is built
+    # transformers passes sdpa a mask only for packed rows or padded batches (full rows: is_causal instead);
+    # eager always builds one
+    masked = (attention == "sdpa" and (padding_free or (micro_batch > 1 and not packed))) or attention == "eager"
     norms = 2 * (a * h) if liger else 2 * (4 * h + a * h)  # RMSNorm: fp32 input + normalised output
     keys = 2 * h if masked else 2 * kv  # k and v, expanded to every head by repeat_kv when a mask is passed
     attn = a * (3 * h + keys) + 4 * shape.heads  # q, k, v, output, o_proj input; fp32 softmax statistics
     mlp = (3 if liger else 4) * a * i  # gate, up, act(gate) (not with Liger), gate*up
     per_layer_token = norms + attn + mlp
-    quadratic_layer = 0.0
-    shared_mask = 0.0
-    if masked:
-        shared_mask = rows * row * row  # the boolean mask, built once per step
-        quadratic_layer = a * rows * row * row  # sdpa's float bias of it, saved by every layer
-        if attention == "eager":
-            quadratic_layer += (4 + a) * shape.heads * rows * row * row  # softmax (fp32) + the weights
+    square = rows * row * row
+    quadratic_layer = shared_mask = 0.0
+    if attention == "eager":
+        shared_mask = a * square  # its float mask, built once per step
+        quadratic_layer = (4 + a) * shape.heads * square  # each head's softmax (fp32) and weights, per layer
+    elif masked:
+        shared_mask = square  # the boolean mask, built once per step
+        quadratic_layer = a * square  # sdpa's float bias of it, saved by every layer
     if checkpointing:
         linear = shape.layers * a * h * tokens + per_layer_token * tokens  # layer inputs + one layer recomputed
         mask = shared_mask + quadratic_layer
@@ -181,12 +186,14 @@ def activation_bytes(shape: Shape, *, micro_batch: int, seq: int, attention: str
 
 def memory_per_gpu(shape: Shape, world: int, sharding: dict[str, Any], *, micro_batch: int, seq: int,
                    attention: str = "sdpa", padding_free: bool = False, checkpointing: bool = False,
-                   weight_bytes: int = 2, mixed: bool = True, liger: bool = False) -> dict[str, float]:
-    """Estimated peak GiB per GPU of a training step: model states, activations, the mask term, and the total."""
+                   weight_bytes: int = 2, mixed: bool = True, liger: bool = False, packed: bool = False
+                   ) -> dict[str, float]:
+    """Estimated peak GiB per GPU of a training step: model states, activations, the mask term, and the total.
+    `packed`: rows are packed (full rows, no padding), `padding_free`: TRL flattens each micro-batch."""
     states = model_states(shape, world, sharding, weight_bytes=weight_bytes, mixed=mixed)
     act = activation_bytes(shape, micro_batch=micro_batch, seq=seq, attention=attention, padding_free=padding_free,
                            checkpointing=checkpointing, act_bytes=2 if mixed or weight_bytes == 2 else 4,
-                           liger=liger)
+                           liger=liger, packed=packed)
     return {"model_states": states / GIB, "activations": act["linear"] / GIB, "mask": act["mask"] / GIB,
             "total": (states + act["linear"] + act["mask"]) / GIB}
 
@@ -242,6 +249,7 @@ def make_plan(recipe: TrainRecipe, log: Any = print) -> dict[str, Any]:
     mixed = gpu_run and bool(sft.get("bf16") or sft.get("fp16"))
     memory = memory_per_gpu(shape, world, sharding, micro_batch=micro, seq=max_length or max(lengths),
                             attention=attention.implementation, padding_free=padding_free(sft),
+                            packed=bool(sft.get("packing")),
                             checkpointing=bool(sft.get("activation_checkpointing", sft.get("gradient_checkpointing"))),
                             weight_bytes=4 if weights == "float32" else 2, mixed=mixed,
                             liger=bool(sft.get("use_liger_kernel")))
