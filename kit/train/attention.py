@@ -87,7 +87,8 @@ def hub_kernel(implementation: str) -> str:
 
 
 def hub_kernels_installed(kernel: str = "") -> bool:
-    """`kernels` is installed and the Hub is not switched off (HF_HUB_OFFLINE): a kernel can be fetched."""
+    """`kernels` is installed and the Hub is not switched off (HF_HUB_OFFLINE): `kernel` (any: the plan's
+    stand-in for `_hub_kernel_loads`, which fetches nothing) could be fetched."""
     return _module("kernels") and os.environ.get("HF_HUB_OFFLINE", "0").lower() not in ("1", "true", "yes", "on")
 
 
