@@ -136,7 +136,8 @@ def test_results_record_what_reproduces_the_number(hub, teacher, benchmarks, tmp
     assert results["prompt"]["instructions"]["science"].endswith("\\boxed{A}.")
     assert results["recipe"]["benchmarks"][0]["samples"] == 3
     # every sample was asked with its own recorded seed, and the details hold each one
-    details = pq.read_table(out / "details/gpqa_diamond/details.parquet").to_pylist()
+    [details_file] = (out / "details/gpqa_diamond").glob("details-*.parquet")  # named by a content fingerprint
+    details = pq.read_table(details_file).to_pylist()
     assert len(details) == 5 * 3
     asked = {r.seed for r in teacher.requests if r.path.endswith("/chat/completions")}
     for row in details:
@@ -221,7 +222,8 @@ def test_a_tiny_random_model_runs_every_benchmark_end_to_end_on_cpu(hub, benchma
     assert results["backend"]["name"] == "transformers" and results["backend"]["device"] == "cpu"
     assert results["prompt"]["chat_template_sha256"] and results["details"]["repo"] == "me/tiny-details"
     for name, bench in results["benchmarks"].items():
-        rows = pq.read_table(out / "details" / name / "details.parquet").to_pylist()
+        [details_file] = (out / "details" / name).glob("details-*.parquet")
+        rows = pq.read_table(details_file).to_pylist()
         assert len(rows) == bench["problems"] * bench["samples_per_problem"]
         assert sum(r["correct"] for r in rows) == bench["correct_samples"]
         assert all(0 < (r["output_tokens"] or 0) <= 16 for r in rows)

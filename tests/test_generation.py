@@ -140,7 +140,7 @@ def test_curate_generates_with_an_openai_teacher_and_keeps_the_key_secret(teache
     assert stats["rejections"]["generate"] == {"empty_reply": 2, "unclosed_think": 2, "truncated": 2}
 
     from datasets import load_dataset
-    rows = load_dataset(str(out), "metadata", split="train", download_mode="force_redownload").to_list()
+    rows = load_dataset(str(out), "metadata", split="train").to_list()  # the printed line, as a user pastes it
     sky = [r for r in rows if r["problem"].startswith("STANDIN: Sky-T1")]
     inline = [r for r in rows if r["problem"].startswith("STANDIN: inline")]
     assert sky and "<|" not in sky[0]["reasoning"] + sky[0]["solution"] and sky[0]["verified"]

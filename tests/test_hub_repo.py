@@ -19,6 +19,7 @@ from datasets import load_dataset
 from huggingface_hub import DatasetCard, DatasetCardData
 
 from kit.hub import CONFIGS, DatasetRepoWriter, OutputExistsError, render_dataset_card, template_dir
+from kit.hub.repo import content_fingerprint, pinned_configs
 from kit.recipes import DataRecipe, dump_recipe
 from kit.schema import DEFAULT_FEATURES, METADATA_FEATURES, problem_id
 
@@ -109,9 +110,24 @@ def test_rows_round_trip_through_load_dataset(tmp_path: Path) -> None:
 
     assert _siblings(tmp_path) == ["ds"]  # no temporary folder left next to it
     assert sorted(p.name for p in out.iterdir()) == ["README.md", "data", "metadata", "recipe.yaml", "stats.json"]
-    for folder in ("data", "metadata"):
-        assert sorted(p.name for p in (out / folder).iterdir()) == [f"train-{i:05d}-of-00004.parquet" for i in range(4)]
-    assert w.shards["metadata"][-1] == out / "metadata" / "train-00003-of-00004.parquet"
+    fingerprints = {}
+    for config, folder in (("default", "data"), ("metadata", "metadata")):
+        names = sorted(p.name for p in (out / folder).iterdir())
+        fingerprints[config] = names[0].removesuffix(".parquet").rsplit("-", 1)[1]
+        assert names == [f"train-{i:05d}-of-00004-{fingerprints[config]}.parquet" for i in range(4)]
+        assert fingerprints[config] == content_fingerprint([out / folder / n for n in names])
+    assert fingerprints["default"] != fingerprints["metadata"] and len(fingerprints["default"]) == 16
+    assert w.shards["metadata"][-1] == out / "metadata" / f"train-00003-of-00004-{fingerprints['metadata']}.parquet"
+    # the card names exactly these shards, and is the kit's card for the recipe with those configs
+    card = (out / "README.md").read_text()
+    assert DatasetCard(card).data.to_dict()["configs"] == pinned_configs(fingerprints) == [
+        {"config_name": "default",
+         "data_files": [{"split": "train", "path": f"data/train-*-{fingerprints['default']}.parquet"}]},
+        {"config_name": "metadata",
+         "data_files": [{"split": "train", "path": f"metadata/train-*-{fingerprints['metadata']}.parquet"}]},
+    ]
+    assert card == render_dataset_card(recipe, STATS, configs=pinned_configs(fingerprints))
+    assert DatasetCard(card).text == DatasetCard(render_dataset_card(recipe, STATS)).text
 
     default = _load(out, None, tmp_path / "cache")
     assert default.features == DEFAULT_FEATURES
@@ -149,7 +165,8 @@ def test_empty_output_still_loads(tmp_path: Path) -> None:
     out = tmp_path / "ds"
     _write_empty(out)
     for folder in ("data", "metadata"):
-        assert [p.name for p in (out / folder).iterdir()] == ["train-00000-of-00001.parquet"]
+        [shard] = (out / folder).iterdir()
+        assert shard.name == f"train-00000-of-00001-{content_fingerprint([shard])}.parquet"
     for config, features in ((None, DEFAULT_FEATURES), ("metadata", METADATA_FEATURES)):
         ds = load_dataset(str(out), config, split="train", streaming=True)
         assert ds.features == features and list(ds) == []
@@ -309,7 +326,12 @@ def test_written_readme_is_a_hub_card(tmp_path: Path) -> None:
     out = tmp_path / "ds"
     with DatasetRepoWriter(out) as w:
         _finish(w, _recipe(out))
-    assert DatasetCard.load(out / "README.md").data.to_dict()["configs"] == CONFIGS
+    configs = DatasetCard.load(out / "README.md").data.to_dict()["configs"]
+    assert [c["config_name"] for c in configs] == [c["config_name"] for c in CONFIGS]
+    for config in configs:
+        [spec] = config["data_files"]
+        assert [p.relative_to(out).as_posix() for p in out.glob(spec["path"])] == [
+            p.relative_to(out).as_posix() for p in (out / spec["path"].split("/")[0]).iterdir()]
 
 
 # --------------------------------------------------------------------------------------------------

@@ -4,8 +4,14 @@ benchmark - a dataset folder for `kit publish` (or `kit eval --push-details`), r
 
     README.md                      card: the scores, the model, how it was sampled; `configs:` one per benchmark
     results.json                   the run's results (kit.evaluate.run)
-    <benchmark>/details.parquet    benchmark, problem_id, sample_index, seed, problem, prompt, gold, reasoning,
+    <benchmark>/details-<fingerprint>.parquet
+                                   benchmark, problem_id, sample_index, seed, problem, prompt, gold, reasoning,
                                    answer, finish_reason, output_tokens, correct, reason, verifier, verification
+
+`<fingerprint>` is a hash of the file's bytes, and each config's `data_files` names that one file: every run's
+folder is called `details`, and datasets 5.2 caches `load_dataset(folder, "aime24")` by the folder's base name
+and the card's `configs:` (not by path or content), so a fixed file name would serve another run's samples
+(see kit.hub.repo).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from huggingface_hub import DatasetCard, DatasetCardData
 
 from kit.evaluate.run import write_results
 from kit.hub.cards import _cell
+from kit.hub.repo import content_fingerprint
 
 SCHEMA = pa.schema([
     ("benchmark", pa.string()), ("problem_id", pa.string()), ("sample_index", pa.int64()), ("seed", pa.int64()),
@@ -34,25 +41,32 @@ def write_details(folder: Path, results: dict[str, Any], details: dict[str, list
     tmp = folder.with_name(folder.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
+    files = {}
     for name, rows in details.items():
         (tmp / name).mkdir()
         table = pa.Table.from_pylist([{k: row.get(k) for k in SCHEMA.names} for row in rows], schema=SCHEMA)
-        pq.write_table(table, tmp / name / "details.parquet")
+        path = tmp / name / "details.parquet.partial"
+        pq.write_table(table, path)
+        files[name] = path.rename(path.with_name(f"details-{content_fingerprint([path])}.parquet"))
     write_results(tmp, results)
-    (tmp / "README.md").write_text(details_card(results), encoding="utf-8")
+    card = details_card(results, {name: path.relative_to(tmp).as_posix() for name, path in files.items()})
+    (tmp / "README.md").write_text(card, encoding="utf-8")
     shutil.rmtree(folder, ignore_errors=True)
     tmp.rename(folder)
     return folder
 
 
-def details_card(results: dict[str, Any]) -> str:
-    """The details dataset's card: front matter (configs, tags) and a short body with the scores."""
+def details_card(results: dict[str, Any], files: dict[str, str] | None = None) -> str:
+    """The details dataset's card: front matter (configs, tags) and a short body with the scores. `files` maps a
+    benchmark to its parquet file in the folder (default: every `<benchmark>/*.parquet`)."""
     model = results["model"]
     names = list(results["benchmarks"])
+    files = files or {}
     data = DatasetCardData(
         pretty_name=f"Evaluation details: {model['name']}",
         tags=["evaluation", "reasoning", "reasoning-hub-kit"],
-        configs=[{"config_name": n, "data_files": [{"split": "train", "path": f"{n}/*.parquet"}]} for n in names],
+        configs=[{"config_name": n, "data_files": [{"split": "train", "path": files.get(n, f"{n}/*.parquet")}]}
+                 for n in names],
     )
     backend = results["backend"]
     sampling = results["sampling"]

@@ -16,7 +16,7 @@ from huggingface_hub import DatasetCard, DatasetCardData, ModelCard, SpaceCard
 from huggingface_hub.repocard import RepoCard
 
 import kit
-from kit.hub.repo import CONFIGS
+from kit.hub.repo import CONFIGS, card_with_configs
 from kit.recipes import DataRecipe, SourceConfig
 
 DATASET_CARD_TEMPLATE = "dataset_card.md.j2"
@@ -178,11 +178,14 @@ def card_data(recipe: DataRecipe, stats: Mapping[str, Any], domains: list[str] |
     )
 
 
-def render_dataset_card(recipe: DataRecipe, stats: Mapping[str, Any], repo_id: str | None = None) -> str:
+def render_dataset_card(recipe: DataRecipe, stats: Mapping[str, Any], repo_id: str | None = None,
+                        configs: list[dict[str, Any]] | None = None) -> str:
     """The full README.md (YAML front matter + markdown body) of a dataset made by `recipe`.
 
     `stats` is the content of stats.json; missing keys just leave their section out. The `load_dataset`
-    lines use `repo_id` when given, else the recipe's output folder.
+    lines use `repo_id` when given, else the recipe's output folder. The front matter declares `CONFIGS`
+    (every shard), or `configs` when given: a written folder's own, pinned to its shards by
+    `DatasetRepoWriter.finalize` (exactly the card it wrote, for the same recipe and stats).
     """
     by_domain = _counts(stats.get("by_domain"))
     domains = _domains(recipe, by_domain)
@@ -205,7 +208,8 @@ def render_dataset_card(recipe: DataRecipe, stats: Mapping[str, Any], repo_id: s
         "tokens": _tokens(stats),
     }
     text = card_environment().get_template(DATASET_CARD_TEMPLATE).render(**context)
-    return re.sub(r"\n{3,}", "\n\n", text).rstrip() + "\n"
+    text = re.sub(r"\n{3,}", "\n\n", text).rstrip() + "\n"
+    return text if configs is None or configs == CONFIGS else card_with_configs(text, configs)
 
 
 class CardError(ValueError):

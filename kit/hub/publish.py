@@ -227,13 +227,15 @@ def _dataset_card_for_repo(folder: Path, repo_id: str, log: Log) -> str | None:
     try:
         recipe = load_recipe(recipe_file, model=DataRecipe)
         stats = json.loads(stats_file.read_text(encoding="utf-8"))
-        local = render_dataset_card(recipe, stats)
+        text = (folder / CARD).read_text(encoding="utf-8")
+        configs = front_matter(text).get("configs")  # pinned to the folder's shards when the kit wrote it
+        local = render_dataset_card(recipe, stats, configs=configs)
     except (RecipeError, ValueError, OSError):
         return None
-    if local != (folder / CARD).read_text(encoding="utf-8"):
+    if local != text:
         log(f"note: {CARD} differs from the card the kit renders; publishing it as it is")
         return None
-    return render_dataset_card(recipe, stats, repo_id=repo_id)
+    return render_dataset_card(recipe, stats, repo_id=repo_id, configs=configs)
 
 
 def _card_text(content: dict[str, Path | bytes], repo_type: str) -> str | None:

@@ -9,10 +9,18 @@ counted (with their reasons) in `stats.json`.
 
 Layout of the finished folder::
 
-    README.md                                  card; front matter declares CONFIGS
-    data/train-00000-of-0000N.parquet          default config
-    metadata/train-00000-of-0000N.parquet      metadata config
+    README.md                                            card; front matter declares the configs
+    data/train-00000-of-0000N-<fingerprint>.parquet      default config
+    metadata/train-00000-of-0000N-<fingerprint>.parquet  metadata config
     recipe.yaml  [pipeline.yaml]  stats.json
+
+`<fingerprint>` is a hash of the bytes of that config's shards, and the card's `configs:` name only the shards
+with it (`metadata/train-*-<fingerprint>.parquet`). datasets 5.2 caches `load_dataset(folder, config)` under
+`<cache>/<folder's base name>/<config>/0.0.0/<hash>`, and that hash covers the card's `configs:` patterns but
+neither the folder's path nor its files: with a fixed pattern, another folder of the same name or a re-run
+into this one was served from the cache. Pinned to the content, the patterns change whenever the rows do, so
+`load_dataset(folder, "metadata")` always reads the rows on disk (equal content may share a cache entry).
+An unchanged re-run writes the same names, so `kit publish` finds nothing to upload.
 
 Everything is written into a hidden temporary sibling folder that replaces `out_dir` only in
 `finalize()`, so a crash never leaves a half-written folder that looks complete.
@@ -20,6 +28,7 @@ Everything is written into a hidden temporary sibling folder that replaces `out_
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import uuid
@@ -40,11 +49,15 @@ SPLIT = "train"
 #: Config name -> folder of its shards, in the order the card lists them.
 CONFIG_DIRS = {"default": "data", "metadata": "metadata"}
 
-#: The `configs:` block of the card's front matter, exactly as the contract shows it.
+#: The `configs:` block of the card's front matter, exactly as the contract shows it: every shard of each
+#: config. A card rendered for the writer declares it; `finalize()` pins it to the shards written.
 CONFIGS: list[dict[str, Any]] = [
     {"config_name": name, "data_files": [{"split": SPLIT, "path": f"{folder}/{SPLIT}-*.parquet"}]}
     for name, folder in CONFIG_DIRS.items()
 ]
+
+#: Hex digits of a content fingerprint in a file name (64 bits of sha256).
+FINGERPRINT_CHARS = 16
 
 #: Flush the row buffer when it holds this many bytes of text, whatever the row count.
 BATCH_BYTES = 8 * 2**20
@@ -52,6 +65,32 @@ BATCH_BYTES = 8 * 2**20
 
 class OutputExistsError(FileExistsError):
     """The output folder exists, is not empty, and overwrite was not asked for."""
+
+
+def content_fingerprint(files: list[Path]) -> str:
+    """A short hash of the bytes of `files`, in order: it goes into their names (see the module docstring)."""
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(b"%d\0" % path.stat().st_size)
+        with path.open("rb") as fh:
+            while chunk := fh.read(1 << 20):
+                digest.update(chunk)
+    return digest.hexdigest()[:FINGERPRINT_CHARS]
+
+
+def pinned_configs(fingerprints: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The card's `configs:` block naming only the shards of the content written: config name -> fingerprint."""
+    return [{"config_name": name,
+             "data_files": [{"split": SPLIT, "path": f"{folder}/{SPLIT}-*-{fingerprints[name]}.parquet"}]}
+            for name, folder in CONFIG_DIRS.items()]
+
+
+def card_with_configs(card_text: str, configs: list[dict[str, Any]]) -> str:
+    """`card_text` with its front matter's `configs:` replaced (huggingface_hub re-writes the front matter, keys
+    in their order; the body is kept as it is)."""
+    card = DatasetCard(card_text)
+    card.data.configs = configs
+    return card.content
 
 
 def _text_size(row: Mapping[str, Any]) -> int:
@@ -138,10 +177,13 @@ class _ShardWriter:
             self._writer = None
         self._in_shard = 0
 
-    def publish_names(self) -> None:
-        """Rename the shards to their final `train-00000-of-0000N.parquet` names."""
-        n = len(self.shards)
-        self.shards = [p.rename(p.with_name(f"{SPLIT}-{i:05d}-of-{n:05d}.parquet")) for i, p in enumerate(self.shards)]
+    def publish_names(self) -> str:
+        """Rename the closed shards to their final `train-00000-of-0000N-<fingerprint>.parquet` names; the
+        fingerprint (of the bytes of all of them)."""
+        n, fingerprint = len(self.shards), content_fingerprint(self.shards)
+        self.shards = [p.rename(p.with_name(f"{SPLIT}-{i:05d}-of-{n:05d}-{fingerprint}.parquet"))
+                       for i, p in enumerate(self.shards)]
+        return fingerprint
 
 
 class DatasetRepoWriter:
@@ -197,16 +239,21 @@ class DatasetRepoWriter:
 
     def finalize(self, card_text: str, recipe_yaml: str, stats: Mapping[str, Any],
                  pipeline_yaml: str | None = None) -> Path:
-        """Close the shards, write README.md, recipe.yaml, [pipeline.yaml,] stats.json; move into place."""
+        """Close the shards, write README.md, recipe.yaml, [pipeline.yaml,] stats.json; move into place.
+
+        `card_text` declares `CONFIGS`; the README.md written declares them pinned to the shards' content.
+        """
         if self._done:
             raise RuntimeError("DatasetRepoWriter is closed")
         try:
             configs = DatasetCard(card_text).data.to_dict().get("configs")
             if configs != CONFIGS:
                 raise ValueError(f"card front matter must declare configs: {CONFIGS}, got {configs}")
-            for w in self._writers.values():
+            fingerprints = {}
+            for name, w in self._writers.items():
                 w.close()
-                w.publish_names()
+                fingerprints[name] = w.publish_names()
+            card_text = card_with_configs(card_text, pinned_configs(fingerprints))
             (self._tmp / "README.md").write_text(card_text, encoding="utf-8")
             (self._tmp / "recipe.yaml").write_text(recipe_yaml, encoding="utf-8")
             if pipeline_yaml is not None:

@@ -53,8 +53,9 @@ def _load(entry: DatasetEntry) -> tuple[Any, bool, str | None]:
             files = _config_files(folder, entry.config, entry.split)
             if files:
                 return load_dataset("parquet", data_files=files, split="train"), False, None
-            return load_dataset(str(folder), entry.config, split=entry.split,
-                                download_mode="force_redownload"), False, None
+            # No `configs:` in a card: datasets infers the files, and its cache key then covers their resolved
+            # paths and modification times (as with data_files= above), so no stale rows are served.
+            return load_dataset(str(folder), entry.config, split=entry.split), False, None
         if not is_hub_id(entry.path):
             raise RecipeError(f"data.mixture: {entry.path}: no such folder (and not a Hub dataset id org/name)")
         from huggingface_hub import HfApi
@@ -70,8 +71,12 @@ def _load(entry: DatasetEntry) -> tuple[Any, bool, str | None]:
 
 
 def _config_files(folder: Path, config: str, split: str) -> list[str]:
-    """The data files of a folder's config, from its card's `configs:` (read directly, so a rewritten folder is
-    never served from the datasets cache)."""
+    """The data files of a folder's config, from its card's `configs:`; [] for a folder whose card declares none.
+
+    `load_dataset(folder, config)` would key its cache on the folder's base name and the `configs:` patterns
+    only (datasets 5.2; see kit.hub.repo); `load_dataset("parquet", data_files=files)` keys it on the files'
+    absolute paths and modification times, so another folder of the same name or a rewritten one is never
+    served from the datasets cache, whoever wrote it (a kit folder's shard names also carry a content hash)."""
     from kit.hub.cards import CardError, front_matter
 
     card = folder / "README.md"
