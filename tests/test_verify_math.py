@@ -12,8 +12,20 @@ from pathlib import Path
 import pytest
 
 import kit
+from kit.recipes import MathVerifyConfig, VerifyConfig
 from kit.verify import Verdict
-from kit.verify.math import GRACE_S, MathVerifier, extract_boxed, gold_answer, verify_answer
+from kit.verify.dispatch import RowVerifier
+from kit.verify.math import (
+    GRACE_S,
+    MathVerifier,
+    answer_part,
+    extract_boxed,
+    gold_answer,
+    gold_source,
+    gsm8k_answer,
+    verify_answer,
+    verify_row,
+)
 from kit.verify.pool import Failure, ProcessPool
 
 MATH500 = Path(kit.__file__).parent / "data" / "benchmarks" / "math500.jsonl"
@@ -79,7 +91,8 @@ def test_gold_answer_prefers_the_answer_then_the_solution_box():
 ])
 def test_equivalent_forms_pass(gold, predicted):
     verdict = verify_answer(gold, f"Therefore the answer is $\\boxed{{{predicted}}}$.")
-    assert verdict == Verdict(True, "math-verify", None, {"gold": gold, "predicted": predicted})
+    assert verdict == Verdict(True, "math-verify", None, {"gold": gold, "predicted": predicted,
+                                                          "answer_from": "boxed", "gold_from": None})
 
 
 @pytest.mark.parametrize(("gold", "predicted"), [
@@ -95,12 +108,13 @@ def test_wrong_answers_fail(gold, predicted):
 
 
 def test_missing_answer_and_missing_gold():
-    assert verify_answer("5", "I think it is 5 but I won't box it.").reason == "no_answer"
+    assert verify_answer("5", "I think it is 5 but I won't box it.", require_boxed=True).reason == "no_answer"
     assert verify_answer("5", "\\boxed{}").reason == "no_answer"
     assert verify_answer("", "\\boxed{5}").reason == "no_ground_truth"
     verdict = verify_answer("5", "no box")
-    assert verdict.detail == {"gold": "5", "predicted": None}
-    assert json.loads(verdict.to_json()) == {"passed": False, "reason": "no_answer", "gold": "5", "predicted": None}
+    assert verdict.detail == {"gold": "5", "predicted": None, "answer_from": "math_verify_extraction", "gold_from": None}
+    assert json.loads(verdict.to_json()) == {"passed": False, "reason": "no_answer", "gold": "5", "predicted": None,
+                                             "answer_from": "math_verify_extraction", "gold_from": None}
 
 
 def test_detail_is_truncated():
@@ -115,6 +129,248 @@ def test_in_process_time_limit_on_a_real_input():
     verdict = verify_answer("5", STUCK, timeout_s=0.5)
     assert (verdict.reason, verdict.detail["error"]) == ("timeout", "exceeded 0.5 s")
     assert time.monotonic() - start < 3
+
+
+# --------------------------------------------------------------------------------------------------
+# Unboxed answers: Math-Verify's extraction when a solution has no box (GSM8K, "A: N", "The answer is N.")
+
+# Rows in GSM8K's own schema (`question`, `answer`: the worked solution with `<<...>>` calculator notes, its
+# last line `#### N`), from the train split; the last one is made up, for a gold with a thousands comma.
+GSM8K = [
+    {"question": "Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May. "
+                 "How many clips did Natalia sell altogether in April and May?",
+     "answer": "Natalia sold 48/2 = <<48/2=24>>24 clips in May.\nNatalia sold 48+24 = <<48+24=72>>72 clips "
+               "altogether in April and May.\n#### 72"},
+    {"question": "Weng earns $12 an hour for babysitting. Yesterday, she just did 50 minutes of babysitting. "
+                 "How much did she earn?",
+     "answer": "Weng earns 12/60 = $<<12/60=0.2>>0.2 per minute.\nWorking 50 minutes, she earned 0.2 x 50 = "
+               "$<<0.2*50=10>>10.\n#### 10"},
+    {"question": "Betty is saving money for a new wallet which costs $100. Betty has only half of the money she "
+                 "needs. Her parents decided to give her $15 for that purpose, and her grandparents twice as much "
+                 "as her parents. How much more money does Betty need to buy the wallet?",
+     "answer": "In the beginning, Betty has only 100 / 2 = $<<100/2=50>>50.\nBetty's grandparents gave her "
+               "15 * 2 = $<<15*2=30>>30.\nThis means, Betty needs 100 - 50 - 30 - 15 = $<<100-50-30-15=5>>5 "
+               "more.\n#### 5"},
+    {"question": "Julie is reading a 120-page book. Yesterday, she was able to read 12 pages and today, she read "
+                 "twice as many pages as yesterday. If she wants to read half of the remaining pages tomorrow, "
+                 "how many pages should she read?",
+     "answer": "Maila read 12 x 2 = <<12*2=24>>24 pages today.\nSo she was able to read a total of 12 + 24 = "
+               "<<12+24=36>>36 pages since yesterday.\nThere are 120 - 36 = <<120-36=84>>84 pages left to be "
+               "read.\nSince she wants to read half of the remaining pages tomorrow, then she should read 84/2 = "
+               "<<84/2=42>>42 pages.\n#### 42"},
+    {"question": "James writes a 3-page letter to 2 different friends twice a week. How many pages does he "
+                 "write a year?",
+     "answer": "He writes each friend 3*2=<<3*2=6>>6 pages a week\nSo he writes 6*2=<<6*2=12>>12 pages every "
+               "week\nThat means he writes 12*52=<<12*52=624>>624 pages a year\n#### 624"},
+    {"question": "Mark has a garden with flowers. He planted plants of three different colors in it. Ten of them "
+                 "are yellow, and there are 80% more of those in purple. There are only 25% as many green "
+                 "flowers as there are yellow and purple flowers. How many flowers does Mark have in his garden?",
+     "answer": "There are 80/100 * 10 = <<80/100*10=8>>8 more purple flowers than yellow flowers.\nSo in Mark's "
+               "garden, there are 10 + 8 = <<10+8=18>>18 purple flowers.\nPurple and yellow flowers sum up to "
+               "10 + 18 = <<10+18=28>>28 flowers.\nThat means in Mark's garden there are 25/100 * 28 = "
+               "<<25/100*28=7>>7 green flowers.\nSo in total Mark has 28 + 7 = <<28+7=35>>35 plants in his "
+               "garden.\n#### 35"},
+    {"question": "Albert is wondering how much pizza he can eat in one day. He buys 2 large pizzas and 2 small "
+                 "pizzas. A large pizza has 16 slices and a small pizza has 8 slices. If he eats it all, how many "
+                 "pieces does he eat that day?",
+     "answer": "He eats 32 from the largest pizzas because 2 x 16 = <<2*16=32>>32\nHe eats 16 from the small "
+               "pizza because 2 x 8 = <<2*8=16>>16\nHe eats 48 pieces because 32 + 16 = <<32+16=48>>48\n#### 48"},
+    {"question": "Alexis is applying for a new job and bought a new set of business clothes to wear to the "
+                 "interview. She went to a department store with a budget of $200 and spent $30 on a button-up "
+                 "shirt, $46 on suit pants, $38 on a suit coat, $11 on socks, and $18 on a belt. She also "
+                 "purchased a pair of shoes, but lost the receipt for them. She has $16 left from her budget. How "
+                 "much did Alexis pay for the shoes?",
+     "answer": "Let S be the amount Alexis paid for the shoes.\nShe spent S + 30 + 46 + 38 + 11 + 18 = S + "
+               "<<+30+46+38+11+18=143>>143.\nShe used all but $16 of her budget, so S + 143 = 200 - 16 = 184.\n"
+               "Thus, Alexis paid S = 184 - 143 = $<<184-143=41>>41 for the shoes.\n#### 41"},
+    {"question": "Tina makes $18.00 an hour.  If she works more than 8 hours per shift, she is eligible for "
+                 "overtime, which is paid by your hourly wage + 1/2 your hourly wage.  If she works 10 hours every "
+                 "day for 5 days, how much money does she make?",
+     "answer": "She works 8 hours a day for $18 per hour so she makes 8*18 = $<<8*18=144.00>>144.00 per 8-hour "
+               "shift\nShe works 10 hours a day and anything over 8 hours is eligible for overtime, so she gets "
+               "10-8 = <<10-8=2>>2 hours of overtime\nOvertime is calculated as time and a half so and she makes "
+               "$18/hour so her overtime pay is 18*.5 = $<<18*.5=9.00>>9.00\nHer overtime pay is 18+9 = "
+               "$<<18+9=27.00>>27.00\nHer base pay is $144.00 per 8-hour shift and she works 5 days and makes "
+               "5 * $144 = $<<144*5=720.00>>720.00\nHer overtime pay is $27.00 per hour and she works 2 hours of "
+               "overtime per day and makes 27*2 = $<<27*2=54.00>>54.00 in overtime pay\n2 hours of overtime pay "
+               "for 5 days means she makes 54*5 = $270.00\nIn 5 days her base pay is $720.00 and she makes "
+               "$270.00 in overtime pay so she makes $720 + $270 = $<<720+270=990.00>>990.00\n#### 990"},
+    {"question": "A shop sells 16 bikes at $100 each. How much money does it take in?",
+     "answer": "It takes in 16 * 100 = $<<16*100=1600>>1,600.\n#### 1,600"},
+]
+GSM8K_GOLD = ["72", "10", "5", "42", "624", "35", "48", "41", "990", "1600"]
+
+
+def test_gsm8k_gold_is_the_hash_line():
+    assert [gsm8k_answer(row["answer"]) for row in GSM8K] == GSM8K_GOLD
+    assert gsm8k_answer("so $18.\n#### $18") == "18"
+    assert gsm8k_answer("#### -3") == "-3"
+    assert gsm8k_answer("no hash line: 18") is None
+    assert gsm8k_answer("#### ") is None
+
+
+@pytest.mark.parametrize("index", range(len(GSM8K)))
+def test_gsm8k_human_solutions_verify_against_their_gold(index):
+    row = GSM8K[index]
+    as_metadata = {"problem": row["question"], "ground_truth_solution": row["answer"], "solution": row["answer"]}
+    verdict = verify_row(as_metadata)
+    assert verdict.passed, verdict
+    assert verdict.detail == {"gold": GSM8K_GOLD[index], "predicted": GSM8K_GOLD[index],
+                              "answer_from": "math_verify_extraction", "gold_from": "gsm8k_hash"}
+    other = GSM8K[(index + 1) % len(GSM8K)]["answer"]  # another problem's solution: its own answer
+    wrong = verify_row({**as_metadata, "solution": other})
+    assert (wrong.passed, wrong.reason) == (False, "wrong_answer")
+    # the same solutions, boxed the way a model is asked to, against a `ground_truth_answer` with the comma
+    boxed = verify_row({"ground_truth_answer": gsm8k_answer(row["answer"]),
+                        "solution": row["answer"] + f"\n\n$\\boxed{{{GSM8K_GOLD[index]}}}$"})
+    assert boxed.passed and boxed.detail["answer_from"] == "boxed"
+    # with the strict rule the unboxed human solution has no answer
+    assert verify_row(as_metadata, require_boxed=True).reason == "no_answer"
+
+
+@pytest.mark.parametrize(("gold", "solution"), [
+    ("18", "A: 18"),
+    ("18", "Janet sells 16 - 3 - 4 = 9 duck eggs a day, at $2 each.\nA: 18"),
+    ("18", "The answer is 18."),
+    ("18", "She makes 9 * 2 = 18 dollars every day. The answer is 18."),
+    ("18", "#### 18"),
+    ("18", "**18**"),
+    ("18", "18"),
+    ("18", "Answer: $18"),
+    ("18", "She makes $18 every day."),
+    ("18", "The final answer is $18$. I hope it is correct."),
+    ("1234", "In all she pays $1,234."),
+    ("1234", "The answer is 1,234."),
+    ("1,234", "The answer is 1234."),
+    ("\\frac{1}{2}", "The answer is 1/2."),
+    ("0.5", "Answer: $\\frac{1}{2}$"),
+    ("-7", "The answer is -7."),
+    ("\\pi", "The answer is $\\pi$."),
+])
+def test_unboxed_answers_are_read(gold, solution):
+    verdict = verify_answer(gold, solution)
+    assert (verdict.passed, verdict.reason, verdict.detail["answer_from"]) == (True, None, "math_verify_extraction")
+
+
+@pytest.mark.parametrize(("gold", "solution"), [
+    ("17", "A: 18"),
+    ("18", "A: 17"),
+    ("17", "The answer is 18."),
+    ("18", "The answer is 81."),
+    ("18", "#### 1,800"),
+    ("1234", "In all she pays $1,243."),
+    ("18", "The answer is 18.5."),
+])
+def test_wrong_unboxed_answers_fail(gold, solution):
+    verdict = verify_answer(gold, solution)
+    assert (verdict.passed, verdict.reason) == (False, "wrong_answer")
+    assert verdict.detail["predicted"] is not None and verdict.detail["answer_from"] == "math_verify_extraction"
+
+
+def test_the_answer_sentence_wins_over_a_later_number():
+    """Math-Verify's anchors come first: "The answer is 18." beats a number after it."""
+    verdict = verify_answer("18", "The answer is 18.\n\nCheck: 3 groups of 6 make 18, and 2 are left over.")
+    assert verdict.passed and verdict.detail["predicted"] == "18"
+
+
+@pytest.mark.parametrize("solution", [
+    "the answer is three",
+    "I could not solve this problem.",
+    "Let $n$ be the number of sides; then it is a polygon.",  # a symbol, but not a single number
+    "",
+    "   ",
+])
+def test_a_solution_without_a_number_has_no_answer(solution):
+    verdict = verify_answer("3", solution)
+    assert (verdict.passed, verdict.reason, verdict.detail["predicted"]) == (False, "no_answer", None)
+
+
+def test_a_box_wins_over_text():
+    text = "The answer is 17. No, I made a mistake: it is $\\boxed{18}$, not 17."
+    assert verify_answer("18", text).detail == {"gold": "18", "predicted": "18", "answer_from": "boxed",
+                                                "gold_from": None}
+    assert verify_answer("17", text).reason == "wrong_answer"
+    # an empty or unclosed last box is no answer, never a fall back to the text
+    assert verify_answer("18", "The answer is 18: \\boxed{}").reason == "no_answer"
+    assert verify_answer("18", "The answer is 18: \\boxed{18").reason == "no_answer"
+
+
+@pytest.mark.parametrize(("solution", "part"), [
+    ("<think>18 or 17?</think>\nThe answer is 17.", "\nThe answer is 17."),
+    ("<think>hmm</think>a</think>b", "b"),
+    ("<|begin_of_thought|>18?<|end_of_thought|>\n<|begin_of_solution|>A: 17<|end_of_solution|>", "\nA: 17"),
+    ("<think>it is 18, I think", ""),
+    ("The answer is 17.", "The answer is 17."),
+])
+def test_answer_part(solution, part):
+    assert answer_part(solution) == part
+
+
+def test_with_a_reasoning_trace_the_answer_comes_from_the_answer_part():
+    assert verify_answer("17", "<think>Is it \\boxed{18}? 18.</think>The answer is 17.").passed
+    verdict = verify_answer("18", "<think>Is it \\boxed{18}? 18.</think>The answer is 17.")
+    assert (verdict.reason, verdict.detail["predicted"]) == ("wrong_answer", "17")
+    assert verify_answer("18", "<think>So it is 18.</think>I am not sure.").reason == "no_answer"
+    assert verify_answer("18", "<think>So it is 18. The answer is 18.").reason == "no_answer"  # never closes
+    sky = "<|begin_of_thought|>so 18<|end_of_thought|>\n<|begin_of_solution|>A: 18<|end_of_solution|>"
+    assert verify_answer("18", sky).passed
+
+
+@pytest.mark.parametrize(("solution", "old"), [
+    ("The answer is 18.", "no_answer"),
+    ("A: 18", "no_answer"),
+    ("#### 18", "no_answer"),
+    ("**18**", "no_answer"),
+    ("18", "no_answer"),
+    ("so \\boxed{18}", None),
+    ("so \\boxed{17}", "wrong_answer"),
+    ("<think>\\boxed{18}</think>I don't know", None),  # the strict rule reads the whole solution, as before
+])
+def test_require_boxed_keeps_the_old_verdicts(solution, old):
+    verdict = verify_answer("18", solution, require_boxed=True)
+    assert (verdict.passed, verdict.reason, verdict.detail["answer_from"]) == (old is None, old, "boxed")
+
+
+def test_gold_sources():
+    gsm8k = GSM8K[0]["answer"]
+    assert gold_source({"ground_truth_answer": "72", "ground_truth_solution": "\\boxed{7}"}) == ("72", "ground_truth_answer")
+    assert gold_source({"ground_truth_answer": "$5$"}) == ("5", "ground_truth_answer")
+    assert gold_source({"ground_truth_answer": "", "ground_truth_solution": "so $\\boxed{7}$\n#### 8"}) == (
+        "7", "boxed_solution")
+    assert gold_source({"ground_truth_answer": None, "ground_truth_solution": gsm8k}) == ("72", "gsm8k_hash")
+    assert gold_source({"ground_truth_solution": GSM8K[-1]["answer"]}) == ("1600", "gsm8k_hash")
+    assert gold_source({"ground_truth_solution": "no answer line, 72"}) == (None, None)
+    assert gold_source({}) == (None, None)
+    assert gold_answer({"ground_truth_solution": gsm8k}) == "72"
+    verdict = verify_row({"ground_truth_solution": "no answer line", "solution": "\\boxed{1}"})
+    assert (verdict.reason, verdict.detail["gold_from"]) == ("no_ground_truth", None)
+
+
+def test_the_verifier_and_the_recipe_thread_require_boxed():
+    assert MathVerifyConfig().require_boxed is False
+    assert "boxed" in MathVerifyConfig.model_fields["require_boxed"].description
+    cfg = VerifyConfig.model_validate({"workers": 1, "math": {"timeout_s": 5, "require_boxed": True}})
+    rows = [{"domain": "math", "ground_truth_answer": "72", "solution": GSM8K[0]["answer"]},
+            {"domain": "math", "ground_truth_solution": GSM8K[0]["answer"], "solution": "so \\boxed{72}"}]
+    with RowVerifier(cfg) as strict, RowVerifier(VerifyConfig(workers=1)) as default:
+        assert [(v.passed, v.reason) for v in strict.verify(rows)] == [(False, "no_answer"), (True, None)]
+        verdicts = list(default.verify(rows))
+    assert [(v.passed, v.detail["answer_from"], v.detail["gold_from"]) for v in verdicts] == [
+        (True, "math_verify_extraction", "ground_truth_answer"), (True, "boxed", "gsm8k_hash")]
+
+
+def test_the_arena_badge_uses_the_same_rule():
+    """`kit eval` verifies through `RowVerifier` (above); the arena's badge through `MathVerifier` too."""
+    arena = pytest.importorskip("kit.demo.arena")
+    fresh = arena._verifier.cache_info().currsize == 0
+    try:
+        verdict = arena.verify("So Natalia sold 72 clips.\n#### 72", "72")
+    finally:
+        if fresh:  # the app's verifier worker: not left running after this test
+            arena._verifier().close()
+            arena._verifier.cache_clear()
+    assert verdict == verify_row({"ground_truth_answer": "72", "solution": "So Natalia sold 72 clips.\n#### 72"})
+    assert verdict.passed and verdict.detail["answer_from"] == "math_verify_extraction"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -135,7 +391,8 @@ def test_verifier_keeps_order_reasons_and_reports_progress(verifier):
     assert [v.reason for v in verdicts] == [None, "wrong_answer", "no_answer", "no_ground_truth", None,
                                            "no_ground_truth"]
     assert [v.passed for v in verdicts] == [True, False, False, False, True, False]
-    assert verdicts[4].detail == {"gold": "27", "predicted": "27.0"}
+    assert verdicts[4].detail == {"gold": "27", "predicted": "27.0", "answer_from": "boxed", "gold_from": "boxed_solution"}
+    assert verdicts[0].detail["gold_from"] == "ground_truth_answer" and verdicts[3].detail["gold_from"] is None
     assert {v.verifier for v in verdicts} == {"math-verify"}
     assert progress == [1, 2, 3, 4, 5, 6]
 

@@ -115,7 +115,8 @@ def _verifier() -> Any:
 
 
 def verify(answer: str, gold: str) -> Any:
-    """The kit's Math-Verify verdict of `answer` (its last `\\boxed{}`) against `gold`."""
+    """The kit's Math-Verify verdict of `answer` against `gold`: the same rule as curation and `kit eval`
+    (`kit.verify.math.verify_answer`: its last `\\boxed{}`, else Math-Verify's extraction of its final answer)."""
     with _VERIFY_LOCK:
         return next(_verifier().verify([{"ground_truth_answer": gold, "solution": answer}]))
 
@@ -204,7 +205,7 @@ class Run:
         detail = self.verdict.detail
         if self.verdict.passed:
             return f"✓ **verified**: {detail.get('predicted')} matches the reference answer {detail.get('gold')}"
-        got = detail.get("predicted") or "no \\boxed{} answer"
+        got = detail.get("predicted") or "no final answer found"
         return f"✗ **not verified** ({self.verdict.reason}): {got}; reference answer {detail.get('gold')}"
 
 

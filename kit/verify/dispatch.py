@@ -38,7 +38,8 @@ class RowVerifier:
     @property
     def math(self) -> MathVerifier:
         if self._math is None:
-            self._math = MathVerifier(workers=self.cfg.workers, timeout_s=self.cfg.math.timeout_s)
+            self._math = MathVerifier(workers=self.cfg.workers, timeout_s=self.cfg.math.timeout_s,
+                                      require_boxed=self.cfg.math.require_boxed)
         return self._math
 
     @property

@@ -1,9 +1,23 @@
-"""Math verification with Math-Verify: is the last `\\boxed{}` of a solution equal to the gold answer?
+"""Math verification with Math-Verify: is the final answer of a solution equal to the gold answer?
 
-The gold answer is the row's `ground_truth_answer` when non-empty, else the last `\\boxed{}` of its
-`ground_truth_solution`; the candidate is the last `\\boxed{}` of its `solution`. Both are handed to
-math-verify wrapped as `\\boxed{...}` - bare, `parse` reads `(-\\infty, 3)` as 3, `3, 5` as 5, and
-`x^2+1` or `\\text{Evelyn}` as nothing - then parsed and compared with `math_verify.parse` / `verify`.
+This module holds the kit's one math answer rule; curation (`kit.verify.dispatch`), `kit eval` (through the
+same dispatcher) and the arena's badge (`kit.demo.arena`) all reach it through `MathVerifier`.
+
+Gold (`gold_source`): the row's `ground_truth_answer` when non-empty, else the last `\\boxed{}` of its
+`ground_truth_solution`, else that solution's GSM8K `#### N` line (thousands commas and a leading `$`
+dropped). Candidate (`find_answer`): only the answer part of the solution counts - after the last
+`</think>` / `<|end_of_thought|>` when there is one, nothing when reasoning opens and never closes. Its
+last `\\boxed{}` when it has a box; otherwise Math-Verify's own extraction of the final answer, with its
+`LatexExtractionConfig` and `ExprExtractionConfig` (as open-r1's accuracy reward and lighteval do): the
+anchored forms first ("final answer is ...", "Answer: ...", "the answer is ..."), then - only when the
+answer part has a digit at all - the last plain LaTeX expression or number ("#### 18", "A: 18", "**18**",
+"$1,234"). With `require_boxed` (recipe `verify.math.require_boxed: true`) only the last box of the
+whole solution counts, as before. `detail` records `answer_from` (`boxed` | `math_verify_extraction`) and
+`gold_from` (`ground_truth_answer` | `boxed_solution` | `gsm8k_hash`).
+
+A gold answer and a boxed candidate are handed to math-verify wrapped as `\\boxed{...}` - bare, `parse`
+reads `(-\\infty, 3)` as 3, `3, 5` as 5, and `x^2+1` or `\\text{Evelyn}` as nothing - then parsed and
+compared with `math_verify.parse` / `verify`.
 
 Time limits. math-verify's own timeouts are `signal.alarm` calls: main thread only, whole seconds only
 (a float such as 0.5 makes `parse` return `[]` and `verify` return False without a word), one budget per
@@ -28,7 +42,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from math_verify import parse, verify
+import sympy
+from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse, verify
 
 from kit.parallel import cpu_count
 from kit.verify import Verdict, clip
@@ -40,6 +55,22 @@ MAX_DETAIL_CHARS = 500
 
 _BOX = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])")
 _BARE_ARGUMENT = re.compile(r"[^\s$]+")  # `\boxed 5` (no braces): the next token
+_GSM8K_HASH = re.compile(r"^[ \t]*####[ \t]*(.*?)[ \t]*$", re.MULTILINE)  # GSM8K's `#### 72` answer line
+_THOUSANDS = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+_DIGIT = re.compile(r"\d")
+
+# Where the reasoning ends (as in kit.generation.reasoning / kit.demo.stream), and Sky-T1's solution marks.
+_OPENERS = ("<think>", "<|begin_of_thought|>")
+_CLOSERS = ("</think>", "<|end_of_thought|>")
+_SOLUTION_MARKS = ("<|begin_of_solution|>", "<|end_of_solution|>")
+
+# Math-Verify's extraction of a final answer from free text, in its own priority order: "final answer is",
+# "Answer:", "answer ... N", then (`try_extract_without_anchor`) the last LaTeX expression or number.
+_EXTRACT_ANY = (LatexExtractionConfig(), ExprExtractionConfig())
+_EXTRACT_ANCHORED = (LatexExtractionConfig(try_extract_without_anchor=False),
+                     ExprExtractionConfig(try_extract_without_anchor=False))
+
+BOXED, EXTRACTED = "boxed", "math_verify_extraction"  # `answer_from`
 
 
 class _HideDisabledTimeoutWarning(logging.Filter):
@@ -88,15 +119,87 @@ def extract_boxed(text: str) -> str | None:
     return None
 
 
-def gold_answer(row: Mapping[str, Any]) -> str | None:
-    """The row's gold answer: `ground_truth_answer` when non-empty, else the last box of
-    `ground_truth_solution`; None when neither gives one. Enclosing `$...$` is removed."""
+def gsm8k_answer(text: str) -> str | None:
+    """The answer of GSM8K's last `#### N` line in `text`, with thousands commas and a leading `$` dropped
+    (`#### 1,234` gives `1234`); None without such a line."""
+    matches = _GSM8K_HASH.findall(text or "")
+    answer = matches[-1].strip() if matches else ""
+    answer = answer.removeprefix("\\$").removeprefix("$").strip()
+    if _THOUSANDS.fullmatch(answer):
+        answer = answer.replace(",", "")
+    return answer or None
+
+
+def gold_source(row: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """The row's gold answer and where it came from: `ground_truth_answer` when non-empty (enclosing `$...$`
+    removed), else the last box of `ground_truth_solution` (`boxed_solution`), else that solution's
+    `#### N` line (`gsm8k_hash`); (None, None) when none gives one."""
     answer = _text(row.get("ground_truth_answer")).strip()
     if len(answer) > 1 and answer[0] == answer[-1] == "$":
         answer = answer.strip("$").strip()
     if answer:
-        return answer
-    return extract_boxed(_text(row.get("ground_truth_solution"))) or None
+        return answer, "ground_truth_answer"
+    solution = _text(row.get("ground_truth_solution"))
+    if boxed := extract_boxed(solution):
+        return boxed, "boxed_solution"
+    if hashed := gsm8k_answer(solution):
+        return hashed, "gsm8k_hash"
+    return None, None
+
+
+def gold_answer(row: Mapping[str, Any]) -> str | None:
+    """The row's gold answer (see `gold_source`); None when there is none."""
+    return gold_source(row)[0]
+
+
+def answer_part(solution: str) -> str:
+    """The part of `solution` a final answer may come from: the text after the last `</think>` (or
+    `<|end_of_thought|>`, Sky-T1's solution marks removed); empty when reasoning opens and never closes."""
+    text = solution or ""
+    closer = max(((text.rfind(tag), tag) for tag in _CLOSERS), default=(-1, ""))
+    if closer[0] >= 0:
+        text = text[closer[0] + len(closer[1]):]
+    elif text.lstrip().startswith(_OPENERS):
+        return ""
+    for mark in _SOLUTION_MARKS:
+        text = text.replace(mark, "")
+    return text
+
+
+def boxed_answer(solution: str, require_boxed: bool = False) -> tuple[bool, str | None]:
+    """(whether the box rule decides, the boxed candidate): with `require_boxed`, the last box of the whole
+    `solution` (True, its content or None); otherwise the last box of its answer part when it has a box
+    (an empty or unclosed last box is no answer), and (False, None) when it has none."""
+    if require_boxed:
+        return True, extract_boxed(solution or "")
+    text = answer_part(solution)
+    if _BOX.search(text):
+        return True, extract_boxed(text)
+    return False, None
+
+
+def extract_answer(solution: str) -> list[Any]:
+    """Math-Verify's extraction of the final answer of the answer part of `solution` (no time limit: call
+    it inside `_time_limit`): `parse`'s list, empty when it finds nothing. Without a digit in the text only
+    anchored answers count ("the answer is $\\pi$"), so that a stray `$n$` is no answer."""
+    text = answer_part(solution)
+    if not text.strip():
+        return []
+    configs = _EXTRACT_ANY if _DIGIT.search(text) else _EXTRACT_ANCHORED
+    return parse(text, list(configs), parsing_timeout=None, raise_on_error=True)  # type: ignore[arg-type]
+
+
+def _shown(parsed: list[Any]) -> str | None:
+    """An extracted answer as LaTeX for the verdict's detail."""
+    if not parsed:
+        return None
+    first = parsed[0]
+    if isinstance(first, str):
+        return first
+    try:
+        return sympy.latex(first)
+    except Exception:  # noqa: BLE001 - only the shown text
+        return str(parsed[-1]) if isinstance(parsed[-1], str) else str(first)
 
 
 def _text(value: Any) -> str:
@@ -142,30 +245,41 @@ def _time_limit(seconds: float) -> Iterator[None]:
             signal.setitimer(signal.ITIMER_REAL, max(outer - (time.monotonic() - started), 1e-3))
 
 
-def _equivalent(gold: str, predicted: str) -> bool:
-    gold_parsed = parse(_as_latex(gold), parsing_timeout=None, raise_on_error=True)  # type: ignore[arg-type]
-    if not gold_parsed:
+def _parse_gold(gold: str) -> list[Any]:
+    parsed = parse(_as_latex(gold), parsing_timeout=None, raise_on_error=True)  # type: ignore[arg-type]
+    if not parsed:
         raise ValueError("math-verify extracted nothing from the gold answer")
-    predicted_parsed = parse(_as_latex(predicted), parsing_timeout=None, raise_on_error=True)  # type: ignore[arg-type]
-    return verify(gold_parsed, predicted_parsed, timeout_seconds=None)
+    return parsed
 
 
-def verify_answer(gold: str, solution: str, timeout_s: float = 5.0) -> Verdict:
-    """Check the last box of `solution` against `gold` in this process.
+def verify_answer(gold: str, solution: str, timeout_s: float = 5.0, *, require_boxed: bool = False,
+                  gold_from: str | None = None) -> Verdict:
+    """Check the final answer of `solution` (see the module doc) against `gold` in this process: the kit's
+    one math answer rule.
 
     On the main thread the whole check is limited to `timeout_s` (an interval timer); on other threads
     it runs without a limit - use `MathVerifier` there. `detail` holds `gold`, `predicted` (clipped to
-    about 500 characters) and, for `timeout`/`error`, `error`.
+    about 500 characters; None when no answer was found), `answer_from` (the rule that applies to this
+    solution: `boxed` or `math_verify_extraction`), `gold_from` (as given; see `gold_source`) and, for `timeout`/`error`, `error`.
     """
-    predicted = extract_boxed(solution or "")
-    detail: dict[str, Any] = {"gold": clip(gold, MAX_DETAIL_CHARS), "predicted": clip(predicted, MAX_DETAIL_CHARS)}
+    decided_by_box, boxed = boxed_answer(solution, require_boxed)
+    detail: dict[str, Any] = {"gold": clip(gold, MAX_DETAIL_CHARS), "predicted": clip(boxed, MAX_DETAIL_CHARS),
+                              "answer_from": BOXED if decided_by_box else EXTRACTED, "gold_from": gold_from}
     if not gold or not gold.strip():
         return Verdict(False, VERIFIER, "no_ground_truth", detail)
-    if not predicted:
+    if decided_by_box and not boxed:
         return Verdict(False, VERIFIER, "no_answer", detail)
     try:
         with _time_limit(timeout_s):
-            passed = _equivalent(gold, predicted)
+            gold_parsed = _parse_gold(gold)
+            if decided_by_box:
+                predicted_parsed = parse(_as_latex(boxed), parsing_timeout=None, raise_on_error=True)  # type: ignore[arg-type]
+            else:
+                predicted_parsed = extract_answer(solution)
+                if not predicted_parsed:
+                    return Verdict(False, VERIFIER, "no_answer", detail)
+                detail["predicted"] = clip(_shown(predicted_parsed), MAX_DETAIL_CHARS)
+            passed = verify(gold_parsed, predicted_parsed, timeout_seconds=None)
     except _Deadline:
         return Verdict(False, VERIFIER, "timeout", {**detail, "error": f"exceeded {timeout_s:g} s"})
     except Exception as exc:  # noqa: BLE001 - any failure of the library is a verdict, not a crash
@@ -173,8 +287,16 @@ def verify_answer(gold: str, solution: str, timeout_s: float = 5.0) -> Verdict:
     return Verdict(passed, VERIFIER, None if passed else "wrong_answer", detail)
 
 
-def _verify_pair(pair: tuple[str, str], timeout_s: float) -> Verdict:
-    return verify_answer(pair[0], pair[1], timeout_s)
+def verify_row(row: Mapping[str, Any], timeout_s: float = 5.0, *, require_boxed: bool = False) -> Verdict:
+    """`verify_answer` of a metadata row (`ground_truth_answer`, `ground_truth_solution`, `solution`)."""
+    gold, gold_from = gold_source(row)
+    return verify_answer(gold or "", _text(row.get("solution")), timeout_s, require_boxed=require_boxed,
+                         gold_from=gold_from)
+
+
+def _verify_item(item: tuple[str, str | None, str], timeout_s: float, require_boxed: bool) -> Verdict:
+    gold, gold_from, solution = item
+    return verify_answer(gold, solution, timeout_s, require_boxed=require_boxed, gold_from=gold_from)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -192,51 +314,63 @@ _WARM_UP_ANSWERS = (
 )
 
 
+_WARM_UP_TEXTS = ("The answer is 18.", "A: $\\frac{1}{2}$", "She paid $1,234 in all.\n#### 1234", "**Answer:** $x = 3$")
+
+
 @functools.cache
 def _warm_up() -> None:
-    """Parse `_WARM_UP_ANSWERS` once per process (1-1.5 s of CPU on a fresh one)."""
+    """Parse `_WARM_UP_ANSWERS` (and a few unboxed answers) once per process (1-1.5 s of CPU on a fresh one)."""
     for answer in _WARM_UP_ANSWERS:
         verify_answer(answer, _as_latex(answer))
+    for text in _WARM_UP_TEXTS:
+        verify_answer("1", text)
 
 
 class MathVerifier:
-    """Verify metadata rows in `workers` processes (default: the usable CPUs), `timeout_s` per row.
+    """Verify metadata rows in `workers` processes (default: the usable CPUs), `timeout_s` per row, with
+    the kit's one math answer rule (`verify_answer`; `require_boxed`: only a last `\\boxed{}` counts).
 
     Every row runs in a worker process, also with `workers=1`: that is what makes the time limit hold
     for any input (the parent kills a worker stuck `GRACE_S` past the limit) and keeps the caller's
     thread free of signal handlers. Workers are forked on construction and replaced when killed.
     """
 
-    def __init__(self, workers: int | None = None, timeout_s: float = 5.0) -> None:
+    def __init__(self, workers: int | None = None, timeout_s: float = 5.0, require_boxed: bool = False) -> None:
         if timeout_s <= 0:
             raise ValueError(f"timeout_s must be > 0, got {timeout_s}")
         self.workers = workers or cpu_count()
         self.timeout_s = timeout_s
+        self.require_boxed = require_boxed
         _warm_up()
-        self._pool: ProcessPool[tuple[str, str], Verdict] = ProcessPool(
-            functools.partial(_verify_pair, timeout_s=timeout_s), self.workers, timeout_s + GRACE_S)
+        self._pool: ProcessPool[tuple[str, str | None, str], Verdict] = ProcessPool(
+            functools.partial(_verify_item, timeout_s=timeout_s, require_boxed=require_boxed), self.workers,
+            timeout_s + GRACE_S)
 
     def verify(self, rows: Iterable[Mapping[str, Any]],
                on_result: Callable[[int], None] | None = None) -> Iterator[Verdict]:
         """Verdicts for `rows` (with `ground_truth_answer`, `ground_truth_solution`, `solution`), in input
         order, streamed: only a bounded number of rows is read ahead. `on_result(n_done)` is called
         before each verdict is yielded."""
-        pending: deque[tuple[str, str]] = deque()
+        pending: deque[tuple[str, str | None, str]] = deque()
 
-        def pairs() -> Iterator[tuple[str, str]]:
+        def items() -> Iterator[tuple[str, str | None, str]]:
             for row in rows:
-                pending.append((gold_answer(row) or "", _text(row.get("solution"))))
+                gold, gold_from = gold_source(row)
+                pending.append((gold or "", gold_from, _text(row.get("solution"))))
                 yield pending[-1]
 
-        for n_done, result in enumerate(self._pool.map(pairs()), start=1):
-            gold, solution = pending.popleft()
-            verdict = result if isinstance(result, Verdict) else self._failed(result, gold, solution)
+        for n_done, result in enumerate(self._pool.map(items()), start=1):
+            item = pending.popleft()
+            verdict = result if isinstance(result, Verdict) else self._failed(result, item)
             if on_result is not None:
                 on_result(n_done)
             yield verdict
 
-    def _failed(self, failure: Failure, gold: str, solution: str) -> Verdict:
-        detail = {"gold": clip(gold, MAX_DETAIL_CHARS), "predicted": clip(extract_boxed(solution), MAX_DETAIL_CHARS)}
+    def _failed(self, failure: Failure, item: tuple[str, str | None, str]) -> Verdict:
+        gold, gold_from, solution = item
+        decided_by_box, boxed = boxed_answer(solution, self.require_boxed)
+        detail = {"gold": clip(gold, MAX_DETAIL_CHARS), "predicted": clip(boxed, MAX_DETAIL_CHARS),
+                  "answer_from": BOXED if decided_by_box else EXTRACTED, "gold_from": gold_from}
         if failure.kind == "timeout":
             error = f"exceeded {self.timeout_s:g} s; worker killed {GRACE_S:g} s later and replaced"
             return Verdict(False, VERIFIER, "timeout", {**detail, "error": error})
@@ -253,4 +387,5 @@ class MathVerifier:
         self.close()
 
 
-__all__ = ["MathVerifier", "extract_boxed", "gold_answer", "verify_answer"]
+__all__ = ["MathVerifier", "answer_part", "boxed_answer", "extract_answer", "extract_boxed", "gold_answer", "gold_source",
+           "gsm8k_answer", "verify_answer", "verify_row"]
