@@ -33,7 +33,14 @@ class SourceConfig(_Strict):
     config: str | None = Field(None, description="Dataset config name (Hub or folder datasets).")
     split: str = "train"
     columns: dict[str, str] = Field(default_factory=dict, description="Column map: kit column -> input column, "
-                                    "e.g. {problem: question, test_cases: input_output}.")
+                                    "e.g. {problem: question, test_cases: input_output}. For the `dataset` "
+                                    "teacher the trace is either split (`reasoning` + `solution`), a raw reply "
+                                    "(`reply`, optionally `reasoning_content` and `finish_reason`: split like a "
+                                    "generated reply, <think> or Sky-T1 tags) or a chat (`messages`: role/content "
+                                    "or ShareGPT from/value turns; a column named `messages` or `conversations` "
+                                    "is read unmapped): the last assistant turn is the reply, the user turn "
+                                    "before it the problem unless `problem` is mapped; `system_prompt` (or the "
+                                    "chat's system turn) is that row's system prompt.")
     where: dict[str, Scalar | list[Scalar]] = Field(
         default_factory=dict, description="Keep only rows whose input column has this value (or one of these "
         "values), e.g. {source: [olympiads, amc_aime, math]} for NuminaMath subsets.")
@@ -84,7 +91,8 @@ class TeacherConfig(LLMConfig):
     """Who writes the traces: rows that already carry them (`dataset`) or a model asked through distilabel."""
 
     backend: Literal["dataset", "openai", "transformers", "vllm"] = Field(  # type: ignore[assignment]
-        "dataset", description="`dataset`: the traces are already in the input rows (reasoning, solution); "
+        "dataset", description="`dataset`: the traces are already in the input rows (reasoning and solution, "
+        "a raw reply or a chat: see sources[].columns); "
         "`openai`: any OpenAI-compatible server; `transformers`: a local model; `vllm`: in-process vLLM (GPU).")
     store: str | None = Field(None, description="Folder of finished samples, for resuming "
                               "(default: the output folder + `.samples`).")
@@ -116,6 +124,10 @@ class JudgeConfig(LLMConfig):
 
 class MathVerifyConfig(_Strict):
     timeout_s: float = Field(5.0, gt=0, description="Time limit for parsing and comparing one answer.")
+    require_boxed: bool = Field(False, description="Only the last \\boxed{} of a solution counts as its answer "
+                                "(the strict rule). Default: the last \\boxed{} of the answer part (after the "
+                                "reasoning) when there is one, else Math-Verify's extraction of the final answer "
+                                "('The answer is 18.', 'A: 18', '#### 18').")
 
 
 class CodeVerifyConfig(_Strict):

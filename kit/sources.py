@@ -9,6 +9,11 @@
 - otherwise a Hub dataset id, read the same way.
 
 Every failure is a `SourceError` whose message is one line naming the path (and the line of a bad JSONL row).
+
+`read_chat(turns)` reads a chat column - OpenAI-style `messages` (`role`/`content`) or ShareGPT
+`conversations` (`from`/`value`, from in human/user/gpt/assistant/system) - into its system turn, the user
+turn the reply answers, and the reply (the last assistant turn); the `dataset` teacher (`kit.teachers`)
+splits that reply like any other.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import gzip
 import json
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import IO, Any
@@ -25,6 +31,10 @@ import pyarrow.parquet as pq
 PACKAGE_PREFIX = "kit:"
 _JSON_SUFFIXES = (".jsonl", ".jsonl.gz", ".json")
 _FILE_SUFFIXES = (*_JSON_SUFFIXES, ".parquet")
+CHAT_COLUMNS = ("messages", "conversations")  # chat columns read without a mapping, in this order
+# ShareGPT `from` values (and OpenAI roles) -> role
+_ROLES = {"system": "system", "user": "user", "human": "user", "assistant": "assistant", "gpt": "assistant",
+          "model": "assistant"}
 
 
 class SourceError(ValueError):
@@ -163,3 +173,59 @@ def _read_dataset(path: str, *, config: str | None, split: str, label: str,
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+class ChatError(ValueError):
+    """A chat column that cannot be read; the message is one line."""
+
+
+@dataclass(frozen=True)
+class Chat:
+    """What a chat column says: `system` (its system turn), `prompt` (the user turn the reply answers) and the
+    reply (the last assistant turn: `reply`, with `reasoning_content` when the turn carries it apart)."""
+
+    system: str | None
+    prompt: str | None
+    reply: str | None
+    reasoning_content: str | None = None
+
+
+def read_chat(turns: Any) -> Chat:
+    """The system turn, the last assistant turn and the user turn before it, of a chat column in either role
+    format (a JSON string holding the list is read too); raises `ChatError` for anything else."""
+    if isinstance(turns, str):
+        try:
+            turns = json.loads(turns)
+        except json.JSONDecodeError:
+            raise ChatError("a chat column must hold a list of turns, got text that is not JSON") from None
+    if not isinstance(turns, list | tuple):
+        raise ChatError(f"a chat column must hold a list of turns, got {type(turns).__name__}")
+    read = [_turn(turn, n) for n, turn in enumerate(turns)]
+    system = next((t["content"] for t in read if t["role"] == "system"), None)
+    last = max((n for n, t in enumerate(read) if t["role"] == "assistant"), default=None)
+    answered = read if last is None else read[:last]
+    prompt = next((t["content"] for t in reversed(answered) if t["role"] == "user"), None)
+    if last is None:
+        return Chat(system, prompt, None)
+    return Chat(system, prompt, read[last]["content"], read[last]["reasoning_content"])
+
+
+def _turn(turn: Any, n: int) -> dict[str, Any]:
+    if not isinstance(turn, dict):
+        raise ChatError(f"turn {n} is a {type(turn).__name__}, not an object")
+    who = turn.get("role", turn.get("from"))
+    role = _ROLES.get(str(who).strip().lower()) if who is not None else None
+    if role is None:
+        raise ChatError(f"turn {n} has role {who!r} (expected role/from in {', '.join(_ROLES)})")
+    reasoning = turn.get("reasoning_content")
+    return {"role": role, "content": _text(turn.get("content", turn.get("value"))),
+            "reasoning_content": reasoning if isinstance(reasoning, str) else None}
+
+
+def _text(content: Any) -> str | None:
+    """A turn's text: a string, or the text parts of an OpenAI content list."""
+    if content is None or isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(p.get("text") or "" for p in content if isinstance(p, dict) and p.get("type", "text") == "text")
+    return str(content)

@@ -48,21 +48,24 @@ def assistant_turn(row: Mapping[str, Any]) -> str:
                                  solution=(row.get("solution") or "").strip())
 
 
-def prompt_messages(row: Mapping[str, Any], fmt: FormatConfig) -> list[dict[str, str]]:
-    """The turns before the answer: optional system turn, user turn (also what a teacher is asked)."""
-    system = [{"role": "system", "content": fmt.system_prompt}] if fmt.system_prompt else []
+def prompt_messages(row: Mapping[str, Any], fmt: FormatConfig, system_prompt: str | None = None) -> list[dict[str, str]]:
+    """The turns before the answer: optional system turn, user turn (also what a teacher is asked).
+    `system_prompt` (a row's own, e.g. the system turn of a dataset's chat) replaces `fmt.system_prompt`."""
+    system_prompt = system_prompt or fmt.system_prompt
+    system = [{"role": "system", "content": system_prompt}] if system_prompt else []
     return [*system, {"role": "user", "content": user_prompt(row, fmt)}]
 
 
-def to_messages(row: Mapping[str, Any], fmt: FormatConfig) -> list[dict[str, str]]:
+def to_messages(row: Mapping[str, Any], fmt: FormatConfig, system_prompt: str | None = None) -> list[dict[str, str]]:
     """The conversation of one metadata row: optional system turn, user turn, assistant turn."""
-    return [*prompt_messages(row, fmt), {"role": "assistant", "content": assistant_turn(row)}]
+    return [*prompt_messages(row, fmt, system_prompt), {"role": "assistant", "content": assistant_turn(row)}]
 
 
-def default_row(row: Mapping[str, Any], fmt: FormatConfig) -> dict[str, Any]:
-    """A row of the `default` config: messages, problem_id, domain, source."""
+def default_row(row: Mapping[str, Any], fmt: FormatConfig, system_prompt: str | None = None) -> dict[str, Any]:
+    """A row of the `default` config: messages, problem_id, domain, source (`system_prompt`: the row's own,
+    recorded in its `generation` as `system_prompt`, in place of the recipe's)."""
     return {
-        "messages": to_messages(row, fmt),
+        "messages": to_messages(row, fmt, system_prompt),
         "problem_id": row.get("problem_id") or problem_id(row["problem"]),
         "domain": row.get("domain"),
         "source": row.get("source"),

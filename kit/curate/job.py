@@ -6,7 +6,9 @@ With a generating teacher (openai, transformers, vllm) the first stages filter p
 call is spent on a duplicate or a benchmark problem; then the distilabel pipeline (`kit.pipeline`)
 generates, optionally reformats, and verifies (with the LLM judge when the recipe has one). It keeps what
 the models answered in stores next to the output folder, so an interrupted run resumes where it stopped.
-With the `dataset` teacher the rows already carry their traces and are verified here.
+With the `dataset` teacher the rows already carry their traces and are verified here; traces that come as
+raw replies or chats are split on loading by the splitter of generated replies (`kit.teachers.DatasetTeacher`),
+and the unusable ones are rejected at the `generate` stage, after the problem filters, as generated ones are.
 
 Rows stream through every stage. Verified rows are spilled to a temporary JSONL file, because rejection
 sampling needs each problem's pass rate before it can keep or drop that problem's samples; only small
@@ -35,7 +37,7 @@ from kit.hub.repo import DatasetRepoWriter
 from kit.recipes import DataRecipe, dump_recipe
 from kit.schema import DOMAINS, METADATA_FEATURES, problem_id
 from kit.sources import SourceError, iter_rows
-from kit.teachers import make_teacher
+from kit.teachers import TRACE, DatasetTeacher, make_teacher
 from kit.verify.code import InvalidTestCases, parse_test_cases
 from kit.verify.dispatch import RowVerifier
 
@@ -64,6 +66,7 @@ class _Stats:
     verifiers: Counter[str] = field(default_factory=Counter)
     reasoning_words: array = field(default_factory=lambda: array("L"))
     solution_words: array = field(default_factory=lambda: array("L"))
+    raw_traces: bool = False  # the dataset teacher split raw replies or chats: its `generate` stage is reported
 
     def reject(self, row: dict[str, Any], stage: str, reason: str, detail: str = "") -> None:
         self.rejections[stage][reason] += 1
@@ -114,8 +117,10 @@ class CurateResult:
     stats: dict[str, Any]
 
 
-def _load(recipe: DataRecipe, stats: _Stats, required: tuple[str, ...]) -> Iterator[dict[str, Any]]:
-    """Rows of every source in the metadata contract; for a generating teacher, only their problem columns."""
+def _load(recipe: DataRecipe, stats: _Stats, required: tuple[str, ...],
+          teacher: DatasetTeacher | None = None) -> Iterator[dict[str, Any]]:
+    """Rows of every source in the metadata contract; for a generating teacher, only their problem columns.
+    With the dataset `teacher`, each row's trace is read first (`DatasetTeacher.read`)."""
     columns = [k for k in METADATA_FEATURES if required == REQUIRED_COLUMNS or k not in GENERATED_COLUMNS]
     index = 0
     for source in recipe.sources:
@@ -123,12 +128,20 @@ def _load(recipe: DataRecipe, stats: _Stats, required: tuple[str, ...]) -> Itera
         rows = iter_rows(source.path, config=source.config, split=source.split, columns=source.columns,
                          where=source.where, limit=source.limit)
         for position, row in enumerate(rows):
+            if teacher is not None:
+                row = teacher.read(row, recipe.format.instructions.get(source.domain or row.get("domain") or ""))
             if position == 0:
                 missing = [c for c in required if c not in row]
                 if missing:
+                    raw = (", or the raw trace: {reply: your_column} or a chat column {messages: your_column}"
+                           if teacher is not None and missing[0] in ("reasoning", "solution") else "")
                     raise CurateError(f"source {source.path}: missing column {missing[0]!r} "
-                                      f"(map it with sources[].columns, e.g. {{{missing[0]}: your_column}})")
+                                      f"(map it with sources[].columns, e.g. {{{missing[0]}: your_column}}{raw})")
+            trace = row.get(TRACE)
             row = {k: row.get(k) for k in columns if k in row} | {"_row": index}
+            if trace is not None:
+                row[TRACE] = trace
+                stats.raw_traces = True
             row["source"] = row.get("source") or name
             row["domain"] = source.domain or row.get("domain")
             stats.stage_in["load"] += 1
@@ -138,7 +151,12 @@ def _load(recipe: DataRecipe, stats: _Stats, required: tuple[str, ...]) -> Itera
 
 
 def _validate(row: dict[str, Any], required: tuple[str, ...]) -> tuple[str, str] | None:
-    """(reason, detail) when a row cannot be curated, else None."""
+    """(reason, detail) when a row cannot be curated, else None. A raw trace is judged later, at `generate`."""
+    trace = row.get(TRACE)
+    if trace is not None:
+        if trace.get("invalid"):
+            return "invalid_chat", trace["invalid"]
+        required = PROBLEM_COLUMNS
     for column in required:
         if not isinstance(row.get(column), str) or not row[column].strip():
             return "missing_field", f"{column} is empty"
@@ -201,11 +219,12 @@ def run_curate(recipe: DataRecipe, out_dir: str | Path | None = None, progress: 
     try:  # the writer refuses an existing output first, before any work is done
         with DatasetRepoWriter(out, shard_rows=recipe.output.shard_rows, overwrite=recipe.output.overwrite) as writer, \
                 tempfile.TemporaryDirectory(prefix=".kit-curate-", dir=out.parent) as tmp:
-            rows = _filtered(_load(recipe, stats, required), recipe, stats, decontaminator, required)
+            teacher = None if generated else make_teacher(recipe.teacher)
+            rows = _filtered(_load(recipe, stats, required, teacher), recipe, stats, decontaminator, required)
             if generated:
                 checked, pipeline_yaml = _generated(recipe, out, rows, stats, push, private, log, progress)
             else:
-                checked = _verified(recipe, make_teacher(recipe.teacher).samples(rows), progress)
+                checked = _verified(recipe, _replayed(teacher.samples(rows), stats), progress)
             spill = Path(tmp) / "verified.jsonl"
             with spill.open("w", encoding="utf-8") as spill_file:
                 for row in checked:
@@ -239,6 +258,20 @@ def _verified(recipe: DataRecipe, samples: Iterator[dict[str, Any]], progress: P
         for verdict in verifier.verify(rows_for_verifier(), on_result=lambda n: progress("verify", n)):
             row = pending.popleft()
             yield {**row, "verified": verdict.passed, "verifier": verdict.verifier, "verification": verdict.to_json()}
+
+
+def _replayed(samples: Iterator[dict[str, Any]], stats: _Stats) -> Iterator[dict[str, Any]]:
+    """The dataset teacher's samples through the `generate` stage: a raw trace `split_reply` found unusable
+    is rejected there with its reason (counted for every sample; reported when a source had raw traces)."""
+    for sample in samples:
+        stats.stage_in["generate"] += 1
+        reason = sample.pop("reject", None)
+        detail = sample.pop("reject_detail", None)
+        if reason:
+            stats.reject(sample, "generate", reason, detail or "")
+            continue
+        stats.stage_out["generate"] += 1
+        yield sample
 
 
 def store_dir(recipe: DataRecipe, out: Path) -> Path:
@@ -312,9 +345,10 @@ def _write(recipe: DataRecipe, writer: DatasetRepoWriter, spill: Path, reached: 
             stats.stage_out["rejection_sampling"] += 1
             stats.keep(row)
             metadata = {k: row.get(k) for k in METADATA_FEATURES}
-            writer.add(metadata, default_row(metadata, recipe.format))
+            writer.add(metadata, default_row(metadata, recipe.format, system_prompt=row.get("system_prompt")))
             progress("write", n)
-    stages = [s for s in STAGES if (s != "generate" or generated) and (s != "reformat" or recipe.reformat)]
+    stages = [s for s in STAGES if (s != "generate" or generated or stats.raw_traces)
+              and (s != "reformat" or recipe.reformat)]
     result = stats.as_dict(stages)
     writer.finalize(render_dataset_card(recipe, result), dump_recipe(recipe), result, pipeline_yaml=pipeline_yaml)
     return result

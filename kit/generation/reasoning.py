@@ -9,8 +9,16 @@ Reasoning reaches us in one of three shapes:
 3. Sky-T1's format: `<|begin_of_thought|>...<|end_of_thought|>` then
    `<|begin_of_solution|>...<|end_of_solution|>`.
 
+A reply whose chat template opened `<think>` itself (DeepSeek-R1-Distill, QwQ: the prompt ends with
+`<think>\n`) has only the closing tag: the text before `</think>` is the reasoning, as `kit.demo.stream` reads it.
+
+The same splitter reads the replies of a generating teacher and the traces a dataset ships (the `dataset`
+teacher, `kit.teachers`): a dataset's reply has no `finish_reason` (None), so a Sky-T1 solution that never
+reaches `<|end_of_solution|>` counts as cut off there, while a server's `stop` vouches for the reply's end.
+
 Rejections are short stable words, as elsewhere in the kit: `empty_reply`, `truncated` (cut at the token
-limit), `unclosed_think` (reasoning that never ends), `no_answer` (reasoning but nothing after it).
+limit, or a Sky-T1 solution that never closes), `unclosed_think` (reasoning that never ends), `no_answer`
+(reasoning but nothing after it).
 """
 
 from __future__ import annotations
@@ -19,8 +27,9 @@ import re
 from dataclasses import dataclass
 
 _THINK = re.compile(r"^\s*<think>(.*?)</think>(.*)$", re.DOTALL)
-_SKY_T1 = re.compile(r"<\|begin_of_thought\|>(.*?)<\|end_of_thought\|>\s*"
-                     r"<\|begin_of_solution\|>(.*?)(?:<\|end_of_solution\|>|$)", re.DOTALL)
+_SKY_T1 = re.compile(r"<\|begin_of_thought\|>(.*?)<\|end_of_thought\|>(.*)$", re.DOTALL)
+_SKY_T1_SOLUTION = re.compile(r"<\|begin_of_solution\|>(.*?)(<\|end_of_solution\|>|$)", re.DOTALL)
+_CLOSE_THINK = "</think>"
 OPENERS = ("<think>", "<|begin_of_thought|>")  # also read by kit.demo.stream
 
 
@@ -43,10 +52,18 @@ def split_reply(content: str | None, reasoning_content: str | None = None, finis
     if not thinking:
         if match := _SKY_T1.search(content):
             thinking, content = match.group(1).strip(), match.group(2).strip()
+            if solution := _SKY_T1_SOLUTION.search(content):
+                content = solution.group(1).strip()
+                if not solution.group(2) and finish_reason != "stop":
+                    return Split(thinking, content, "truncated",
+                                 "the solution never closes (no <|end_of_solution|>): the reply was cut off")
         elif match := _THINK.match(content):
             thinking, content = match.group(1).strip(), match.group(2).strip()
-        elif content.lstrip().startswith(OPENERS):
+        elif content.startswith(OPENERS):
             return Split(content, "", "unclosed_think", "the reasoning never closes")
+        elif _CLOSE_THINK in content:  # the chat template opened <think>
+            thinking, _, content = content.partition(_CLOSE_THINK)
+            thinking, content = thinking.strip(), content.strip()
     if not content:
         return Split(thinking, "", "no_answer", "reasoning without a final answer")
     return Split(thinking, content)
