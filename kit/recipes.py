@@ -28,6 +28,10 @@ class _Strict(BaseModel):
 class SourceConfig(_Strict):
     """Where problems (and, for the `dataset` teacher, their traces) come from."""
 
+    preset: str | None = Field(None, description="A well-known dataset (kit.presets: apps, taco, numinamath-cot, "
+                               "openthoughts-114k, openthoughts-114k-chat, bespoke-stratos-17k, openr1-math-220k, "
+                               "codeforces-cots): fills path, config, split, columns, where, name, domain, license "
+                               "and citation; a key the source sets itself wins (columns and where merge key by key).")
     path: str = Field(description="Local JSONL/JSON/Parquet file or dataset folder; `kit:samples/NAME.jsonl` "
                       "for a file bundled with the kit; or a Hub dataset id.")
     config: str | None = Field(None, description="Dataset config name (Hub or folder datasets).")
@@ -50,6 +54,13 @@ class SourceConfig(_Strict):
     limit: int | None = Field(None, ge=1, description="Read at most this many rows (after `where`).")
     license: str | None = None
     citation: str | None = Field(None, description="BibTeX of the source dataset, quoted in the card.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _preset(cls, data: Any) -> Any:
+        from kit.presets import expand_preset
+
+        return expand_preset(data) if isinstance(data, dict) else data
 
 
 class GenerationConfig(_Strict):
