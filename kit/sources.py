@@ -85,6 +85,35 @@ def _hashable(value: Any) -> bool:
     return not isinstance(value, list | dict | set)
 
 
+def not_found(path: str, kind: str, error: BaseException | None = None) -> str:
+    """One line for a `path` that is neither a local folder nor a Hub repo that could be reached, naming the fix:
+    the kit's recipe that makes a folder of that name (`out/quickstart` -> kit curate
+    recipes/data/quickstart.yaml), else the command that makes one. `kind` is "dataset" or "model"."""
+    import kit
+
+    command, folder = ("kit curate", "data") if kind == "dataset" else ("kit train", "sft")
+    name = Path(path).name
+    recipes = Path(kit.__file__).resolve().parent.parent / "recipes" / folder  # a checkout (or editable install)
+    shipped = recipes / f"{name}.yaml"
+    fix = (f"make it with {command} recipes/{folder}/{name}.yaml" if shipped.is_file()
+           else f"make it with {command} RECIPE, or give a Hub {kind} id (org/name)")
+    hub = ""
+    if error is not None:
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        hub = f", and no Hub {kind} {path} could be reached ({type(error).__name__}: {first[:120]})"
+    return f"{path}: no such folder{hub} - {fix}"
+
+
+# What datasets and huggingface_hub raise when a Hub repo is missing, private or cannot be reached (offline).
+_UNREACHABLE = ("ConnectError", "ConnectionError", "ConnectTimeout", "DatasetNotFoundError", "RepositoryNotFoundError",
+                "LocalEntryNotFoundError", "OfflineModeIsEnabled", "GatedRepoError")
+
+
+def unreachable(error: BaseException) -> bool:
+    """Whether `error` says a Hub repo is missing or out of reach (rather than, say, a wrong config name)."""
+    return type(error).__name__ in _UNREACHABLE
+
+
 def _open(path: str, *, config: str | None, split: str, revision: str | None = None) -> Iterator[dict[str, Any]]:
     """The raw rows of a source, picked by the form of `path`."""
     if path.startswith(PACKAGE_PREFIX):
@@ -94,7 +123,7 @@ def _open(path: str, *, config: str | None, split: str, revision: str | None = N
         return _read_dataset(str(local), config=config, split=split, label=path)
     if local.is_file() or path.endswith(_FILE_SUFFIXES) or path.startswith(("/", "./", "../", "~")):
         if not local.is_file():
-            raise SourceError(f"{path}: no such file or folder")
+            raise SourceError(f"{path}: no such file" if path.endswith(_FILE_SUFFIXES) else not_found(path, "dataset"))
         return _read_file(local, label=path)
     return _read_dataset(path, config=config, split=split, label=path, revision=revision)
 
@@ -166,6 +195,8 @@ def _read_dataset(path: str, *, config: str | None, split: str, label: str,
     except SourceError:
         raise
     except Exception as exc:  # datasets raises many kinds (FileNotFound, DatasetNotFound, ValueError, ...)
+        if unreachable(exc) and not Path(path).expanduser().exists():
+            raise SourceError(not_found(path, "dataset", exc)) from None
         which = f" (config {config!r}, split {split!r})" if config else f" (split {split!r})"
         raise SourceError(f"{label}{which}: cannot load dataset ({type(exc).__name__}: {_first_line(exc)})") from None
 

@@ -152,8 +152,40 @@ def test_dataset_folder_errors_are_one_line(tmp_path):
 
 def test_hub_id_error_is_a_source_error(monkeypatch):
     monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True)
-    with pytest.raises(SourceError, match=r"^someorg/no-such-dataset .*cannot load dataset"):
+    with pytest.raises(SourceError, match=r"^someorg/no-such-dataset: no such folder, and no Hub dataset "
+                                          r"someorg/no-such-dataset could be reached \(ConnectionError: .*\) - make "
+                                          r"it with kit curate RECIPE, or give a Hub dataset id \(org/name\)$"):
         list(iter_rows("someorg/no-such-dataset"))
+
+
+@pytest.mark.parametrize("command, expected", [
+    (["train", "recipes/sft/tiny-cpu.yaml", "--dry-run", "--set", "data.mixture.0.path={tmp}/out/quickstart"],
+     "error: data.mixture: {tmp}/out/quickstart: no such folder - make it with kit curate "
+     "recipes/data/quickstart.yaml"),
+    (["train", "recipes/sft/tiny-cpu.yaml", "--dry-run", "--set", "data.mixture.0.path=out/no-such-folder"],
+     "error: data.mixture: out/no-such-folder: no such folder, and no Hub dataset out/no-such-folder could be "
+     "reached (OfflineModeIsEnabled: "),
+    (["verify", "{tmp}/quickstart", "--out", "{tmp}/v.jsonl"],
+     "error: {tmp}/quickstart: no such folder - make it with kit curate recipes/data/quickstart.yaml"),
+    (["verify", "out/quickstart-x", "--out", "{tmp}/v.jsonl"],
+     "error: out/quickstart-x: no such folder, and no Hub dataset out/quickstart-x could be reached"),
+    (["eval", "recipes/eval/tiny-cpu.yaml", "--model", "{tmp}/out/tiny-cpu", "--out", "{tmp}/eval"],
+     "error: --model {tmp}/out/tiny-cpu: no such folder - make it with kit train recipes/sft/tiny-cpu.yaml"),
+    (["eval", "recipes/eval/tiny-cpu.yaml", "--model", "out/no-such-model", "--out", "{tmp}/eval"],
+     "error: --model out/no-such-model: no such folder, and no Hub model out/no-such-model could be reached"),
+])
+def test_a_missing_folder_is_one_line_naming_the_fix(tmp_path, command, expected):
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.run([sys.executable, "-m", "kit.cli", *(c.format(tmp=tmp_path) for c in command)], cwd=root,
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith(expected.format(tmp=tmp_path)), proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
 # --------------------------------------------------------------------------------------------------

@@ -31,6 +31,8 @@ from kit.evaluate.passk import benchmark_pass_at_k
 from kit.evaluate.recipe import BenchmarkConfig, EvalRecipe, output_dir
 from kit.evaluate.sampling import Sampler, messages, template_digest
 from kit.generation.reasoning import split_reply
+from kit.recipes import RecipeError
+from kit.sources import not_found, unreachable
 from kit.verify import Verdict
 from kit.verify.choice import verify_choice
 from kit.verify.dispatch import RowVerifier
@@ -134,8 +136,19 @@ def _model_info(recipe: EvalRecipe) -> dict[str, Any]:
         try:
             info["sha"] = HfApi().model_info(model, revision=revision).sha
         except Exception as exc:  # noqa: BLE001 - offline: the weights may still be in the local cache
+            if unreachable(exc) and not _cached(model, revision):
+                raise RecipeError(f"--model {not_found(model, 'model', exc)}") from None
             info["sha_error"] = f"{type(exc).__name__}: the commit could not be resolved on the Hub"
+    elif recipe.model.backend != "openai":
+        raise RecipeError(f"--model {not_found(model, 'model')}")
     return info
+
+
+def _cached(model: str, revision: str | None) -> bool:
+    """Whether the model's config is in the local Hugging Face cache (an offline run can still load it)."""
+    from huggingface_hub import try_to_load_from_cache
+
+    return isinstance(try_to_load_from_cache(model, "config.json", revision=revision), str)
 
 
 def _judge(item: LoadedBenchmark, stored: dict[tuple[str, int], dict[str, Any]], samples: int,

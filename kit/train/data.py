@@ -12,6 +12,7 @@ from typing import Any
 
 from kit.hub.cards import is_hub_id
 from kit.recipes import RecipeError
+from kit.sources import not_found
 from kit.train.recipe import DataConfig, DatasetEntry
 
 Log = Callable[[str], None]
@@ -57,10 +58,13 @@ def _load(entry: DatasetEntry) -> tuple[Any, bool, str | None]:
             # paths and modification times (as with data_files= above), so no stale rows are served.
             return load_dataset(str(folder), entry.config, split=entry.split), False, None
         if not is_hub_id(entry.path):
-            raise RecipeError(f"data.mixture: {entry.path}: no such folder (and not a Hub dataset id org/name)")
+            raise RecipeError(f"data.mixture: {not_found(entry.path, 'dataset')}")
         from huggingface_hub import HfApi
 
-        revision = HfApi().dataset_info(entry.path, revision=entry.revision).sha
+        try:
+            revision = HfApi().dataset_info(entry.path, revision=entry.revision).sha
+        except Exception as exc:  # offline, unknown or private: name the folder it may have meant too
+            raise RecipeError(f"data.mixture: {not_found(entry.path, 'dataset', exc)}") from None
         return load_dataset(entry.path, entry.config, split=entry.split, revision=revision), True, revision
     except RecipeError:
         raise
