@@ -5,8 +5,6 @@ that dataset's real schema (the schemas and their sources are in kit/presets.py)
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -15,6 +13,7 @@ import pytest
 
 from kit.presets import PRESETS, expand_preset
 from kit.recipes import RecipeError, SourceConfig, load_recipe
+from tests.test_dataset_traces import kit, write_jsonl
 
 ROOT = Path(__file__).resolve().parent.parent
 SKY = "<|begin_of_thought|>\n\n{}\n\n<|end_of_thought|>\n\n<|begin_of_solution|>\n\n{}\n\n<|end_of_solution|>"
@@ -25,16 +24,6 @@ STDIN_SUM = "```python\na, b = map(int, input().split())\nprint(a + b)\n```"
 STDIN_BAD = "```python\nprint(0)\n```"
 ADD_TESTS = json.dumps({"fn_name": "add", "inputs": [[1, 2], [5, 7]], "outputs": [3, 12]})
 SUM_TESTS = json.dumps({"inputs": ["1 2\n", "10 5\n"], "outputs": ["3\n", "15\n"]})
-
-
-def kit(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "kit.cli", *args], capture_output=True, text=True, cwd=ROOT,
-                          timeout=300)
-
-
-def write_jsonl(path: Path, rows: list[dict]) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return path
 
 
 def curate(tmp_path: Path, source: dict) -> tuple[list[dict], dict]:
