@@ -469,6 +469,19 @@ def test_pool_reports_crashes_and_errors_and_goes_on():
     assert results[3].kind == "error" and results[3].message.startswith("TypeError")
 
 
+def test_an_idle_worker_that_died_hands_its_next_item_to_a_replacement():
+    """A long-lived pool (the arena's badge) whose idle worker was killed: the item had not started, so it runs
+    on the replacement instead of failing as crashed."""
+    import signal
+
+    with ProcessPool(abs, workers=1, time_limit_s=5) as pool:
+        dead = pool._workers[0].process
+        os.kill(dead.pid, signal.SIGKILL)
+        dead.join(5)
+        assert list(pool.map([-3, -4])) == [3, 4]
+        assert pool._workers[0].process.pid != dead.pid
+
+
 def test_a_worker_holds_none_of_the_parents_connections_open():
     """A server that runs the pool (the Reasoning Arena) closes a client's connection: the client must see
     it closed, also when a worker was forked while the connection was open."""

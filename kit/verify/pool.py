@@ -146,9 +146,15 @@ class ProcessPool(Generic[T, R]):
                         break
                     try:
                         worker.start(submitted, item, self.time_limit_s)
-                    except (BrokenPipeError, ConnectionError, OSError) as exc:
-                        results[submitted] = Failure("crashed", f"worker gone before the item started: {exc}")
+                    except (BrokenPipeError, ConnectionError, OSError):
+                        # An idle worker that died (killed, out of memory): the item never started, so its
+                        # replacement takes it; only a replacement that cannot start either fails it.
                         self._replace(i)
+                        try:
+                            self._workers[i].start(submitted, item, self.time_limit_s)
+                        except (BrokenPipeError, ConnectionError, OSError) as exc:
+                            results[submitted] = Failure("crashed", f"worker gone before the item started: {exc}")
+                            self._replace(i)
                     submitted += 1
                 while next_out in results:
                     yield results.pop(next_out)
