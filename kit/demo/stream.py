@@ -17,10 +17,8 @@ piece (a tag's token counts as thinking).
 
 from __future__ import annotations
 
-from kit.generation.reasoning import OPENERS
+from kit.generation.reasoning import CLOSERS, OPENERS, SOLUTION_MARKS
 
-CLOSERS = ("</think>", "<|end_of_thought|>")
-SOLUTION_MARKS = ("<|begin_of_solution|>", "<|end_of_solution|>")
 _TAGS = OPENERS + CLOSERS + SOLUTION_MARKS
 
 

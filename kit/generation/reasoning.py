@@ -29,8 +29,11 @@ from dataclasses import dataclass
 _THINK = re.compile(r"^\s*<think>(.*?)</think>(.*)$", re.DOTALL)
 _SKY_T1 = re.compile(r"<\|begin_of_thought\|>(.*?)<\|end_of_thought\|>(.*)$", re.DOTALL)
 _SKY_T1_SOLUTION = re.compile(r"<\|begin_of_solution\|>(.*?)(<\|end_of_solution\|>|$)", re.DOTALL)
-_CLOSE_THINK = "</think>"
-OPENERS = ("<think>", "<|begin_of_thought|>")  # also read by kit.demo.stream
+# The reasoning markers, defined once (read by kit.demo.stream and kit.verify.math too)
+OPENERS = ("<think>", "<|begin_of_thought|>")
+CLOSERS = ("</think>", "<|end_of_thought|>")
+SOLUTION_MARKS = ("<|begin_of_solution|>", "<|end_of_solution|>")
+_CLOSE_THINK = CLOSERS[0]
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,11 @@ class GPU:
     bf16_tflops: float  # dense, per GPU
     memory_gib: float
 
+    @property
+    def hopper(self) -> bool:
+        """A Hopper GPU (compute capability 9.0): the one flash-attn 3 runs on."""
+        return self.name.startswith(("H1", "H2", "GH"))
+
 
 # (pattern over the lowercased name, spec), most specific first: "h100 pcie" before "h100".
 GPUS: tuple[tuple[str, GPU], ...] = (

@@ -218,7 +218,8 @@ def make_plan(recipe: TrainRecipe, log: Any = print) -> dict[str, Any]:
         apply_template(recipe.chat_template, tokenizer, bool(sft.get("assistant_only_loss")))
     gpu_run = recipe.compute.gpu.lower() != "cpu"
     # As the run will choose on its GPU machine, with the packages installed here (no kernel is fetched now)
-    hopper = any(name in recipe.compute.gpu.lower() for name in ("h100", "h200", "gh200"))
+    gpu = lookup(recipe.compute.gpu)
+    hopper = gpu is not None and gpu.hopper
     refused = refusal(recipe.model.attn_implementation, sft)  # planned all the same, to show why
     attention = Attention(recipe.model.attn_implementation, "refused when training") \
         if refused else choose(recipe.model.attn_implementation, sft, cuda=gpu_run, here=not gpu_run or _cuda(),
@@ -253,7 +254,6 @@ def make_plan(recipe: TrainRecipe, log: Any = print) -> dict[str, Any]:
                             checkpointing=bool(sft.get("activation_checkpointing", sft.get("gradient_checkpointing"))),
                             weight_bytes=4 if weights == "float32" else 2, mixed=mixed,
                             liger=bool(sft.get("use_liger_kernel")))
-    gpu = lookup(recipe.compute.gpu)
     capacity = recipe.compute.gpu_memory_gb or (gpu.memory_gib if gpu else None)
     speed, speed_source, mfu = _throughput(recipe, shape, gpu, attention.implementation, sharding)
     gpu_hours = total_tokens / speed / 3600 if speed else None

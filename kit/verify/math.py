@@ -45,6 +45,7 @@ from typing import Any
 import sympy
 from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse, verify
 
+from kit.generation.reasoning import CLOSERS, OPENERS, SOLUTION_MARKS
 from kit.parallel import cpu_count
 from kit.verify import Verdict, clip
 from kit.verify.pool import Failure, ProcessPool
@@ -58,11 +59,6 @@ _BARE_ARGUMENT = re.compile(r"[^\s$]+")  # `\boxed 5` (no braces): the next toke
 _GSM8K_HASH = re.compile(r"^[ \t]*####[ \t]*(.*?)[ \t]*$", re.MULTILINE)  # GSM8K's `#### 72` answer line
 _THOUSANDS = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _DIGIT = re.compile(r"\d")
-
-# Where the reasoning ends (as in kit.generation.reasoning / kit.demo.stream), and Sky-T1's solution marks.
-_OPENERS = ("<think>", "<|begin_of_thought|>")
-_CLOSERS = ("</think>", "<|end_of_thought|>")
-_SOLUTION_MARKS = ("<|begin_of_solution|>", "<|end_of_solution|>")
 
 # Math-Verify's extraction of a final answer from free text, in its own priority order: "final answer is",
 # "Answer:", "answer ... N", then (`try_extract_without_anchor`) the last LaTeX expression or number.
@@ -156,12 +152,12 @@ def answer_part(solution: str) -> str:
     """The part of `solution` a final answer may come from: the text after the last `</think>` (or
     `<|end_of_thought|>`, Sky-T1's solution marks removed); empty when reasoning opens and never closes."""
     text = solution or ""
-    closer = max(((text.rfind(tag), tag) for tag in _CLOSERS), default=(-1, ""))
+    closer = max(((text.rfind(tag), tag) for tag in CLOSERS), default=(-1, ""))
     if closer[0] >= 0:
         text = text[closer[0] + len(closer[1]):]
-    elif text.lstrip().startswith(_OPENERS):
+    elif text.lstrip().startswith(OPENERS):
         return ""
-    for mark in _SOLUTION_MARKS:
+    for mark in SOLUTION_MARKS:
         text = text.replace(mark, "")
     return text
 
