@@ -37,7 +37,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         model_dir = args.model
         if model_dir is None:
-            from kit.tinymodel import make_tiny_model
+            from kit.train.tinymodel import make_tiny_model
 
             texts = [f"<think>\n{a} times {b} is {a * b}\n</think>\n\n{a * b}" for a in range(30) for b in range(30)]
             model_dir = str(make_tiny_model(Path(tmp) / "tiny", texts, hidden_size=256, layers=4, heads=4))

@@ -102,8 +102,8 @@ def run_one(recipe_path: Path, attention: str, batch: int, out: Path, gpu_memory
     import torch
 
     from kit.recipes import RecipeError
+    from kit.recipes.train import load_train_recipe
     from kit.train.plan import make_plan
-    from kit.train.recipe import load_train_recipe
     from kit.train.run import train
 
     recipe = load_train_recipe(recipe_path, [f"model.attn_implementation={attention}",

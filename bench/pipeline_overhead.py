@@ -3,7 +3,7 @@
 Both sides make the same samples for N synthetic math problems ("What is a + b?") and do the same work per
 sample: ask the teacher (an instant one: it answers from the problem text, no model), split the reply,
 verify the answer with the kit's math verifier (the same `RowVerifier`, same workers) and format the SFT
-row. The kit side runs `kit.pipeline.generate` - the distilabel Pipeline with its processes, batches, the
+row. The kit side runs `kit.generation.pipeline.generate` - the distilabel Pipeline with its processes, batches, the
 durable sample store and its verify step - then formats the verified samples; the baseline is a plain loop.
 The difference, per row, is what the pipeline costs.
 
@@ -23,12 +23,11 @@ from typing import Any
 
 from distilabel.models.llms import LLM
 
-from kit.curate.format import default_row, prompt_messages
-from kit.generation.reasoning import split_reply
-from kit.pipeline import PROBLEM_FIELDS, generate
+from kit.core.chat import default_row, prompt_messages, split_reply
+from kit.core.schema import problem_id
+from kit.generation.pipeline import PROBLEM_FIELDS, generate
 from kit.recipes import DataRecipe, SourceConfig, TeacherConfig, VerifyConfig
-from kit.schema import problem_id
-from kit.verify.dispatch import RowVerifier
+from kit.verify.registry import RowVerifier
 
 
 def instant_reply(prompt: str) -> dict[str, Any]:

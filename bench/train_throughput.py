@@ -45,10 +45,10 @@ import torch
 import yaml
 from transformers import TrainerCallback
 
+from kit.recipes.train import TrainRecipe, load_train_recipe
 from kit.train import run
 from kit.train.chat import apply_template
 from kit.train.data import load_mixture
-from kit.train.recipe import TrainRecipe, load_train_recipe
 
 ROOT = Path(__file__).resolve().parent.parent
 # TrainingArguments fields that differ between two runs by nature (folders, run names, the device objects).

@@ -36,17 +36,27 @@ console = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _out_dir(help_text: str) -> Any:
+    """The `--out DIR` option of a command that writes a folder."""
+    return typer.Option("--out", metavar="DIR", help=help_text)
+
+
+def _overrides(example: str) -> Any:
+    """The `--set KEY=VALUE` option of a command that reads a recipe."""
+    return typer.Option("--set", metavar="KEY=VALUE", help=f"Override a recipe key, e.g. --set {example} (repeatable).")
+
+
 def _user_errors(fn: F) -> F:
     """Turn the kit's user-facing errors into `error: ...` and exit code 2."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from kit.core.sources import SourceError
         from kit.curate.job import CurateError
         from kit.evaluate.sampling import EvalError
         from kit.hub.publish import PublishError
         from kit.recipes import RecipeError
         from kit.sandbox import SandboxError
-        from kit.sources import SourceError
         from kit.train.jobs import JobFailed
 
         try:
@@ -94,10 +104,8 @@ def main(version: Annotated[bool, typer.Option("--version", callback=_version, i
 @_user_errors
 def curate(
     recipe: Annotated[Path, typer.Argument(help="Data recipe (YAML), e.g. recipes/data/quickstart.yaml.")],
-    out: Annotated[Path | None, typer.Option("--out", metavar="DIR",
-                                             help="Output folder (default: the recipe's output.dir).")] = None,
-    set_: Annotated[list[str] | None, typer.Option("--set", metavar="KEY=VALUE", help="Override a recipe key, e.g. --set "
-                                                   "curate.max_per_problem=4 (repeatable).")] = None,
+    out: Annotated[Path | None, _out_dir("Output folder (default: the recipe's output.dir).")] = None,
+    set_: Annotated[list[str] | None, _overrides("curate.max_per_problem=4")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing output folder.")] = False,
     push: Annotated[str | None, typer.Option("--push", metavar="ORG/NAME", help="Then publish the folder to this Hub "
                                              "dataset repo (as `kit publish` does).")] = None,
@@ -112,11 +120,11 @@ def curate(
     Dataset presets (`sources[].preset: NAME` fills path, config, split, columns, ...; the recipe's own keys win): apps, taco, numinamath-cot, openthoughts-114k (its metadata config), openthoughts-114k-chat (its default config), bespoke-stratos-17k, openr1-math-220k, codeforces-cots.
     """
     from kit.curate.job import run_curate
-    from kit.recipes import load_recipe
+    from kit.recipes import load_data_recipe
 
     _logging()
     overrides = list(set_ or []) + (["output.overwrite=true"] if overwrite else [])
-    data_recipe = load_recipe(recipe, overrides)
+    data_recipe = load_data_recipe(recipe, overrides)
     with _progress() as progress:
         tasks: dict[str, Any] = {}
 
@@ -151,10 +159,12 @@ def _say(text: str) -> None:
 
 def _publish(folder: Path, repo: str, repo_type: str, **kwargs: Any) -> None:
     """Publish with kit.hub.publish, then print where it went and, for datasets, how to load it."""
+    from kit.curate.card import card_for_repo
     from kit.hub.cards import CardError, front_matter
     from kit.hub.publish import load_lines, publish
 
-    result = publish(folder, repo, repo_type=repo_type, log=_say, **kwargs)
+    card = card_for_repo if repo_type == "dataset" else None  # a kit dataset card names the repo it lands in
+    result = publish(folder, repo, repo_type=repo_type, log=_say, card=card, **kwargs)
     print(result.url if result.revision == "main" else f"{result.url}/tree/{result.revision}")
     if repo_type == "dataset":
         try:
@@ -166,17 +176,13 @@ def _publish(folder: Path, repo: str, repo_type: str, **kwargs: Any) -> None:
         print("\n".join(load_lines(result, sorted(configs, key=lambda c: c != "metadata") or ["default"])))
 
 
-TRAIN_TARGETS = ("local", "hf-jobs", "slurm")
-
-
 @app.command()
 @_user_errors
 def train(
     recipe: Annotated[str, typer.Argument(help="Training recipe (YAML), e.g. recipes/sft/tiny-cpu.yaml.")],
-    out: Annotated[Path | None, typer.Option("--out", metavar="DIR", help="Final model folder (default: the recipe's "
-                                             "output.dir); checkpoints go to DIR.checkpoints/.")] = None,
-    set_: Annotated[list[str] | None, typer.Option("--set", metavar="KEY=VALUE", help="Override a recipe key, e.g. --set "
-                                                   "sft.learning_rate=2e-5 (repeatable).")] = None,
+    out: Annotated[Path | None, _out_dir("Final model folder (default: the recipe's output.dir); checkpoints go "
+                                         "to DIR.checkpoints/.")] = None,
+    set_: Annotated[list[str] | None, _overrides("sft.learning_rate=2e-5")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan (samples, tokens, steps, the attention "
                                           "implementation, peak memory per GPU, tokens/s, GPU-hours, cost) and "
                                           "stop.")] = False,
@@ -191,12 +197,10 @@ def train(
 
     A run stopped for any reason resumes from its last checkpoint when started again. At the end the output folder holds the weights, the tokenizer, recipe.yaml, train_results.json and a model card; with hub.repo in the recipe it is pushed as `kit publish` does. HF_TOKEN is read from the environment or `hf auth login` and never printed; on hf-jobs it travels only as a job secret.
     """
-    from kit.recipes import RecipeError
-    from kit.train.recipe import load_train_recipe
+    from kit.recipes.train import load_train_recipe
+    from kit.train.main import start
 
     _logging()
-    if on not in TRAIN_TARGETS:
-        raise RecipeError(f"--on {on!r}: use one of {', '.join(TRAIN_TARGETS)}")
     overrides = list(set_ or []) + ([f"output.dir={out}"] if out else [])
     train_recipe = load_train_recipe(recipe, overrides)
     if dry_run:
@@ -204,34 +208,13 @@ def train(
 
         _print_plan(make_plan(train_recipe, log=_say))
         return
-    if on == "hf-jobs":
-        from kit.recipes import dump_recipe
-        from kit.train.jobs import submit
-
-        submit(train_recipe, dump_recipe(train_recipe), log=_say)
-        return
-    if on == "slurm":
-        from kit.recipes import dump_recipe
-        from kit.train.slurm import submit as submit_slurm
-
-        submit_slurm(train_recipe, dump_recipe(train_recipe), log=_say)
-        return
-    from kit.train.launch import launch_local, under_launcher
-    from kit.train.run import check_fresh
-
-    if overwrite:
-        train_recipe.output.overwrite = True
-    if train_recipe.launch.accelerate and not under_launcher():
-        check_fresh(train_recipe)  # once, here: the ranks must neither delete nor train into a finished run
-        code = launch_local(recipe, overrides, train_recipe, extra=["--no-push"] if no_push else [])
-        raise typer.Exit(code)
-    from kit.train.run import train as run_train
-
-    result = run_train(train_recipe, log=_say, push=not no_push)
-    if result is not None:
-        console.print(f"[bold green]trained[/] -> {result.out_dir}")
-        if result.url:
-            print(result.url)
+    started = start(recipe, overrides, train_recipe, on=on, overwrite=overwrite, push=not no_push, log=_say)
+    if started.exit_code is not None:
+        raise typer.Exit(started.exit_code)
+    if started.result is not None:
+        console.print(f"[bold green]trained[/] -> {started.result.out_dir}")
+        if started.result.url:
+            print(started.result.url)
 
 
 @app.command()
@@ -282,10 +265,9 @@ def eval_(
                                                  "(branch, tag or commit); resolved to its commit and recorded.")] = None,
     limit: Annotated[int | None, typer.Option("--limit", min=1, metavar="N", help="Only the first N problems of "
                                               "each benchmark (a quick look; not a comparable score).")] = None,
-    out: Annotated[Path | None, typer.Option("--out", metavar="DIR", help="Output folder (default: the recipe's "
-                                             "output.dir, out/eval/RECIPE/MODEL).")] = None,
-    set_: Annotated[list[str] | None, typer.Option("--set", metavar="KEY=VALUE", help="Override a recipe key, e.g. "
-                                                   "--set model.tensor_parallel_size=8 (repeatable).")] = None,
+    set_: Annotated[list[str] | None, _overrides("model.tensor_parallel_size=8")] = None,
+    out: Annotated[Path | None, _out_dir("Output folder (default: the recipe's output.dir, "
+                                         "out/eval/RECIPE/MODEL).")] = None,
     card: Annotated[bool, typer.Option("--card/--no-card", help="Put the scores in the model card: a local "
                                        "folder's README.md is updated in place; for a Hub model the updated card is "
                                        "written to DIR/README.md.")] = True,
@@ -299,9 +281,9 @@ def eval_(
 
     Benchmarks come from their Hub ids (pinned to a commit), or offline from the copies bundled with the kit. DIR/results.json records everything needed to reproduce the number (model commit, backend and version, tensor-parallel size, seeds, sampling, prompt, kit version, date); DIR/details/ holds every sample as a dataset folder (`kit publish DIR/details --repo ORG/NAME`). A stopped run resumes when started again.
     """
-    from kit.evaluate.recipe import load_eval_recipe
     from kit.evaluate.run import publish_details, run_eval, update_card
     from kit.recipes import RecipeError
+    from kit.recipes.eval import load_eval_recipe
 
     _logging()
     if push_card and not card:
@@ -417,10 +399,12 @@ def release(
 
     Each artifact names a folder, a Hub repo id and a type; a dataset artifact may name the data recipe that builds its folder first. Run again to finish a release that stopped: publishing is idempotent.
     """
+    from kit.curate.card import card_for_repo
+    from kit.curate.job import build_folder
     from kit.hub.release import run_release
 
     _logging()
-    for result in run_release(manifest, tag, log=_say):
+    for result in run_release(manifest, tag, log=_say, build=build_folder, card=card_for_repo):
         print(f"{result.repo_type} {result.repo_id}@{result.tag}: {result.url}")
 
 
@@ -439,9 +423,9 @@ def verify(
 
     Rows that fail verification are results, not errors (exit 0); an unreadable input exits with 2.
     """
+    from kit.core.sources import SourceError, iter_rows
     from kit.recipes import VerifyConfig
-    from kit.sources import SourceError, iter_rows
-    from kit.verify.dispatch import RowVerifier
+    from kit.verify.registry import RowVerifier
 
     _logging()
     rows = iter_rows(input, config=config, split=split)

@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from huggingface_hub import HfApi
 
-from kit.sources import iter_rows
+from kit.core.sources import iter_rows
 
 Row = dict[str, Any]
 

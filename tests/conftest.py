@@ -17,10 +17,10 @@ def quickstart(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The dataset folder `kit curate recipes/data/quickstart.yaml` writes, built once per test session.
     Treat it as read-only: copy it to change it."""
     from kit.curate.job import run_curate
-    from kit.recipes import load_recipe
+    from kit.recipes import load_data_recipe
 
     out = tmp_path_factory.mktemp("built") / "quickstart"
-    run_curate(load_recipe(Path(__file__).resolve().parent.parent / "recipes/data/quickstart.yaml"), out)
+    run_curate(load_data_recipe(Path(__file__).resolve().parent.parent / "recipes/data/quickstart.yaml"), out)
     return out
 
 

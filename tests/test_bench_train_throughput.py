@@ -11,9 +11,9 @@ import pytest
 import torch
 import yaml
 
-from kit.tinymodel import train_tokenizer
-from kit.train.recipe import load_train_recipe
+from kit.recipes.train import load_train_recipe
 from kit.train.run import load_model
+from kit.train.tinymodel import train_tokenizer
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ROOT / "recipes/sft/tiny-cpu.yaml"

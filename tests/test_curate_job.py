@@ -11,8 +11,8 @@ import pytest
 import yaml
 from datasets import load_dataset
 
-from kit.schema import DEFAULT_FEATURES, METADATA_FEATURES
-from kit.sources import iter_rows
+from kit.core.schema import DEFAULT_FEATURES, METADATA_FEATURES
+from kit.core.sources import iter_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 RECIPE = ROOT / "recipes/data/quickstart.yaml"

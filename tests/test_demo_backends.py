@@ -23,7 +23,7 @@ MESSAGES = [{"role": "user", "content": "What is 2 + 2?"}]
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory) -> Path:
     """A random float32 checkpoint (what `kit train` writes for a model built from a config)."""
-    from kit.tinymodel import make_tiny_model
+    from kit.train.tinymodel import make_tiny_model
 
     texts = [json.loads(line)["problem"] for line in SAMPLE.read_text().splitlines()]
     return make_tiny_model(tmp_path_factory.mktemp("tiny") / "model", texts)

@@ -6,8 +6,8 @@ import random
 
 import pytest
 
+from kit.core.chat import split_reply
 from kit.demo.stream import ThinkStream
-from kit.generation.reasoning import split_reply
 
 REPLIES = [
     "<think>\nLet me add: 2 + 2 = 4.\n</think>\n\nThe answer is $\\boxed{4}$.",

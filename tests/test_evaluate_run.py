@@ -17,7 +17,7 @@ import pytest
 from huggingface_hub import HfApi, ModelCard, ModelCardData
 
 from kit.benchmarks import SPECS
-from kit.schema import sample_seed
+from kit.core.schema import sample_seed
 from tests.asgi_thread import free_port
 from tests.benchmark_hub import publish_benchmarks
 
@@ -206,7 +206,7 @@ def test_a_failing_server_stops_the_run_and_keeps_what_was_answered(hub, teacher
 
 
 def test_a_tiny_random_model_runs_every_benchmark_end_to_end_on_cpu(hub, benchmarks, tmp_path):
-    from kit.tinymodel import make_tiny_model
+    from kit.train.tinymodel import make_tiny_model
 
     model = make_tiny_model(tmp_path / "tiny", ["The answer is \\boxed{42}.", "print(1)", "A) B) C) D)"] * 20)
     out = tmp_path / "out"
@@ -249,7 +249,7 @@ def test_a_hub_model_is_pinned_to_its_commit_and_its_card_is_pushed(hub, tmp_pat
     """A model on the Hub (the stand-in): loaded at the commit its revision resolves to, which results.json
     records; with --push-card the card, updated with the scores and a link to the details dataset, is committed
     to the model repo alone (the weights are untouched)."""
-    from kit.tinymodel import make_tiny_model
+    from kit.train.tinymodel import make_tiny_model
 
     api = HfApi(endpoint=hub.url, token=hub.token)
     folder = make_tiny_model(tmp_path / "tiny", ["The answer is \\boxed{42}."] * 20)

@@ -18,10 +18,11 @@ import yaml
 from datasets import load_dataset
 from huggingface_hub import DatasetCard, DatasetCardData
 
-from kit.hub import CONFIGS, DatasetRepoWriter, OutputExistsError, render_dataset_card, template_dir
+from kit.core.schema import DEFAULT_FEATURES, METADATA_FEATURES, problem_id
+from kit.curate.card import render_dataset_card
+from kit.hub import CONFIGS, DatasetRepoWriter, OutputExistsError, template_dir
 from kit.hub.repo import content_fingerprint, pinned_configs
 from kit.recipes import DataRecipe, dump_recipe
-from kit.schema import DEFAULT_FEATURES, METADATA_FEATURES, problem_id
 
 STATS: dict[str, Any] = {
     "total_rows": 60, "kept": 30,
@@ -313,7 +314,7 @@ def test_wheel_ships_the_templates_and_bundled_data(tmp_path: Path) -> None:
         names = set(archive.namelist())
         archive.extractall(tmp_path / "site")
     assert {"kit/cards/dataset_card.md.j2", "kit/data/samples/quickstart.jsonl",
-            "kit/data/benchmarks/humaneval.jsonl.gz", "kit/_sandbox_server.py"} <= names
+            "kit/data/benchmarks/humaneval.jsonl.gz", "kit/sandbox/server.py"} <= names
     probe = ("from kit.hub.cards import template_dir; import kit; "
              "print(template_dir().relative_to(kit.__path__[0]))")
     shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path,

@@ -261,16 +261,15 @@ def test_works_when_the_kit_lives_under_tmp(tmp_path, monkeypatch):
 
     import kit.sandbox as sandbox_module
 
-    copy = tmp_path / "checkout" / "kit"
-    (copy / "verify").mkdir(parents=True)
-    for name in ("_sandbox_server.py", "_sandbox_harness.py"):
+    copy = tmp_path / "checkout" / "kit" / "sandbox"
+    copy.mkdir(parents=True)
+    for name in ("server.py", "harness.py", "code_harness.py"):
         shutil.copy(Path(sandbox_module.__file__).parent / name, copy / name)
-    shutil.copy(Path(sandbox_module.__file__).parent / "verify" / "_code_harness.py", copy / "verify")
     monkeypatch.setattr(sandbox_module, "_HERE", copy)
-    monkeypatch.setattr(sandbox_module, "HARNESSES", {"script": copy / "_sandbox_harness.py",
-                                                       "tests": copy / "verify" / "_code_harness.py"})
+    monkeypatch.setattr(sandbox_module, "HARNESSES", {"script": copy / "harness.py",
+                                                       "tests": copy / "code_harness.py"})
     with Sandbox(LIMITS) as box:
         assert box.isolation == "bwrap"
         for _ in range(2):  # the second sample runs after the first one's /tmp wipe
-            record = box.run_script(f"import os\nprint(os.path.exists({str(copy / '_sandbox_server.py')!r}))")
+            record = box.run_script(f"import os\nprint(os.path.exists({str(copy / 'server.py')!r}))")
             assert record["stdout"] == "True\n"

@@ -15,8 +15,8 @@ import pytest
 from huggingface_hub import ModelCard
 
 from kit.hub.cards import check_card, front_matter
+from kit.recipes.train import TrainRecipe
 from kit.train.card import render_model_card
-from kit.train.recipe import TrainRecipe
 
 BASE = "Qwen/Qwen2.5-0.5B-Instruct"
 SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -145,7 +145,7 @@ def test_random_init_card_has_no_base_model() -> None:
 
 def test_usage_snippet_runs_on_a_local_model(tmp_path: Path) -> None:
     pytest.importorskip("torch")
-    from kit.tinymodel import make_tiny_model
+    from kit.train.tinymodel import make_tiny_model
 
     folder = make_tiny_model(tmp_path / "m", ["<think>\nadd them\n</think>\n\nThe sum is 5050."] * 20)
     recipe = make_recipe(output={"dir": str(folder)})

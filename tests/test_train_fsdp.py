@@ -71,8 +71,8 @@ def test_the_fsdp2_config_reaches_accelerate_as_fsdp_version_2(tmp_path: Path, m
     from torch.distributed.fsdp import OffloadPolicy, StateDictType
     from transformers import Qwen2Config, Qwen2ForCausalLM
 
+    from kit.recipes.train import ACCELERATE_CONFIGS, accelerate_config_file, load_train_recipe
     from kit.train.launch import cpu_note, resolved_accelerate_config
-    from kit.train.recipe import ACCELERATE_CONFIGS, accelerate_config_file, load_train_recipe
 
     assert "fsdp2" in ACCELERATE_CONFIGS
     shipped = yaml.safe_load(accelerate_config_file("fsdp2").read_text())

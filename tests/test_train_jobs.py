@@ -18,8 +18,8 @@ from huggingface_hub.errors import HfHubHTTPError
 import kit
 import kit.train.jobs as jobs
 from kit.recipes import RecipeError, dump_recipe
+from kit.recipes.train import TrainRecipe
 from kit.train.jobs import JobFailed, submit
-from kit.train.recipe import TrainRecipe
 
 
 def recipe_dict() -> dict:
@@ -171,7 +171,7 @@ def test_the_jobs_api_needs_the_token(hub):
 
 
 def test_the_cli_submits_a_shipped_recipe_with_the_token_only_in_the_secrets(hub, tmp_path):
-    from tests.test_publish import hub_env
+    from tests.test_hub_publish import hub_env
     from tests.test_train_local import ROOT, train_cli
 
     hub.set_job_script(["loss 0.41"])

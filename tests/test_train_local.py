@@ -24,12 +24,12 @@ from huggingface_hub import ModelCard
 from kit.hub.cards import check_card
 from kit.hub.publish import publish
 from kit.recipes import RecipeError
-from kit.tinymodel import make_tiny_model
+from kit.recipes.train import load_train_recipe
 from kit.train.chat import apply_template
 from kit.train.data import load_mixture
-from kit.train.recipe import load_train_recipe
 from kit.train.run import load_model, load_tokenizer, make_trainer, sft_config
-from tests.test_publish import api, hub_env, over_http
+from kit.train.tinymodel import make_tiny_model
+from tests.test_hub_publish import api, hub_env, over_http
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ROOT / "recipes/sft/tiny-cpu.yaml"

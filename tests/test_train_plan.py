@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from bench.gpu_train import write_recipe, write_traces
+from kit.recipes.train import load_train_recipe
 from kit.train.plan import GIB, Shape, make_plan, memory_per_gpu, sharding_setup
-from kit.train.recipe import load_train_recipe
 
 ROOT = Path(__file__).resolve().parent.parent
 # (attention, micro-batch, accelerate config, measured peak allocated GiB) from ../shared/gpu.md

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from kit.recipes import RecipeError, dump_recipe
-from kit.train.recipe import TrainRecipe, accelerate_config_file, load_train_recipe
+from kit.recipes.train import TrainRecipe, accelerate_config_file, load_train_recipe
 from kit.train.slurm import SlurmError, render, submit
 
 REPO = Path(__file__).resolve().parents[1]

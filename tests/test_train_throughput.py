@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from kit.recipes import RecipeError
+from kit.recipes.train import load_train_recipe
 from kit.train.gpus import lookup
-from kit.train.recipe import load_train_recipe
 from kit.train.throughput import Throughput, describe, warmup_steps
 from tests.test_train_local import TINY
 

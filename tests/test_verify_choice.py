@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kit.verify.choice import extract_choice, verify_choice
+from kit.verify.choice import ChoiceVerifier, extract_choice, verify_choice
 
 
 @pytest.mark.parametrize("solution", [
@@ -85,3 +85,14 @@ def test_verify_choice():
     none = verify_choice("B", "It depends.")
     assert (none.passed, none.reason, none.detail) == (False, "no_answer", {"gold": "B", "predicted": None})
     assert verify_choice("E", r"\boxed{E}", letters="ABCDE").passed
+
+
+def test_choice_verifier_scores_rows_in_order():
+    rows = [{"ground_truth_answer": "C", "solution": r"\boxed{C}"}, {"ground_truth_answer": "A", "solution": "B"},
+            {"ground_truth_answer": "A", "solution": "Answer: E"}]
+    done = []
+    with ChoiceVerifier() as verifier:
+        verdicts = list(verifier.verify(rows, on_result=done.append))
+    assert verdicts == [verify_choice(r["ground_truth_answer"], r["solution"]) for r in rows]
+    assert [v.reason for v in verdicts] == [None, "no_answer", "no_answer"] and done == [1, 2, 3]
+    assert list(ChoiceVerifier("ABCDE").verify(rows[2:]))[0].reason == "wrong_answer"

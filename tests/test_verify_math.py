@@ -14,7 +14,6 @@ import pytest
 import kit
 from kit.recipes import MathVerifyConfig, VerifyConfig
 from kit.verify import Verdict
-from kit.verify.dispatch import RowVerifier
 from kit.verify.math import (
     GRACE_S,
     MathVerifier,
@@ -27,6 +26,7 @@ from kit.verify.math import (
     verify_row,
 )
 from kit.verify.pool import Failure, ProcessPool
+from kit.verify.registry import RowVerifier
 
 MATH500 = Path(kit.__file__).parent / "data" / "benchmarks" / "math500.jsonl"
 STUCK = "\\boxed{9^{9^{9^{9}}}}"  # real input: sympy evaluates the tower for minutes without a limit
@@ -427,7 +427,7 @@ def test_stuck_item_times_out_and_the_run_continues():
 
 
 def test_time_limit_holds_when_verify_runs_on_a_thread():
-    """kit.verify.dispatch calls `verify` from a thread pool: workers still get a working timer."""
+    """kit.verify.registry calls `verify` from a thread pool: workers still get a working timer."""
     out: list[Verdict] = []
 
     def run():

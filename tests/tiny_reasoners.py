@@ -1,6 +1,6 @@
 """Tiny local reasoning models for the demo tests: real model folders that answer known problems.
 
-`make_reasoner(folder, replies)` builds a random Qwen2-style model with `kit.tinymodel` and trains it
+`make_reasoner(folder, replies)` builds a random Qwen2-style model with `kit.train.tinymodel` and trains it
 (plain PyTorch, a few seconds on a CPU) until greedy decoding of each prompt gives its reply, thinking
 included: `<think>...</think>` then the answer. The prompt is the one the arena sends
 (`kit.demo.arena.prompt_messages`), rendered with the model's own chat template, so what the test types
@@ -20,7 +20,7 @@ def make_reasoner(folder: Path, replies: Mapping[str, str], *, steps: int = 400,
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from kit.demo.arena import prompt_messages
-    from kit.tinymodel import make_tiny_model
+    from kit.train.tinymodel import make_tiny_model
 
     texts = [*replies, *replies.values()] * 4
     make_tiny_model(folder, texts, hidden_size=64, layers=2, heads=4, vocab_size=400, seed=seed)

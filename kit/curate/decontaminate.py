@@ -23,8 +23,8 @@ from typing import Literal
 from rapidfuzz import fuzz, process
 
 from kit.benchmarks import benchmark_problems
+from kit.core.sources import SourceError, iter_rows
 from kit.recipes import DecontaminationConfig
-from kit.sources import SourceError, iter_rows
 
 _NON_WORD = re.compile(r"[\W_]+")
 

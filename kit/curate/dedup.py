@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from kit.schema import normalize_problem
+from kit.core.schema import normalize_problem
 
 DUPLICATE_PROBLEM = "duplicate_problem"
 DUPLICATE_SAMPLE = "duplicate_sample"

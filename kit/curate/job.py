@@ -3,11 +3,11 @@
     load -> validate -> dedup -> decontaminate -> [generate -> reformat] -> verify -> rejection sampling -> write
 
 With a generating teacher (openai, transformers, vllm) the first stages filter problems, so no teacher
-call is spent on a duplicate or a benchmark problem; then the distilabel pipeline (`kit.pipeline`)
+call is spent on a duplicate or a benchmark problem; then the distilabel pipeline (`kit.generation.pipeline`)
 generates, optionally reformats, and verifies (with the LLM judge when the recipe has one). It keeps what
 the models answered in stores next to the output folder, so an interrupted run resumes where it stopped.
 With the `dataset` teacher the rows already carry their traces and are verified here; traces that come as
-raw replies or chats are split on loading by the splitter of generated replies (`kit.teachers.DatasetTeacher`),
+raw replies or chats are split on loading by the splitter of generated replies (`kit.generation.teachers.DatasetTeacher`),
 and the unusable ones are rejected at the `generate` stage, after the problem filters, as generated ones are.
 
 Rows stream through every stage. Verified rows are spilled to a temporary JSONL file, because rejection
@@ -29,24 +29,24 @@ from pathlib import Path
 from typing import Any
 
 import kit
+from kit.core.chat import default_row
+from kit.core.log import Log, Progress
+from kit.core.schema import DOMAINS, METADATA_FEATURES, problem_id
+from kit.core.sources import SourceError, iter_rows
+from kit.curate.card import render_dataset_card
 from kit.curate.decontaminate import Decontaminator
 from kit.curate.dedup import Deduplicator
-from kit.curate.format import default_row
-from kit.hub.cards import render_dataset_card
+from kit.generation.teachers import TRACE, DatasetTeacher, make_teacher
 from kit.hub.repo import DatasetRepoWriter
-from kit.recipes import DataRecipe, dump_recipe
-from kit.schema import DOMAINS, METADATA_FEATURES, problem_id
-from kit.sources import SourceError, iter_rows
-from kit.teachers import TRACE, DatasetTeacher, make_teacher
+from kit.recipes import DataRecipe, dump_recipe, load_data_recipe
 from kit.verify.code import InvalidTestCases, parse_test_cases
-from kit.verify.dispatch import RowVerifier
+from kit.verify.registry import RowVerifier
 
 STAGES = ("load", "validate", "dedup", "decontaminate", "generate", "reformat", "verify", "rejection_sampling")
 REQUIRED_COLUMNS = ("problem", "reasoning", "solution")
 PROBLEM_COLUMNS = ("problem",)  # what a generating teacher needs
 GENERATED_COLUMNS = ("teacher", "reasoning", "solution", "generation")  # what it writes
 DROPPED_SAMPLE_FIELDS = ("reject", "reject_stage", "reject_detail", "error", "needs_judge", "seed", "order")
-Progress = Callable[..., None]  # (stage, rows done so far, total=None, note="")
 
 
 class CurateError(ValueError):
@@ -199,7 +199,7 @@ def _filtered(rows: Iterator[dict[str, Any]], recipe: DataRecipe, stats: _Stats,
 
 
 def run_curate(recipe: DataRecipe, out_dir: str | Path | None = None, progress: Progress | None = None,
-               push: str | None = None, private: bool = False, log: Callable[[str], None] = print) -> CurateResult:
+               push: str | None = None, private: bool = False, log: Log = print) -> CurateResult:
     """Run a data recipe end to end and write the dataset folder; returns where and the statistics.
 
     `push` (a Hub dataset repo id) checkpoints generated samples to the repo while a teacher generates; the
@@ -283,8 +283,8 @@ def _generated(recipe: DataRecipe, out: Path, problems: Iterator[dict[str, Any]]
                private: bool, log: Callable[[str], None], progress: Progress) -> tuple[list[dict[str, Any]], str]:
     """Generate (and reformat, verify, judge) the samples of the filtered problems through the pipeline;
     the samples rejected before verification are counted at their stage (generate or reformat)."""
+    from kit.generation.pipeline import GenerationError, generate
     from kit.generation.store import StoreMismatchError
-    from kit.pipeline import GenerationError, generate
 
     problems = [{**row, "problem_id": row.get("problem_id") or problem_id(row["problem"])} for row in problems]
     try:
@@ -352,3 +352,8 @@ def _write(recipe: DataRecipe, writer: DatasetRepoWriter, spill: Path, reached: 
     result = stats.as_dict(stages)
     writer.finalize(render_dataset_card(recipe, result), dump_recipe(recipe), result, pipeline_yaml=pipeline_yaml)
     return result
+
+
+def build_folder(recipe_file: Path, folder: Path, log: Log = print) -> CurateResult:
+    """Write `folder` anew from the data recipe `recipe_file` (how `kit release` builds a dataset artifact)."""
+    return run_curate(load_data_recipe(recipe_file, ["output.overwrite=true"]), folder, log=log)

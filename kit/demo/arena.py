@@ -75,7 +75,7 @@ class ArenaSettings:
 def prompt_messages(problem: str, domain: str = "math") -> list[dict[str, str]]:
     """What both models are asked: the user turn the kit's SFT data uses (problem + the domain's format
     instruction), so a model trained on `kit curate` output sees the prompt it was trained on."""
-    from kit.curate.format import prompt_messages as sft_prompt
+    from kit.core.chat import prompt_messages as sft_prompt
     from kit.recipes import FormatConfig
 
     return sft_prompt({"problem": problem, "domain": domain}, FormatConfig())
@@ -84,8 +84,8 @@ def prompt_messages(problem: str, domain: str = "math") -> list[dict[str, str]]:
 @functools.cache
 def examples() -> list[list[str]]:
     """Math problems of the bundled sample with their gold answers: [problem, answer, "math"]."""
-    from kit.schema import problem_id
-    from kit.sources import iter_rows
+    from kit.core.schema import problem_id
+    from kit.core.sources import iter_rows
     from kit.verify.math import gold_answer
 
     seen: set[str] = set()

@@ -52,7 +52,7 @@ class Piece:
 
 def parse_model(text: str) -> ModelSpec:
     """The `ModelSpec` of a `--left/--right` value (see the module doc); ValueError when it names nothing."""
-    from kit.hub.cards import is_repo_ref
+    from kit.hub.ids import is_repo_id
 
     text = text.strip()
     if text.startswith(("http://", "https://")):
@@ -60,7 +60,7 @@ def parse_model(text: str) -> ModelSpec:
         return ModelSpec("openai", model.strip(), url.rstrip("/"))
     if Path(text).expanduser().is_dir():
         return ModelSpec("transformers", str(Path(text).expanduser()))
-    if not is_repo_ref(text):
+    if not is_repo_id(text, bare=True):
         raise ValueError(f"{text!r} is not a model folder, a Hub model id or an http(s) endpoint")
     return ModelSpec("transformers", text)
 

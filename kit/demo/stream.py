@@ -1,6 +1,6 @@
 """Split a streamed reply into its thinking and its answer as the text arrives, and count each one's tokens.
 
-The shapes are those of `kit.generation.reasoning.split_reply`, seen one piece at a time:
+The shapes are those of `kit.core.chat.split_reply`, seen one piece at a time:
 
 - thinking sent apart from the answer (`reasoning_content` deltas of vLLM's reasoning parsers and hosted
   R1 providers): `feed(text, thinking=True)`;
@@ -17,7 +17,7 @@ piece (a tag's token counts as thinking).
 
 from __future__ import annotations
 
-from kit.generation.reasoning import CLOSERS, OPENERS, SOLUTION_MARKS
+from kit.core.chat import CLOSERS, OPENERS, SOLUTION_MARKS
 
 _TAGS = OPENERS + CLOSERS + SOLUTION_MARKS
 

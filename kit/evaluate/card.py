@@ -19,7 +19,8 @@ from typing import Any
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-from kit.hub.cards import _cell, _code, _hub_link, card_environment
+from kit.hub.cards import card_environment, cell, code
+from kit.hub.ids import hub_link
 
 EVAL_RESULTS_TEMPLATE = "eval_results.md.j2"
 SOURCE_NAME = "reasoning-hub-kit"
@@ -46,7 +47,7 @@ def eval_results(results: dict[str, Any]) -> list[EvalResult]:
     sampling = results.get("sampling") or {}
     details = (results.get("details") or {}).get("repo")
     # huggingface_hub refuses a source name without a URL, so both are set only with a details dataset
-    source = {"source_name": SOURCE_NAME, "source_url": _hub_link(details)} if details else {}
+    source = {"source_name": SOURCE_NAME, "source_url": hub_link(details)} if details else {}
     out = []
     for key, bench in (results.get("benchmarks") or {}).items():
         dataset = bench.get("dataset") or {}
@@ -127,7 +128,7 @@ def _date(value: Any) -> str | None:
     try:
         return datetime.fromisoformat(value).date().isoformat()
     except ValueError:
-        return _cell(value)
+        return cell(value)
 
 
 def provenance(results: dict[str, Any]) -> str:
@@ -139,24 +140,24 @@ def provenance(results: dict[str, Any]) -> str:
     sha = (results.get("model") or {}).get("sha")
     details = (results.get("details") or {}).get("repo")
 
-    parts = [f"Latest run: reasoning-hub-kit {_cell(results.get('kit_version') or '')}".rstrip()]
+    parts = [f"Latest run: reasoning-hub-kit {cell(results.get('kit_version') or '')}".rstrip()]
     if recipe:
-        parts[0] += f", recipe {_code(recipe)}"
+        parts[0] += f", recipe {code(recipe)}"
     if backend.get("name"):
-        engine = " ".join(_cell(v) for v in (backend["name"], backend.get("version")) if v)
+        engine = " ".join(cell(v) for v in (backend["name"], backend.get("version")) if v)
         tp = backend.get("tensor_parallel_size")
-        parts.append(f"backend {engine}" + (f" (tensor parallel size {_cell(tp)})" if tp else ""))
-    settings = [f"{k} {_cell(sampling[k])}" for k in ("temperature", "top_p", "max_new_tokens")
+        parts.append(f"backend {engine}" + (f" (tensor parallel size {cell(tp)})" if tp else ""))
+    settings = [f"{k} {cell(sampling[k])}" for k in ("temperature", "top_p", "max_new_tokens")
                 if sampling.get(k) is not None]
     if settings:
         parts.append("sampling " + ", ".join(settings))
     if _date(results.get("date")):
         parts.append(f"on {_date(results.get('date'))}")
     if sha:
-        parts.append(f"model revision {_code(sha)}")
+        parts.append(f"model revision {code(sha)}")
     line = "; ".join(parts) + "."
-    if details and _hub_link(details):
-        line += f" Per-sample details: [{_code(details)}]({_hub_link(details)})."
+    if details and hub_link(details):
+        line += f" Per-sample details: [{code(details)}]({hub_link(details)})."
     return line
 
 

@@ -5,16 +5,16 @@ where they came from is recorded (Hub id, config, split, commit, or "bundled").
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from kit.benchmarks import SPECS, Benchmark, Row
-from kit.evaluate.recipe import BenchmarkConfig
-from kit.sources import SourceError, iter_rows
-
-Log = Callable[[str], None]
+from kit.benchmarks.livecodebench import release_files
+from kit.core.log import Log
+from kit.core.sources import SourceError, iter_rows
+from kit.recipes.eval import BenchmarkConfig
 
 
 class BenchmarkUnavailable(SourceError):
@@ -110,8 +110,6 @@ def _hub(spec: Benchmark, cfg: BenchmarkConfig, hub_id: str, sha: str) -> Iterat
         return iter_rows(hub_id, config=spec.config, split=spec.split, revision=sha)
     from huggingface_hub import hf_hub_download
 
-    from kit.evaluate.livecodebench import release_files
-
     files = []
     for name in release_files(cfg.release):
         try:
@@ -125,8 +123,6 @@ def _local(spec: Benchmark, cfg: BenchmarkConfig, path: str) -> Iterator[Row]:
     """A local copy: a file, a dataset folder, or (LiveCodeBench) a folder holding the release's JSONL files."""
     folder = Path(path)
     if spec.files and folder.is_dir():
-        from kit.evaluate.livecodebench import release_files
-
         missing = [n for n in release_files(cfg.release) if not (folder / n).is_file()]
         if missing:
             raise BenchmarkUnavailable(f"{path}: no {missing[0]} for {cfg.release}")

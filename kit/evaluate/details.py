@@ -3,7 +3,8 @@ benchmark - a dataset folder for `kit publish` (or `kit eval --push-details`), r
 `load_dataset(repo, "aime24")`.
 
     README.md                      card: the scores, the model, how it was sampled; `configs:` one per benchmark
-    results.json                   the run's results (kit.evaluate.run)
+    results.json                   the run's results (kit.evaluate.run; `write_results` writes it here and
+                                   in the run's folder)
     <benchmark>/details-<fingerprint>.parquet
                                    benchmark, problem_id, sample_index, seed, problem, prompt, gold, reasoning,
                                    answer, finish_reason, output_tokens, correct, reason, verifier, verification
@@ -16,6 +17,8 @@ and the card's `configs:` (not by path or content), so a fixed file name would s
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -24,16 +27,26 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from huggingface_hub import DatasetCard, DatasetCardData
 
-from kit.evaluate.run import write_results
-from kit.hub.cards import _cell
+from kit.hub.cards import card_environment
 from kit.hub.repo import content_fingerprint
 
+RESULTS = "results.json"
+DETAILS_CARD_TEMPLATE = "details_card.md.j2"
 SCHEMA = pa.schema([
     ("benchmark", pa.string()), ("problem_id", pa.string()), ("sample_index", pa.int64()), ("seed", pa.int64()),
     ("problem", pa.string()), ("prompt", pa.string()), ("gold", pa.string()), ("reasoning", pa.string()),
     ("answer", pa.string()), ("finish_reason", pa.string()), ("output_tokens", pa.int64()), ("correct", pa.bool_()),
     ("reason", pa.string()), ("verifier", pa.string()), ("verification", pa.string()),
 ])
+
+
+def write_results(out_dir: Path, results: dict[str, Any]) -> Path:
+    """results.json, replaced atomically."""
+    path = out_dir / RESULTS
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
 
 
 def write_details(folder: Path, results: dict[str, Any], details: dict[str, list[dict[str, Any]]]) -> Path:
@@ -57,8 +70,9 @@ def write_details(folder: Path, results: dict[str, Any], details: dict[str, list
 
 
 def details_card(results: dict[str, Any], files: dict[str, str] | None = None) -> str:
-    """The details dataset's card: front matter (configs, tags) and a short body with the scores. `files` maps a
-    benchmark to its parquet file in the folder (default: every `<benchmark>/*.parquet`)."""
+    """The details dataset's card, rendered from `cards/details_card.md.j2`: front matter (configs, tags) and a
+    short body with the scores. `files` maps a benchmark to its parquet file in the folder (default: every
+    `<benchmark>/*.parquet`)."""
     model = results["model"]
     names = list(results["benchmarks"])
     files = files or {}
@@ -68,26 +82,5 @@ def details_card(results: dict[str, Any], files: dict[str, str] | None = None) -
         configs=[{"config_name": n, "data_files": [{"split": "train", "path": files.get(n, f"{n}/*.parquet")}]}
                  for n in names],
     )
-    backend = results["backend"]
-    sampling = results["sampling"]
-    lines = [
-        f"# Evaluation details: {model['name']}", "",
-        f"Every sample `kit eval` (reasoning-hub-kit {results['kit_version']}) drew from `{model['id']}`"
-        + (f" at commit `{model['sha']}`" if model.get("sha") else "")
-        + f" with recipe `{results['recipe']['name']}`, on {results['date']}, and how it was scored. Backend "
-        f"{backend['name']} {backend.get('version') or ''}".rstrip()
-        + (f", tensor-parallel size {backend['tensor_parallel_size']}" if backend.get("tensor_parallel_size") else "")
-        + f"; temperature {sampling['temperature']}, top_p {sampling['top_p']}, at most "
-        f"{sampling['max_new_tokens']} new tokens, seed {sampling['seed']} (each sample's own seed is in its row). "
-        "`results.json` holds the full provenance.", "",
-        "| benchmark | problems | samples per problem | score |",
-        "|---|---:|---:|---|",
-    ]
-    for name, bench in results["benchmarks"].items():
-        scores = ", ".join(f"{k} {100 * s['value']:.1f} ({100 * s['ci_low']:.1f} - {100 * s['ci_high']:.1f})"
-                           for k, s in bench["scores"].items())
-        lines.append(f"| {_cell(bench['title'])} (`{name}`) | {bench['problems']} | {bench['samples_per_problem']} | "
-                     f"{scores} |")
-    lines += ["", "Read one benchmark's samples with:", "", "```python", "from datasets import load_dataset",
-              f'details = load_dataset("REPO", "{names[0]}", split="train")', "```", ""]
-    return DatasetCard(f"---\n{data.to_yaml()}\n---\n\n" + "\n".join(lines)).content
+    text = card_environment().get_template(DETAILS_CARD_TEMPLATE).render(card_data=data.to_yaml(), results=results)
+    return DatasetCard(text).content

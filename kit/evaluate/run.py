@@ -18,28 +18,24 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
-import os
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import kit
+from kit.core.chat import split_reply
+from kit.core.log import Log, Progress
+from kit.core.sources import not_found, unreachable
 from kit.evaluate.data import LoadedBenchmark, load
+from kit.evaluate.details import write_details, write_results
 from kit.evaluate.passk import benchmark_pass_at_k
-from kit.evaluate.recipe import BenchmarkConfig, EvalRecipe, output_dir
 from kit.evaluate.sampling import Sampler, messages, template_digest
-from kit.generation.reasoning import split_reply
 from kit.recipes import RecipeError
-from kit.sources import not_found, unreachable
+from kit.recipes.eval import BenchmarkConfig, EvalRecipe, output_dir
 from kit.verify import Verdict
-from kit.verify.choice import verify_choice
-from kit.verify.dispatch import RowVerifier
+from kit.verify.registry import RowVerifier
 
-Log = Callable[[str], None]
-Progress = Callable[..., None]  # (stage, done, total)
-RESULTS = "results.json"
 DETAILS = "details"
 SAMPLES = ".samples"
 
@@ -91,7 +87,7 @@ def run_eval(recipe: EvalRecipe, model: str, *, revision: str | None = None, lim
             "backend": sampler.backend(),
             "sampling": recipe.sampling.model_dump(),
             "seeds": {"base": recipe.sampling.seed, "per_sample": "sha256(f'{base}:{problem_id}:{sample_index}'), "
-                      "first 4 bytes, & 0x7fffffff (kit.schema.sample_seed); each sample's seed is in the details"},
+                      "first 4 bytes, & 0x7fffffff (kit.core.schema.sample_seed); each sample's seed is in the details"},
             "prompt": {"system_prompt": recipe.prompt.system_prompt, "instructions": recipe.prompt.instructions,
                        "user_turn": "problem, then the starter code of a code problem in a ```python block, then "
                                     "the instruction of its domain, separated by blank lines",
@@ -104,33 +100,22 @@ def run_eval(recipe: EvalRecipe, model: str, *, revision: str | None = None, lim
     finally:
         sampler.close()
     write_results(out_dir, results)
-    from kit.evaluate.details import write_details
-
     write_details(out_dir / DETAILS, results, details)
     return EvalRun(out_dir, results, details)
-
-
-def write_results(out_dir: Path, results: dict[str, Any]) -> Path:
-    """results.json, replaced atomically."""
-    path = out_dir / RESULTS
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-    return path
 
 
 def _model_info(recipe: EvalRecipe) -> dict[str, Any]:
     """The model under test: its id (a local folder's absolute path), the revision asked, and the commit it
     resolved to on the Hub (None for local folders and for models behind a server, whose weights the kit
     cannot see)."""
-    from kit.hub.cards import is_repo_ref
+    from kit.hub.ids import is_repo_id
 
     model, revision = recipe.model.model, recipe.model.revision
     local = Path(model).expanduser()
     if local.exists():
         return {"id": str(local.resolve()), "name": local.resolve().name, "revision": None, "sha": None, "local": True}
     info: dict[str, Any] = {"id": model, "name": model, "revision": revision, "sha": None, "local": False}
-    if recipe.model.backend != "openai" and is_repo_ref(model):
+    if recipe.model.backend != "openai" and is_repo_id(model, bare=True):
         from huggingface_hub import HfApi
 
         try:
@@ -154,7 +139,7 @@ def _cached(model: str, revision: str | None) -> bool:
 def _judge(item: LoadedBenchmark, stored: dict[tuple[str, int], dict[str, Any]], samples: int,
            verifier: RowVerifier, recipe: EvalRecipe) -> list[dict[str, Any]]:
     """One details row per sample, with its verdict: the reply split into reasoning and answer, then the
-    benchmark's verifier (Math-Verify, the choice letter, or the tests in the sandbox)."""
+    verifier its `kind` names in the registry (Math-Verify, the choice letter, or the tests in the sandbox)."""
     rows, verdicts, to_verify = [], [], []
     for problem in item.rows:
         prompt = messages(problem, recipe)[-1]["content"]
@@ -164,12 +149,11 @@ def _judge(item: LoadedBenchmark, stored: dict[tuple[str, int], dict[str, Any]],
             rows.append({"problem": problem, "prompt": prompt, "sample": sample, "split": split})
             if split.reject:
                 verdicts.append(Verdict(False, "none", split.reject, {"error": split.detail}))
-            elif item.spec.kind == "choice":
-                verdicts.append(verify_choice(problem["ground_truth_answer"], split.solution))
             else:
                 verdicts.append(None)
                 to_verify.append((len(rows) - 1, {**problem, "solution": split.solution}))
-    for (index, _), verdict in zip(to_verify, verifier.verify(r for _, r in to_verify), strict=True):
+    for (index, _), verdict in zip(to_verify, verifier.verify((r for _, r in to_verify), kind=item.spec.kind),
+                                   strict=True):
         verdicts[index] = verdict
     out = []
     for entry, verdict in zip(rows, verdicts, strict=True):

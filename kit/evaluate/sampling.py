@@ -1,7 +1,7 @@
 """Draw the samples of an evaluation from the model under test, through the same distilabel LLMs that teach
-(`kit.teachers.make_llm`: vLLM, transformers, any OpenAI-compatible server).
+(`kit.generation.llms.make_llm`: vLLM, transformers, any OpenAI-compatible server).
 
-Every sample has its own seed (`kit.schema.sample_seed` of the recipe seed, the problem and the sample index)
+Every sample has its own seed (`kit.core.schema.sample_seed` of the recipe seed, the problem and the sample index)
 and is kept, once answered, in an append-only store per benchmark (`kit.generation.store`): a crash, a kill or
 a Ctrl-C loses at most the batch in flight, and running the same command again asks only for what is missing.
 A store holds samples of one model, revision, backend, prompt and sampling setting - never a mix.
@@ -10,15 +10,15 @@ A store holds samples of one model, revision, backend, prompt and sampling setti
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from kit.curate.format import prompt_messages
-from kit.evaluate.recipe import EvalRecipe
+from kit.core.chat import prompt_messages
+from kit.core.log import package_version
+from kit.core.schema import sample_seed
 from kit.generation.store import SampleStore, StoreMismatchError
-from kit.schema import sample_seed
+from kit.recipes.eval import EvalRecipe
 
 Row = dict[str, Any]
 Progress = Callable[[int, int], None]  # (samples done, samples in all)
@@ -37,7 +37,7 @@ class Sampler:
     """The loaded model under test; `draw` fills a benchmark's store."""
 
     def __init__(self, recipe: EvalRecipe, llm: Any = None) -> None:
-        from kit.teachers import make_llm
+        from kit.generation.llms import make_llm
 
         self.recipe = recipe
         self.llm = llm or make_llm(recipe.model)
@@ -95,12 +95,12 @@ class Sampler:
     def backend(self) -> dict[str, Any]:
         """The backend and its version, as recorded in results.json."""
         cfg = self.recipe.model
-        info: dict[str, Any] = {"name": cfg.backend, "version": _version(cfg.backend),  # each backend's package
+        info: dict[str, Any] = {"name": cfg.backend, "version": package_version(cfg.backend),  # each backend's package
                                 "tensor_parallel_size": cfg.tensor_parallel_size if cfg.backend == "vllm" else None,
                                 "max_model_len": cfg.max_model_len if cfg.backend == "vllm" else None,
-                                "distilabel": _version("distilabel")}
+                                "distilabel": package_version("distilabel")}
         if cfg.backend == "transformers":
-            info["torch"] = _version("torch")
+            info["torch"] = package_version("torch")
             info["device"] = str(getattr(self.llm._pipeline.model, "device", cfg.device))
         if cfg.backend == "openai":
             info["base_url"] = cfg.base_url  # a URL, never the key (that stays in the variable api_key_env names)
@@ -115,10 +115,3 @@ class Sampler:
 
 def template_digest(template: str | None) -> str | None:
     return hashlib.sha256(template.encode("utf-8")).hexdigest() if template else None
-
-
-def _version(package: str) -> str | None:
-    try:
-        return importlib.metadata.version(package)
-    except importlib.metadata.PackageNotFoundError:
-        return None

@@ -19,9 +19,10 @@ from pathlib import Path
 from huggingface_hub import HfApi
 from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
 
+from kit.core.log import Log
+from kit.core.parallel import ticking
 from kit.generation.store import PART_GLOB, SampleStore
-from kit.hub.publish import DEFAULT_RETRY, Log, PublishError, Retry, publish, with_retries
-from kit.parallel import ticking
+from kit.hub.publish import DEFAULT_RETRY, PublishError, Retry, publish, with_retries
 
 BRANCH = "kit-samples"
 

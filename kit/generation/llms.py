@@ -1,4 +1,4 @@
-"""The distilabel LLMs of the generating teachers (see kit.teachers): one seeded request per sample, the
+"""The distilabel LLMs of the generating teachers (see kit.generation.teachers): one seeded request per sample, the
 server's `reasoning_content` kept, and a request that fails for good returned as `error`, not raised."""
 
 from __future__ import annotations

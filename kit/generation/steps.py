@@ -1,4 +1,4 @@
-"""The distilabel steps of the generation pipeline (kit.pipeline wires them).
+"""The distilabel steps of the generation pipeline (kit.generation.pipeline wires them).
 
 Every row is one sample `(problem_id, sample_index)`. The three steps that ask a model (the teacher, the
 reformatter, the judge) are *stored* steps: before asking, each looks the sample up in its own append-only
@@ -22,7 +22,7 @@ from distilabel.steps import Step, StepInput
 from distilabel.steps.tasks import Task
 from pydantic import Field, PrivateAttr
 
-from kit.generation.reasoning import split_reply
+from kit.core.chat import split_reply
 from kit.generation.store import SampleStore
 
 # Every column a sample row carries through the pipeline (steps fill theirs, the others stay as they are).
@@ -123,7 +123,7 @@ class StoredLLMStep(Task):
 
 class GenerateSamples(StoredLLMStep):
     """The teacher: one request per sample with the sample's own seed; the reply split into reasoning and
-    answer, or rejected with the reason (kit.generation.reasoning)."""
+    answer, or rejected with the reason (kit.core.chat)."""
 
     def wants(self, row: dict[str, Any]) -> bool:
         return True
@@ -159,7 +159,7 @@ class ReformatSamples(StoredLLMStep):
     template: str  # the template's text (recorded in pipeline.yaml and in the store's fingerprint)
 
     def request(self, row: dict[str, Any]) -> list[dict[str, str]]:
-        from kit.curate.format import render_prompt
+        from kit.core.chat import render_prompt
 
         text = render_prompt(self.template, problem=row["problem"], reasoning=row.get("reasoning") or "",
                              solution=row.get("solution") or "", domain=row.get("domain") or "")
@@ -181,8 +181,8 @@ class ReformatSamples(StoredLLMStep):
 
 
 class VerifySamples(Step):
-    """The kit's verifiers (kit.verify.dispatch.RowVerifier): math answers with Math-Verify, code run
-    against its tests in the sandbox. Rows the LLM judge should decide are marked `needs_judge`."""
+    """The kit's verifiers (kit.verify.registry.RowVerifier): math answers with Math-Verify, code run
+    against its tests in the sandbox. Rows the registry's `judge` entry decides are marked `needs_judge`."""
 
     verify_config: dict[str, Any]
     progress_path: str | None = Field(None, exclude=True)
@@ -198,7 +198,7 @@ class VerifySamples(Step):
 
     def load(self) -> None:
         from kit.recipes import VerifyConfig
-        from kit.verify.dispatch import RowVerifier
+        from kit.verify.registry import RowVerifier
 
         super().load()
         self._verifier = RowVerifier(VerifyConfig.model_validate(self.verify_config))
@@ -211,17 +211,17 @@ class VerifySamples(Step):
 
     def process(self, inputs: StepInput) -> Iterator[list[dict[str, Any]]]:  # type: ignore[override]
         from kit.recipes import JudgeConfig
+        from kit.verify.registry import get_verifier
 
         judge = self.verify_config.get("judge")
         judge_cfg = JudgeConfig.model_validate(judge) if judge else None
-        if judge_cfg:
-            from kit.verify.judge import needs_judge
+        decides = get_verifier("judge").decides if judge_cfg else None  # the rows the LLM judge decides
         todo = [row for row in inputs if not row.get("reject") and not row.get("error")]
         out = {key(row): row for row in inputs}
         for row, verdict in zip(todo, self._verifier.verify(todo), strict=True):
             out[key(row)] = {**row, "verified": verdict.passed, "verifier": verdict.verifier,
                              "verification": verdict.to_json(),
-                             "needs_judge": bool(judge_cfg and needs_judge(row, verdict, judge_cfg))}
+                             "needs_judge": bool(judge_cfg and decides and decides(row, verdict, judge_cfg))}
         rows = list(out.values())
         report(self.progress_path, self.name, rows=len(inputs), verified=len(todo),
                passed=sum(1 for r in rows if r.get("verified")))

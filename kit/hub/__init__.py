@@ -1,4 +1,8 @@
-"""The Hub side of the kit: write a dataset repo folder (`repo`), render its card (`cards`).
+"""The Hub side of the kit, used by every stage that writes: the dataset repo folder (`repo`), what every card
+shares (`cards`), the one Hub-id check (`ids`), one-commit publishing (`publish`) and releases (`release`).
+
+May import: `kit.core`, `kit.recipes` (the release manifest is a recipe model). Knows no stage above it: a
+caller hands in what it needs (a card renderer, a folder builder).
 
 Names are re-exported lazily, so importing `kit.hub` alone does not import `datasets` and `pyarrow`.
 """
@@ -12,7 +16,6 @@ _EXPORTS = {
     "CONFIGS": "kit.hub.repo",
     "DatasetRepoWriter": "kit.hub.repo",
     "OutputExistsError": "kit.hub.repo",
-    "render_dataset_card": "kit.hub.cards",
     "template_dir": "kit.hub.cards",
 }
 

@@ -14,7 +14,10 @@ One code path for `kit publish`, `kit curate --push`, `kit release` and training
 - a folder with more changed files than the Hub recommends per commit goes up first through
   huggingface_hub's resumable multi-commit `upload_folder`; the card and the deletions then land in one
   last commit;
-- the card (README.md) is checked first (`kit.hub.cards.check_card` and the Hub's validate-yaml);
+- the card (README.md) is the folder's own, or what the caller's `card` renderer makes of it for the repo
+  (`kit.curate.card.card_for_repo` names the repo in a dataset card's `load_dataset` lines); this module
+  knows no recipe;
+- the card is checked first (`kit.hub.cards.check_card` and the Hub's validate-yaml);
 - the tag asked for is created on the published commit.
 
 The endpoint and the token come from huggingface_hub (HF_ENDPOINT, HF_TOKEN or the saved login); this
@@ -38,7 +41,9 @@ from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError, Revi
 from huggingface_hub.hf_api import RepoFile
 from huggingface_hub.utils import DEFAULT_IGNORE_PATTERNS
 
+from kit.core.log import Log
 from kit.hub.cards import CardError, check_card, front_matter
+from kit.hub.ids import is_repo_id
 
 REPO_TYPES = ("dataset", "model", "space")
 # The Hub recommends fewer than 100 files per commit made over HTTP (docs: repositories-recommendations).
@@ -48,8 +53,9 @@ HUB_MANAGED = {".gitattributes"}  # created by the Hub with the repo; never dele
 RETRY_STATUS = {408, 429, 500, 502, 503, 504}
 CARD = "README.md"
 
-Log = Callable[[str], None]
 T = TypeVar("T")
+# (folder, repo id, log) -> the README.md to publish for that repo, or None for the folder's own
+CardRenderer = Callable[[Path, str, Log], str | None]
 
 
 class PublishError(Exception):
@@ -100,8 +106,10 @@ class _Plan:
 
 def publish(folder: str | Path, repo_id: str, *, repo_type: str = "dataset", revision: str | None = None,
             tag: str | None = None, private: bool = False, message: str | None = None, api: HfApi | None = None,
-            retry: Retry = DEFAULT_RETRY, max_commit_files: int = MAX_COMMIT_FILES, log: Log = print) -> PublishResult:
-    """Make `revision` (default `main`) of the Hub repo hold exactly the files of `folder`; see the module doc."""
+            retry: Retry = DEFAULT_RETRY, max_commit_files: int = MAX_COMMIT_FILES, log: Log = print,
+            card: CardRenderer | None = None) -> PublishResult:
+    """Make `revision` (default `main`) of the Hub repo hold exactly the files of `folder`; see the module doc.
+    `card` renders the README.md published for the repo (default: the folder's own)."""
     folder = Path(folder)
     if repo_type not in REPO_TYPES:
         raise PublishError(f"unknown repo type {repo_type!r}; use one of {', '.join(REPO_TYPES)}")
@@ -111,21 +119,21 @@ def publish(folder: str | Path, repo_id: str, *, repo_type: str = "dataset", rev
         raise PublishError(f"{repo_id!r}: a Hub repo id is ORG/NAME")
     api = api or HfApi()
     branch = revision or "main"
-    content = folder_content(folder, repo_id, repo_type, log)
+    content = folder_content(folder, repo_id, log, card)
     if not content:
         raise PublishError(f"{folder}: nothing to publish (the folder is empty)")
-    card = _card_text(content, repo_type)
-    if card is None:
+    text = _card_text(content, repo_type)
+    if text is None:
         log(f"warning: {folder} has no {CARD}; the Hub will show the repo without a card")
-    space_sdk = front_matter(card).get("sdk") if repo_type == "space" and card is not None else None
+    space_sdk = front_matter(text).get("sdk") if repo_type == "space" and text is not None else None
     if repo_type == "space" and not space_sdk:
         raise PublishError(f"{folder}: a Space needs a {CARD} whose front matter names its sdk (gradio, docker, ...)")
     message = message or f"Publish {folder.resolve().name} with reasoning-hub-kit"
     sent: list[tuple[list[str], list[str]]] = []  # what an earlier attempt committed, its answer maybe lost
 
     def attempt() -> PublishResult:
-        if card is not None:
-            _hub_validates(api, card, repo_type)
+        if text is not None:
+            _hub_validates(api, text, repo_type)
         url = str(api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True, space_sdk=space_sdk))
         if branch != "main":
             api.create_branch(repo_id, repo_type=repo_type, branch=branch, exist_ok=True)
@@ -160,27 +168,21 @@ def publish(folder: str | Path, repo_id: str, *, repo_type: str = "dataset", rev
     return result
 
 
-def is_repo_id(value: str) -> bool:
-    """Whether `value` has the ORG/NAME shape of a Hub repo id."""
-    return value.count("/") == 1 and all(value.split("/"))
-
-
 def repo_url(api: HfApi, repo_id: str, repo_type: str) -> str:
     """The repo's page at the endpoint `api` talks to."""
     return f"{api.endpoint}/{constants.REPO_TYPES_URL_PREFIXES.get(repo_type, '')}{repo_id}"
 
 
-def folder_content(folder: Path, repo_id: str, repo_type: str, log: Log = print) -> dict[str, Path | bytes]:
-    """The repo paths to publish and where their bytes come from (a file, or a card rendered for the repo)."""
+def folder_content(folder: Path, repo_id: str, log: Log = print,
+                   card: CardRenderer | None = None) -> dict[str, Path | bytes]:
+    """The repo paths to publish and where their bytes come from (a file, or the card `card` renders for the repo)."""
     content: dict[str, Path | bytes] = {}
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder).as_posix()
         if path.is_file() and not _ignored(rel):
             content[rel] = path
-    if repo_type == "dataset" and CARD in content:
-        card = _dataset_card_for_repo(folder, repo_id, log)
-        if card is not None:
-            content[CARD] = card.encode()
+    if card is not None and CARD in content and (text := card(folder, repo_id, log)) is not None:
+        content[CARD] = text.encode()
     return content
 
 
@@ -210,32 +212,6 @@ def load_lines(result: PublishResult, configs: list[str]) -> list[str]:
 
 def _ignored(rel: str) -> bool:
     return any(fnmatch.fnmatch(rel, pattern) for pattern in IGNORE)
-
-
-def _dataset_card_for_repo(folder: Path, repo_id: str, log: Log) -> str | None:
-    """A kit dataset card re-rendered so its `load_dataset` lines name the Hub repo instead of the folder.
-
-    Only when the card is exactly what the kit rendered from the folder's recipe.yaml and stats.json: a card
-    edited by hand is published as it is.
-    """
-    recipe_file, stats_file = folder / "recipe.yaml", folder / "stats.json"
-    if not (recipe_file.is_file() and stats_file.is_file()):
-        return None
-    from kit.hub.cards import render_dataset_card
-    from kit.recipes import DataRecipe, RecipeError, load_recipe
-
-    try:
-        recipe = load_recipe(recipe_file, model=DataRecipe)
-        stats = json.loads(stats_file.read_text(encoding="utf-8"))
-        text = (folder / CARD).read_text(encoding="utf-8")
-        configs = front_matter(text).get("configs")  # pinned to the folder's shards when the kit wrote it
-        local = render_dataset_card(recipe, stats, configs=configs)
-    except (RecipeError, ValueError, OSError):
-        return None
-    if local != text:
-        log(f"note: {CARD} differs from the card the kit renders; publishing it as it is")
-        return None
-    return render_dataset_card(recipe, stats, repo_id=repo_id, configs=configs)
 
 
 def _card_text(content: dict[str, Path | bytes], repo_type: str) -> str | None:

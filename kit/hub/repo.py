@@ -42,7 +42,7 @@ import pyarrow.parquet as pq
 from datasets import Features
 from huggingface_hub import DatasetCard
 
-from kit.schema import DEFAULT_FEATURES, METADATA_FEATURES
+from kit.core.schema import DEFAULT_FEATURES, METADATA_FEATURES
 
 SPLIT = "train"
 

@@ -16,8 +16,9 @@ from typing import Any
 
 from huggingface_hub import EvalResult, ModelCardData
 
-from kit.hub.cards import _HUB_ID, _hub_link, _num, card_environment
-from kit.train.recipe import TrainRecipe
+from kit.hub.cards import card_environment, num
+from kit.hub.ids import hub_link, is_repo_id
+from kit.recipes.train import TrainRecipe
 
 MODEL_CARD_TEMPLATE = "model_card.md.j2"
 TAGS = ["trl", "sft", "reasoning", "reasoning-hub-kit"]
@@ -27,7 +28,7 @@ def base_model_id(results: dict[str, Any]) -> str | None:
     """The Hub id the weights were fine-tuned from; None for weights initialised at random or from a local
     folder without a Hub id (the Hub's `base_model` means "derived from these weights")."""
     base = results.get("base_model")
-    if results.get("init", "pretrained") != "pretrained" or not isinstance(base, str) or not _HUB_ID.match(base):
+    if results.get("init", "pretrained") != "pretrained" or not isinstance(base, str) or not is_repo_id(base):
         return None
     return base
 
@@ -62,7 +63,7 @@ def _metric(value: Any) -> str:
     """A training metric: 0.4132, 1,234.5, 17,000."""
     if isinstance(value, float) and abs(value) < 100 and not value.is_integer():
         return f"{value:.4g}"
-    return _num(value)
+    return num(value)
 
 
 def _short(n: Any) -> str:
@@ -79,13 +80,13 @@ def _hours(value: Any) -> str:
     """Hours with one decimal (two significant digits below one hour)."""
     if not isinstance(value, int | float):
         return ""
-    return _num(round(value, 1)) if value >= 1 else f"{value:.2g}"
+    return num(round(value, 1)) if value >= 1 else f"{value:.2g}"
 
 
 def _dataset(entry: dict[str, Any]) -> dict[str, Any]:
     """How a dataset of the mixture is shown: a Hub link and its commit, or a local folder's name."""
     path, sha = entry["path"], entry.get("revision")
-    link = _hub_link(path) if entry.get("hub") else None
+    link = hub_link(path) if entry.get("hub") else None
     return {**entry, "name": path if link else f"local folder `{Path(path).name}`", "link": link,
             "short": sha[:7] if sha else None,
             "commit_link": f"{link}/commit/{sha}" if link and sha else None}
@@ -119,7 +120,7 @@ def render_model_card(recipe: TrainRecipe, results: dict[str, Any], repo_id: str
         "recipe": recipe,
         "results": results,
         "base_model": base_model_id(results),
-        "base_link": _hub_link(results["base_model"], "models") if results.get("base_model") else None,
+        "base_link": hub_link(results["base_model"], "models") if results.get("base_model") else None,
         "target": repo_id or recipe.output.dir,
         "datasets": [_dataset(d) for d in results.get("datasets") or []],
         "hyperparameters": sorted(hyperparameters.items()),

@@ -16,6 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from kit.core.chat import THINK_CLOSE, THINK_OPEN, THINK_TEMPLATE
 from kit.recipes import RecipeError
 
 KIT_TEMPLATE = (
@@ -31,11 +32,12 @@ KIT_TEMPLATE = (
     "{%- if add_generation_prompt -%}{{- '<|im_start|>assistant\\n' -}}{%- endif -%}"
 )
 KIT_TOKENS = ["<|im_start|>", "<|im_end|>"]
-PROBE = [
+PROBE = [  # two turns of the kit's SFT conversation (kit.core.chat), each with its reasoning to find again
     {"role": "user", "content": "first question"},
-    {"role": "assistant", "content": "<think>\nfirst-reasoning-probe\n</think>\n\nfirst answer"},
+    {"role": "assistant", "content": THINK_TEMPLATE.format(reasoning="first-reasoning-probe", solution="first answer")},
     {"role": "user", "content": "second question"},
-    {"role": "assistant", "content": "<think>\nsecond-reasoning-probe\n</think>\n\nsecond answer"},
+    {"role": "assistant", "content": THINK_TEMPLATE.format(reasoning="second-reasoning-probe",
+                                                           solution="second answer")},
 ]
 
 
@@ -74,7 +76,8 @@ def _with_generation_markers(tokenizer: Any) -> None:
 def check_keeps_reasoning(tokenizer: Any, choice: str) -> None:
     """Raise RecipeError when rendering a two-turn probe loses an assistant turn's reasoning."""
     text = tokenizer.apply_chat_template(PROBE, tokenize=False)
-    lost = [turn for turn in ("first", "second") if f"<think>\n{turn}-reasoning-probe\n</think>" not in text]
+    lost = [turn for turn in ("first", "second")
+            if f"{THINK_OPEN}\n{turn}-reasoning-probe\n{THINK_CLOSE}" not in text]
     if lost:
         raise RecipeError(f"chat_template: {choice}: the template drops <think>...</think> from the {lost[0]} "
                           "assistant turn, so the model would not learn to reason; use chat_template: kit "

@@ -6,16 +6,14 @@ mid-training. Every entry keeps only its training column, so datasets with diffe
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from kit.hub.cards import is_hub_id
+from kit.core.log import Log
+from kit.core.sources import not_found
+from kit.hub.ids import is_repo_id
 from kit.recipes import RecipeError
-from kit.sources import not_found
-from kit.train.recipe import DataConfig, DatasetEntry
-
-Log = Callable[[str], None]
+from kit.recipes.train import DataConfig, DatasetEntry
 
 
 def load_mixture(data: DataConfig, log: Log = print) -> tuple[Any, list[dict[str, Any]]]:
@@ -57,7 +55,7 @@ def _load(entry: DatasetEntry) -> tuple[Any, bool, str | None]:
             # No `configs:` in a card: datasets infers the files, and its cache key then covers their resolved
             # paths and modification times (as with data_files= above), so no stale rows are served.
             return load_dataset(str(folder), entry.config, split=entry.split), False, None
-        if not is_hub_id(entry.path):
+        if not is_repo_id(entry.path):
             raise RecipeError(f"data.mixture: {not_found(entry.path, 'dataset')}")
         from huggingface_hub import HfApi
 

@@ -2,13 +2,16 @@
 
 MFU (model FLOPs utilisation) is achieved model FLOP/s over the chip's dense bf16 peak. The peaks are the
 vendors' datasheet figures without sparsity; memory is what `torch.cuda.get_device_properties().total_memory`
-reports, in GiB. A GPU missing here gets no MFU (its tokens/s are still measured): add it to `GPUS`.
+reports, in GiB. A GPU missing here gets no MFU (its tokens/s are still measured): add it to `kit/data/gpus.yaml`.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from importlib import resources
+
+import yaml
 
 
 @dataclass(frozen=True)
@@ -23,21 +26,11 @@ class GPU:
         return self.name.startswith(("H1", "H2", "GH"))
 
 
-# (pattern over the lowercased name, spec), most specific first: "h100 pcie" before "h100".
-GPUS: tuple[tuple[str, GPU], ...] = (
-    (r"gh200", GPU("GH200", 989.4, 94.5)),
-    (r"h200\W*nvl", GPU("H200 NVL", 835.0, 140.4)),
-    (r"h200", GPU("H200", 989.4, 140.4)),
-    (r"h100\W*pcie", GPU("H100 PCIe", 756.0, 79.6)),
-    (r"h100\W*nvl", GPU("H100 NVL", 835.0, 93.6)),
-    (r"h100", GPU("H100", 989.4, 79.6)),
-    (r"b200", GPU("B200", 2250.0, 178.4)),
-    (r"a100.*40\s*gb", GPU("A100-40GB", 312.0, 39.4)),
-    (r"a100", GPU("A100-80GB", 312.0, 79.2)),
-    (r"l40s", GPU("L40S", 362.0, 44.4)),
-    (r"\bl4\b", GPU("L4", 121.0, 22.0)),
-    (r"mi300x", GPU("MI300X", 1307.0, 191.5)),
-)
+# (pattern over the lowercased name, spec), most specific first: kit/data/gpus.yaml
+GPUS: tuple[tuple[str, GPU], ...] = tuple(
+    (pattern, GPU(name, float(tflops), float(memory)))
+    for pattern, (name, tflops, memory) in yaml.safe_load(
+        resources.files("kit").joinpath("data", "gpus.yaml").read_text(encoding="utf-8")).items())
 
 
 def lookup(name: str | None) -> GPU | None:

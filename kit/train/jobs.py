@@ -15,9 +15,9 @@ from huggingface_hub import HfApi, JobInfo, get_token
 from huggingface_hub._jobs_api import DEFAULT_UV_IMAGE
 
 import kit
-from kit.hub.cards import is_repo_ref
+from kit.hub.ids import is_repo_id
 from kit.recipes import RecipeError, dump_recipe
-from kit.train.recipe import ACCELERATE_CONFIGS, RECIPE_ENV, TrainRecipe
+from kit.recipes.train import ACCELERATE_CONFIGS, RECIPE_ENV, TrainRecipe
 
 FAILED_STAGES = ("ERROR", "CANCELED", "DELETED")
 _TIMEOUT = re.compile(r"\d+(\.\d+)?[smhd]?")
@@ -30,13 +30,13 @@ class JobFailed(Exception):
 def check_runnable(recipe: TrainRecipe) -> None:
     """Raise RecipeError (one line) when a Hugging Face Job cannot run ``recipe``."""
     for n, entry in enumerate(recipe.data.mixture):
-        if not is_repo_ref(entry.path):
+        if not is_repo_id(entry.path, bare=True):
             raise RecipeError(f"data.mixture[{n}].path: {entry.path} is not a Hub dataset and the job cannot "
                               f"read local folders: publish it first with "
                               f"`kit publish {entry.path} --repo ORG/NAME`")
     for key in ("name_or_path", "tokenizer"):
         value = getattr(recipe.model, key)
-        if value not in (None, "build") and not is_repo_ref(value):
+        if value not in (None, "build") and not is_repo_id(value, bare=True):
             raise RecipeError(f"model.{key}: {value} is not a Hub model and the job cannot read local "
                               f"folders: publish it first with "
                               f"`kit publish {value} --repo ORG/NAME --type model`")

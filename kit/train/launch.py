@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from kit.recipes import RecipeError
-from kit.train.recipe import TrainRecipe, accelerate_config_file
+from kit.recipes.train import TrainRecipe, accelerate_config_file
 
 
 def under_launcher() -> bool:

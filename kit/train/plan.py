@@ -42,8 +42,8 @@ from typing import Any
 
 import yaml
 
+from kit.recipes.train import TrainRecipe
 from kit.train.gpus import lookup
-from kit.train.recipe import TrainRecipe
 
 GIB = 1024**3
 HEAD_TILE = 4096  # tokens per tile of TRL's fused LM head
@@ -87,8 +87,8 @@ def sharding_setup(accelerate_config: str | None) -> dict[str, Any]:
                              "max_live_parameters": None}
     if not accelerate_config:
         return setup
+    from kit.recipes.train import accelerate_config_file
     from kit.train.launch import deepspeed_file
-    from kit.train.recipe import accelerate_config_file
 
     source = accelerate_config_file(accelerate_config)
     config = yaml.safe_load(source.read_text(encoding="utf-8")) or {}

@@ -11,23 +11,21 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from transformers import TrainerCallback
 
-from kit.hub.cards import is_hub_id
+from kit.core.log import Log, package_version
+from kit.hub.ids import is_repo_id
 from kit.recipes import RecipeError, dump_recipe
+from kit.recipes.train import ModelConfig, TrainRecipe
 from kit.train.attention import Attention, choose
 from kit.train.chat import apply_template
 from kit.train.data import load_mixture
-from kit.train.recipe import ModelConfig, TrainRecipe
 from kit.train.throughput import Throughput, describe
 
-Log = Callable[[str], None]
 ELAPSED = "kit_elapsed.json"  # in each checkpoint: training seconds so far, so a resumed run's hours add up
 FRAMEWORKS = ("torch", "transformers", "trl", "accelerate", "deepspeed", "datasets", "reasoning-hub-kit")
 HYPERPARAMETERS = (
@@ -169,7 +167,7 @@ def weight_dtype(config: ModelConfig, model_config: Any) -> str:
 def load_tokenizer(config: ModelConfig, dataset: Any) -> Any:
     """The tokenizer named by the recipe, or (`build`) a byte-level BPE trained on the training texts."""
     if config.tokenizer == "build":
-        from kit.tinymodel import train_tokenizer
+        from kit.train.tinymodel import train_tokenizer
 
         return train_tokenizer(_texts(dataset), config.vocab_size)
     from transformers import AutoTokenizer
@@ -321,7 +319,7 @@ def _results(recipe: TrainRecipe, trainer: Any, model: Any, records: list[dict[s
     """train_results.json: what the card and the Hub need to say what was trained on what, how and at what cost."""
     args = trainer.args
     name = recipe.model.name_or_path
-    base = recipe.model.base_model or (name if name and is_hub_id(name) else None)
+    base = recipe.model.base_model or (name if name and is_repo_id(name) else None)
     hyper = {k: getattr(args, k) for k in HYPERPARAMETERS if hasattr(args, k)}
     hyper["lr_scheduler_kwargs"] = dict(args.lr_scheduler_kwargs or {})
     hyper["global_batch_size"] = args.per_device_train_batch_size * args.gradient_accumulation_steps * args.world_size
@@ -343,7 +341,7 @@ def _results(recipe: TrainRecipe, trainer: Any, model: Any, records: list[dict[s
             1, recipe.compute.nodes), "nodes": recipe.compute.nodes, "gpus": gpus, "hours": round(hours, 4),
             "gpu_hours": round(hours * gpus, 4), "price_per_gpu_hour": None if on_cpu else price,
             "cost_usd": None if on_cpu or price is None else round(hours * gpus * price, 2)},
-        "frameworks": {name.replace("reasoning-hub-kit", "kit"): _version(name) for name in FRAMEWORKS},
+        "frameworks": {name.replace("reasoning-hub-kit", "kit"): package_version(name) for name in FRAMEWORKS},
         "metrics": {**{k: _plain(v) for k, v in metrics.items()}, "global_step": trainer.state.global_step,
                     "epoch": trainer.state.epoch, "train_tokens": int(trainer.state.num_input_tokens_seen or 0),
                     "train_samples": len(trainer.train_dataset)},
@@ -363,13 +361,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     return getattr(value, "value", None) or str(value)
-
-
-def _version(name: str) -> str | None:
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return None
 
 
 def write_folder(recipe: TrainRecipe, out: Path, results: dict[str, Any]) -> None:

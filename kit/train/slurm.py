@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kit.recipes import RecipeError
-from kit.train.recipe import TrainRecipe, accelerate_config_file
+from kit.recipes.train import TrainRecipe, accelerate_config_file
 
 DEFAULT_PORT = 29500
 

@@ -1,7 +1,16 @@
-"""Verifiers: each turns one metadata row into a `Verdict`.
+"""Verifiers: each turns one metadata row into a `Verdict`, chosen by name from one registry (`registry.py`).
 
-`math.py` checks final answers with Math-Verify, `code.py` runs tests in the sandbox. `verify_rows` in
-`dispatch.py` routes rows by `domain`.
+    math    Math-Verify checks the final answer against the gold answer (`math.py`)
+    code    the solution's code runs against the row's test_cases in the sandbox (`code.py`)
+    choice  the multiple-choice letter of the solution against `ground_truth_answer` (`choice.py`)
+    judge   an LLM judge compares the answer with the reference (`judge.py`); the generation pipeline asks it
+            in batch, and its registry entry says which rows it decides
+
+`registry.RowVerifier` routes a row to the verifier named by the caller's `kind` (a benchmark's kind), else by
+its domain (math -> math, code -> code; other domains get `unsupported_domain`). `get_verifier(name)`,
+`build_verifier(name, cfg)` and `verify_batch(name, rows, cfg)` reach one verifier by name.
+
+May import: `kit.core`, `kit.recipes`, `kit.sandbox`.
 """
 
 from __future__ import annotations

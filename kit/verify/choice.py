@@ -11,7 +11,10 @@ for four options) gives no answer rather than an earlier box.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
 
+from kit.core.parallel import Closing
 from kit.verify import Verdict
 from kit.verify.math import _BOX, extract_boxed
 
@@ -81,4 +84,25 @@ def verify_choice(gold: str, solution: str, letters: str = "ABCD") -> Verdict:
     return Verdict(True, VERIFIER, None, detail)
 
 
-__all__ = ["extract_choice", "verify_choice"]
+class ChoiceVerifier(Closing):
+    """Verifies multiple-choice rows: `verify_choice(row["ground_truth_answer"], row["solution"])`, in the
+    caller's thread (reading a letter is cheap). Same interface as MathVerifier and CodeVerifier."""
+
+    def __init__(self, letters: str = "ABCD") -> None:
+        self.letters = letters
+
+    def verify(self, rows: Iterable[Mapping[str, Any]],
+               on_result: Callable[[int], None] | None = None) -> Iterator[Verdict]:
+        """Verdicts for `rows`, in input order, streamed; `on_result(n_done)` before each is yielded."""
+        for n_done, row in enumerate(rows, start=1):
+            verdict = verify_choice(row.get("ground_truth_answer") or "", row.get("solution") or "", self.letters)
+            if on_result is not None:
+                on_result(n_done)
+            yield verdict
+
+    def close(self) -> None:
+        """Nothing to stop."""
+
+
+
+__all__ = ["ChoiceVerifier", "extract_choice", "verify_choice"]

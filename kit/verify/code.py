@@ -25,14 +25,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from kit.parallel import cpu_count, ordered_map
+from kit.core.parallel import Closing, cpu_count, ordered_map
+from kit.core.schema import SOLUTION_CLASS
 from kit.recipes import CodeVerifyConfig
 from kit.sandbox import Limits, Sandbox
 from kit.verify import Verdict
 
 VERIFIER = "sandbox"
 _FENCE = re.compile(r"```[ \t]*(?:python3?|py)[ \t]*\r?\n(.*?)```", re.DOTALL | re.IGNORECASE)
-_SOLUTION_CLASS = re.compile(r"^\s*class\s+Solution\b", re.MULTILINE)
 _TOLERANCE = 1e-6
 _MAX_FAILURES = 10
 
@@ -93,7 +93,7 @@ def parse_test_cases(test_cases: str | Mapping[str, Any] | None, starter_code: s
     if fn_name:
         if not isinstance(fn_name, str) or not fn_name.isidentifier():
             raise InvalidTestCases(f"test_cases.fn_name is not a function name: {fn_name!r}")
-        use_class = bool(starter_code and _SOLUTION_CLASS.search(starter_code))
+        use_class = bool(starter_code and SOLUTION_CLASS.search(starter_code))
         return TestSpec("call", inputs, outputs, fn_name=fn_name, use_class=use_class)
     if not all(isinstance(x, str) for x in inputs + outputs):
         raise InvalidTestCases("stdin/stdout test_cases need string inputs and outputs")
@@ -221,7 +221,7 @@ def verify_code(row: Mapping[str, Any], sandbox: Sandbox, limits: Limits | None 
     return Verdict(True, VERIFIER, None, detail)
 
 
-class CodeVerifier:
+class CodeVerifier(Closing):
     """Verifies code rows in parallel: one sandbox per worker thread (the work happens in the sandboxes)."""
 
     def __init__(self, workers: int | None = None, limits: Limits | None = None) -> None:
@@ -255,9 +255,4 @@ class CodeVerifier:
                 box.close()
             self._boxes.clear()
 
-    def __enter__(self) -> CodeVerifier:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from kit.curate.format import render_prompt
+from kit.core.chat import THINK_CLOSE, render_prompt
 from kit.recipes import JudgeConfig
 from kit.verify import Verdict, clip
 
@@ -105,7 +105,7 @@ _FENCE = re.compile(r"```(?:json)?\s*(\{.*?\})\s*```", re.DOTALL | re.IGNORECASE
 def _json_text(content: str) -> str:
     """The JSON object in a reply: after a `</think>` block, inside the last ```json fence, or from the
     first `{` to the last `}`."""
-    text = content.rsplit("</think>", 1)[-1]
+    text = content.rsplit(THINK_CLOSE, 1)[-1]
     fenced = _FENCE.findall(text)
     if fenced:
         return fenced[-1]

@@ -1,7 +1,7 @@
 """Math verification with Math-Verify: is the final answer of a solution equal to the gold answer?
 
-This module holds the kit's one math answer rule; curation (`kit.verify.dispatch`), `kit eval` (through the
-same dispatcher) and the arena's badge (`kit.demo.arena`) all reach it through `MathVerifier`.
+This module holds the kit's one math answer rule; curation and `kit eval` (the registry's `math` verifier,
+`kit.verify.registry`) and the arena's badge (`kit.demo.arena`) all reach it through `MathVerifier`.
 
 Gold (`gold_source`): the row's `ground_truth_answer` when non-empty, else the last `\\boxed{}` of its
 `ground_truth_solution`, else that solution's GSM8K `#### N` line (thousands commas and a leading `$`
@@ -45,8 +45,8 @@ from typing import Any
 import sympy
 from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse, verify
 
-from kit.generation.reasoning import CLOSERS, OPENERS, SOLUTION_MARKS
-from kit.parallel import cpu_count
+from kit.core.chat import CLOSERS, OPENERS, SOLUTION_MARKS
+from kit.core.parallel import Closing, cpu_count
 from kit.verify import Verdict, clip
 from kit.verify.pool import Failure, ProcessPool
 
@@ -322,7 +322,7 @@ def _warm_up() -> None:
         verify_answer("1", text)
 
 
-class MathVerifier:
+class MathVerifier(Closing):
     """Verify metadata rows in `workers` processes (default: the usable CPUs), `timeout_s` per row, with
     the kit's one math answer rule (`verify_answer`; `require_boxed`: only a last `\\boxed{}` counts).
 
@@ -376,11 +376,6 @@ class MathVerifier:
         """Stop the worker processes."""
         self._pool.close()
 
-    def __enter__(self) -> MathVerifier:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 __all__ = ["MathVerifier", "answer_part", "boxed_answer", "extract_answer", "extract_boxed", "gold_answer", "gold_source",

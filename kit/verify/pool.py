@@ -12,7 +12,7 @@ items and results go through pipes and must pickle. A worker closes the sockets 
 pipe to the parent aside), so the connections of a server running the pool close when the server closes
 them; other inherited descriptors (pipes to a child process, say) stay open while the worker lives. The fork may happen on any thread of the parent: the
 child runs only the worker loop below, and Python makes the forking thread the child's main thread.
-Forks take `kit.parallel.FORK_LOCK`, so no worker inherits a pipe that a `subprocess.Popen` on another
+Forks take `kit.core.parallel.FORK_LOCK`, so no worker inherits a pipe that a `subprocess.Popen` on another
 thread is still setting up.
 """
 
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, Generic, Literal, TypeVar
 
-from kit.parallel import FORK_LOCK
+from kit.core.parallel import FORK_LOCK, Closing
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -79,7 +79,7 @@ class _Worker:
     def __init__(self, fn: Callable[[Any], Any]) -> None:
         self.conn, child = _CONTEXT.Pipe()
         self.process = _CONTEXT.Process(target=_serve, args=(child, fn), daemon=True, name="kit-verify-worker")
-        with FORK_LOCK:  # see kit.parallel.FORK_LOCK
+        with FORK_LOCK:  # see kit.core.parallel.FORK_LOCK
             self.process.start()
             # A handle on this very process: a pid may be reused once the worker is reaped (here, or by
             # multiprocessing's housekeeping when another thread starts a process), a pidfd never is.
@@ -108,7 +108,7 @@ class _Worker:
         self.conn.close()
 
 
-class ProcessPool(Generic[T, R]):
+class ProcessPool(Closing, Generic[T, R]):
     """Run `fn` over items in `workers` forked processes, each item limited to `time_limit_s`.
 
     At most `max_pending` items (default: 64 per worker) are between being read from the input and
@@ -210,11 +210,6 @@ class ProcessPool(Generic[T, R]):
             for worker in self._workers:
                 worker.kill()
 
-    def __enter__(self) -> ProcessPool[T, R]:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 __all__ = ["Failure", "ProcessPool"]

@@ -1,0 +1,155 @@
+"""The chat contract every stage shares: how a problem is asked, how a trace is written, how a reply is read.
+
+Asking (`prompt_messages`): the user turn is the problem, the starter code of a code problem in a fenced
+block, and the domain's format instruction; a system turn when one is given. Curation asks the teacher with
+it, evaluation the model under test, the arena both models.
+
+Writing (`to_messages`, `default_row`): a metadata row becomes a `default` row of chat messages (see
+`kit.core.schema.DEFAULT_FEATURES`); the assistant turn is `<think>\\n{reasoning}\\n</think>\\n\\n{solution}`.
+
+Reading (`split_reply`): a reply is split into its reasoning and its final answer, or said to be unusable.
+
+Reasoning reaches us in one of three shapes:
+
+1. the server's `reasoning_content` field (vLLM/SGLang reasoning parsers, hosted R1 providers), with the
+   answer in `content`;
+2. `<think>...</think>` inline at the start of `content` (DeepSeek-R1, QwQ and most open reasoning models
+   when the server does not parse it out);
+3. Sky-T1's format: `<|begin_of_thought|>...<|end_of_thought|>` then
+   `<|begin_of_solution|>...<|end_of_solution|>`.
+
+A reply whose chat template opened `<think>` itself (DeepSeek-R1-Distill, QwQ: the prompt ends with
+`<think>\n`) has only the closing tag: the text before `</think>` is the reasoning, as `kit.demo.stream` reads it.
+
+The same splitter reads the replies of a generating teacher and the traces a dataset ships (the `dataset`
+teacher, `kit.generation.teachers`): a dataset's reply has no `finish_reason` (None), so a Sky-T1 solution that never
+reaches `<|end_of_solution|>` counts as cut off there, while a server's `stop` vouches for the reply's end.
+
+Rejections are short stable words, as elsewhere in the kit: `empty_reply`, `truncated` (cut at the token
+limit, or a Sky-T1 solution that never closes), `unclosed_think` (reasoning that never ends), `no_answer`
+(reasoning but nothing after it).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import jinja2
+
+from kit.core.schema import problem_id
+
+# The reasoning markers, defined once (read by kit.demo.stream, kit.verify.math and kit.train)
+OPENERS = ("<think>", "<|begin_of_thought|>")
+CLOSERS = ("</think>", "<|end_of_thought|>")
+SOLUTION_MARKS = ("<|begin_of_solution|>", "<|end_of_solution|>")
+THINK_OPEN, THINK_CLOSE = OPENERS[0], CLOSERS[0]
+THINK_TEMPLATE = f"{THINK_OPEN}\n{{reasoning}}\n{THINK_CLOSE}\n\n{{solution}}"
+
+
+class Format(Protocol):
+    """What a prompt is built from: `kit.recipes.FormatConfig` (a data recipe's `format:`, an eval recipe's
+    `prompt:`)."""
+
+    system_prompt: str | None
+    instructions: dict[str, str]
+
+
+@functools.lru_cache(maxsize=8)
+def _compiled(text: str) -> jinja2.Template:
+    return jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True).from_string(text)
+
+
+def render_prompt(template_text: str, **values: Any) -> str:
+    """A prompt rendered from a Jinja2 template (reformat, judge); a variable it names but is not given
+    raises `jinja2.UndefinedError`. Templates are compiled once."""
+    return _compiled(template_text).render(**values)
+
+
+def user_prompt(row: Mapping[str, Any], fmt: Format) -> str:
+    """The user turn: problem, [starter code], [instruction], separated by blank lines."""
+    problem = row["problem"].strip()
+    parts = [problem]
+    starter = (row.get("starter_code") or "").strip("\n")
+    if row.get("domain") == "code" and starter.strip() and starter.strip() not in problem:
+        parts.append(f"```python\n{starter}\n```")
+    instruction = fmt.instructions.get(row.get("domain") or "")
+    if instruction:
+        parts.append(instruction)
+    return "\n\n".join(parts)
+
+
+def assistant_turn(row: Mapping[str, Any]) -> str:
+    """The assistant turn: the reasoning inside `<think>`, then the solution (both stripped)."""
+    return THINK_TEMPLATE.format(reasoning=(row.get("reasoning") or "").strip(),
+                                 solution=(row.get("solution") or "").strip())
+
+
+def prompt_messages(row: Mapping[str, Any], fmt: Format, system_prompt: str | None = None) -> list[dict[str, str]]:
+    """The turns before the answer: optional system turn, user turn (also what a teacher is asked).
+    `system_prompt` (a row's own, e.g. the system turn of a dataset's chat) replaces `fmt.system_prompt`."""
+    system_prompt = system_prompt or fmt.system_prompt
+    system = [{"role": "system", "content": system_prompt}] if system_prompt else []
+    return [*system, {"role": "user", "content": user_prompt(row, fmt)}]
+
+
+def to_messages(row: Mapping[str, Any], fmt: Format, system_prompt: str | None = None) -> list[dict[str, str]]:
+    """The conversation of one metadata row: optional system turn, user turn, assistant turn."""
+    return [*prompt_messages(row, fmt, system_prompt), {"role": "assistant", "content": assistant_turn(row)}]
+
+
+def default_row(row: Mapping[str, Any], fmt: Format, system_prompt: str | None = None) -> dict[str, Any]:
+    """A row of the `default` config: messages, problem_id, domain, source (`system_prompt`: the row's own,
+    recorded in its `generation` as `system_prompt`, in place of the recipe's)."""
+    return {
+        "messages": to_messages(row, fmt, system_prompt),
+        "problem_id": row.get("problem_id") or problem_id(row["problem"]),
+        "domain": row.get("domain"),
+        "source": row.get("source"),
+    }
+
+# --------------------------------------------------------------------------------------------------
+# Reading a reply
+
+_THINK = re.compile(r"^\s*<think>(.*?)</think>(.*)$", re.DOTALL)
+_SKY_T1 = re.compile(r"<\|begin_of_thought\|>(.*?)<\|end_of_thought\|>(.*)$", re.DOTALL)
+_SKY_T1_SOLUTION = re.compile(r"<\|begin_of_solution\|>(.*?)(<\|end_of_solution\|>|$)", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Split:
+    reasoning: str
+    solution: str
+    reject: str | None = None  # why the reply is unusable; None when it is usable
+    detail: str = ""
+
+
+def split_reply(content: str | None, reasoning_content: str | None = None, finish_reason: str | None = None) -> Split:
+    """The reasoning and the answer of one reply (see the module doc for the shapes and the rejections)."""
+    content = (content or "").strip()
+    thinking = (reasoning_content or "").strip()
+    if finish_reason == "length":
+        return Split(thinking, content, "truncated", "the reply hit the token limit before it ended")
+    if not content and not thinking:
+        return Split("", "", "empty_reply", "the teacher returned nothing")
+    if not thinking:
+        if match := _SKY_T1.search(content):
+            thinking, content = match.group(1).strip(), match.group(2).strip()
+            if solution := _SKY_T1_SOLUTION.search(content):
+                content = solution.group(1).strip()
+                if not solution.group(2) and finish_reason != "stop":
+                    return Split(thinking, content, "truncated",
+                                 "the solution never closes (no <|end_of_solution|>): the reply was cut off")
+        elif match := _THINK.match(content):
+            thinking, content = match.group(1).strip(), match.group(2).strip()
+        elif content.startswith(OPENERS):
+            return Split(content, "", "unclosed_think", "the reasoning never closes")
+        elif THINK_CLOSE in content:  # the chat template opened <think>
+            thinking, _, content = content.partition(THINK_CLOSE)
+            thinking, content = thinking.strip(), content.strip()
+    if not content:
+        return Split(thinking, "", "no_answer", "reasoning without a final answer")
+    return Split(thinking, content)

@@ -1,0 +1,262 @@
+"""Rows from files, dataset folders and Hub datasets, streamed (memory does not grow with the dataset).
+
+`iter_rows(path)` accepts:
+
+- `kit:samples/NAME.jsonl` - a file bundled with the kit (under `kit/data/`);
+- a local `.jsonl`, `.jsonl.gz`, `.json` or `.parquet` file;
+- a local dataset folder (e.g. one written by `kit curate`: README.md `configs:`, `data/`, `metadata/`),
+  read with `datasets.load_dataset(folder, config, split=split, streaming=True)`;
+- otherwise a Hub dataset id, read the same way.
+
+Every failure is a `SourceError` whose message is one line naming the path (and the line of a bad JSONL row).
+
+`read_chat(turns)` reads a chat column - OpenAI-style `messages` (`role`/`content`) or ShareGPT
+`conversations` (`from`/`value`, from in human/user/gpt/assistant/system) - into its system turn, the user
+turn the reply answers, and the reply (the last assistant turn); the `dataset` teacher (`kit.generation.teachers`)
+splits that reply like any other.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import IO, Any
+
+import pyarrow.parquet as pq
+
+PACKAGE_PREFIX = "kit:"
+_JSON_SUFFIXES = (".jsonl", ".jsonl.gz", ".json")
+_FILE_SUFFIXES = (*_JSON_SUFFIXES, ".parquet")
+CHAT_COLUMNS = ("messages", "conversations")  # chat columns read without a mapping, in this order
+# ShareGPT `from` values (and OpenAI roles) -> role
+_ROLES = {"system": "system", "user": "user", "human": "user", "assistant": "assistant", "gpt": "assistant",
+          "model": "assistant"}
+
+
+class SourceError(ValueError):
+    """A source that cannot be read; the message is one line naming the path."""
+
+
+def resolve_package_path(path: str) -> Path:
+    """The file behind `kit:REL` (REL is relative to `kit/data/`, e.g. `kit:samples/math.jsonl`)."""
+    rel = path.removeprefix(PACKAGE_PREFIX).strip("/")
+    if not rel or ".." in Path(rel).parts:
+        raise SourceError(f"{path}: expected kit:FOLDER/FILE inside the kit's data folder")
+    target = resources.files("kit").joinpath("data", *Path(rel).parts)
+    if not target.is_file():
+        raise SourceError(f"{path}: no such file bundled with the kit")
+    return Path(str(target))
+
+
+def iter_rows(path: str, *, config: str | None = None, split: str = "train",
+              columns: Mapping[str, str] | None = None, where: Mapping[str, Any] | None = None,
+              limit: int | None = None, revision: str | None = None) -> Iterator[dict[str, Any]]:
+    """Yield rows of `path` as dicts, with kit columns taken from input columns by `columns` (kit -> input).
+
+    `where` keeps the rows whose input column equals a value (or one of a list of values); `config` and
+    `split` apply to dataset folders and Hub datasets, `revision` (branch, tag or commit) to Hub datasets; `limit`
+    stops after that many (kept) rows.
+    """
+    if limit is not None and limit <= 0:
+        return
+    rows = _open(path, config=config, split=split, revision=revision)
+    mapping = dict(columns or {})
+    wanted = {k: set(v) if isinstance(v, list | tuple) else {v} for k, v in (where or {}).items()}
+    count = 0
+    for n, row in enumerate(rows, start=1):
+        if n == 1 and (missing := [c for c in [*mapping.values(), *wanted] if c not in row]):
+            raise SourceError(f"{path}: no column {missing[0]!r} (columns: {', '.join(row)})")
+        if not all(_hashable(row[column]) and row[column] in values for column, values in wanted.items()):
+            continue
+        if mapping:
+            taken = set(mapping.values())
+            row = {k: v for k, v in row.items() if k not in taken} | {kit: row[src] for kit, src in mapping.items()}
+        yield row
+        count += 1
+        if limit is not None and count >= limit:
+            return
+
+
+def _hashable(value: Any) -> bool:
+    return not isinstance(value, list | dict | set)
+
+
+def not_found(path: str, kind: str, error: BaseException | None = None) -> str:
+    """One line for a `path` that is neither a local folder nor a Hub repo that could be reached, naming the fix:
+    the kit's recipe that makes a folder of that name (`out/quickstart` -> kit curate
+    recipes/data/quickstart.yaml), else the command that makes one. `kind` is "dataset" or "model"."""
+    import kit
+
+    command, folder = ("kit curate", "data") if kind == "dataset" else ("kit train", "sft")
+    name = Path(path).name
+    recipes = Path(kit.__file__).resolve().parent.parent / "recipes" / folder  # a checkout (or editable install)
+    shipped = recipes / f"{name}.yaml"
+    fix = (f"make it with {command} recipes/{folder}/{name}.yaml" if shipped.is_file()
+           else f"make it with {command} RECIPE, or give a Hub {kind} id (org/name)")
+    hub = ""
+    if error is not None:
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        hub = f", and no Hub {kind} {path} could be reached ({type(error).__name__}: {first[:120]})"
+    return f"{path}: no such folder{hub} - {fix}"
+
+
+# What datasets and huggingface_hub raise when a Hub repo is missing, private or cannot be reached (offline).
+_UNREACHABLE = ("ConnectError", "ConnectionError", "ConnectTimeout", "DatasetNotFoundError", "RepositoryNotFoundError",
+                "LocalEntryNotFoundError", "OfflineModeIsEnabled", "GatedRepoError")
+
+
+def unreachable(error: BaseException) -> bool:
+    """Whether `error` says a Hub repo is missing or out of reach (rather than, say, a wrong config name)."""
+    return type(error).__name__ in _UNREACHABLE
+
+
+def _open(path: str, *, config: str | None, split: str, revision: str | None = None) -> Iterator[dict[str, Any]]:
+    """The raw rows of a source, picked by the form of `path`."""
+    if path.startswith(PACKAGE_PREFIX):
+        return _read_file(resolve_package_path(path), label=path)
+    local = Path(path).expanduser()
+    if local.is_dir():
+        return _read_dataset(str(local), config=config, split=split, label=path)
+    if local.is_file() or path.endswith(_FILE_SUFFIXES) or path.startswith(("/", "./", "../", "~")):
+        if not local.is_file():
+            raise SourceError(f"{path}: no such file" if path.endswith(_FILE_SUFFIXES) else not_found(path, "dataset"))
+        return _read_file(local, label=path)
+    return _read_dataset(path, config=config, split=split, label=path, revision=revision)
+
+
+def _read_file(file: Path, *, label: str) -> Iterator[dict[str, Any]]:
+    name = file.name.lower()
+    if name.endswith(".parquet"):
+        return _read_parquet(file, label=label)
+    if name.endswith(_JSON_SUFFIXES):
+        return _read_json(file, label=label)
+    raise SourceError(f"{label}: unsupported file type (expected {', '.join(_FILE_SUFFIXES)})")
+
+
+def _open_text(file: Path) -> IO[str]:
+    if file.name.lower().endswith(".gz"):
+        return gzip.open(file, "rt", encoding="utf-8")
+    return file.open(encoding="utf-8")
+
+
+def _read_json(file: Path, *, label: str) -> Iterator[dict[str, Any]]:
+    """JSON Lines (one object per line, blank lines skipped); a `.json` file may also hold one array."""
+    try:
+        with _open_text(file) as handle:
+            first = handle.read(1)
+            while first.isspace():
+                first = handle.read(1)
+            if first == "[":  # a JSON array cannot be streamed line by line: it is loaded whole
+                handle.seek(0)
+                data = json.load(handle)
+                for index, row in enumerate(data):
+                    yield _as_row(row, label, f"item {index}")
+                return
+            handle.seek(0)
+            for lineno, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise SourceError(f"{label}: line {lineno}: not valid JSON ({exc.msg})") from None
+                yield _as_row(row, label, f"line {lineno}")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SourceError(f"{label}: cannot read ({_first_line(exc)})") from None
+
+
+def _as_row(row: Any, label: str, where: str) -> dict[str, Any]:
+    if not isinstance(row, dict):
+        raise SourceError(f"{label}: {where}: expected a JSON object, got {type(row).__name__}")
+    return row
+
+
+def _read_parquet(file: Path, *, label: str) -> Iterator[dict[str, Any]]:
+    try:
+        parquet = pq.ParquetFile(file)
+        for batch in parquet.iter_batches(batch_size=1024):
+            yield from batch.to_pylist()
+    except (OSError, ValueError) as exc:
+        raise SourceError(f"{label}: cannot read parquet ({_first_line(exc)})") from None
+
+
+def _read_dataset(path: str, *, config: str | None, split: str, label: str,
+                  revision: str | None = None) -> Iterator[dict[str, Any]]:
+    """A dataset folder or Hub dataset, streamed by `datasets`."""
+    import datasets  # imported here: it is only needed for folders and Hub datasets
+
+    try:
+        dataset = datasets.load_dataset(path, config, split=split, streaming=True, revision=revision)
+        yield from dataset
+    except SourceError:
+        raise
+    except Exception as exc:  # datasets raises many kinds (FileNotFound, DatasetNotFound, ValueError, ...)
+        if unreachable(exc) and not Path(path).expanduser().exists():
+            raise SourceError(not_found(path, "dataset", exc)) from None
+        which = f" (config {config!r}, split {split!r})" if config else f" (split {split!r})"
+        raise SourceError(f"{label}{which}: cannot load dataset ({type(exc).__name__}: {_first_line(exc)})") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+class ChatError(ValueError):
+    """A chat column that cannot be read; the message is one line."""
+
+
+@dataclass(frozen=True)
+class Chat:
+    """What a chat column says: `system` (its system turn), `prompt` (the user turn the reply answers) and the
+    reply (the last assistant turn: `reply`, with `reasoning_content` when the turn carries it apart)."""
+
+    system: str | None
+    prompt: str | None
+    reply: str | None
+    reasoning_content: str | None = None
+
+
+def read_chat(turns: Any) -> Chat:
+    """The system turn, the last assistant turn and the user turn before it, of a chat column in either role
+    format (a JSON string holding the list is read too); raises `ChatError` for anything else."""
+    if isinstance(turns, str):
+        try:
+            turns = json.loads(turns)
+        except json.JSONDecodeError:
+            raise ChatError("a chat column must hold a list of turns, got text that is not JSON") from None
+    if not isinstance(turns, list | tuple):
+        raise ChatError(f"a chat column must hold a list of turns, got {type(turns).__name__}")
+    read = [_turn(turn, n) for n, turn in enumerate(turns)]
+    system = next((t["content"] for t in read if t["role"] == "system"), None)
+    last = max((n for n, t in enumerate(read) if t["role"] == "assistant"), default=None)
+    answered = read if last is None else read[:last]
+    prompt = next((t["content"] for t in reversed(answered) if t["role"] == "user"), None)
+    if last is None:
+        return Chat(system, prompt, None)
+    return Chat(system, prompt, read[last]["content"], read[last]["reasoning_content"])
+
+
+def _turn(turn: Any, n: int) -> dict[str, Any]:
+    if not isinstance(turn, dict):
+        raise ChatError(f"turn {n} is a {type(turn).__name__}, not an object")
+    who = turn.get("role", turn.get("from"))
+    role = _ROLES.get(str(who).strip().lower()) if who is not None else None
+    if role is None:
+        raise ChatError(f"turn {n} has role {who!r} (expected role/from in {', '.join(_ROLES)})")
+    reasoning = turn.get("reasoning_content")
+    return {"role": role, "content": _text(turn.get("content", turn.get("value"))),
+            "reasoning_content": reasoning if isinstance(reasoning, str) else None}
+
+
+def _text(content: Any) -> str | None:
+    """A turn's text: a string, or the text parts of an OpenAI content list."""
+    if content is None or isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(p.get("text") or "" for p in content if isinstance(p, dict) and p.get("type", "text") == "text")
+    return str(content)

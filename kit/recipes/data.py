@@ -1,0 +1,192 @@
+"""Data recipes: `kit curate RECIPE` - where problems come from, who writes the traces, how they are verified,
+filtered and formatted, and where the dataset folder goes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from kit.recipes.base import (
+    FormatConfig,
+    LLMConfig,
+    OutputConfig,
+    Recipe,
+    Scalar,
+    Strict,
+    VerifyConfig,
+    load_recipe,
+    local_file,
+    local_path,
+)
+
+
+class SourceConfig(Strict):
+    """Where problems (and, for the `dataset` teacher, their traces) come from."""
+
+    preset: str | None = Field(None, description="A well-known dataset (kit.recipes.presets: apps, taco, numinamath-cot, "
+                               "openthoughts-114k, openthoughts-114k-chat, bespoke-stratos-17k, openr1-math-220k, "
+                               "codeforces-cots): fills path, config, split, columns, where, name, domain, license "
+                               "and citation; a key the source sets itself wins (columns and where merge key by key).")
+    path: str = Field(description="Local JSONL/JSON/Parquet file or dataset folder; `kit:samples/NAME.jsonl` "
+                      "for a file bundled with the kit; or a Hub dataset id.")
+    config: str | None = Field(None, description="Dataset config name (Hub or folder datasets).")
+    split: str = "train"
+    columns: dict[str, str] = Field(default_factory=dict, description="Column map: kit column -> input column, "
+                                    "e.g. {problem: question, test_cases: input_output}. For the `dataset` "
+                                    "teacher the trace is either split (`reasoning` + `solution`), a raw reply "
+                                    "(`reply`, optionally `reasoning_content` and `finish_reason`: split like a "
+                                    "generated reply, <think> or Sky-T1 tags) or a chat (`messages`: role/content "
+                                    "or ShareGPT from/value turns; a column named `messages` or `conversations` "
+                                    "is read unmapped): the last assistant turn is the reply, the user turn "
+                                    "before it the problem unless `problem` is mapped; `system_prompt` (or the "
+                                    "chat's system turn) is that row's system prompt.")
+    where: dict[str, Scalar | list[Scalar]] = Field(
+        default_factory=dict, description="Keep only rows whose input column has this value (or one of these "
+        "values), e.g. {source: [olympiads, amc_aime, math]} for NuminaMath subsets.")
+    name: str | None = Field(None, description="Value of `source` for rows that do not carry one.")
+    domain: str | None = Field(None, description="The domain of every row of this source (default: the rows' own "
+                               "`domain` column).")
+    limit: int | None = Field(None, ge=1, description="Read at most this many rows (after `where`).")
+    license: str | None = None
+    citation: str | None = Field(None, description="BibTeX of the source dataset, quoted in the card.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _preset(cls, data: Any) -> Any:
+        from kit.recipes.presets import expand_preset
+
+        return expand_preset(data) if isinstance(data, dict) else data
+
+
+class GenerationConfig(Strict):
+    """How many samples the teacher writes per problem, and how it samples them."""
+
+    num_generations: int = Field(1, ge=1, description="Samples asked per problem.")
+    max_new_tokens: int = Field(16384, ge=1, description="Token limit of one reply; a reply that hits it is "
+                                "rejected as `truncated`.")
+    temperature: float = Field(0.7, ge=0)
+    top_p: float = Field(0.95, gt=0, le=1)
+    seed: int = Field(0, description="Base seed: sample i of a problem is asked with a seed derived from "
+                      "(seed, problem id, i), so a re-run asks exactly the same questions.")
+
+
+class TeacherConfig(LLMConfig):
+    """Who writes the traces: rows that already carry them (`dataset`) or a model asked through distilabel."""
+
+    backend: Literal["dataset", "openai", "transformers", "vllm"] = Field(  # type: ignore[assignment]
+        "dataset", description="`dataset`: the traces are already in the input rows (reasoning and solution, "
+        "a raw reply or a chat: see sources[].columns); "
+        "`openai`: any OpenAI-compatible server; `transformers`: a local model; `vllm`: in-process vLLM (GPU).")
+    store: str | None = Field(None, description="Folder of finished samples, for resuming "
+                              "(default: the output folder + `.samples`).")
+
+
+class ReformatConfig(LLMConfig):
+    """An LLM rewrites each usable trace into a clean structure (Sky-T1 used GPT-4o-mini)."""
+
+    prompt: str = Field(description="A Jinja2 template file (relative to the recipe) rendering the user turn from "
+                        "`problem`, `reasoning`, `solution` and `domain`; the reply must hold the rewritten trace "
+                        "as <think>...</think> then the answer (or Sky-T1's thought/solution markers).")
+    max_new_tokens: int = Field(8192, ge=1)
+    temperature: float = Field(0.0, ge=0)
+    top_p: float = Field(1.0, gt=0, le=1)
+
+
+class ReferenceConfig(Strict):
+    """Extra benchmark problems to decontaminate against."""
+
+    path: str = Field(description="Local JSONL/JSON/Parquet file or folder, or a Hub dataset id.")
+    config: str | None = None
+    split: str = "test"
+    column: str = Field("problem", description="The column holding the problem text.")
+    name: str | None = Field(None, description="Name used in statistics; default: the path.")
+
+
+class DecontaminationConfig(Strict):
+    enabled: bool = True
+    ngram: int = Field(8, ge=1, description="Word n-gram length; any shared n-gram drops a problem (open-r1).")
+    fuzzy_threshold: float = Field(95.0, ge=0, le=100,
+                                   description="rapidfuzz ratio at or above which a problem is dropped (OpenThoughts).")
+    common_ngram_refs: int | None = Field(
+        None, ge=2, description="Ignore n-grams shared by at least this many reference problems (boilerplate such "
+                                "as AIME's 'where m and n are relatively prime'); null keeps open-r1's behaviour.")
+    benchmarks: list[Literal["math500", "aime24", "amc23", "humaneval"]] = Field(
+        default_factory=lambda: ["math500", "aime24", "amc23", "humaneval"],
+        description="Benchmarks bundled with the kit.")
+    extra: list[ReferenceConfig] = Field(default_factory=list)
+
+
+class CurateConfig(Strict):
+    max_per_problem: int | None = Field(None, ge=1, description="Keep at most this many verified samples per problem.")
+    pass_rate: tuple[float, float] | None = Field(
+        None, description="Keep a problem's samples only if its pass rate lies in [low, high] (open-r1: [0.2, 0.8]); "
+                          "applies to problems with two or more samples.")
+    dedup: bool = True
+    decontaminate: DecontaminationConfig = Field(default_factory=DecontaminationConfig)
+
+    @field_validator("pass_rate")
+    @classmethod
+    def _band(cls, v: tuple[float, float] | None) -> tuple[float, float] | None:
+        if v is not None and not (0.0 <= v[0] <= v[1] <= 1.0):
+            raise ValueError("must be [low, high] with 0 <= low <= high <= 1")
+        return v
+
+
+class DataOutputConfig(OutputConfig):
+    shard_rows: int = Field(10_000, ge=1, description="Rows per parquet shard.")
+    checkpoint_every: int = Field(1000, ge=1, description="With --push and a generating teacher: checkpoint the "
+                                  "finished samples to the repo's `kit-samples` branch every N new samples...")
+    checkpoint_minutes: float = Field(10.0, gt=0, description="... or every this many minutes.")
+    pretty_name: str | None = None
+    license: str = "apache-2.0"
+    overwrite: bool = Field(False, description="Replace an existing output folder.")
+
+
+class DataRecipe(Recipe):
+    """A data recipe: `kit curate RECIPE`."""
+
+    sources: list[SourceConfig] = Field(min_length=1, description="Where problems come from; a recipe with one "
+                                        "source may write `source:` instead.")
+    engine: Literal["local", "ray"] = Field("local", description="`ray`: run the generation pipeline on a Ray "
+                                            "cluster (distilabel's RayPipeline; `pip install .[ray]`).")
+    teacher: TeacherConfig = Field(default_factory=TeacherConfig)
+    generation: GenerationConfig = Field(default_factory=GenerationConfig)
+    reformat: ReformatConfig | None = Field(None, description="Optional: an LLM rewrites each trace.")
+    verify: VerifyConfig = Field(default_factory=VerifyConfig)
+    curate: CurateConfig = Field(default_factory=CurateConfig)
+    format: FormatConfig = Field(default_factory=FormatConfig)
+    output: DataOutputConfig = Field(default_factory=DataOutputConfig)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_source(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "source" in data:
+            if "sources" in data:
+                raise ValueError("give either `source` (one) or `sources` (a list), not both")
+            data = {**data, "sources": [data["source"]]}
+            del data["source"]
+        return data
+
+    @model_validator(mode="after")
+    def _generating(self) -> DataRecipe:
+        if self.teacher.backend == "dataset":
+            used = [k for k, on in (("reformat", self.reformat), ("verify.judge", self.verify.judge),
+                                    ("engine: ray", self.engine == "ray")) if on]
+            if used:
+                raise ValueError(f"{used[0]} runs in the generation pipeline, which needs a generating teacher "
+                                 "(teacher.backend: openai, transformers or vllm)")
+        return self
+
+    def resolve_paths(self, recipe_file: Path) -> None:
+        for item in [*self.sources, *self.curate.decontaminate.extra]:
+            item.path = local_path(item.path, recipe_file)
+        for key, item in (("reformat.prompt", self.reformat), ("verify.judge.prompt", self.verify.judge)):
+            if item is not None and item.prompt is not None:
+                item.prompt = local_file(item.prompt, recipe_file, key, "template file")
+
+
+def load_data_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> DataRecipe:
+    """Load a data recipe (RecipeError, one line, on any problem)."""
+    return load_recipe(path, DataRecipe, overrides)

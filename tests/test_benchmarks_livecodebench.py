@@ -1,0 +1,234 @@
+"""LiveCodeBench rows: release files, test decoding (with a pickle that must not run), conversion to metadata
+rows, and the converted tests run through the real sandbox verifier with right and wrong solutions."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import pickle
+import zlib
+from pathlib import Path
+
+import pytest
+
+from kit.benchmarks.livecodebench import (
+    STDIN_INSTRUCTION,
+    decode_tests,
+    livecodebench_row,
+    release_files,
+)
+from kit.core.schema import problem_id
+from kit.sandbox import Limits, Sandbox
+from kit.verify.code import verify_code
+
+LIMITS = Limits(timeout_s=20, test_timeout_s=2, memory_mb=512)
+
+
+def packed(value: object) -> str:
+    """What the dataset does to private tests: pickle, zlib, base64."""
+    return base64.b64encode(zlib.compress(pickle.dumps(value))).decode()
+
+
+def stdin_test(inp: str, out: str) -> dict:
+    return {"input": inp, "output": out, "testtype": "stdin"}
+
+
+def functional_test(inp: str, out: str) -> dict:
+    return {"input": inp, "output": out, "testtype": "functional"}
+
+
+SUM_CONTENT = "You are given N integers A_1, ..., A_N. Print their sum.\n\nInput\n\nN\nA_1 ... A_N\n"
+STDIN_RAW = {
+    "question_title": "Sum of Integers",
+    "question_content": SUM_CONTENT,
+    "platform": "atcoder",
+    "question_id": "abc999_a",
+    "contest_id": "abc999",
+    "contest_date": "2023-08-19T00:00:00",
+    "starter_code": "",
+    "difficulty": "easy",
+    "public_test_cases": json.dumps([stdin_test("3\n1 2 3\n", "6\n")]),
+    "private_test_cases": packed(json.dumps([stdin_test("2\n-5 5\n", "0\n"), stdin_test("1\n100\n", "100\n")])),
+    "metadata": "{}",
+}
+
+TWO_SUM_STARTER = "class Solution:\n    def twoSum(self, nums: List[int], target: int) -> List[int]:\n        "
+FUNCTIONAL_RAW = {
+    "question_title": "two-sum",
+    "question_content": "  Given an array nums and an integer target, return the indices of the two numbers "
+                        "that add up to target.\n  ",
+    "platform": "leetcode",
+    "question_id": "1",
+    "contest_id": "weekly-contest-999",
+    "contest_date": "2023-09-03T00:00:00",
+    "starter_code": TWO_SUM_STARTER,
+    "difficulty": "medium",
+    "public_test_cases": json.dumps([functional_test("[2, 7, 11, 15]\n9", "[0, 1]")]),
+    "private_test_cases": json.dumps([functional_test("[3, 2, 4]\n6", "[1, 2]"),
+                                      functional_test("[3, 3]\n6\n", "[0, 1]")]),
+    "metadata": json.dumps({"func_name": "twoSum"}),
+}
+
+
+def with_solution(row: dict, code: str) -> dict:
+    return {**row, "solution": f"Here is my solution.\n```python\n{code}\n```\n"}
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    with Sandbox(LIMITS) as box:
+        yield box
+
+
+# -- release files ---------------------------------------------------------------------------------
+
+
+def test_release_files():
+    assert release_files("release_v1") == ["test.jsonl"]
+    assert release_files("release_v2") == ["test.jsonl", "test2.jsonl"]
+    assert release_files("release_v6") == [f"test{n}.jsonl" if n > 1 else "test.jsonl" for n in range(1, 7)]
+    assert release_files("v1") == ["test.jsonl"]
+    assert release_files("v4") == ["test4.jsonl"]
+    assert release_files("v6") == ["test6.jsonl"]
+
+
+@pytest.mark.parametrize("release", ["release_v7", "v0", "latest", "release_latest", ""])
+def test_unknown_release_names_the_valid_values(release):
+    with pytest.raises(ValueError, match="release_v1, .*v6") as info:
+        release_files(release)
+    assert "\n" not in str(info.value)
+
+
+# -- decoding --------------------------------------------------------------------------------------
+
+
+def test_decode_tests_reads_json_and_packed_pickles():
+    tests = [stdin_test("1\n", "2\n")]
+    assert decode_tests(json.dumps(tests)) == tests
+    assert decode_tests(packed(json.dumps(tests))) == tests
+    assert decode_tests("[]") == []
+
+
+class _RunsACommand:
+    """Unpickling this calls os.system: a downloaded file must never get that far."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch '{self.marker}'",)
+
+
+def test_a_pickle_with_a_global_is_refused_and_nothing_runs(tmp_path):
+    marker = tmp_path / "ran"
+    for payload in (_RunsACommand(marker), os.system, [_RunsACommand(marker)]):
+        field = base64.b64encode(zlib.compress(pickle.dumps(payload))).decode()
+        with pytest.raises(ValueError, match="refusing global") as info:
+            decode_tests(field)
+        assert "\n" not in str(info.value)
+    assert not marker.exists()
+    with pytest.raises(ValueError, match="refusing global"):
+        livecodebench_row({**STDIN_RAW, "private_test_cases": packed(_RunsACommand(marker))})
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("field, message", [
+    ("", "empty"),
+    ("not json, not base64!", "neither JSON nor"),
+    (base64.b64encode(b"not zlib").decode(), "zlib"),
+    (base64.b64encode(zlib.compress(b"not a pickle")).decode(), "neither JSON nor"),
+    (packed([{"input": "1", "output": "2"}]), "holds a list"),
+    (packed("{not json"), "neither JSON nor"),
+    (packed('{"input": "1"}'), "not a list"),
+    (json.dumps([{"input": 1, "output": "2"}]), "test 0"),
+])
+def test_undecodable_fields_raise_one_line(field, message):
+    with pytest.raises(ValueError, match=message) as info:
+        decode_tests(field)
+    assert "\n" not in str(info.value)
+
+
+# -- conversion ------------------------------------------------------------------------------------
+
+
+def test_stdin_row():
+    row = livecodebench_row(STDIN_RAW)
+    assert row["problem"] == SUM_CONTENT.strip() + "\n\n" + STDIN_INSTRUCTION
+    assert row["problem_id"] == problem_id(SUM_CONTENT)
+    assert (row["domain"], row["source"], row["starter_code"]) == ("code", "livecodebench", None)
+    assert row["ground_truth_solution"] is None and row["ground_truth_answer"] is None
+    assert json.loads(row["test_cases"]) == {"inputs": ["3\n1 2 3\n", "2\n-5 5\n", "1\n100\n"],
+                                             "outputs": ["6\n", "0\n", "100\n"]}  # public first
+    assert {k: row[k] for k in ("contest_date", "difficulty", "platform", "question_id")} == {
+        "contest_date": "2023-08-19T00:00:00", "difficulty": "easy", "platform": "atcoder", "question_id": "abc999_a"}
+    assert livecodebench_row(STDIN_RAW, source="lcb_v5")["source"] == "lcb_v5"
+
+
+def test_functional_row():
+    row = livecodebench_row(FUNCTIONAL_RAW)
+    assert row["problem"].endswith("add up to target.\n\nComplete the method `twoSum` of the starter code's "
+                                   "`class Solution`.")
+    assert row["problem"].startswith("Given an array")
+    assert row["starter_code"] == TWO_SUM_STARTER
+    assert json.loads(row["test_cases"]) == {"fn_name": "twoSum", "inputs": [[[2, 7, 11, 15], 9], [[3, 2, 4], 6],
+                                                                              [[3, 3], 6]],
+                                             "outputs": [[0, 1], [1, 2], [0, 1]]}
+    assert row["platform"] == "leetcode" and row["difficulty"] == "medium"
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"private_test_cases": json.dumps([functional_test("1", "1")])}, "all stdin or all functional"),
+    ({"public_test_cases": json.dumps([{"input": "1", "output": "1", "testtype": "interactive"}]),
+      "private_test_cases": "[]"}, "all stdin or all functional"),
+    ({"public_test_cases": "[]", "private_test_cases": "[]"}, "no tests"),
+])
+def test_bad_stdin_rows_raise_one_line(change, message):
+    with pytest.raises(ValueError, match=message) as info:
+        livecodebench_row({**STDIN_RAW, **change})
+    assert str(info.value).startswith("LiveCodeBench question abc999_a: ")
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"metadata": "{}"}, "func_name"),
+    ({"private_test_cases": json.dumps([functional_test("[1,\n", "[0]")])}, "test 1 input is not JSON"),
+])
+def test_bad_functional_rows_raise_one_line(change, message):
+    with pytest.raises(ValueError, match=message) as info:
+        livecodebench_row({**FUNCTIONAL_RAW, **change})
+    assert "\n" not in str(info.value)
+
+
+# -- the converted tests, run in the sandbox --------------------------------------------------------
+
+SUM_RIGHT = "input()\nprint(sum(map(int, input().split())))"
+SUM_WRONG = "n = int(input())\nprint(max(map(int, input().split())))"  # passes the public test only
+
+
+TWO_SUM_RIGHT = """from typing import List
+
+class Solution:
+    def twoSum(self, nums: List[int], target: int) -> List[int]:
+        seen = {}
+        for i, x in enumerate(nums):
+            if target - x in seen:
+                return [seen[target - x], i]
+            seen[x] = i
+        return []
+"""
+TWO_SUM_WRONG = TWO_SUM_RIGHT.replace("return [seen[target - x], i]", "return [i, seen[target - x]]")
+
+
+@pytest.mark.parametrize(("raw", "right_code", "wrong_code", "mode", "wrong_passes"), [
+    (STDIN_RAW, SUM_RIGHT, SUM_WRONG, "stdio", 1),
+    (FUNCTIONAL_RAW, TWO_SUM_RIGHT, TWO_SUM_WRONG, "call", 0),
+], ids=["stdin", "functional"])
+def test_converted_rows_run_in_the_sandbox(sandbox, raw, right_code, wrong_code, mode, wrong_passes):
+    row = livecodebench_row(raw)
+    right = verify_code(with_solution(row, right_code), sandbox, LIMITS)
+    assert right.passed, right.detail
+    assert (right.detail["mode"], right.detail["passed_tests"], right.detail["total_tests"]) == (mode, 3, 3)
+    wrong = verify_code(with_solution(row, wrong_code), sandbox, LIMITS)
+    assert not wrong.passed and wrong.reason == "tests_failed"
+    assert wrong.detail["passed_tests"] == wrong_passes

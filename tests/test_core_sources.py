@@ -1,0 +1,241 @@
+"""Row sources (`kit.core.sources`) and the bundled benchmarks (`kit.benchmarks`), on local files only."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import datasets
+import pytest
+
+from kit.benchmarks import BENCHMARKS, benchmark_problems, load_benchmark
+from kit.core.schema import METADATA_FEATURES, problem_id
+from kit.core.sources import SourceError, iter_rows, resolve_package_path
+
+ROWS = [{"question": f"What is {i} + {i}?", "answer": str(2 * i), "level": i} for i in range(5)]
+
+
+def write_jsonl(path: Path, rows: list[dict], opener=open) -> Path:
+    with opener(path, "wt", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row) + "\n")
+    return path
+
+
+# --------------------------------------------------------------------------------------------------
+# Files
+
+
+def test_jsonl(tmp_path):
+    path = write_jsonl(tmp_path / "rows.jsonl", ROWS)
+    assert list(iter_rows(str(path))) == ROWS
+
+
+def test_jsonl_gz_and_blank_lines(tmp_path):
+    path = tmp_path / "rows.jsonl.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as handle:
+        handle.write(json.dumps(ROWS[0]) + "\n\n" + json.dumps(ROWS[1]) + "\n")
+    assert list(iter_rows(str(path))) == ROWS[:2]
+
+
+def test_json_array_and_json_lines(tmp_path):
+    array = tmp_path / "array.json"
+    array.write_text(json.dumps(ROWS), encoding="utf-8")
+    lines = write_jsonl(tmp_path / "lines.json", ROWS)
+    assert list(iter_rows(str(array))) == ROWS
+    assert list(iter_rows(str(lines))) == ROWS
+
+
+def test_bad_jsonl_line_names_path_and_line(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text(json.dumps(ROWS[0]) + "\n" + json.dumps(ROWS[1]) + "\n{not json\n", encoding="utf-8")
+    rows = iter_rows(str(path))
+    assert next(rows) == ROWS[0]  # rows stream: the bad line is only met when reached
+    with pytest.raises(SourceError) as err:
+        list(rows)
+    message = str(err.value)
+    assert str(path) in message and "line 3" in message and "\n" not in message
+
+
+def test_jsonl_row_that_is_not_an_object(tmp_path):
+    path = tmp_path / "list.jsonl"
+    path.write_text('{"a": 1}\n[1, 2]\n', encoding="utf-8")
+    with pytest.raises(SourceError, match=r"line 2: expected a JSON object"):
+        list(iter_rows(str(path)))
+
+
+def test_limit_stops_before_a_later_bad_line(tmp_path):
+    path = tmp_path / "rows.jsonl"
+    path.write_text(json.dumps(ROWS[0]) + "\n" + json.dumps(ROWS[1]) + "\n{broken\n", encoding="utf-8")
+    assert list(iter_rows(str(path), limit=2)) == ROWS[:2]
+    assert list(iter_rows(str(path), limit=1)) == ROWS[:1]
+
+
+def test_parquet(tmp_path):
+    path = tmp_path / "rows.parquet"
+    datasets.Dataset.from_list(ROWS).to_parquet(str(path))
+    assert list(iter_rows(str(path))) == ROWS
+    assert len(list(iter_rows(str(path), limit=3))) == 3
+
+
+def test_column_mapping(tmp_path):
+    path = write_jsonl(tmp_path / "rows.jsonl", ROWS)
+    rows = list(iter_rows(str(path), columns={"problem": "question", "ground_truth_answer": "answer"}))
+    assert rows[1] == {"problem": "What is 1 + 1?", "ground_truth_answer": "2", "level": 1}
+    # one input column may feed two kit columns
+    rows = list(iter_rows(str(path), columns={"problem": "question", "ground_truth_solution": "question"}))
+    assert rows[1]["problem"] == rows[1]["ground_truth_solution"] == "What is 1 + 1?" and "question" not in rows[1]
+
+
+def test_column_mapping_of_a_missing_column(tmp_path):
+    path = write_jsonl(tmp_path / "rows.jsonl", ROWS)
+    with pytest.raises(SourceError, match=r"no column 'prompt'"):
+        list(iter_rows(str(path), columns={"problem": "prompt"}))
+
+
+def test_where_keeps_matching_rows_before_the_limit(tmp_path):
+    path = write_jsonl(tmp_path / "rows.jsonl", ROWS)
+    levels = [row["level"] for row in ROWS]
+    assert [r["level"] for r in iter_rows(str(path), where={"level": [1, 3]})] == [v for v in levels if v in (1, 3)]
+    assert [r["level"] for r in iter_rows(str(path), where={"level": 1}, limit=1)] == [1]
+    with pytest.raises(SourceError, match=r"no column 'subset'"):
+        list(iter_rows(str(path), where={"subset": "x"}))
+
+
+def test_missing_and_unsupported_files(tmp_path):
+    with pytest.raises(SourceError, match="no such file"):
+        list(iter_rows(str(tmp_path / "missing.jsonl")))
+    other = tmp_path / "rows.csv"
+    other.write_text("a,b\n1,2\n", encoding="utf-8")
+    with pytest.raises(SourceError, match="unsupported file type"):
+        list(iter_rows(str(other)))
+
+
+# --------------------------------------------------------------------------------------------------
+# Dataset folders and the Hub
+
+
+def write_dataset_folder(folder: Path) -> tuple[list[dict], list[dict]]:
+    """A folder in the layout `kit curate` writes: README configs, data/ and metadata/ shards."""
+    default = [{"messages": [{"role": "user", "content": f"q{i}"}], "problem_id": f"id{i}"} for i in range(4)]
+    metadata = [{"problem": f"q{i}", "reasoning": f"r{i}", "solution": f"s{i}"} for i in range(6)]
+    for name, rows in (("data", default), ("metadata", metadata)):
+        for shard in range(2):
+            part = rows[shard::2]
+            datasets.Dataset.from_list(part).to_parquet(str(folder / name / f"train-0000{shard}-of-00002.parquet"))
+    (folder / "README.md").write_text(
+        "---\nconfigs:\n"
+        "- config_name: default\n  data_files:\n  - split: train\n    path: data/train-*.parquet\n"
+        "- config_name: metadata\n  data_files:\n  - split: train\n    path: metadata/train-*.parquet\n"
+        "---\n# A kit dataset\n", encoding="utf-8")
+    return default, metadata
+
+
+def test_dataset_folder_configs(tmp_path):
+    default, metadata = write_dataset_folder(tmp_path)
+    by_id = sorted(iter_rows(str(tmp_path)), key=lambda row: row["problem_id"])
+    assert by_id == default
+    rows = list(iter_rows(str(tmp_path), config="metadata", columns={"question": "problem"}))
+    assert sorted(row["question"] for row in rows) == [row["problem"] for row in metadata]
+    assert len(list(iter_rows(str(tmp_path), config="metadata", limit=4))) == 4
+
+
+def test_dataset_folder_errors_are_one_line(tmp_path):
+    write_dataset_folder(tmp_path)
+    with pytest.raises(SourceError) as err:
+        list(iter_rows(str(tmp_path), config="nope"))
+    assert str(tmp_path) in str(err.value) and "nope" in str(err.value) and "\n" not in str(err.value)
+    with pytest.raises(SourceError, match="split 'test'"):
+        list(iter_rows(str(tmp_path), split="test"))
+
+
+def test_hub_id_error_is_a_source_error(monkeypatch):
+    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True)
+    with pytest.raises(SourceError, match=r"^someorg/no-such-dataset: no such folder, and no Hub dataset "
+                                          r"someorg/no-such-dataset could be reached \(ConnectionError: .*\) - make "
+                                          r"it with kit curate RECIPE, or give a Hub dataset id \(org/name\)$"):
+        list(iter_rows("someorg/no-such-dataset"))
+
+
+@pytest.mark.parametrize("command, expected", [
+    (["train", "recipes/sft/tiny-cpu.yaml", "--dry-run", "--set", "data.mixture.0.path={tmp}/out/quickstart"],
+     "error: data.mixture: {tmp}/out/quickstart: no such folder - make it with kit curate "
+     "recipes/data/quickstart.yaml"),
+    (["train", "recipes/sft/tiny-cpu.yaml", "--dry-run", "--set", "data.mixture.0.path=out/no-such-folder"],
+     "error: data.mixture: out/no-such-folder: no such folder, and no Hub dataset out/no-such-folder could be "
+     "reached (OfflineModeIsEnabled: "),
+    (["verify", "{tmp}/quickstart", "--out", "{tmp}/v.jsonl"],
+     "error: {tmp}/quickstart: no such folder - make it with kit curate recipes/data/quickstart.yaml"),
+    (["verify", "out/quickstart-x", "--out", "{tmp}/v.jsonl"],
+     "error: out/quickstart-x: no such folder, and no Hub dataset out/quickstart-x could be reached"),
+    (["eval", "recipes/eval/tiny-cpu.yaml", "--model", "{tmp}/out/tiny-cpu", "--out", "{tmp}/eval"],
+     "error: --model {tmp}/out/tiny-cpu: no such folder - make it with kit train recipes/sft/tiny-cpu.yaml"),
+    (["eval", "recipes/eval/tiny-cpu.yaml", "--model", "out/no-such-model", "--out", "{tmp}/eval"],
+     "error: --model out/no-such-model: no such folder, and no Hub model out/no-such-model could be reached"),
+])
+def test_a_missing_folder_is_one_line_naming_the_fix(tmp_path, command, expected):
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.run([sys.executable, "-m", "kit.cli", *(c.format(tmp=tmp_path) for c in command)], cwd=root,
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith(expected.format(tmp=tmp_path)), proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+# --------------------------------------------------------------------------------------------------
+# kit: paths and bundled benchmarks
+
+
+def test_kit_paths():
+    path = resolve_package_path("kit:benchmarks/math500.jsonl")
+    assert path.is_file() and path.parent.name == "benchmarks"
+    rows = list(iter_rows("kit:benchmarks/math500.jsonl", limit=3, columns={"ground_truth_answer": "answer"}))
+    assert len(rows) == 3 and "ground_truth_answer" in rows[0] and "answer" not in rows[0]
+    assert len(list(iter_rows("kit:benchmarks/humaneval.jsonl.gz", limit=2))) == 2
+    with pytest.raises(SourceError, match="no such file bundled"):
+        list(iter_rows("kit:samples/missing.jsonl"))
+    with pytest.raises(SourceError, match="inside the kit's data folder"):
+        resolve_package_path("kit:../recipes.py")
+
+
+def test_benchmarks_have_the_metadata_shape():
+    sizes = {name: len(load_benchmark(name)) for name in BENCHMARKS}
+    assert sizes == {"math500": 500, "aime24": 30, "amc23": 40, "humaneval": 164}
+    shape = {"problem_id", "problem", "domain", "source", "ground_truth_solution", "ground_truth_answer",
+             "test_cases", "starter_code"}
+    for name in BENCHMARKS:
+        for row in load_benchmark(name):
+            assert set(row) == shape and set(row) <= set(METADATA_FEATURES)
+            assert row["source"] == name and row["problem_id"] == problem_id(row["problem"])
+            assert row["domain"] == ("code" if name == "humaneval" else "math")
+            assert row["ground_truth_answer"] is None or isinstance(row["ground_truth_answer"], str)
+
+
+def test_benchmark_answers_and_code_fields():
+    amc = load_benchmark("amc23")
+    assert amc[0]["ground_truth_answer"] == "27" and amc[0]["ground_truth_solution"] is None
+    assert {row["ground_truth_answer"] for row in amc} >= {"-1", "3159"}
+    assert load_benchmark("aime24")[0]["ground_truth_answer"] == "204"
+    assert load_benchmark("math500")[0]["ground_truth_answer"] == "\\left( 3, \\frac{\\pi}{2} \\right)"
+    human = load_benchmark("humaneval")[0]
+    assert human["problem"] == human["starter_code"] and human["problem"].startswith("from typing import List")
+    assert human["ground_truth_solution"].startswith(human["problem"])
+    tests = json.loads(human["test_cases"])
+    assert tests["entry_point"] == "has_close_elements" and "def check(candidate)" in tests["test_code"]
+    namespace: dict = {}
+    exec(human["ground_truth_solution"] + tests["test_code"], namespace)  # the bundled solution passes
+    namespace["check"](namespace[tests["entry_point"]])
+
+
+def test_benchmark_rows_are_fresh_and_names_checked():
+    load_benchmark("aime24")[0]["problem"] = "changed"
+    assert load_benchmark("aime24")[0]["problem"] != "changed"
+    assert benchmark_problems("aime24")[0].startswith("Every morning Aya")
+    with pytest.raises(ValueError, match="unknown benchmark 'gsm8k'"):
+        load_benchmark("gsm8k")

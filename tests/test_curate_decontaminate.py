@@ -1,0 +1,258 @@
+"""Curation stages: exact dedup, decontamination against the bundled benchmarks, SFT formatting."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from kit.benchmarks import benchmark_problems, load_benchmark
+from kit.core.schema import DEFAULT_FEATURES, problem_id
+from kit.curate import Decontaminator, Deduplicator, default_row, to_messages
+from kit.curate.decontaminate import normalize_text
+from kit.curate.dedup import DUPLICATE_PROBLEM, DUPLICATE_SAMPLE
+from kit.recipes import DecontaminationConfig, FormatConfig, ReferenceConfig
+
+# --------------------------------------------------------------------------------------------------
+# Dedup
+
+
+def sample(problem: str, source: str = "numina", reasoning: str = "r", solution: str = "s") -> dict:
+    return {"problem": problem, "source": source, "reasoning": reasoning, "solution": solution}
+
+
+def test_dedup_keeps_several_samples_of_a_problem_from_its_source():
+    dedup = Deduplicator()
+    assert dedup.check(sample("Find x.", reasoning="first try")) is None
+    assert dedup.check(sample("Find x.", reasoning="second try")) is None
+    assert dedup.check(sample("Find x.", reasoning="first try", solution="another answer")) is None
+    assert dedup.problems == 1
+
+
+def test_dedup_problem_belongs_to_its_first_source():
+    dedup = Deduplicator()
+    assert dedup.check(sample("Find  X.\n", source="numina")) is None
+    assert dedup.check(sample("find x.", source="apps", reasoning="new")) == DUPLICATE_PROBLEM
+    assert dedup.check(sample("FIND X.", source="numina", reasoning="new")) is None  # still its owner
+    assert dedup.check(sample("Find y.", source="apps")) is None
+
+
+def test_dedup_identical_sample_up_to_whitespace():
+    dedup = Deduplicator()
+    assert dedup.check(sample("Find x.", reasoning="Let x = 2.\nSo", solution="x=2")) is None
+    assert dedup.check(sample("find x.", reasoning="  Let x = 2. So\n\n", solution=" x=2 ")) == DUPLICATE_SAMPLE
+    assert dedup.check(sample("Find x.", reasoning="let x = 2. So", solution="x=2")) is None  # case differs
+    # a rejected row does not change what is kept: the original is still the only copy
+    assert dedup.check(sample("Find x.", reasoning="Let x = 2. So", solution="x=2")) == DUPLICATE_SAMPLE
+
+
+def test_dedup_missing_trace_fields():
+    dedup = Deduplicator()
+    assert dedup.check({"problem": "p", "source": "a", "reasoning": None, "solution": None}) is None
+    assert dedup.check({"problem": "p", "source": "a"}) == DUPLICATE_SAMPLE
+
+
+# --------------------------------------------------------------------------------------------------
+# Decontamination
+
+DISTINCT_PROBLEMS = [
+    "A farmer has 17 sheep and buys 5 more each week. After how many weeks will she own 62 sheep?",
+    "Find all real solutions of the equation x^4 - 5x^2 + 4 = 0.",
+    "How many ways can 7 distinct books be placed on 3 shelves if each shelf gets at least one book?",
+    "Prove that the product of four consecutive integers is one less than a perfect square.",
+    "A cylinder of radius 3 cm holds 2 litres of water. How high does the water rise?",
+    "Let f(x) = 3x + 2. Compute f(f(f(1))).",
+    "What is the remainder when 7^2024 is divided by 13?",
+    "A bag holds 4 red, 5 blue and 6 green marbles. Two are drawn without replacement; "
+    "what is the chance both are green?",
+    "Solve for t: 2^(t+1) = 48 - 2^t.",
+    "The angles of a pentagon are in the ratio 3:4:5:6:7. Find the largest angle in degrees.",
+    "A train leaves Lyon at 9:00 travelling at 120 km/h; a second train leaves Paris toward Lyon at 9:30 "
+    "at 150 km/h. The cities are 465 km apart. When do they pass each other?",
+    "Determine the sum of the digits of the smallest 5-digit palindrome divisible by 11 and 7.",
+    "How many lattice points lie strictly inside the triangle with vertices (0,0), (12,0) and (0,9)?",
+    "Evaluate the integral of x e^(2x) from 0 to 1.",
+    "A chessboard square is chosen at random. What is the probability that a knight placed there has "
+    "exactly four legal moves?",
+    "Write a function that returns the length of the longest strictly increasing contiguous run in a list.",
+    "Given a string of parentheses, return the minimum number of insertions to make it balanced.",
+    "Implement an LRU cache with get and put operations running in constant time.",
+    "Read an undirected graph from standard input and print the number of connected components.",
+    "Given n intervals, merge all overlapping intervals and print the result sorted by start.",
+    "Write a program that prints the first k rows of Pascal's triangle modulo 1000000007.",
+    "Count the number of substrings of a binary string that contain equally many zeros and ones.",
+    "Why does ice float on water? Explain in terms of hydrogen bonding and density.",
+    "A 2 kg block slides down a frictionless ramp of height 5 m. What is its speed at the bottom?",
+    "Balance the chemical equation for the combustion of propane and give the mass of CO2 from 88 g of it.",
+    "Which organelle produces most of a eukaryotic cell's ATP, and through which process?",
+    "Five friends sit in a row. Anna is not next to Ben, and Carl sits at an end. How many seatings exist?",
+    "Three boxes are labelled apples, oranges and mixed, and every label is wrong. "
+    "Which single box should you sample to relabel all three?",
+    "A clock gains 3 minutes every hour. If it is set right at noon, what time does it show at midnight?",
+    "In a knockout tournament of 64 players, how many matches are played until a champion is crowned?",
+]
+
+
+@pytest.fixture(scope="module")
+def decon() -> Decontaminator:
+    return Decontaminator.from_config(DecontaminationConfig())
+
+
+def typo_every(text: str, step: int) -> str:
+    """Double the last letter of every `step`-th word: small edits that break every 8-gram when step < 8."""
+    words = text.split(" ")
+    return " ".join(w + w[-1] if i % step == step - 1 and w else w for i, w in enumerate(words))
+
+
+def test_verbatim_math500_problem(decon):
+    problem = benchmark_problems("math500")[1]
+    match = decon.check(problem)
+    assert match is not None and match.benchmark == "math500" and match.method == "ngram"
+    assert match.reference == problem[:80] and len(match.ngram.split()) == 8
+
+
+def test_math500_problem_with_small_edits(decon):
+    problem = benchmark_problems("math500")[10]
+    edited = problem.replace("What is", "What's").replace("written", "writen").rstrip("?") + " ?"
+    match = decon.check(edited)
+    assert match is not None and match.benchmark == "math500"
+
+
+def test_fuzzy_catches_edits_that_break_every_ngram(decon):
+    problem = benchmark_problems("aime24")[5]
+    edited = typo_every(normalize_text(problem), 5)  # edits on the words the n-grams are made of
+    assert edited != normalize_text(problem)
+    match = decon.check(edited)
+    assert match is not None and match.benchmark == "aime24" and match.method == "fuzzy"
+    assert 95 <= match.score < 100 and match.ngram is None
+
+
+def test_fuzzy_catches_problems_shorter_than_n_words(decon):
+    assert len(normalize_text("Compute $\\dbinom{31}{28}$.").split()) < 8
+    match = decon.check("compute  $\\dbinom{31}{28}$")
+    assert match is not None and match.method == "fuzzy" and match.score == 100
+    assert match.reference == "Compute $\\dbinom{31}{28}$."
+
+
+def test_long_shared_ngram_inside_a_longer_text(decon):
+    inner = benchmark_problems("math500")[0].split("Enter")[0]  # one sentence of a MATH-500 problem
+    text = f"Our homework set had many parts. Part (c): {inner} Then draw the result on graph paper."
+    match = decon.check(text)
+    assert match is not None and match.benchmark == "math500" and match.method == "ngram"
+    assert match.ngram in normalize_text(inner)
+
+
+def test_aime_and_amc_problems(decon):
+    aime = decon.check("Solve this: " + benchmark_problems("aime24")[0])
+    assert aime is not None and aime.benchmark == "aime24"
+    amc = decon.check(benchmark_problems("amc23")[3])
+    assert amc is not None and amc.benchmark == "amc23"
+
+
+def test_humaneval_prompt(decon):
+    prompt = load_benchmark("humaneval")[0]["problem"]
+    match = decon.check(f"Complete the following Python function.\n\n```python\n{prompt}```")
+    assert match is not None and match.benchmark == "humaneval" and match.method == "ngram"
+
+
+def test_distinct_problems_are_not_flagged(decon):
+    assert len(set(DISTINCT_PROBLEMS)) == 30
+    flagged = {p: str(m) for p in DISTINCT_PROBLEMS if (m := decon.check(p)) is not None}
+    assert flagged == {}
+
+
+def test_cache_per_normalized_problem(decon):
+    problem = benchmark_problems("math500")[42]
+    first = decon.check(problem)
+    assert decon.check(problem.upper() + "  ") is first
+    assert decon.check(DISTINCT_PROBLEMS[0]) is None and decon.check(DISTINCT_PROBLEMS[0].lower()) is None
+
+
+def test_references_and_parameters():
+    refs = {"mine": ["one two three four five six seven eight nine ten", "tiny"]}
+    decon = Decontaminator(refs, ngram=8, fuzzy_threshold=95.0)
+    assert len(decon) == 2
+    hit = decon.check("well: ONE two, three (four) five six seven eight.")
+    assert hit is not None and (hit.benchmark, hit.method) == ("mine", "ngram")
+    assert hit.ngram == "one two three four five six seven eight"
+    assert decon.check("one two three four five six seven") is None  # 7 shared words, ratio < 95
+    assert decon.check("Tiny!").method == "fuzzy"
+    assert Decontaminator(refs, ngram=3).check("three four five").method == "ngram"
+    assert Decontaminator(refs, fuzzy_threshold=50).check("one two three four five six seven") is not None
+
+
+def test_common_ngrams_can_be_ignored():
+    boiler = "where m and n are relatively prime positive integers"
+    refs = {"b": [f"Problem {w}: the answer is m/n {boiler}. Find m+n." for w in ("alpha", "beta", "gamma")]}
+    candidate = f"A new question about kites: the ratio is m/n {boiler}. Find m+n."
+    assert Decontaminator(refs).check(candidate) is not None  # open-r1: any shared 8-gram flags
+    assert Decontaminator(refs, common_ngram_refs=3).check(candidate) is None
+    assert Decontaminator(refs, common_ngram_refs=3).check(refs["b"][0]) is not None
+
+
+def test_from_config_with_extra_references(tmp_path):
+    path = tmp_path / "private_test.jsonl"
+    rows = [{"question": "The quick brown fox counts seventeen lazy dogs jumping over three fences. How many legs?"}]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    cfg = DecontaminationConfig(benchmarks=["amc23"], ngram=6, fuzzy_threshold=90,
+                                extra=[ReferenceConfig(path=str(path), column="question", name="private")])
+    decon = Decontaminator.from_config(cfg)
+    assert len(decon) == 41 and decon.ngram == 6 and decon.fuzzy_threshold == 90
+    assert decon.check("Fox puzzle: quick brown fox counts seventeen lazy dogs!").benchmark == "private"
+    assert decon.check(benchmark_problems("math500")[1]) is None  # not among the configured benchmarks
+    bad = DecontaminationConfig(benchmarks=[], extra=[ReferenceConfig(path=str(path), column="problem")])
+    with pytest.raises(ValueError, match="no column 'problem'"):
+        Decontaminator.from_config(bad)
+
+
+# --------------------------------------------------------------------------------------------------
+# Formatting
+
+MATH_ROW = {"problem": "What is 1+1?\n", "domain": "math", "source": "toy", "reasoning": "\n  1+1 is 2.  \n",
+            "solution": "\nThe answer is $\\boxed{2}$.\n"}
+
+
+def test_assistant_template_and_user_turn():
+    messages = to_messages(MATH_ROW, FormatConfig())
+    assert messages == [
+        {"role": "user", "content": "What is 1+1?\n\nReturn your final response within \\boxed{}."},
+        {"role": "assistant", "content": "<think>\n1+1 is 2.\n</think>\n\nThe answer is $\\boxed{2}$."},
+    ]
+
+
+def test_system_prompt_and_domain_without_instruction():
+    fmt = FormatConfig(system_prompt="You are a careful thinker.", instructions={"math": "Box it."})
+    messages = to_messages({**MATH_ROW, "domain": "puzzle"}, fmt)
+    assert messages[0] == {"role": "system", "content": "You are a careful thinker."}
+    assert messages[1]["content"] == "What is 1+1?"
+    assert to_messages(MATH_ROW, fmt)[1]["content"] == "What is 1+1?\n\nBox it."
+
+
+def test_code_starter_code_in_a_fenced_block():
+    row = {"problem": "Reverse a list.", "domain": "code", "source": "apps", "reasoning": "r", "solution": "s",
+           "starter_code": "def rev(xs):\n    pass\n"}
+    user = to_messages(row, FormatConfig())[0]["content"]
+    assert user == ("Reverse a list.\n\n```python\ndef rev(xs):\n    pass\n```\n\n"
+                    "Write a Python solution and return it in a single ```python code block.")
+    without = to_messages({**row, "starter_code": None}, FormatConfig())[0]["content"]
+    assert "```python\n" not in without.split("\n\n")[1]
+
+
+def test_default_row_matches_the_features():
+    row = default_row(MATH_ROW, FormatConfig())
+    assert set(row) == set(DEFAULT_FEATURES)
+    assert row["problem_id"] == problem_id(MATH_ROW["problem"]) and row["source"] == "toy"
+    DEFAULT_FEATURES.encode_example(row)  # raises if a value does not fit its feature
+    assert default_row({**MATH_ROW, "problem_id": "given"}, FormatConfig())["problem_id"] == "given"
+
+
+def test_recipe_can_ignore_benchmark_boilerplate_ngrams():
+    from kit.recipes import DecontaminationConfig
+
+    # Original problem that shares only AIME's stock phrase with the benchmarks.
+    problem = ("A jar holds red and blue marbles in the ratio 3:5. The probability that two drawn marbles "
+               "match is m/n, where m and n are relatively prime positive integers. Find m+n.")
+    strict = Decontaminator.from_config(DecontaminationConfig(benchmarks=["aime24"]))
+    lenient = Decontaminator.from_config(DecontaminationConfig(benchmarks=["aime24"], common_ngram_refs=3))
+    assert strict.check(problem) is not None and strict.check(problem).method == "ngram"
+    assert lenient.check(problem) is None

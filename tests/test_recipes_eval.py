@@ -1,0 +1,90 @@
+"""Evaluation recipes and benchmark loading without the Hub: recipe checks, local copies (LiveCodeBench release
+files and its date window), the bundled copies, and GPQA's fixed choice order."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from kit.benchmarks import SPECS
+from kit.evaluate.data import BenchmarkUnavailable, load
+from kit.recipes import RecipeError
+from kit.recipes.eval import BenchmarkConfig, EvalRecipe, load_eval_recipe, model_slug, output_dir
+from tests.benchmark_hub import GPQA, LIVECODEBENCH
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_suite_recipe_has_the_seed_papers_settings():
+    recipe = load_eval_recipe(ROOT / "recipes/eval/reasoning-suite.yaml")
+    assert [b.name for b in recipe.benchmarks] == ["aime24", "aime25", "amc23", "math500", "gpqa_diamond",
+                                                    "livecodebench"]
+    assert (recipe.sampling.temperature, recipe.sampling.max_new_tokens) == (0.7, 32768)
+    assert {b.name: b.samples for b in recipe.benchmarks}["aime24"] == 10
+    assert recipe.model.backend == "vllm" and recipe.model.max_model_len > recipe.sampling.max_new_tokens
+    tiny = load_eval_recipe(ROOT / "recipes/eval/tiny-cpu.yaml")
+    assert all(SPECS[b.name].bundled and b.source == "bundled" for b in tiny.benchmarks)
+
+
+@pytest.mark.parametrize(("yaml", "message"), [
+    ("benchmarks: [{name: aime24, samples: 4, k: [8]}]", "benchmarks.0: aime24: pass@k needs 1 <= k <= samples (4)"),
+    ("benchmarks: [{name: aime26}]", "benchmarks.0.name: Input should be"),
+    ("benchmarks: [{name: aime25, source: bundled}]", "aime25 has no copy bundled with the kit"),
+    ("benchmarks: [{name: aime24}, {name: aime24}]", "benchmark aime24 is listed twice"),
+    ("benchmarks: [{name: livecodebench, date_from: 2024/01/01}]", "must be a date YYYY-MM-DD"),
+    ("benchmarks: [{name: aime24, sample: 4}]", "unknown key (did you mean 'samples'?)"),
+])
+def test_recipe_mistakes_are_one_line(tmp_path, yaml, message):
+    path = tmp_path / "r.yaml"
+    path.write_text(f"name: r\n{yaml}\n")
+    with pytest.raises(RecipeError) as err:
+        load_eval_recipe(path)
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_output_folder_names_the_recipe_and_the_model(tmp_path):
+    recipe = EvalRecipe.model_validate({"name": "suite", "benchmarks": [{"name": "aime24"}]})
+    assert output_dir(recipe, "open-thoughts/OpenThinker-7B") == Path("out/eval/suite/open-thoughts--OpenThinker-7B")
+    (tmp_path / "ckpt").mkdir()
+    assert model_slug(str(tmp_path / "ckpt")) == "ckpt"
+    assert output_dir(recipe, "x", tmp_path / "here") == tmp_path / "here"
+
+
+def test_livecodebench_from_a_local_copy_with_its_release_and_date_window(tmp_path):
+    for name, rows in LIVECODEBENCH.items():
+        (tmp_path / name).write_text("".join(json.dumps(row) + "\n" for row, _ in rows))
+    cfg = BenchmarkConfig(name="livecodebench", path=str(tmp_path), release="release_v3", date_from="2023-07-01",
+                          date_to="2024-03-01")
+    loaded = load(cfg)
+    assert [r["question_id"] for r in loaded.rows] == ["1002", "1003"]
+    assert loaded.dataset["source"] == "local" and loaded.dataset["release"] == "release_v3"
+    assert all(r["domain"] == "code" and json.loads(r["test_cases"])["inputs"] for r in loaded.rows)
+    with pytest.raises(BenchmarkUnavailable, match=r"^livecodebench: .* no test4.jsonl for release_v4"):
+        load(BenchmarkConfig(name="livecodebench", path=str(tmp_path), release="release_v4"))
+    (tmp_path / "bad.jsonl").write_text(json.dumps({"question": "What is 1 + 1?"}) + "\n")
+    with pytest.raises(BenchmarkUnavailable, match=r"^aime25: row 1 does not read as a row of AIME 2025 \(no column 'answer'\)"):
+        load(BenchmarkConfig(name="aime25", path=str(tmp_path / "bad.jsonl")))
+    with pytest.raises(BenchmarkUnavailable, match="no problems"):
+        load(BenchmarkConfig(name="livecodebench", path=str(tmp_path), date_from="2030-01-01"))
+
+
+def test_bundled_copies_and_limit():
+    loaded = load(BenchmarkConfig(name="amc23", source="bundled", limit=3))
+    assert len(loaded.rows) == 3 and loaded.dataset == {
+        "hub_id": "math-ai/amc23", "config": None, "split": "test", "revision": None, "source": "bundled",
+        "path": "kit:benchmarks/amc23.jsonl"}
+    assert loaded.rows[0]["ground_truth_answer"] == "27"
+
+
+def test_gpqa_choices_are_shuffled_once_and_for_all():
+    raws = [{"Question": q, "Correct Answer": a, "Incorrect Answer 1": b, "Incorrect Answer 2": c,
+             "Incorrect Answer 3": d} for q, a, b, c, d in GPQA]
+    rows = [SPECS["gpqa_diamond"].convert(raw, "gpqa_diamond") for raw in raws]
+    assert rows == [SPECS["gpqa_diamond"].convert(raw, "gpqa_diamond") for raw in raws]  # the same every run
+    for raw, row in zip(raws, rows, strict=True):
+        letter = row["ground_truth_answer"]
+        assert f"\n{letter}) {raw['Correct Answer']}" in row["problem"]
+        assert all(f") {raw[k]}" in row["problem"] for k in ("Incorrect Answer 1", "Incorrect Answer 2"))
+    assert len({row["ground_truth_answer"] for row in rows}) > 1  # not always A, as the dataset lists it

@@ -1,0 +1,240 @@
+"""Dataset presets (project issue 16): `sources[].preset: NAME` fills a public dataset's Hub id, config, column
+map and license; the recipe's own keys win. Each preset runs through `kit curate` on a few rows written here in
+that dataset's real schema (the schemas and their sources are in kit/recipes/presets.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from kit.recipes import RecipeError, SourceConfig, load_data_recipe
+from kit.recipes.presets import PRESETS, expand_preset
+from tests.test_generation_teachers import kit, write_jsonl
+
+ROOT = Path(__file__).resolve().parent.parent
+SKY = "<|begin_of_thought|>\n\n{}\n\n<|end_of_thought|>\n\n<|begin_of_solution|>\n\n{}\n\n<|end_of_solution|>"
+SYSTEM = "Your role as an assistant involves thoroughly exploring questions through a systematic long thinking process."
+CODE_ADD = "```python\ndef add(a, b):\n    return a + b\n```"
+CODE_SUB = "```python\ndef add(a, b):\n    return a - b\n```"
+STDIN_SUM = "```python\na, b = map(int, input().split())\nprint(a + b)\n```"
+STDIN_BAD = "```python\nprint(0)\n```"
+ADD_TESTS = json.dumps({"fn_name": "add", "inputs": [[1, 2], [5, 7]], "outputs": [3, 12]})
+SUM_TESTS = json.dumps({"inputs": ["1 2\n", "10 5\n"], "outputs": ["3\n", "15\n"]})
+
+
+def curate(tmp_path: Path, source: dict) -> tuple[list[dict], dict]:
+    out = tmp_path / "out"
+    recipe = {"name": "preset", "sources": [source], "teacher": {"backend": "dataset", "model": "some/reasoner"},
+              "verify": {"workers": 2}, "output": {"dir": str(out)}}
+    path = tmp_path / "recipe.yaml"
+    path.write_text(json.dumps(recipe))
+    result = kit("curate", str(path))
+    assert result.returncode == 0, result.stderr
+    metadata = [row for shard in sorted((out / "metadata").glob("train-*.parquet"))
+                for row in pq.read_table(shard).to_pylist()]
+    return metadata, json.loads((out / "stats.json").read_text())
+
+
+def rejected(stats: dict) -> set[tuple[int, str, str]]:
+    return {(r["row"], r["stage"], r["reason"]) for r in stats["rejected_rows"]}
+
+
+# --- expansion ------------------------------------------------------------------------------------------
+
+def test_preset_fills_unset_keys_and_the_recipe_wins():
+    src = SourceConfig(preset="taco", split="test", limit=5, columns={"problem": "name"})
+    assert (src.path, src.config, src.split, src.domain, src.license) == ("BAAI/TACO", "ALL", "test", "code", "apache-2.0")
+    assert src.columns == {"problem": "name", "test_cases": "input_output"}  # merged key by key
+    src = SourceConfig(preset="numinamath-cot", where={"source": ["amc_aime"]}, path="/data/numina.parquet",
+                       name="numina-amc")
+    assert (src.path, src.name, src.where) == ("/data/numina.parquet", "numina-amc", {"source": ["amc_aime"]})
+    assert src.columns == {"ground_truth_solution": "solution"}
+    assert expand_preset({"path": "x"}) == {"path": "x"}
+
+
+def test_every_preset_is_a_valid_source():
+    for name, preset in PRESETS.items():
+        src = SourceConfig(preset=name)
+        assert src.path == preset["path"] and src.columns == preset["columns"], name
+        assert preset["description"] and src.license, name
+
+
+def test_unknown_preset_is_one_line(tmp_path):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("name: x\nsource: {preset: openthoughts}\n")
+    with pytest.raises(RecipeError) as err:
+        load_data_recipe(recipe)
+    message = str(err.value)
+    assert "\n" not in message and "unknown preset 'openthoughts'" in message
+    assert all(name in message for name in PRESETS)
+
+
+def test_dumped_recipe_reads_back_the_same(tmp_path):
+    from kit.recipes import dump_recipe
+
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("name: x\nsource: {preset: apps, limit: 3, columns: {problem: title}}\n")
+    first = load_data_recipe(recipe)
+    again = tmp_path / "again.yaml"
+    again.write_text(dump_recipe(first))
+    assert load_data_recipe(again).sources == first.sources
+
+
+def test_curate_help_lists_the_presets():
+    result = kit("curate", "--help")
+    assert result.returncode == 0
+    text = " ".join(result.stdout.split())
+    assert all(name in text for name in PRESETS), text
+    readme = (ROOT / "README.md").read_text()
+    assert all(f"| `{name}` |" in readme for name in PRESETS)
+
+
+# --- each preset through `kit curate`, on rows in the dataset's own schema -----------------------------------
+
+def apps_row(pid: int, question: str, tests: str, starter: str, reply: str) -> dict:
+    # codeparrot/apps columns, plus the trace under test (`reply`)
+    return {"problem_id": pid, "question": question, "solutions": json.dumps(["..."]), "input_output": tests,
+            "difficulty": "introductory", "url": f"https://example.com/{pid}", "starter_code": starter, "reply": reply}
+
+
+@pytest.mark.parametrize("preset", ["apps", "taco"])
+def test_apps_and_taco(tmp_path, preset):
+    rows = [apps_row(1, "Write add(a, b) returning the sum of two integers a and b.", ADD_TESTS, "def add(a, b):",
+                     f"<think>\nReturn a + b.\n</think>\n\n{CODE_ADD}"),
+            apps_row(2, "Write add(a, b) that gives the total of a and b for a ledger.", ADD_TESTS,
+                     "def add(a, b):", f"<think>\nSubtract?\n</think>\n\n{CODE_SUB}"),
+            apps_row(3, "Read two integers on one line and print their sum on its own line.", SUM_TESTS, "",
+                     f"<think>\nRead, add, print.\n</think>\n\n{STDIN_SUM}"),
+            apps_row(4, "Read two integers separated by a space and output the sum of both.", SUM_TESTS, "",
+                     f"<think>\nPrint zero.\n</think>\n\n{STDIN_BAD}")]
+    if preset == "taco":  # TACO's own extra columns
+        for row in rows:
+            row |= {"raw_tags": "['Math']", "name": None, "source": "codewars", "tags": "['Mathematics']",
+                    "skill_types": "[]", "Expected Auxiliary Space": None, "time_limit": None, "date": None,
+                    "picture_num": None, "memory_limit": None, "Expected Time Complexity": None}
+            del row["problem_id"]
+    data = write_jsonl(tmp_path / f"{preset}.jsonl", rows)
+    metadata, stats = curate(tmp_path, {"preset": preset, "path": str(data), "columns": {"reply": "reply"}})
+    assert [m["problem"] for m in metadata] == [rows[0]["question"], rows[2]["question"]]
+    assert all(m["domain"] == "code" and m["source"] in (preset, "codewars") for m in metadata)
+    assert json.loads(metadata[0]["test_cases"])["fn_name"] == "add" and metadata[0]["starter_code"] == "def add(a, b):"
+    assert rejected(stats) == {(1, "verify", "tests_failed"), (3, "verify", "tests_failed")}
+    assert all(m["problem_id"] != "1" for m in metadata)  # the kit's own id, not APPS's
+
+
+def test_numinamath_cot(tmp_path):
+    # AI-MO/NuminaMath-CoT columns (source, problem, solution, messages), plus R1-style traces under test
+    def row(source: str, problem: str, solution: str, reasoning: str, answer: str) -> dict:
+        return {"source": source, "problem": problem, "solution": solution,
+                "messages": [{"role": "user", "content": problem}, {"role": "assistant", "content": solution}],
+                "r1_reasoning": reasoning, "r1_answer": answer}
+    rows = [row("amc_aime", "A baker packs 7 muffins into each of 9 boxes. How many muffins?",
+                "There are $7 \\cdot 9 = \\boxed{63}$ muffins.", "9 * 7 = 63.", "$\\boxed{63}$"),
+            row("cn_k12", "Mira reads 12 pages on each of 5 evenings. How many pages in total?",
+                "She reads $\\boxed{60}$ pages.", "12 * 5 = 60.", "$\\boxed{60}$"),
+            row("olympiads", "A rope 45 meters long is cut into 9 meter pieces. How many pieces?",
+                "$45 / 9 = \\boxed{5}$", "45 / 9 = 6?", "$\\boxed{6}$")]
+    data = write_jsonl(tmp_path / "numina.jsonl", rows)
+    metadata, stats = curate(tmp_path, {"preset": "numinamath-cot", "path": str(data),
+                                        "where": {"source": ["amc_aime", "olympiads"]},
+                                        "columns": {"reasoning": "r1_reasoning", "solution": "r1_answer"}})
+    assert [m["problem"] for m in metadata] == [rows[0]["problem"]]
+    assert metadata[0]["ground_truth_solution"] == rows[0]["solution"] and metadata[0]["source"] == "amc_aime"
+    assert rejected(stats) == {(1, "verify", "wrong_answer")}  # row 1 of the two kept by `where`
+
+
+def test_openthoughts_metadata_config(tmp_path):
+    # open-thoughts/OpenThoughts-114k `metadata` config columns
+    def row(problem, reasoning, solution, truth, domain, source, tests=None, starter=None):
+        return {"problem": problem, "deepseek_reasoning": reasoning, "deepseek_solution": solution,
+                "ground_truth_solution": truth, "domain": domain, "source": source, "test_cases": tests,
+                "starter_code": starter}
+    rows = [row("A square plot has a perimeter of 36 feet. What is its area in square feet?", "Side 9, area 81.",
+                "The area is $\\boxed{81}$.", "The side is 9, so the area is $\\boxed{81}$.", "math", "numina_math"),
+            row("A jar holds red and blue marbles in ratio 3:4, 28 in all. How many are red?", "3/7 of 28 is 16.",
+                "$\\boxed{16}$", "$\\boxed{12}$", "math", "numina_math"),
+            row("Write add(a, b) returning the sum of two integers a and b.", "Return a + b.", CODE_ADD, None,
+                "code", "apps", ADD_TESTS, "def add(a, b):"),
+            row("Read two integers on one line and print their sum on its own line.", "Read, add, print.",
+                STDIN_SUM, None, "code", "codeforces", SUM_TESTS, "")]
+    data = tmp_path / "ot.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), data)
+    metadata, stats = curate(tmp_path, {"preset": "openthoughts-114k", "path": str(data)})
+    assert [m["problem"] for m in metadata] == [rows[0]["problem"], rows[2]["problem"], rows[3]["problem"]]
+    assert [m["domain"] for m in metadata] == ["math", "code", "code"]
+    assert metadata[0]["reasoning"] == "Side 9, area 81." and metadata[0]["source"] == "numina_math"
+    assert rejected(stats) == {(1, "verify", "wrong_answer")}
+
+
+def sharegpt(problem: str, reply: str) -> list[dict]:
+    return [{"from": "user", "value": problem}, {"from": "assistant", "value": reply}]
+
+
+@pytest.mark.parametrize("preset", ["openthoughts-114k-chat", "bespoke-stratos-17k"])
+def test_system_and_conversations(tmp_path, preset):
+    # OpenThoughts-114k `default` config and Bespoke-Stratos-17k: system + ShareGPT conversations. They carry
+    # no reference, so the test adds the gold answer the recipe maps itself.
+    rows = [{"system": SYSTEM, "conversations": sharegpt("A baker packs 7 muffins into each of 9 boxes. How many?",
+                                                         SKY.format("9 * 7 = 63.", "$\\boxed{63}$")), "gold": "63"},
+            {"system": SYSTEM, "conversations": sharegpt("Mira reads 12 pages on 5 evenings. How many pages?",
+                                                         SKY.format("12 * 5 = 50?", "$\\boxed{50}$")), "gold": "60"},
+            {"system": SYSTEM, "conversations": sharegpt("A rope of 45 m is cut into 9 m pieces. How many?",
+                                                         "<|begin_of_thought|>\n\n45 / 9 is"), "gold": "5"}]
+    data = write_jsonl(tmp_path / "chat.jsonl", rows)
+    metadata, stats = curate(tmp_path, {"preset": preset, "path": str(data), "domain": "math",
+                                        "columns": {"ground_truth_answer": "gold"}})
+    assert [m["problem"] for m in metadata] == ["A baker packs 7 muffins into each of 9 boxes. How many?"]
+    assert json.loads(metadata[0]["generation"])["system_prompt"] == SYSTEM
+    assert metadata[0]["reasoning"] == "9 * 7 = 63." and metadata[0]["solution"] == "$\\boxed{63}$"
+    assert rejected(stats) == {(1, "verify", "wrong_answer"), (2, "generate", "unclosed_think")}
+
+
+def test_openr1_math(tmp_path):
+    # open-r1/OpenR1-Math-220k columns
+    def row(problem, solution, answer, generations, correct):
+        return {"problem": problem, "solution": solution, "answer": answer, "problem_type": "Algebra",
+                "question_type": "math-word-problem", "source": "olympiads", "uuid": f"u-{answer}",
+                "is_reasoning_complete": [True] * len(generations), "generations": generations,
+                "correctness_math_verify": correct, "correctness_llama": None,
+                "finish_reasons": ["stop"] * len(generations), "correctness_count": sum(correct),
+                "messages": [{"role": "user", "content": problem}, {"role": "assistant", "content": generations[0]}]}
+    rows = [row("A baker packs 7 muffins into each of 9 boxes. How many muffins?", "$9 \\cdot 7 = 63$", "63",
+                ["<think>\n9 * 7 = 63.\n</think>\n\nShe packs $\\boxed{63}$.", "<think>\n63\n</think>\n\n$\\boxed{63}$"],
+                [True, True]),
+            row("Mira reads 12 pages on each of 5 evenings. How many pages?", "$12 \\cdot 5 = 60$", "60",
+                ["<think>\n12 * 5 = 50.\n</think>\n\n$\\boxed{50}$"], [False])]
+    data = tmp_path / "openr1.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), data)
+    metadata, stats = curate(tmp_path, {"preset": "openr1-math-220k", "path": str(data)})
+    assert [m["problem"] for m in metadata] == [rows[0]["problem"]]
+    assert metadata[0]["ground_truth_answer"] == "63" and metadata[0]["reasoning"] == "9 * 7 = 63."
+    assert rejected(stats) == {(1, "verify", "wrong_answer")}
+
+
+def test_codeforces_cots(tmp_path):
+    # open-r1/codeforces-cots `solutions_py` columns; the test adds kit-form `test_cases` (its `examples` are not one)
+    def row(cid, prompt, generation, finish):
+        return {"id": f"{cid}/A", "aliases": None, "contest_id": str(cid), "contest_name": "Round", "contest_type": "CF",
+                "contest_start": 1700000000, "contest_start_year": 2023, "index": "A", "time_limit": 1.0,
+                "memory_limit": 256.0, "title": "Sum", "description": prompt, "input_format": "Two integers.",
+                "output_format": "Their sum.", "examples": [{"input": "1 2\n", "output": "3\n"}], "note": None,
+                "editorial": None, "prompt": prompt, "generation": generation, "finish_reason": finish,
+                "api_metadata": {"completion_tokens": 10, "prompt_tokens": 5, "prompt_tokens_details": None,
+                                 "total_tokens": 15},
+                "messages": [{"role": "user", "content": prompt}, {"role": "assistant", "content": generation}],
+                "tests": SUM_TESTS}
+    rows = [row(1, "Read two integers on one line and print their sum on its own line.",
+                f"<think>\nRead, add, print.\n</think>\n\n{STDIN_SUM}", "stop"),
+            row(2, "Read two integers separated by a space and output the sum of both.",
+                "<think>\nLet me think about", "length")]
+    data = tmp_path / "cf.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), data)
+    metadata, stats = curate(tmp_path, {"preset": "codeforces-cots", "path": str(data),
+                                        "columns": {"test_cases": "tests"}})
+    assert [m["problem"] for m in metadata] == [rows[0]["prompt"]]
+    assert metadata[0]["domain"] == "code" and metadata[0]["source"] == "codeforces-cots"
+    assert len(rejected(stats)) == 1 and next(iter(rejected(stats)))[:2] == (1, "generate")
