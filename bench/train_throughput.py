@@ -235,11 +235,11 @@ def bench_throughput(args: argparse.Namespace, work: Path) -> None:
 def kit_trainer(recipe: TrainRecipe) -> Any:
     """The trainer `kit train` builds for `recipe` (its pieces, without training)."""
     dataset, _ = load_mixture(recipe.data, log=lambda _: None)
-    training_args = run.sft_config(recipe, log=lambda _: None)
+    training_args = run.trl_config(recipe, log=lambda _: None)
     tokenizer = run.load_tokenizer(recipe.model, dataset)
     added = apply_template(recipe.chat_template, tokenizer, training_args.assistant_only_loss)
     model = run.load_model(recipe.model, tokenizer, added, seed=training_args.seed)
-    return run.make_trainer(model, training_args, dataset, tokenizer)
+    return run.make_trainer(recipe, model, training_args, dataset, tokenizer)
 
 
 def bench_padding(args: argparse.Namespace, work: Path) -> None:

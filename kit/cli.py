@@ -314,45 +314,15 @@ def eval_(
 def _print_plan(plan: dict[str, Any]) -> None:
     from rich.table import Table
 
-    def num(value: float | None, unit: str = "", digits: int = 1) -> str:
-        return "unknown (set compute.tokens_per_gpu_second)" if value is None else f"{value:,.{digits}f}{unit}"
+    from kit.train.plan import describe
 
+    rows, warning = describe(plan)
     table = Table(title="kit train --dry-run", show_header=False, title_justify="left")
-    sharding = plan["sharding"]
-    engine = {"deepspeed": f"ZeRO-{sharding['stage']}", "fsdp2": "FSDP2", "ddp": "DDP"}.get(
-        sharding["engine"], sharding["engine"] or "one process, no sharding")
-    offload = [k.removeprefix("offload_") for k in ("offload_optimizer", "offload_param") if sharding[k]]
-    memory = plan["memory_gib_per_gpu"]
-    attention = plan["attention"]
-    rows = [
-        ("datasets", ", ".join(f"{d['path']} ({d['rows']:,} rows)" for d in plan["datasets"])),
-        ("samples", f"{plan['samples']:,}"),
-        ("tokens", f"{plan['tokens']:,} (mean {plan['mean_sample_tokens']:,.0f}, longest {plan['max_sample_tokens']:,}; "
-                   f"{plan['truncated']:,} cut at max_length {plan['max_length']})"),
-        ("batch", f"{plan['micro_batch']} per GPU x {plan['world_size']} GPUs x {plan['gradient_accumulation_steps']} "
-                  f"accumulation = {plan['global_batch']} sequences"
-                  + ((" (packed, padding-free)" if plan["padding_free"] else " (packed)") if plan["packing"] else "")),
-        ("attention", f"{attention['implementation']} ({attention['reason']})"),
-        ("steps", f"{plan['steps']:,} ({plan['steps_per_epoch']:,} per epoch)"),
-        ("tokens per step", f"{plan['tokens_per_step']:,}"),
-        ("tokens trained", f"{plan['total_tokens']:,}"),
-        ("parameters", f"{plan['parameters']:,} ({plan['weights_dtype']} weights; vocabulary {plan['vocab_size']:,} "
-                       "tokens)"),
-        ("memory per GPU", f"~{memory['total']:.1f} GiB ({engine}{' offload ' + '+'.join(offload) if offload else ''}: "
-                           f"model states {memory['model_states']:.1f}, activations {memory['activations']:.1f}, "
-                           f"attention mask {memory['mask']:.1f})"),
-        ("throughput", f"{num(plan['tokens_per_gpu_second'], ' tokens/s per GPU', 0)}"
-                       + (f" from {plan['throughput_source']}" if plan["tokens_per_gpu_second"] else "")),
-        ("GPU-hours", num(plan["gpu_hours"], f" on {plan['gpu']}")),
-        ("wall hours", num(plan["hours"])),
-        ("cost", "unknown" if plan["cost_usd"] is None else f"${plan['cost_usd']:,.0f}"),
-    ]
     for key, value in rows:
         table.add_row(key, value)
     Console().print(table)
-    if plan["memory_warning"]:
-        console.print(f"[bold yellow]warning:[/] {plan['memory_warning']}: raise the ZeRO stage, turn on "
-                      "sft.activation_checkpointing, or lower per_device_train_batch_size or max_length")
+    if warning:
+        console.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
     if plan["refused"]:
         from kit.recipes import RecipeError
 

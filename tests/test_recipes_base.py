@@ -15,7 +15,7 @@ import yaml
 from kit import recipes
 from kit.recipes import dump_recipe
 from kit.recipes.train import load_train_recipe
-from kit.train.run import sft_config
+from kit.train.run import trl_config
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ROOT / "recipes/sft/tiny-cpu.yaml"
@@ -25,7 +25,7 @@ YAML11_WORDS = ["no", "No", "NO", "yes", "Yes", "on", "On", "off", "OFF", "y", "
 def test_set_save_strategy_no_is_the_string_and_builds_sft_config() -> None:
     recipe = load_train_recipe(TINY, ["sft.save_strategy=no"])
     assert recipe.sft["save_strategy"] == "no"
-    args = sft_config(recipe, log=print)
+    args = trl_config(recipe, log=print)
     assert args.save_strategy == "no"
 
 
@@ -36,7 +36,7 @@ def test_recipe_file_with_save_strategy_no(tmp_path: Path) -> None:
     recipe_file.write_text(text.replace("  save_strategy: steps\n", "  save_strategy: no\n"), encoding="utf-8")
     recipe = load_train_recipe(recipe_file)
     assert recipe.sft["save_strategy"] == "no"
-    assert sft_config(recipe, log=print).save_strategy == "no"
+    assert trl_config(recipe, log=print).save_strategy == "no"
 
 
 @pytest.mark.parametrize("word", YAML11_WORDS)

@@ -27,7 +27,7 @@ from kit.recipes import RecipeError
 from kit.recipes.train import load_train_recipe
 from kit.train.chat import apply_template
 from kit.train.data import load_mixture
-from kit.train.run import load_model, load_tokenizer, make_trainer, sft_config
+from kit.train.run import load_model, load_tokenizer, make_trainer, trl_config
 from kit.train.tinymodel import make_tiny_model
 from tests.test_hub_publish import api, hub_env, over_http
 
@@ -41,17 +41,28 @@ def tiny(quickstart: Path, out: Path, *sets: str):
 
 def trainer_for(recipe):
     dataset, _ = load_mixture(recipe.data, log=lambda _: None)
-    args = sft_config(recipe, log=lambda _: None)
+    args = trl_config(recipe, log=lambda _: None)
     tokenizer = load_tokenizer(recipe.model, dataset)
     added = apply_template(recipe.chat_template, tokenizer, args.assistant_only_loss)
     model = load_model(recipe.model, tokenizer, added, seed=args.seed)
-    return make_trainer(model, args, dataset, tokenizer), dataset, tokenizer
+    return make_trainer(recipe, model, args, dataset, tokenizer), dataset, tokenizer
 
 
 def train_cli(*args: str, env: dict[str, str] | None = None, **kwargs) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "kit.cli", "train", *args], cwd=ROOT, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, start_new_session=True,
                             **kwargs)
+
+
+def kill_after_checkpoint(run: subprocess.Popen[str], checkpoint: Path, timeout: float = 300) -> int:
+    """SIGKILL `run` (and its children) once `checkpoint` is complete; the step of the last complete checkpoint."""
+    deadline = time.monotonic() + timeout
+    while not (checkpoint / "kit_elapsed.json").exists():
+        assert run.poll() is None and time.monotonic() < deadline, run.communicate()[0]
+        time.sleep(0.2)
+    os.killpg(run.pid, signal.SIGKILL)
+    run.communicate()
+    return max(int(p.parent.name.split("-")[1]) for p in checkpoint.parent.glob("checkpoint-*/kit_elapsed.json"))
 
 
 def losses(checkpoints: Path) -> list[float]:
@@ -160,16 +171,9 @@ def test_a_run_killed_mid_way_resumes_from_its_last_checkpoint(quickstart, tmp_p
     out = tmp_path / "out"
     args = (str(TINY), "--out", str(out), "--set", f"data.mixture.0.path={quickstart}", "--set", "sft.max_steps=12",
             "--set", "sft.save_steps=4")
-    first = train_cli(*args)
     checkpoints = Path(f"{out}.checkpoints")
-    deadline = time.monotonic() + 300
-    while not (checkpoints / "checkpoint-4" / "kit_elapsed.json").exists():
-        assert first.poll() is None and time.monotonic() < deadline, first.communicate()[0]
-        time.sleep(0.2)
-    os.killpg(first.pid, signal.SIGKILL)
-    first.communicate()
+    last = kill_after_checkpoint(train_cli(*args), checkpoints / "checkpoint-4")
     assert not (out / "train_results.json").exists()
-    last = max(int(p.parent.name.split("-")[1]) for p in checkpoints.glob("checkpoint-*/kit_elapsed.json"))
     before = json.loads((checkpoints / f"checkpoint-{last}" / "kit_elapsed.json").read_text())["seconds"]
 
     second = train_cli(*args)

@@ -23,7 +23,7 @@ from kit.train.slurm import SlurmError, render, submit
 
 REPO = Path(__file__).resolve().parents[1]
 SKY_T1 = REPO / "recipes" / "sft" / "sky-t1-32b.yaml"
-TRAIN_RECIPES = sorted([*(REPO / "recipes" / "sft").glob("*.yaml"), *(REPO / "recipes" / "midtrain").glob("*.yaml")])
+TRAIN_RECIPES = sorted(path for folder in ("sft", "midtrain", "rl") for path in (REPO / "recipes" / folder).glob("*.yaml"))
 DEEPSPEED_CONFIGS = sorted((REPO / "recipes" / "accelerate").glob("*.json"))
 ACCELERATE_CONFIGS = sorted((REPO / "recipes" / "accelerate").glob("*.yaml"))
 BATCH_FIELDS = ("train_batch_size", "train_micro_batch_size_per_gpu", "gradient_accumulation_steps",
@@ -216,7 +216,12 @@ def test_every_training_recipe_loads_and_names_what_it_reproduces(path: Path) ->
         assert accelerate_config_file(recipe.launch.accelerate).is_file()
     if recipe.compute.gpu != "cpu":
         assert recipe.hub.repo and recipe.card.citation and recipe.compute.price_per_gpu_hour
-        assert recipe.sft.get("bf16") is True
+        assert recipe.trainer_args.get("bf16") is True
+    if recipe.method == "grpo":
+        from kit.train.rewards import make_rewards
+
+        funcs, weights = make_rewards(recipe.rewards, recipe.verify)  # names and options are checked here
+        assert [f.__name__ for f in funcs] == [r.name for r in recipe.rewards] and len(weights) == len(funcs)
 
 
 def test_tiny_cpu_recipe_needs_no_download() -> None:

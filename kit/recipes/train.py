@@ -12,9 +12,19 @@ import difflib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from kit.recipes.base import OutputConfig, Recipe, RecipeError, Strict, load_recipe, local_file, local_path
+from kit.recipes import RecipeError
+from kit.recipes.base import (
+    FormatConfig,
+    OutputConfig,
+    Recipe,
+    Strict,
+    VerifyConfig,
+    load_recipe,
+    local_file,
+    local_path,
+)
 
 # The SFTConfig keys the kit sets itself: a recipe naming them would be silently overridden.
 KIT_OWNED = {"output_dir", "push_to_hub", "hub_model_id", "resume_from_checkpoint", "chat_template_path",
@@ -67,8 +77,27 @@ class DatasetEntry(Strict):
                                  "commit actually read.")
     weight: float = Field(1.0, gt=0, description="Share of the rows taken: 0.5 takes a random half, 2 takes every "
                           "row twice.")
-    column: Literal["messages", "text"] = Field("messages", description="`messages`: a chat dataset (loss on the "
-                                                "assistant turns); `text`: plain text (mid-training, loss on all).")
+    column: Literal["messages", "text", "problem"] = Field(
+        "messages", description="`messages`: a chat dataset (loss on the assistant turns); `text`: plain text "
+        "(mid-training, loss on all); `problem`: problems with their references, for GRPO (the default with "
+        "method: grpo, which also reads the `metadata` config by default).")
+    domain: str | None = Field(None, exclude_if=lambda value: value is None, description="method: grpo: the "
+                               "domain of every row that has none (a dataset without a `domain` column: math, "
+                               "code, ...), which picks the verifier of the accuracy reward.")
+    columns: dict[str, str] = Field(default_factory=dict, exclude_if=lambda value: not value,
+                                    description="method: grpo: column map, kit column -> "
+                                    "dataset column (problem, domain, ground_truth_answer, ground_truth_solution, "
+                                    "test_cases, starter_code), for a dataset that is not a kit `metadata` config.")
+
+
+class RewardConfig(Strict):
+    """One reward of a GRPO run, chosen by name from the kit's reward registry (kit.train.rewards)."""
+
+    name: str = Field(description="accuracy (the kit's verifiers, by domain), format, repetition, boxed, length, "
+                      "overlong: see kit/train/rewards.py.")
+    weight: float = Field(1.0, description="Its weight in the sum TRL advantages are computed from.")
+    options: dict[str, Any] = Field(default_factory=dict, description="The reward's own settings (e.g. "
+                                    "max_penalty, ngram_size); an unknown one is refused by name.")
 
 
 class DataConfig(Strict):
@@ -160,28 +189,59 @@ class TrainRecipe(Recipe):
     data: DataConfig
     chat_template: str = Field("model", description="`model`: the tokenizer's own template (checked to keep "
                                "<think> in every assistant turn); `kit`: the kit's ChatML template; or a .jinja file.")
+    method: Literal["sft", "grpo"] = Field("sft", description="`sft`: TRL's SFTTrainer on chat or text data; "
+                                           "`grpo`: TRL's GRPOTrainer on problems, rewarded by `rewards`.")
     sft: dict[str, Any] = Field(default_factory=dict, description="TRL SFTConfig arguments, as they are "
                                 "(learning_rate, num_train_epochs, max_length, packing, assistant_only_loss, ...).")
+    grpo: dict[str, Any] = Field(default_factory=dict, exclude_if=lambda value: not value,
+                                 description="method: grpo: TRL GRPOConfig arguments, as they are (learning_rate, "
+                                 "num_generations, max_completion_length, beta, epsilon, use_vllm, vllm_mode, ...).")
+    rewards: list[RewardConfig] = Field(default_factory=list, exclude_if=lambda value: not value,
+                                        description="method: grpo: the rewards, by name, with their weights.")
+    verify: VerifyConfig = Field(default_factory=VerifyConfig, exclude_if=lambda value: value == VerifyConfig(),
+                                 description="method: grpo: the verifiers behind the accuracy reward (workers, "
+                                 "Math-Verify's answer rule, the sandbox's limits), as in a data recipe.")
+    prompt: FormatConfig = Field(default_factory=FormatConfig, exclude_if=lambda value: value == FormatConfig(),
+                                 description="method: grpo: how a problem is asked (the prompt builder of kit "
+                                 "curate and kit eval): system prompt and per-domain instructions.")
     compute: ComputeConfig = Field(default_factory=ComputeConfig)
     launch: LaunchConfig = Field(default_factory=LaunchConfig)
     hub: HubConfig = Field(default_factory=HubConfig)
     card: CardConfig = Field(default_factory=CardConfig)
     output: TrainOutputConfig = Field(default_factory=TrainOutputConfig)
 
-    @field_validator("sft")
+    @field_validator("sft", "grpo")
     @classmethod
-    def _sft_keys(cls, value: dict[str, Any]) -> dict[str, Any]:
+    def _config_keys(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
         owned = sorted(KIT_OWNED & set(value))
         if owned:
-            raise ValueError(f"sft.{owned[0]} is set by the kit (see output, hub, launch, chat_template)")
-        known = sft_fields()
+            raise ValueError(f"{info.field_name}.{owned[0]} is set by the kit (see output, hub, launch, chat_template)")
+        known = config_fields(info.field_name)
         if known:
             for key in value:
                 if key not in known:
                     hint = difflib.get_close_matches(key, known, n=1)
-                    raise ValueError(f"sft.{key} is not an SFTConfig argument"
+                    raise ValueError(f"{info.field_name}.{key} is not a {CONFIGS[info.field_name]} argument"
                                      + (f" (did you mean {hint[0]!r}?)" if hint else ""))
         return value
+
+    @model_validator(mode="after")
+    def _method(self) -> TrainRecipe:
+        unused = "grpo" if self.method == "sft" else "sft"
+        if getattr(self, unused) or (self.method == "sft" and self.rewards):
+            key = unused if getattr(self, unused) else "rewards"
+            raise ValueError(f"{key} is for method: {unused}; this recipe's method is {self.method}")
+        if self.method == "grpo":
+            if not self.rewards:
+                raise ValueError("method: grpo needs rewards, e.g. [{name: accuracy}]")
+            for entry in self.data.mixture:
+                entry.column = entry.column if "column" in entry.model_fields_set else "problem"
+                entry.config = entry.config if "config" in entry.model_fields_set else "metadata"
+                if entry.column != "problem":
+                    raise ValueError(f"data.mixture: {entry.path}: method: grpo reads problems (column: problem)")
+        elif any(entry.column == "problem" for entry in self.data.mixture):
+            raise ValueError("data.mixture: column: problem is for method: grpo")
+        return self
 
     def resolve_paths(self, recipe_file: Path) -> None:
         for entry in self.data.mixture:
@@ -196,6 +256,11 @@ class TrainRecipe(Recipe):
         self.launch.slurm.template = local_path(self.launch.slurm.template, recipe_file)  # checked when used
 
     @property
+    def trainer_args(self) -> dict[str, Any]:
+        """The TRL config arguments of the recipe's method: `sft:` or `grpo:`."""
+        return self.grpo if self.method == "grpo" else self.sft
+
+    @property
     def out_dir(self) -> Path:
         return Path(self.output.dir)
 
@@ -204,13 +269,17 @@ class TrainRecipe(Recipe):
         return Path(self.output.dir + ".checkpoints")
 
 
-def sft_fields() -> list[str]:
-    """The SFTConfig argument names, or [] when TRL is not installed (checked again where it runs)."""
+CONFIGS = {"sft": "SFTConfig", "grpo": "GRPOConfig"}  # the recipe block -> TRL's config class
+
+
+def config_fields(block: str = "sft") -> list[str]:
+    """The argument names of TRL's config class for a recipe block (`sft`, `grpo`), or [] when TRL is not
+    installed (checked again where it runs)."""
     try:
-        from trl import SFTConfig
+        import trl
     except ImportError:
         return []
-    return [f.name for f in dataclasses.fields(SFTConfig) if f.init]
+    return [f.name for f in dataclasses.fields(getattr(trl, CONFIGS[block])) if f.init]
 
 
 RECIPE_ENV = "KIT_TRAIN_RECIPE"

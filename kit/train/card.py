@@ -21,7 +21,7 @@ from kit.hub.ids import hub_link, is_repo_id
 from kit.recipes.train import TrainRecipe
 
 MODEL_CARD_TEMPLATE = "model_card.md.j2"
-TAGS = ["trl", "sft", "reasoning", "reasoning-hub-kit"]
+TAGS = ["trl", "reasoning", "reasoning-hub-kit"]  # and the method: sft or grpo
 
 
 def base_model_id(results: dict[str, Any]) -> str | None:
@@ -45,7 +45,7 @@ def model_card_data(recipe: TrainRecipe, results: dict[str, Any], repo_id: str |
         pipeline_tag="text-generation",
         license=recipe.card.license or results.get("license"),
         language=recipe.card.language or None,
-        tags=list(dict.fromkeys([*TAGS, *recipe.card.tags])),
+        tags=list(dict.fromkeys([TAGS[0], recipe.method, *TAGS[1:], *recipe.card.tags])),
         eval_results=evals or None,
     )
 
@@ -112,7 +112,7 @@ def render_model_card(recipe: TrainRecipe, results: dict[str, Any], repo_id: str
     The usage snippet loads `repo_id` when given, else the recipe's output folder.
     """
     hyperparameters = results.get("hyperparameters") or {}
-    max_length = hyperparameters.get("max_length")
+    max_length = hyperparameters.get("max_length") or hyperparameters.get("max_completion_length")
     card_data = model_card_data(recipe, results, repo_id)
     context = {
         "card_data": card_data.to_yaml(),
@@ -132,6 +132,7 @@ def render_model_card(recipe: TrainRecipe, results: dict[str, Any], repo_id: str
         "eval_results": [dataclasses.asdict(e) for e in card_data.eval_results or []],
         "license": recipe.card.license or results.get("license"),
         "max_new_tokens": max_length if isinstance(max_length, int) and max_length > 0 else 4096,
+        "grpo": results.get("grpo"),
     }
     env = card_environment(value=_value, metric=_metric, short=_short, hours=_hours)
     text = env.get_template(MODEL_CARD_TEMPLATE).render(**context)

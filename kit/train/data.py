@@ -2,22 +2,35 @@
 
 A chat dataset's `default` config is used as it is (`messages`); a `text` entry is plain text for
 mid-training. Every entry keeps only its training column, so datasets with different extra columns mix.
+
+A `problem` entry (GRPO) reads problems with their references - a kit `metadata` config, or any dataset whose
+columns `columns:` maps to the metadata names - into a `prompt` (the chat turns, built by the kit's one prompt
+builder, `kit.core.chat.prompt_messages`, as `kit curate` asked the teacher and `kit eval` asks the model) and
+the reward columns (`REWARD_COLUMNS`), which TRL hands to every reward function.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
+from kit.core.chat import Format, prompt_messages
 from kit.core.log import Log
+from kit.core.schema import problem_id
 from kit.core.sources import not_found
 from kit.hub.ids import is_repo_id
 from kit.recipes import RecipeError
 from kit.recipes.train import DataConfig, DatasetEntry
 
+# What a GRPO reward reads of a problem row besides its prompt (None where the dataset has no such column).
+REWARD_COLUMNS = ("problem_id", "problem", "domain", "ground_truth_answer", "ground_truth_solution", "test_cases",
+                  "starter_code", "verifier")
 
-def load_mixture(data: DataConfig, log: Log = print) -> tuple[Any, list[dict[str, Any]]]:
-    """The mixed `datasets.Dataset` and one record per entry (path, hub, config, split, revision, weight, rows)."""
+
+def load_mixture(data: DataConfig, log: Log = print, prompt: Format | None = None) -> tuple[Any, list[dict[str, Any]]]:
+    """The mixed `datasets.Dataset` and one record per entry (path, hub, config, split, revision, weight, rows);
+    `prompt` renders the prompts of `problem` entries."""
     from datasets import concatenate_datasets
 
     columns = {entry.column for entry in data.mixture}
@@ -26,10 +39,13 @@ def load_mixture(data: DataConfig, log: Log = print) -> tuple[Any, list[dict[str
     parts, records = [], []
     for entry in data.mixture:
         dataset, hub, revision = _load(entry)
+        dataset = dataset.rename_columns({v: k for k, v in entry.columns.items() if v != k})
         if entry.column not in dataset.column_names:
             raise RecipeError(f"data.mixture: {entry.path} (config {entry.config!r}) has no column {entry.column!r}; "
                               f"it has {', '.join(dataset.column_names)}")
-        dataset = _weighted(dataset.select_columns([entry.column]), entry.weight, data.seed)
+        if entry.column == "problem":
+            dataset = _problems(dataset, entry, prompt)
+        dataset = _weighted(dataset.select_columns(_kept(entry)), entry.weight, data.seed)
         parts.append(dataset)
         records.append({"path": entry.path, "hub": hub, "config": entry.config, "split": entry.split,
                         "revision": revision, "weight": entry.weight, "rows": len(dataset), "column": entry.column})
@@ -99,6 +115,36 @@ def _config_files(folder: Path, config: str, split: str) -> list[str]:
             return files
     names = [c.get("config_name") for c in configs if isinstance(c, dict)]
     raise RecipeError(f"data.mixture: {folder}: no config {config!r} (it has {', '.join(map(str, names))})")
+
+
+def _kept(entry: DatasetEntry) -> list[str]:
+    """The columns an entry keeps: its training column, or (problems) the prompt and the reward columns."""
+    return ["prompt", *REWARD_COLUMNS] if entry.column == "problem" else [entry.column]
+
+
+def _problems(dataset: Any, entry: DatasetEntry, prompt: Format | None) -> Any:
+    """Problem rows as GRPO reads them: the prompt's chat turns and every reward column."""
+    if prompt is None:
+        raise RecipeError(f"data.mixture: {entry.path}: problems need the recipe's prompt format")
+    present = set(dataset.column_names)
+
+    def convert(row: dict[str, Any]) -> dict[str, Any]:
+        values = {name: _text(row.get(name)) if name in present else None for name in REWARD_COLUMNS}
+        values["problem_id"] = values["problem_id"] or problem_id(row["problem"])
+        values["domain"] = values["domain"] or entry.domain
+        return {"prompt": prompt_messages(row, prompt, row.get("system_prompt")), **values}
+
+    from datasets import Features, List, Value
+
+    features = Features({"prompt": List({"role": Value("string"), "content": Value("string")}),
+                         **{name: Value("string") for name in REWARD_COLUMNS}})
+    return dataset.map(convert, remove_columns=dataset.column_names, features=features,
+                       desc=f"prompts of {entry.path}")
+
+
+def _text(value: Any) -> str | None:
+    """A reward column as the metadata contract has it: a string (JSON for structured values such as tests)."""
+    return value if value is None or isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 def _weighted(dataset: Any, weight: float, seed: int) -> Any:

@@ -72,7 +72,7 @@ def cpu_note(recipe: TrainRecipe) -> str | None:
     error (torch's fully_shard itself would run there)."""
     import torch
 
-    if torch.cuda.is_available() and not recipe.sft.get("use_cpu"):
+    if torch.cuda.is_available() and not recipe.trainer_args.get("use_cpu"):
         return None
     source = accelerate_config_file(recipe.launch.accelerate or "")
     config = yaml.safe_load(source.read_text(encoding="utf-8")) or {}

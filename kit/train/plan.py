@@ -31,6 +31,19 @@ Throughput: the recipe's measured `compute.tokens_per_gpu_second` when given; ot
 peak (kit.train.gpus) times an MFU, over 6 x parameters FLOPs per token. The MFU is the recipe's
 `compute.mfu`, else what the kit measured for the attention implementation (`ASSUMED_MFU`), and the plan
 says which.
+
+GRPO (`method: grpo`, `grpo_plan`) is planned as TRL's GRPOTrainer runs: `per_device_train_batch_size` counts
+completions; a generation batch of `generation_batch_size` completions (default: per-device batch x world x
+`steps_per_generation`, which defaults to the gradient accumulation) is `num_generations` completions of each of
+its prompts, generated once and used for `steps_per_generation` micro-steps, `num_iterations` times over; an
+epoch is TRL's count of its RepeatSampler's batches (whole generation batches of prompts only). Its memory is the
+policy's model states (as for SFT), the activations of a micro-batch of completions padded to the longest prompt
+plus `max_completion_length`, the reference model's weights when `beta` > 0, and the generation: with vLLM
+colocated its `vllm_gpu_memory_utilization` share of the GPU (released for training under vLLM's sleep mode),
+with a vLLM server nothing here (it runs on GPUs of its own), with plain transformers generation the KV cache of
+the generation batch (and, for ZeRO-3/FSDP, the gathered weights), at a different moment from the activations.
+Its throughput is not modelled: GPU-hours come only from the recipe's `compute.tokens_per_gpu_second`, applied to
+the tokens trained, and are a lower bound (generation is not counted).
 """
 
 from __future__ import annotations
@@ -204,26 +217,16 @@ def assumed_mfu(attention: str, sharding: dict[str, Any]) -> float:
 
 
 def make_plan(recipe: TrainRecipe, log: Any = print) -> dict[str, Any]:
-    """Everything --dry-run prints, as a dict."""
-    from kit.train.attention import Attention, choose, hub_kernels_installed, installed, padding_free, refusal
-    from kit.train.chat import apply_template
-    from kit.train.data import load_mixture
-    from kit.train.run import build_config, load_tokenizer, sft_values, weight_dtype
+    """Everything --dry-run prints, as a dict (`method`: sft, or grpo: see `grpo_plan`)."""
+    if recipe.method == "grpo":
+        return grpo_plan(recipe, log)
+    from kit.train.attention import padding_free
+    from kit.train.run import sft_values
 
     sft = sft_values(recipe)
-    dataset, records = load_mixture(recipe.data, log=log)
-    tokenizer = load_tokenizer(recipe.model, dataset)
+    setup = _setup(recipe, sft, log)
+    dataset, tokenizer, attention, gpu = setup["dataset"], setup["tokenizer"], setup["attention"], setup["gpu"]
     column = recipe.data.mixture[0].column
-    if column == "messages":
-        apply_template(recipe.chat_template, tokenizer, bool(sft.get("assistant_only_loss")))
-    gpu_run = recipe.compute.gpu.lower() != "cpu"
-    # As the run will choose on its GPU machine, with the packages installed here (no kernel is fetched now)
-    gpu = lookup(recipe.compute.gpu)
-    hopper = gpu is not None and gpu.hopper
-    refused = refusal(recipe.model.attn_implementation, sft)  # planned all the same, to show why
-    attention = Attention(recipe.model.attn_implementation, "refused when training") \
-        if refused else choose(recipe.model.attn_implementation, sft, cuda=gpu_run, here=not gpu_run or _cuda(),
-                               available=installed(cuda=gpu_run, hopper=hopper, hub_kernels=hub_kernels_installed))
     if attention.unpacked:
         sft["packing"] = sft["padding_free"] = False
     lengths = _lengths(dataset, tokenizer, column)
@@ -243,26 +246,24 @@ def make_plan(recipe: TrainRecipe, log: Any = print) -> dict[str, Any]:
     max_steps = int(sft.get("max_steps") or -1)
     steps = max_steps if max_steps > 0 else math.ceil(steps_per_epoch * float(sft["num_train_epochs"]))
     total_tokens = round(tokens * steps / steps_per_epoch)
-    config = build_config(recipe.model, tokenizer)
-    shape = Shape.of(config, _parameters(config))
-    sharding = sharding_setup(recipe.launch.accelerate)
-    weights = weight_dtype(recipe.model, config)
-    mixed = gpu_run and bool(sft.get("bf16") or sft.get("fp16"))
+    shape, sharding, weights = setup["shape"], setup["sharding"], setup["weights"]
+    mixed = setup["gpu_run"] and bool(sft.get("bf16") or sft.get("fp16"))
     memory = memory_per_gpu(shape, world, sharding, micro_batch=micro, seq=max_length or max(lengths),
                             attention=attention.implementation, padding_free=padding_free(sft),
                             packed=bool(sft.get("packing")),
                             checkpointing=bool(sft.get("activation_checkpointing", sft.get("gradient_checkpointing"))),
                             weight_bytes=4 if weights == "float32" else 2, mixed=mixed,
                             liger=bool(sft.get("use_liger_kernel")))
-    capacity = recipe.compute.gpu_memory_gb or (gpu.memory_gib if gpu else None)
+    capacity = setup["capacity"]
     speed, speed_source, mfu = _throughput(recipe, shape, gpu, attention.implementation, sharding)
     gpu_hours = total_tokens / speed / 3600 if speed else None
     price = recipe.compute.price_per_gpu_hour
     return {
-        "datasets": records, "samples": len(lengths), "tokens": tokens, "truncated": truncated,
-        "max_sample_tokens": max(lengths), "mean_sample_tokens": tokens / max(1, len(lengths)),
+        "method": "sft", "datasets": setup["records"], "samples": len(lengths), "tokens": tokens,
+        "truncated": truncated, "max_sample_tokens": max(lengths), "mean_sample_tokens": tokens / max(1, len(lengths)),
         "max_length": max_length, "packing": bool(sft.get("packing")), "padding_free": padding_free(sft),
-        "attention": {"implementation": attention.implementation, "reason": attention.reason}, "refused": refused,
+        "attention": {"implementation": attention.implementation, "reason": attention.reason},
+        "refused": setup["refused"],
         "world_size": world, "micro_batch": micro, "gradient_accumulation_steps": accum,
         "global_batch": global_batch, "steps_per_epoch": steps_per_epoch, "steps": steps,
         "tokens_per_step": tokens_per_step, "total_tokens": total_tokens, "parameters": shape.parameters,
@@ -272,6 +273,189 @@ def make_plan(recipe: TrainRecipe, log: Any = print) -> dict[str, Any]:
                            f"{recipe.compute.gpu}" if capacity and memory["total"] > capacity else None),
         "tokens_per_gpu_second": speed, "throughput_source": speed_source, "mfu": mfu,
         "gpu_hours": gpu_hours, "hours": gpu_hours / world if gpu_hours is not None else None,
+        "cost_usd": gpu_hours * price if gpu_hours is not None and price is not None else None,
+    }
+
+
+def _setup(recipe: TrainRecipe, values: dict[str, Any], log: Any) -> dict[str, Any]:
+    """What both methods plan from: the mixture, the tokenizer with the run's chat template, the attention the run
+    will choose, the model's shape, the sharding, the weights' dtype and the GPU."""
+    from kit.train.attention import Attention, choose, hub_kernels_installed, installed, refusal
+    from kit.train.chat import apply_template
+    from kit.train.data import load_mixture
+    from kit.train.run import build_config, load_tokenizer, weight_dtype
+
+    dataset, records = load_mixture(recipe.data, log=log, prompt=recipe.prompt)
+    tokenizer = load_tokenizer(recipe.model, dataset)
+    if recipe.data.mixture[0].column != "text":
+        apply_template(recipe.chat_template, tokenizer, bool(values.get("assistant_only_loss")))
+    gpu_run = recipe.compute.gpu.lower() != "cpu"
+    # As the run will choose on its GPU machine, with the packages installed here (no kernel is fetched now)
+    gpu = lookup(recipe.compute.gpu)
+    hopper = gpu is not None and gpu.hopper
+    refused = refusal(recipe.model.attn_implementation, values)  # planned all the same, to show why
+    attention = Attention(recipe.model.attn_implementation, "refused when training") \
+        if refused else choose(recipe.model.attn_implementation, values, cuda=gpu_run, here=not gpu_run or _cuda(),
+                               available=installed(cuda=gpu_run, hopper=hopper, hub_kernels=hub_kernels_installed))
+    config = build_config(recipe.model, tokenizer)
+    return {"dataset": dataset, "records": records, "tokenizer": tokenizer, "gpu_run": gpu_run, "gpu": gpu,
+            "refused": refused, "attention": attention, "config": config,
+            "shape": Shape.of(config, _parameters(config)), "sharding": sharding_setup(recipe.launch.accelerate),
+            "weights": weight_dtype(recipe.model, config),
+            "capacity": recipe.compute.gpu_memory_gb or (gpu.memory_gib if gpu else None)}
+
+
+def grpo_values(recipe: TrainRecipe) -> dict[str, Any]:
+    """GRPOConfig's defaults with the recipe's `grpo:` on top, and the generation batch TRL derives from them for
+    the recipe's world size (GRPOConfig.__post_init__; no GRPOConfig is built: no device checks, and the world
+    size is the recipe's, not this machine's). RecipeError where TRL would refuse the batch settings."""
+    import dataclasses
+
+    from trl import GRPOConfig
+
+    from kit.recipes import RecipeError
+
+    defaults = {f.name: f.default for f in dataclasses.fields(GRPOConfig) if f.default is not dataclasses.MISSING}
+    values = {**defaults, **recipe.grpo}
+    world = recipe.compute.world_size
+    micro, accum = int(values["per_device_train_batch_size"]), int(values["gradient_accumulation_steps"])
+    generations, batch, per_generation = values["num_generations"], values["generation_batch_size"], \
+        values["steps_per_generation"]
+    if batch is not None and per_generation is not None:
+        raise RecipeError("grpo: generation_batch_size and steps_per_generation can not be both set")
+    if batch is None:
+        per_generation = int(per_generation or accum)
+        batch = micro * world * per_generation
+    elif batch % (micro * world):
+        raise RecipeError(f"grpo.generation_batch_size ({batch}) must be divisible by the global batch size "
+                          f"({micro} per GPU x {world} GPUs = {micro * world})")
+    else:
+        per_generation = batch // (micro * world)
+    if not generations or generations < 2:
+        raise RecipeError(f"grpo.num_generations: GRPO needs at least 2 completions per prompt (it reads "
+                          f"{generations})")
+    if batch % generations:
+        raise RecipeError(f"grpo: the generation batch ({batch} completions: per_device_train_batch_size {micro} x "
+                          f"{world} GPUs x steps_per_generation {per_generation}) must be divisible by "
+                          f"num_generations ({generations})")
+    if not values.get("max_completion_length"):
+        raise RecipeError("grpo.max_completion_length: the plan needs the completion length (a number of tokens)")
+    return {**values, "generation_batch_size": int(batch), "steps_per_generation": int(per_generation)}
+
+
+def grpo_memory_per_gpu(shape: Shape, world: int, sharding: dict[str, Any], *, micro_batch: int, seq: int,
+                        generation_rows: int, attention: str = "sdpa", checkpointing: bool = False,
+                        weight_bytes: int = 2, mixed: bool = True, liger: bool = False, beta: float = 0.0,
+                        vllm: str | None = None, vllm_gib: float | None = None, sleep: bool = False,
+                        gather_for_generation: bool = True) -> dict[str, float | None]:
+    """Estimated peak GiB per GPU of a GRPO step: the policy's training step (as `memory_per_gpu`, on a micro-batch
+    of `micro_batch` completions padded to `seq` = longest prompt + max_completion_length tokens), the reference
+    model (`beta` > 0) and the generation: `vllm` colocate (`vllm_gib` held beside training, or only while
+    generating under sleep mode; None when the GPU's memory is unknown), server (nothing here), or None (plain
+    transformers generation of `generation_rows` completions: their KV cache, plus the gathered weights under
+    ZeRO-3/FSDP, while no activations are held). `phase`: which moment is the peak."""
+    step = memory_per_gpu(shape, world, sharding, micro_batch=micro_batch, seq=seq, attention=attention,
+                          checkpointing=checkpointing, weight_bytes=weight_bytes, mixed=mixed, liger=liger)
+    low = 2 if mixed or weight_bytes == 2 else 4
+    reference = 0.0
+    if beta > 0:  # built like the policy (its dtype), wrapped for inference by the same engine
+        ref_bytes = 2 if sharding["engine"] == "deepspeed" and mixed else weight_bytes
+        sharded = (sharding["engine"] == "deepspeed" and sharding["stage"] >= 3) or \
+            str(sharding["engine"]).startswith("fsdp")
+        reference = ref_bytes * shape.parameters / (world if sharded else 1) / GIB
+    base = step["model_states"] + reference
+    training = base + step["activations"] + step["mask"]
+    generation, vllm_share = 0.0, 0.0
+    if vllm is None:
+        kv = generation_rows * seq * shape.layers * 2 * shape.kv_heads * shape.head_dim * low
+        gathered = (sharding["engine"] == "deepspeed" and sharding["stage"] >= 3 and gather_for_generation) or \
+            str(sharding["engine"]).startswith("fsdp")
+        generation = (kv + (low * shape.parameters if gathered else 0)) / GIB
+    elif vllm == "colocate":
+        vllm_share = vllm_gib if vllm_gib is not None else math.nan
+    peaks = {"training": training + (0 if sleep else vllm_share),
+             "generation": base + generation + vllm_share if vllm != "server" else 0.0}
+    phase = max(peaks, key=lambda k: peaks[k]) if not math.isnan(vllm_share) else "training"
+    total = peaks[phase]
+    return {"model_states": step["model_states"], "activations": step["activations"], "mask": step["mask"],
+            "reference": reference, "generation": generation,
+            "vllm": None if math.isnan(vllm_share) else vllm_share,
+            "total": None if math.isnan(total) else total, "phase": phase}
+
+
+def grpo_plan(recipe: TrainRecipe, log: Any = print) -> dict[str, Any]:
+    """The plan of a `method: grpo` run (the module docstring says how each figure is counted)."""
+    grpo = grpo_values(recipe)
+    setup = _setup(recipe, grpo, log)
+    dataset, tokenizer, attention = setup["dataset"], setup["tokenizer"], setup["attention"]
+    lengths = _prompt_lengths(dataset, tokenizer, grpo.get("chat_template_kwargs"))
+    problems = len(lengths)
+    world = recipe.compute.world_size
+    micro, accum = int(grpo["per_device_train_batch_size"]), int(grpo["gradient_accumulation_steps"])
+    generations, completion = int(grpo["num_generations"]), int(grpo["max_completion_length"])
+    iterations, per_generation = int(grpo["num_iterations"]), grpo["steps_per_generation"]
+    batch = grpo["generation_batch_size"]
+    prompts_per_generation = batch // generations
+    completions = micro * world * accum  # trained per optimizer step
+    # TRL's epoch: the RepeatSampler's whole generation batches of prompts, each repeated for steps_per_generation
+    # x num_iterations micro-steps, in optimizer steps (Trainer.set_initial_training_values)
+    micro_steps = problems // prompts_per_generation * per_generation * iterations
+    if not micro_steps:
+        from kit.recipes import RecipeError
+
+        raise RecipeError(f"data: {problems} problems, fewer than the {prompts_per_generation} prompts of one "
+                          "generation batch: TRL's sampler would yield no batch (lower per_device_train_batch_size "
+                          "or raise num_generations)")
+    steps_per_epoch = max(1, math.ceil(micro_steps / accum))
+    max_steps = int(grpo.get("max_steps") or -1)
+    steps = max_steps if max_steps > 0 else math.ceil(steps_per_epoch * float(grpo["num_train_epochs"]))
+    every = per_generation * iterations  # micro-steps between two generations
+    generated = math.ceil(steps * accum / every) * batch
+    mean_prompt = sum(lengths) / max(1, problems)
+    tokens_per_step = round(completions * (mean_prompt + completion))
+    vllm = grpo["vllm_mode"] if grpo.get("use_vllm") else None
+    shape, sharding, weights = setup["shape"], setup["sharding"], setup["weights"]
+    bf16 = grpo.get("bf16")
+    mixed = setup["gpu_run"] and bool((not grpo.get("fp16") if bf16 is None else bf16) or grpo.get("fp16"))
+    capacity = setup["capacity"]
+    utilization = float(grpo["vllm_gpu_memory_utilization"])
+    memory = grpo_memory_per_gpu(
+        shape, world, sharding, micro_batch=micro, seq=max(lengths) + completion,
+        generation_rows=micro * per_generation, attention=attention.implementation,
+        checkpointing=bool(grpo.get("activation_checkpointing") or grpo.get("gradient_checkpointing")),
+        weight_bytes=4 if weights == "float32" else 2, mixed=mixed, liger=bool(grpo.get("use_liger_kernel")),
+        beta=float(grpo["beta"]), vllm=vllm, vllm_gib=utilization * capacity if capacity else None,
+        sleep=bool(grpo.get("vllm_enable_sleep_mode")), gather_for_generation=bool(grpo.get("ds3_gather_for_generation")))
+    speed = recipe.compute.tokens_per_gpu_second
+    total_tokens = steps * tokens_per_step
+    gpu_hours = total_tokens / speed / 3600 if speed else None
+    price = recipe.compute.price_per_gpu_hour
+    total = memory["total"]
+    return {
+        "method": "grpo", "datasets": setup["records"], "problems": problems,
+        "mean_prompt_tokens": mean_prompt, "max_prompt_tokens": max(lengths),
+        "num_generations": generations, "max_completion_length": completion, "num_iterations": iterations,
+        "beta": float(grpo["beta"]), "world_size": world, "micro_batch": micro, "gradient_accumulation_steps": accum,
+        "completions_per_step": completions, "prompts_per_step": completions / generations,
+        "generation_batch_size": batch, "generation_batch_prompts": prompts_per_generation,
+        "steps_per_generation": per_generation, "generate_every_steps": every / accum,
+        "generation": vllm or "transformers", "vllm_gpu_memory_utilization": utilization if vllm == "colocate" else None,
+        "vllm_sleep_mode": bool(grpo.get("vllm_enable_sleep_mode")) if vllm == "colocate" else None,
+        "tokens_per_step": tokens_per_step, "micro_batch_tokens": micro * (max(lengths) + completion),
+        "steps_per_epoch": steps_per_epoch, "steps": steps, "max_steps": max_steps if max_steps > 0 else None,
+        "completions_generated": generated, "generated_tokens": generated * completion,
+        "total_tokens": total_tokens,
+        "attention": {"implementation": attention.implementation, "reason": attention.reason},
+        "refused": setup["refused"], "parameters": shape.parameters, "vocab_size": len(tokenizer),
+        "weights_dtype": weights, "sharding": sharding, "memory_gib_per_gpu": memory, "gpu": recipe.compute.gpu,
+        "gpu_memory_gib": capacity,
+        "memory_warning": (f"the predicted peak, {total:.1f} GiB, exceeds the {capacity:g} GiB of one "
+                           f"{recipe.compute.gpu}" if capacity and total and total > capacity else None),
+        "tokens_per_gpu_second": speed,
+        "throughput_source": ("compute.tokens_per_gpu_second in the recipe, applied to the tokens trained; "
+                              "generation not estimated (a lower bound)") if speed else
+                             "not modelled for GRPO: set compute.tokens_per_gpu_second",
+        "mfu": None, "gpu_hours": gpu_hours, "hours": gpu_hours / world if gpu_hours is not None else None,
         "cost_usd": gpu_hours * price if gpu_hours is not None and price is not None else None,
     }
 
@@ -306,6 +490,18 @@ def _lengths(dataset: Any, tokenizer: Any, column: str) -> list[int]:
     return dataset.map(count, batched=True, remove_columns=dataset.column_names, desc="tokenizing")["n"]
 
 
+def _prompt_lengths(dataset: Any, tokenizer: Any, kwargs: Any = None) -> list[int]:
+    """Tokens of each prompt as GRPOTrainer renders it: the chat template with the generation prompt."""
+    extra = kwargs if isinstance(kwargs, dict) else {}
+
+    def count(batch: dict[str, list[Any]]) -> dict[str, list[int]]:
+        texts = [tokenizer.apply_chat_template(m, tokenize=False, add_generation_prompt=True, **extra)
+                 for m in batch["prompt"]]
+        return {"n": [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]}
+
+    return dataset.map(count, batched=True, remove_columns=dataset.column_names, desc="tokenizing prompts")["n"]
+
+
 def _parameters(config: Any) -> int:
     """The parameter count of the model, built on the meta device (no memory, no download)."""
     import torch
@@ -314,3 +510,108 @@ def _parameters(config: Any) -> int:
     with torch.device("meta"):
         model = AutoModelForCausalLM.from_config(config)
     return sum(p.numel() for p in model.parameters())
+
+
+def describe(plan: dict[str, Any]) -> tuple[list[tuple[str, str]], str | None]:
+    """The plan as `kit train --dry-run` prints it: (label, text) rows, and a memory warning or None."""
+
+    def num(value: float | None, unit: str = "", digits: int = 1) -> str:
+        return "unknown (set compute.tokens_per_gpu_second)" if value is None else f"{value:,.{digits}f}{unit}"
+
+    sharding = plan["sharding"]
+    engine = {"deepspeed": f"ZeRO-{sharding['stage']}", "fsdp2": "FSDP2", "ddp": "DDP"}.get(
+        sharding["engine"], sharding["engine"] or "one process, no sharding")
+    offload = [k.removeprefix("offload_") for k in ("offload_optimizer", "offload_param") if sharding[k]]
+    memory = plan["memory_gib_per_gpu"]
+    attention = plan["attention"]
+    if plan.get("method") == "grpo":
+        gen = plan["generation"]
+        by = {"colocate": "vLLM colocated", "server": "a vLLM server on GPUs of its own"}.get(gen, "transformers "
+                                                                                              "generate")
+        every = plan["generate_every_steps"]
+        parts = [f"model states {memory['model_states']:.1f}",
+                 f"activations {memory['activations']:.1f} ({plan['micro_batch']} completions x "
+                 f"{plan['max_prompt_tokens'] + plan['max_completion_length']:,} tokens)",
+                 f"attention mask {memory['mask']:.1f}"]
+        if plan["beta"] > 0:
+            parts.append(f"reference model {memory['reference']:.1f} (beta {plan['beta']:g})")
+        if gen == "colocate":
+            capacity = plan["gpu_memory_gib"]
+            share = f"{memory['vllm']:.1f}" if memory["vllm"] is not None else "unknown (set compute.gpu_memory_gb)"
+            parts.append(f"vLLM colocated {plan['vllm_gpu_memory_utilization']:g} x "
+                         f"{f'{capacity:g} GiB' if capacity else 'the GPU'} = {share}"
+                         + (", offloaded while training (sleep mode)" if plan["vllm_sleep_mode"] else ""))
+        elif gen == "server":
+            parts.append("vLLM server: none here (it needs GPUs of its own, beyond compute's)")
+        else:
+            parts.append(f"generation KV cache {memory['generation']:.1f}, not held with the activations")
+        total = "unknown" if memory["total"] is None else f"~{memory['total']:.1f} GiB"
+        hours = "unknown (not modelled for GRPO: set compute.tokens_per_gpu_second)" if plan["gpu_hours"] is None \
+            else f"at least {plan['gpu_hours']:,.1f} on {plan['gpu']} (training only; generation not estimated)"
+        rows = [
+            ("datasets", ", ".join(f"{d['path']} ({d['rows']:,} rows)" for d in plan["datasets"])),
+            ("problems", f"{plan['problems']:,} (prompt tokens: mean {plan['mean_prompt_tokens']:,.0f}, longest "
+                         f"{plan['max_prompt_tokens']:,})"),
+            ("generations per step", f"{plan['prompts_per_step']:g} prompts x {plan['num_generations']} generations = "
+                                     f"{plan['completions_per_step']:,} completions ({plan['micro_batch']} per GPU x "
+                                     f"{plan['world_size']} GPUs x {plan['gradient_accumulation_steps']} "
+                                     "accumulation)"),
+            ("generation", f"{plan['generation_batch_size']:,} completions ({plan['generation_batch_prompts']:,} prompts)"
+                           f" at a time by {by}, "
+                           + ("every step" if every == 1 else f"every {every:g} steps" if every > 1 else
+                              f"{1 / every:g} times per step")
+                           + "; each completion trained "
+                           + ("once" if plan["num_iterations"] == 1 else f"{plan['num_iterations']} times")
+                           + " (num_iterations)"),
+            ("completions", f"at most {plan['max_completion_length']:,} tokens each; {plan['completions_generated']:,} "
+                            f"generated in the run, at most {plan['generated_tokens']:,} tokens"),
+            ("token budget per step", f"{plan['tokens_per_step']:,} ({plan['completions_per_step']:,} completions x "
+                                      f"({plan['mean_prompt_tokens']:,.0f} prompt + {plan['max_completion_length']:,} "
+                                      "completion tokens))"),
+            ("attention", f"{attention['implementation']} ({attention['reason']})"),
+            ("steps", f"{plan['steps']:,} ({'max_steps; ' if plan['max_steps'] else ''}{plan['steps_per_epoch']:,} "
+                      "per epoch over the problems)"),
+            ("tokens trained", f"at most {plan['total_tokens']:,}"),
+            ("parameters", f"{plan['parameters']:,} ({plan['weights_dtype']} weights; vocabulary "
+                           f"{plan['vocab_size']:,} tokens)"),
+            ("memory per GPU", f"{total} at the {memory['phase']} peak ({engine}"
+                               f"{' offload ' + '+'.join(offload) if offload else ''}: {', '.join(parts)})"),
+            ("throughput", f"{num(plan['tokens_per_gpu_second'], ' tokens/s per GPU', 0)} from "
+                           f"{plan['throughput_source']}" if plan["tokens_per_gpu_second"] else
+                           f"unknown ({plan['throughput_source']})"),
+            ("GPU-hours", hours),
+            ("wall hours", num(plan["hours"])),
+            ("cost", "unknown" if plan["cost_usd"] is None else f"at least ${plan['cost_usd']:,.0f}"),
+        ]
+    else:
+        rows = [
+            ("datasets", ", ".join(f"{d['path']} ({d['rows']:,} rows)" for d in plan["datasets"])),
+            ("samples", f"{plan['samples']:,}"),
+            ("tokens", f"{plan['tokens']:,} (mean {plan['mean_sample_tokens']:,.0f}, longest {plan['max_sample_tokens']:,}; "
+                       f"{plan['truncated']:,} cut at max_length {plan['max_length']})"),
+            ("batch", f"{plan['micro_batch']} per GPU x {plan['world_size']} GPUs x {plan['gradient_accumulation_steps']} "
+                      f"accumulation = {plan['global_batch']} sequences"
+                      + ((" (packed, padding-free)" if plan["padding_free"] else " (packed)") if plan["packing"] else "")),
+            ("attention", f"{attention['implementation']} ({attention['reason']})"),
+            ("steps", f"{plan['steps']:,} ({plan['steps_per_epoch']:,} per epoch)"),
+            ("tokens per step", f"{plan['tokens_per_step']:,}"),
+            ("tokens trained", f"{plan['total_tokens']:,}"),
+            ("parameters", f"{plan['parameters']:,} ({plan['weights_dtype']} weights; vocabulary {plan['vocab_size']:,} "
+                           "tokens)"),
+            ("memory per GPU", f"~{memory['total']:.1f} GiB ({engine}{' offload ' + '+'.join(offload) if offload else ''}: "
+                               f"model states {memory['model_states']:.1f}, activations {memory['activations']:.1f}, "
+                               f"attention mask {memory['mask']:.1f})"),
+            ("throughput", f"{num(plan['tokens_per_gpu_second'], ' tokens/s per GPU', 0)}"
+                           + (f" from {plan['throughput_source']}" if plan["tokens_per_gpu_second"] else "")),
+            ("GPU-hours", num(plan["gpu_hours"], f" on {plan['gpu']}")),
+            ("wall hours", num(plan["hours"])),
+            ("cost", "unknown" if plan["cost_usd"] is None else f"${plan['cost_usd']:,.0f}"),
+        ]
+    warning = None
+    if plan["memory_warning"] and plan.get("method") == "grpo":
+        warning = (f"{plan['memory_warning']}: raise the ZeRO stage, turn on grpo.activation_checkpointing, or "
+                   "lower per_device_train_batch_size, max_completion_length or vllm_gpu_memory_utilization")
+    elif plan["memory_warning"]:
+        warning = (f"{plan['memory_warning']}: raise the ZeRO stage, turn on sft.activation_checkpointing, or "
+                   "lower per_device_train_batch_size or max_length")
+    return rows, warning

@@ -1,4 +1,5 @@
-"""Train a recipe in this process (alone, or as one rank under `accelerate launch`) with TRL's SFTTrainer.
+"""Train a recipe in this process (alone, or as one rank under `accelerate launch`) with TRL: the SFTTrainer
+(`method: sft`), or the GRPOTrainer (`method: grpo`) rewarded by the kit's rewards (kit.train.rewards).
 
 Checkpoints go to `<out>.checkpoints/` and a run started again resumes from the last one. At the end the
 final folder `<out>/` holds the weights, the tokenizer, `recipe.yaml`, `train_results.json` and the model
@@ -18,9 +19,10 @@ from typing import Any
 from transformers import TrainerCallback
 
 from kit.core.log import Log, package_version
+from kit.core.sources import not_found
 from kit.hub.ids import is_repo_id
 from kit.recipes import RecipeError, dump_recipe
-from kit.recipes.train import ModelConfig, TrainRecipe
+from kit.recipes.train import CONFIGS, ModelConfig, TrainRecipe
 from kit.train.attention import Attention, choose
 from kit.train.chat import apply_template
 from kit.train.data import load_mixture
@@ -33,6 +35,10 @@ HYPERPARAMETERS = (
     "max_length", "packing", "packing_strategy", "padding_free", "assistant_only_loss", "lr_scheduler_type",
     "lr_scheduler_kwargs", "warmup_steps", "weight_decay", "optim", "adam_beta1", "adam_beta2", "adam_epsilon",
     "max_grad_norm", "bf16", "fp16", "activation_checkpointing", "seed", "loss_type", "neftune_noise_alpha",
+    # GRPO
+    "num_generations", "max_completion_length", "temperature", "top_p", "beta", "epsilon", "epsilon_high",
+    "scale_rewards", "reward_weights", "num_iterations", "use_vllm", "vllm_mode", "generation_batch_size",
+    "mask_truncated_completions",
 )
 
 
@@ -56,14 +62,14 @@ def train(recipe: TrainRecipe, *, log: Log = print, push: bool = True) -> TrainR
     out, checkpoints = recipe.out_dir, recipe.checkpoint_dir
     check_fresh(recipe)
     prepare_rank()
-    dataset, records = load_mixture(recipe.data, log=log if _is_main() else _quiet)
-    args = sft_config(recipe, log)
+    dataset, records = load_mixture(recipe.data, log=log if _is_main() else _quiet, prompt=recipe.prompt)
+    args = trl_config(recipe, log)
     attention = choose_attention(recipe, args, log if _is_main() else _quiet)
     tokenizer = load_tokenizer(recipe.model, dataset)
     text = recipe.data.mixture[0].column == "text"  # plain text is trained as it is: no chat template
-    added = [] if text else apply_template(recipe.chat_template, tokenizer, args.assistant_only_loss)
+    added = [] if text else apply_template(recipe.chat_template, tokenizer, getattr(args, "assistant_only_loss", False))
     model = load_model(recipe.model, tokenizer, added, seed=args.seed, attn_implementation=attention.implementation)
-    trainer = make_trainer(model, args, dataset, tokenizer)
+    trainer = make_trainer(recipe, model, args, dataset, tokenizer)
     last = last_checkpoint(checkpoints)
     before = _elapsed(last)
     if last:
@@ -72,7 +78,13 @@ def train(recipe: TrainRecipe, *, log: Log = print, push: bool = True) -> TrainR
     throughput = Throughput()
     trainer.add_callback(throughput)
     started = time.monotonic()
-    output = trainer.train(resume_from_checkpoint=last)
+    try:
+        output = trainer.train(resume_from_checkpoint=last)
+    finally:
+        if recipe.method == "grpo":
+            from kit.train.rewards import close_rewards
+
+            close_rewards(trainer.reward_funcs)  # the verifiers' worker processes and sandboxes
     seconds = before + time.monotonic() - started
     trainer.save_model(str(out))
     if not trainer.is_world_process_zero():
@@ -102,13 +114,17 @@ def check_fresh(recipe: TrainRecipe) -> None:
                              f"`kit publish {recipe.out_dir} --repo ORG/NAME` to push it")
 
 
-def sft_config(recipe: TrainRecipe, log: Log) -> Any:
-    """TRL's SFTConfig from `recipe.sft` plus what the kit owns (folders, text field, CPU fallback)."""
+def trl_config(recipe: TrainRecipe, log: Log) -> Any:
+    """TRL's SFTConfig (GRPOConfig) from `recipe.sft` (`recipe.grpo`) plus what the kit owns (folders, text
+    field, reward weights, CPU fallback)."""
     import torch
-    from trl import SFTConfig
+    import trl
 
+    block = recipe.method
     values: dict[str, Any] = {"report_to": "none", "save_strategy": "steps", "save_steps": 500,
-                              "include_num_input_tokens_seen": "non_padding", **recipe.sft}
+                              "include_num_input_tokens_seen": "non_padding", **recipe.trainer_args}
+    if block == "grpo":
+        values["reward_weights"] = [reward.weight for reward in recipe.rewards]
     if not torch.cuda.is_available() and not values.get("use_cpu"):
         if values.get("bf16", True) or values.get("fp16"):
             log("no GPU here: training on the CPU in float32 (use_cpu, bf16 off)")
@@ -116,9 +132,9 @@ def sft_config(recipe: TrainRecipe, log: Log) -> Any:
     if recipe.data.mixture[0].column == "text":
         values.update(dataset_text_field="text", assistant_only_loss=False)
     try:
-        return SFTConfig(output_dir=str(recipe.checkpoint_dir), **values)
+        return getattr(trl, CONFIGS[block])(output_dir=str(recipe.checkpoint_dir), **values)
     except (TypeError, ValueError) as exc:
-        raise RecipeError(f"sft: {exc}") from None
+        raise RecipeError(f"{block}: {exc}") from None
 
 
 def sft_values(recipe: TrainRecipe) -> dict[str, Any]:
@@ -173,8 +189,14 @@ def load_tokenizer(config: ModelConfig, dataset: Any) -> Any:
     from transformers import AutoTokenizer
 
     source = config.tokenizer or config.name_or_path
-    tokenizer = AutoTokenizer.from_pretrained(source, revision=config.revision if source == config.name_or_path
-                                              else None, trust_remote_code=config.trust_remote_code)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source, revision=config.revision if source == config.name_or_path
+                                                  else None, trust_remote_code=config.trust_remote_code)
+    except OSError as exc:  # no such folder (a stage not run yet), and the Hub has none or cannot be reached
+        if Path(source).expanduser().exists():
+            raise
+        key = "tokenizer" if config.tokenizer else "name_or_path"
+        raise RecipeError(f"model.{key}: {not_found(source, 'model', exc)}") from None
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
@@ -261,7 +283,16 @@ def _same(kept: Any, value: Any) -> bool:
     return kept == value or str(kept).removeprefix("torch.") == str(value)
 
 
-def make_trainer(model: Any, args: Any, dataset: Any, tokenizer: Any) -> Any:
+def make_trainer(recipe: TrainRecipe, model: Any, args: Any, dataset: Any, tokenizer: Any) -> Any:
+    """The recipe method's TRL trainer: SFT, or GRPO with the recipe's rewards (kit.train.rewards)."""
+    if recipe.method == "grpo":
+        from trl import GRPOTrainer
+
+        from kit.train.rewards import make_rewards
+
+        rewards, _ = make_rewards(recipe.rewards, recipe.verify)  # their weights are in args.reward_weights
+        return GRPOTrainer(model=model, reward_funcs=rewards, args=args, train_dataset=dataset,
+                           processing_class=tokenizer)
     from trl import SFTTrainer
 
     class KitSFTTrainer(SFTTrainer):
@@ -347,6 +378,24 @@ def _results(recipe: TrainRecipe, trainer: Any, model: Any, records: list[dict[s
                     "train_samples": len(trainer.train_dataset)},
         "chat_template": recipe.chat_template,
         "eval_results": [],
+        "method": recipe.method,
+        **({"grpo": _grpo_results(recipe, trainer)} if recipe.method == "grpo" else {}),
+    }
+
+
+def _grpo_results(recipe: TrainRecipe, trainer: Any) -> dict[str, Any]:
+    """What a GRPO run rewarded and how its rewards moved (kit.train.curve)."""
+    from kit.train.curve import first_and_last, reward_curve
+
+    args = trainer.args
+    curve = reward_curve(trainer.state.log_history, [reward.name for reward in recipe.rewards])
+    vllm = args.vllm_mode if args.use_vllm else None
+    return {
+        "rewards": [reward.model_dump() for reward in recipe.rewards],
+        "group_size": args.num_generations,
+        "generation": f"vLLM ({vllm})" if vllm else "transformers",
+        "curve": curve,
+        "first_and_last": first_and_last(curve),
     }
 
 
@@ -360,6 +409,8 @@ def _plain(value: Any) -> Any:
         return value
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
     return getattr(value, "value", None) or str(value)
 
 
@@ -369,6 +420,10 @@ def write_folder(recipe: TrainRecipe, out: Path, results: dict[str, Any]) -> Non
 
     (out / "recipe.yaml").write_text(dump_recipe(recipe), encoding="utf-8")
     (out / "train_results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    if "grpo" in results:
+        from kit.train.curve import CURVE_FILE, draw_curve
+
+        draw_curve(results["grpo"]["curve"], out / CURVE_FILE)
     (out / "README.md").write_text(render_model_card(recipe, results, repo_id=recipe.hub.repo), encoding="utf-8")
 
 

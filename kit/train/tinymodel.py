@@ -8,6 +8,7 @@ folder that `AutoModelForCausalLM` / `AutoTokenizer` (and so distilabel and TRL)
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -35,6 +36,12 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 512):
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS,
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
     tokenizer.train_from_iterator(texts, trainer=trainer)
+    # The reasoning markers stay whole tokens but are not "special", as in real reasoning models (Qwen3,
+    # DeepSeek-R1): a decode that skips special tokens (TRL's GRPO completions, generation) keeps them.
+    data = json.loads(tokenizer.to_str())
+    for token in data["added_tokens"]:
+        token["special"] = token["content"] not in (THINK_OPEN, THINK_CLOSE)
+    tokenizer = Tokenizer.from_str(json.dumps(data))
     fast = PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token="<|im_end|>", pad_token="<|endoftext|>",
                                    bos_token=None, unk_token=None)
     fast.chat_template = CHATML

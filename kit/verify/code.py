@@ -32,6 +32,7 @@ from kit.sandbox import Limits, Sandbox
 from kit.verify import Verdict
 
 VERIFIER = "sandbox"
+WINDOW = 256  # rows in flight (a GRPO step's batch of code completions: bench/reward_throughput.py --hanging)
 _FENCE = re.compile(r"```[ \t]*(?:python3?|py)[ \t]*\r?\n(.*?)```", re.DOTALL | re.IGNORECASE)
 _TOLERANCE = 1e-6
 _MAX_FAILURES = 10
@@ -245,8 +246,10 @@ class CodeVerifier(Closing):
 
     def verify(self, rows: Iterable[Mapping[str, Any]],
                on_result: Callable[[int], None] | None = None) -> Iterator[Verdict]:
-        """Verdicts for `rows`, in input order, streamed (a bounded number in flight)."""
-        yield from ordered_map(self._pool, self.verify_one, rows, window=self.workers * 4, on_result=on_result)
+        """Verdicts for `rows`, in input order, streamed (a bounded number in flight: `WINDOW` rows, so that one slow
+        sample - a completion that runs to its time limit - does not leave the other sandboxes idle behind it)."""
+        yield from ordered_map(self._pool, self.verify_one, rows, window=max(WINDOW, 4 * self.workers),
+                               on_result=on_result)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)

@@ -115,6 +115,11 @@ def extract_boxed(text: str) -> str | None:
     return None
 
 
+def count_boxes(text: str) -> int:
+    """How many `\\boxed` / `\\fbox` commands `text` holds (closed or not)."""
+    return len(_BOX.findall(text or ""))
+
+
 def gsm8k_answer(text: str) -> str | None:
     """The answer of GSM8K's last `#### N` line in `text`, with thousands commas and a leading `$` dropped
     (`#### 1,234` gives `1234`); None without such a line."""
@@ -378,5 +383,5 @@ class MathVerifier(Closing):
 
 
 
-__all__ = ["MathVerifier", "answer_part", "boxed_answer", "extract_answer", "extract_boxed", "gold_answer", "gold_source",
+__all__ = ["MathVerifier", "answer_part", "boxed_answer", "count_boxes", "extract_answer", "extract_boxed", "gold_answer", "gold_source",
            "gsm8k_answer", "verify_answer", "verify_row"]
