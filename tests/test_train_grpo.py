@@ -90,6 +90,7 @@ def test_grpo_raises_the_accuracy_reward_and_ends_in_a_loadable_model_with_its_c
     assert ModelCard(text).content == text and "grpo" in card.data.tags and "sft" not in card.data.tags
     assert "`GRPOTrainer`" in text and "![The reward per step](reward_curve.png)" in text
     assert f"| `accuracy` | 1 | - | {moved['first']:.4g} | {moved['last']:.4g} |" in text
+    assert "| completion length (tokens) | | |" in text
     with Image.open(out / "reward_curve.png") as image:
         assert image.format == "PNG" and image.size == (640, 320)
     assert load_train_recipe(out / "recipe.yaml").rewards == load_train_recipe(GRPO).rewards
