@@ -221,9 +221,9 @@ def make_plan(recipe: TrainRecipe, log: Any = print) -> dict[str, Any]:
     if recipe.method == "grpo":
         return grpo_plan(recipe, log)
     from kit.train.attention import padding_free
-    from kit.train.run import sft_values
+    from kit.train.run import config_values
 
-    sft = sft_values(recipe)
+    sft = config_values(recipe)
     setup = _setup(recipe, sft, log)
     dataset, tokenizer, attention, gpu = setup["dataset"], setup["tokenizer"], setup["attention"], setup["gpu"]
     column = recipe.data.mixture[0].column
@@ -309,14 +309,10 @@ def grpo_values(recipe: TrainRecipe) -> dict[str, Any]:
     """GRPOConfig's defaults with the recipe's `grpo:` on top, and the generation batch TRL derives from them for
     the recipe's world size (GRPOConfig.__post_init__; no GRPOConfig is built: no device checks, and the world
     size is the recipe's, not this machine's). RecipeError where TRL would refuse the batch settings."""
-    import dataclasses
-
-    from trl import GRPOConfig
-
     from kit.recipes import RecipeError
+    from kit.train.run import config_values
 
-    defaults = {f.name: f.default for f in dataclasses.fields(GRPOConfig) if f.default is not dataclasses.MISSING}
-    values = {**defaults, **recipe.grpo}
+    values = config_values(recipe)
     world = recipe.compute.world_size
     micro, accum = int(values["per_device_train_batch_size"]), int(values["gradient_accumulation_steps"])
     generations, batch, per_generation = values["num_generations"], values["generation_batch_size"], \

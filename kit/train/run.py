@@ -137,14 +137,16 @@ def trl_config(recipe: TrainRecipe, log: Log) -> Any:
         raise RecipeError(f"{block}: {exc}") from None
 
 
-def sft_values(recipe: TrainRecipe) -> dict[str, Any]:
-    """SFTConfig's defaults with the recipe's `sft:` on top (no SFTConfig is built: no device checks)."""
+def config_values(recipe: TrainRecipe) -> dict[str, Any]:
+    """The defaults of the method's TRL config (SFTConfig, GRPOConfig) with the recipe's `sft:` / `grpo:` on top
+    (no config is built: no device checks)."""
     import dataclasses
 
-    from trl import SFTConfig
+    import trl
 
-    defaults = {f.name: f.default for f in dataclasses.fields(SFTConfig) if f.default is not dataclasses.MISSING}
-    return {**defaults, **recipe.sft}
+    fields = dataclasses.fields(getattr(trl, CONFIGS[recipe.method]))
+    defaults = {f.name: f.default for f in fields if f.default is not dataclasses.MISSING}
+    return {**defaults, **recipe.trainer_args}
 
 
 def choose_attention(recipe: TrainRecipe, args: Any, log: Log) -> Attention:
