@@ -249,12 +249,12 @@ def _turn(turn: Any, n: int) -> dict[str, Any]:
     if role is None:
         raise ChatError(f"turn {n} has role {who!r} (expected role/from in {', '.join(_ROLES)})")
     reasoning = turn.get("reasoning_content")
-    return {"role": role, "content": _text(turn.get("content", turn.get("value"))),
+    return {"role": role, "content": content_text(turn.get("content", turn.get("value"))),
             "reasoning_content": reasoning if isinstance(reasoning, str) else None}
 
 
-def _text(content: Any) -> str | None:
-    """A turn's text: a string, or the text parts of an OpenAI content list."""
+def content_text(content: Any) -> str | None:
+    """A chat turn's text: a string, or the text parts of an OpenAI content list (a dataset's turn, a completion)."""
     if content is None or isinstance(content, str):
         return content
     if isinstance(content, list):

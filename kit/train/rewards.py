@@ -73,6 +73,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from kit.core.chat import CLOSERS, OPENERS, Split, split_reply
+from kit.core.sources import content_text
 from kit.recipes import RecipeError, VerifyConfig
 from kit.recipes.train import RewardConfig
 from kit.train.data import REWARD_COLUMNS
@@ -108,19 +109,8 @@ def completion_parts(completion: Any) -> tuple[str, str | None]:
         message = (assistant or messages or [{}])[-1]
     if not isinstance(message, Mapping):
         return "", None
-    reasoning = next((_text(message[k]) for k in _REASONING_KEYS if message.get(k)), None)
-    return _text(message.get("content")), reasoning
-
-
-def _text(value: Any) -> str:
-    """Message content as text: a string, or the text parts of a list of content parts."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, Sequence):
-        return "".join(part.get("text") or "" for part in value if isinstance(part, Mapping))
-    return str(value)
+    reasoning = next((content_text(message[k]) for k in _REASONING_KEYS if message.get(k)), None)
+    return content_text(message.get("content")) or "", reasoning
 
 
 def split_completion(completion: Any) -> Split:
