@@ -634,9 +634,9 @@ def profile_code(reward: Callable[..., list[float | None]], batch: Batch, worker
     print(f"profile: one code call, {len(batch)} completions, {len(requests)} sandbox requests, {count} test "
           f"processes, {call_s:.2f} s wall on {workers} sandboxes ({call_s / len(batch) * 1000:.2f} ms per completion)\n"
           f"  per request, wall ms: round trip {wall / n * 1000:.2f} = test processes {tests / n * 1000:.2f} "
-          f"({count / n:.1f} per request, {tests / max(count, 1) * 1000:.2f} each, fork to reaped) + the sample "
-          f"process around them {(server - tests) / n * 1000:.2f} (fork, setup, harness, exit) + server clean-up, "
-          f"protocol and JSON {(wall - server) / n * 1000:.2f}\n"
+          f"({count / n:.1f} per request, {tests / max(count, 1) * 1000:.2f} each, fork to reaped) + the server "
+          f"around them {(server - tests) / n * 1000:.2f} (working folder, harness, records) + protocol, JSON and "
+          f"the wait for the server's clean-up after its last reply {(wall - server) / n * 1000:.2f}\n"
           f"  this process (routing, JSON, judging; all its threads): {cpu_s / len(batch) * 1000:.2f} CPU ms per "
           f"completion; its cProfile, by own time:")
     out = io.StringIO()

@@ -161,11 +161,31 @@ print(results, open('inside.txt').read())
     assert not Path("/usr/pwned").exists()
 
 
+def test_runs_without_privileges_it_could_regain(box):
+    status = box.run_script("print(open('/proc/self/status').read())")["stdout"]
+    assert "NoNewPrivs:\t1" in status  # no setuid program can make it root again
+    assert "CapEff:\t0000000000000000" in status
+    if box._uid is not None:
+        assert f"Uid:\t{box._uid}\t{box._uid}\t{box._uid}\t{box._uid}" in status
+
+
 def test_infinite_loop_times_out_within_its_limit(box):
     started = time.monotonic()
     record = box.run_script("while True:\n    pass")
     assert record["status"] == "timeout"
     assert time.monotonic() - started < LIMITS.test_timeout_s + 3
+    _assert_healthy(box)
+
+
+def test_a_sample_is_cut_at_its_own_time_limit(box):
+    """Tests that each keep within their limit but together outrun the sample's: cut at the sample's limit."""
+    limits = Limits(timeout_s=2, test_timeout_s=1.5, memory_mb=512, max_output_bytes=1 << 20)
+    payload = {"mode": "stdio", "code": "import time\ntime.sleep(0.7)\nprint(input())", "inputs": ["x\n"] * 6}
+    started = time.monotonic()
+    result = box.run("tests", payload, limits)
+    assert time.monotonic() - started < 3
+    assert result.timed_out and not result.complete
+    assert [r["status"] for r in result.records] == ["ok", "ok"]
     _assert_healthy(box)
 
 
@@ -219,13 +239,21 @@ print(others, os.path.exists({marker!r}))
     assert record["stdout"].strip() == "[] False"
 
 
-def test_killing_its_parent_is_contained(box):
+def test_killing_the_server_is_contained(box):
+    """The test process's parent is the sandbox server. Under another uid (started as root) it cannot be
+    signalled at all; under the same uid it dies, the sample fails, and the next sample gets a fresh server."""
     _require_containment(box)
     record = box.run_script("import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nprint('survived')")
-    assert record["status"] == "contained"
+    if box._uid is not None:
+        assert record["status"] == "error" and "PermissionError" in record["error"]
+    else:
+        assert record["status"] == "contained" and record["crashed"]
     _assert_healthy(box)
-    record = box.run_script("import os, signal\nos.kill(-1, signal.SIGKILL)")
-    assert record["status"] == "contained"
+    record = box.run_script("import os, signal\nos.kill(-1, signal.SIGKILL)\nprint('survived')")
+    if box._uid is not None:  # it may signal only processes of its own uid, and kill(-1) spares the caller
+        assert record["status"] == "ok" and record["stdout"] == "survived\n"
+    else:
+        assert record["status"] == "contained" and record["crashed"]
     _no_leftovers(box)
     _assert_healthy(box)
 
@@ -243,12 +271,13 @@ def test_without_bubblewrap_it_says_isolation_is_reduced(caplog, monkeypatch):
             assert box.run_script("block = bytearray(10 << 30)")["status"] == "memory"
             env = box.run_script("import os\nprint(sorted(os.environ))")["stdout"]
             assert "HF_TOKEN" not in env and "OPENAI_API_KEY" not in env
+            test_runs_without_privileges_it_could_regain(box)
             if os.geteuid() == 0:  # started as root, the code still runs as the non-root sandbox uid
                 record = box.run_script(f"import os\nprint(os.getuid())\nprint(open({str(secret)!r}).read())")
                 assert record["stdout"].splitlines()[0] == str(box._uid)
                 assert SECRET not in record["stdout"] + record["stderr"]
                 test_fork_bomb_is_contained(box)
-                test_killing_its_parent_is_contained(box)
+                test_killing_the_server_is_contained(box)
     finally:
         secret.unlink()
         secret.parent.rmdir()

@@ -1,4 +1,4 @@
-"""Kills never reach a stranger that reused a pid: the pool's workers and the sandbox server's samples.
+"""Kills never reach a stranger that reused a pid: the pool's workers and the sandbox server's test processes.
 
 The kernel hands out a free pid again (cyclically; pid_max can be as low as 32768), so a pid signalled after
 its process was reaped may name an unrelated process by then. The tests force that reuse where they may
@@ -87,32 +87,30 @@ REQUEST = {"entry": "script", "payload": {"source": "print(1)", "stdin": ""}, "t
                       "max_processes": 16, "max_open_files": 128, "tmp_mb": 64}}
 
 
-def test_the_server_signals_a_samples_group_before_reaping_it(monkeypatch):
-    server = _server()
-    states = []
-
-    def clean_up(pid: int, real=server._clean_up) -> None:
-        with open(f"/proc/{pid}/stat") as fh:  # still ours: a zombie holding its pid and group id
-            states.append(fh.read().rsplit(")", 1)[1].split()[0])
-        real(pid)
-        assert not os.path.exists(f"/proc/{pid}")
-
-    monkeypatch.setattr(server, "_clean_up", clean_up)
-    reply = server.run(REQUEST)
-    assert reply["exit_code"] == 0 and reply["records"][-1] == {"done": "t"}
-    assert states == ["Z"]
-
-
-@forces_pids
-def test_the_server_spares_whoever_takes_a_finished_samples_pid(monkeypatch):
+def test_a_test_process_out_of_time_is_killed_with_its_group_before_it_is_reaped(monkeypatch):
     server = _server()
     seen = []
 
-    def clean_up(pid: int, real=server._clean_up) -> None:
-        seen.append(_stranger_at(pid))  # gets the sample's pid if the server had already freed it
-        real(pid)
+    def killpg(pgid: int, sig: int, real=os.killpg) -> None:
+        with open(f"/proc/{pgid}/stat") as fh:  # still ours: not reaped, so its pid and group id are its own
+            fields = fh.read().rsplit(")", 1)[1].split()
+        seen.append((int(fields[1]) == os.getpid(), int(fields[2]) == pgid))  # our child, leading its group
+        real(pgid, sig)
 
-    monkeypatch.setattr(server, "_clean_up", clean_up)
-    assert server.run(REQUEST)["exit_code"] == 0
-    stranger, pidfd = seen[0]
+    monkeypatch.setattr(os, "killpg", killpg)
+    request = {**REQUEST, "payload": {"source": "while True:\n    pass", "stdin": ""},
+               "limits": {**REQUEST["limits"], "test_timeout_s": 0.5}}
+    reply = server.run(request)
+    server.clean_up()
+    assert reply["records"][0]["status"] == "timeout" and reply["records"][-1] == {"done": "t"}
+    assert seen == [(True, True)]
+
+
+@forces_pids
+def test_the_server_spares_whoever_takes_a_finished_test_processs_pid():
+    server = _server()
+    reply = server.run({**REQUEST, "payload": {"source": "import os\nprint(os.getpid())", "stdin": ""}})
+    pid = int(reply["records"][0]["stdout"])  # reaped by now: the pid is free
+    stranger, pidfd = _stranger_at(pid)
+    server.clean_up()
     assert _survives(pidfd, stranger), f"the server killed the stranger (pid {stranger})"

@@ -3,11 +3,12 @@
 A `Sandbox` is a long-lived fork server (`kit/sandbox/server.py`) that, where bubblewrap is installed,
 lives in its own namespaces: no network, a read-only root, the home folders, /run and the Hugging Face
 cache hidden behind empty tmpfs mounts, private size-capped /tmp and /dev/shm, its own PID namespace, and it
-dies with its parent. Each request forks a fresh sample process that drops to a non-root uid (root's
-RLIMIT_NPROC is not enforced by the kernel), gets an empty environment, a fresh working folder, its own
-session and rlimits (address space, CPU seconds, processes, file size, open files); untrusted code runs only
-in test processes forked from it (see `harness.py`). On timeout the server kills the sample's
-process group and every leftover process, and wipes /tmp, before the next request.
+dies with its parent. The server never runs untrusted code: for each test of a sample it forks a fresh test
+process that drops to a non-root uid (root's RLIMIT_NPROC is not enforced by the kernel) that can gain no
+privilege back, gets an empty environment, the sample's fresh working folder, its own session and rlimits
+(address space, CPU seconds, processes, file size, open files), and only then runs the code (see
+`harness.py`). A test that outruns its limit has its process group killed; after every sample the server
+kills every leftover process and wipes /tmp, before the next request.
 
 Without bwrap (not installed, or `KIT_SANDBOX_ISOLATION=rlimits`) the same server runs with rlimits only -
 still dropping to a non-root uid when started as root - and says loudly that isolation is reduced. When
@@ -59,7 +60,7 @@ class SandboxError(RuntimeError):
 
 @dataclass(frozen=True)
 class Limits:
-    """Limits of one sample (all of its tests run in one sample process)."""
+    """Limits of one sample (its tests run one after the other, each in its own test process)."""
 
     timeout_s: float = 60.0  # wall time of the whole sample
     test_timeout_s: float = 6.0  # wall time of one test process
@@ -79,8 +80,6 @@ class SandboxResult:
     timed_out: bool = False  # the sample outran `Limits.timeout_s`
     crashed: bool = False  # the sandbox server died (e.g. the code killed its parent); it is restarted
     truncated: bool = False  # the records outgrew their cap
-    exit_code: int | None = None
-    signal: int | None = None
     time_s: float = 0.0
     error: str | None = None  # harness error, if it reported one
 
@@ -213,7 +212,7 @@ class Sandbox:
         else:
             self._host_scratch = tempfile.mkdtemp(prefix="kit-sandbox-")
             os.chmod(self._host_scratch, 0o711)  # the sandbox uid may enter its own working folders only
-            # As root, the sample process still drops to the sandbox uid: root's files stay out of reach,
+            # As root, the test processes still drop to the sandbox uid: root's files stay out of reach,
             # RLIMIT_NPROC holds, and kill(-1) reaches only the sandbox's own processes.
             config.update(uid=self._uid, pid_namespace=False, scratch=self._host_scratch, keep=[])
             cmd = [*python, server]
@@ -301,15 +300,15 @@ class Sandbox:
             records = records[:-1]
         error = next((r["harness_error"] for r in records if "harness_error" in r), None)
         return SandboxResult(records=[r for r in records if "harness_error" not in r], complete=complete,
-                             timed_out=reply["timed_out"], truncated=reply["truncated"],
-                             exit_code=reply.get("exit_code"), signal=reply.get("signal"),
-                             time_s=reply["time_s"], error=error)
+                             timed_out=reply["timed_out"], truncated=reply["truncated"], time_s=reply["time_s"],
+                             error=error)
 
     def run_script(self, source: str, stdin: str = "", limits: Limits | None = None) -> dict[str, Any]:
         """Run a Python script; return its record: status, stdout, stderr, exit_code/signal, time_s.
 
-        `status` is ok | error | memory | timeout | killed | output_limit, or `contained` when the sample
-        process itself was killed (timeout of the sample, or the code killed its parent).
+        `status` is ok | error | memory | timeout | killed | output_limit, or `contained` when the run did not
+        complete (the sample outran its time limit, or the code killed the sandbox server, which is then
+        restarted).
         """
         result = self.run("script", {"source": source, "stdin": stdin}, limits)
         if result.complete and result.records:

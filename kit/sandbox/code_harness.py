@@ -1,6 +1,7 @@
-"""The `tests` entry of the sandbox (stdlib only; runs inside the sample process, see `kit.sandbox`).
+"""The `tests` entry of the sandbox (stdlib only; runs in the sandbox server, see `kit.sandbox`).
 
-Runs a solution against its tests, one forked test process per test, and reports per test what came out.
+Runs a solution against its tests, one confined test process per test (`harness.run_in_test_process`), one
+after the other, and reports per test what came out.
 Expected outputs never enter the sandbox: `kit/verify/code.py` compares outputs outside it. Payload:
 
     {"mode": "stdio", "code": ..., "inputs": ["1 2\\n", ...]}
@@ -46,8 +47,8 @@ def plain(value, depth: int = 0):
     raise TypeError(f"result is not a plain value (type {kind.__name__})")
 
 
-def _solution_namespace(code: str) -> dict:
-    namespace = base.fresh_globals()
+def _run_solution(code: str, namespace: dict) -> dict:
+    """Run the solution in `namespace` (made by `base.fresh_globals()` before the fork: see there)."""
     exec(compile(code, "<solution>", "exec"), namespace)
     return namespace
 
@@ -63,37 +64,42 @@ def _callable(namespace: dict, fn_name: str, use_class: bool):
     return namespace[fn_name]
 
 
-def _run_stdio(payload: dict, limits: dict, index: int, test_input: str) -> dict:
-    def program() -> None:
-        _solution_namespace(payload["code"])
+def _run_stdio(payload: dict, sample: base.Sample, test_input: str) -> dict:
+    namespace = base.fresh_globals()
 
-    record = base.run_in_test_process(program, limits=limits, timeout_s=limits["test_timeout_s"],
-                                      stdin=test_input, tag=f"t{index}", exit_ok=True)
+    def program() -> None:
+        _run_solution(payload["code"], namespace)
+
+    record = base.run_in_test_process(program, sample, timeout_s=sample.limits["test_timeout_s"], stdin=test_input,
+                                      exit_ok=True)
     if record["status"] == "early_exit":  # the program ended itself (os._exit): its output is what counts
         record["status"] = "ok"
+    record.pop("result", None)
     record["output"] = record.pop("stdout")
     return record
 
 
-def _run_call(payload: dict, limits: dict, index: int, args: list) -> dict:
-    ret_path = f"r{index}.json"
+def _run_call(payload: dict, sample: base.Sample, args: list) -> dict:
+    namespace = base.fresh_globals()
 
-    def call() -> None:
-        fn = _callable(_solution_namespace(payload["code"]), payload["fn_name"], payload.get("use_class", False))
+    def call() -> bytes:
+        fn = _callable(_run_solution(payload["code"], namespace), payload["fn_name"], payload.get("use_class", False))
         result = fn(*args) if isinstance(args, list) else fn(args)
-        base._write_file(ret_path, json.dumps(plain(result)).encode())
+        return json.dumps(plain(result)).encode()
 
-    record = base.run_in_test_process(call, limits=limits, timeout_s=limits["test_timeout_s"],
-                                      tag=f"t{index}", exit_ok=False)
+    record = base.run_in_test_process(call, sample, timeout_s=sample.limits["test_timeout_s"], exit_ok=False)
     record.pop("stdout", None)
+    returned = record.pop("result", b"")
     if record["status"] == "ok":
-        record["output"] = base._read_file(ret_path, limits["max_output_bytes"]).decode("utf-8", "replace")
+        record["output"] = returned.decode("utf-8", "replace")
     return record
 
 
-def _run_assert(payload: dict, limits: dict) -> dict:
+def _run_assert(payload: dict, sample: base.Sample) -> dict:
+    namespace, test_builtins = base.fresh_globals(), dict(base.CLEAN_BUILTINS)
+
     def check() -> None:
-        namespace = _solution_namespace(payload["code"])
+        _run_solution(payload["code"], namespace)
         entry = payload["entry_point"]
         if entry not in namespace:
             raise NameError(f"the solution defines no function {entry!r}")
@@ -108,32 +114,32 @@ def _run_assert(payload: dict, limits: dict) -> dict:
         # builtins; the entry point's name is bound to the guarded candidate, so MBPP-style top-level
         # `assert add(1, 2) == 3` lines are checked too. A `check(candidate)` function is then called.
         tests = dict(namespace)
-        tests["__builtins__"] = dict(base.CLEAN_BUILTINS)
+        tests["__builtins__"] = test_builtins
         tests[entry] = guarded
         tests.pop("check", None)
         exec(compile(payload["test_code"], "<tests>", "exec"), tests)
         if callable(tests.get("check")):
             tests["check"](guarded)
 
-    record = base.run_in_test_process(check, limits=limits, timeout_s=limits["test_timeout_s"], tag="t0",
-                                      exit_ok=False)
+    record = base.run_in_test_process(check, sample, timeout_s=sample.limits["test_timeout_s"], exit_ok=False)
     record.pop("stdout", None)
+    record.pop("result", None)
     return record
 
 
-def main(payload: dict, limits: dict, emit) -> None:
+def main(payload: dict, sample: base.Sample) -> None:
     mode = payload["mode"]
     if mode == "assert":
-        emit({"test": 0, **_run_assert(payload, limits)})
+        sample.emit({"test": 0, **_run_assert(payload, sample)})
         return
     run = _run_stdio if mode == "stdio" else _run_call
     stop = False
     for index, test_input in enumerate(payload["inputs"]):
         if stop:
-            emit({"test": index, "status": "skipped"})
+            sample.emit({"test": index, "status": "skipped"})
             continue
-        record = run(payload, limits, index, test_input)
+        record = run(payload, sample, test_input)
         if record["status"] == "ok":
             record.pop("stderr", None)
-        emit({"test": index, **record})
+        sample.emit({"test": index, **record})
         stop = record["status"] in ("timeout", "memory")

@@ -1,14 +1,26 @@
 """Runs untrusted code in a test process (stdlib only; loaded by the sandbox server, see `server.py`).
 
-`run_in_test_process(fn, ...)` forks a process that gets its own process group, stdin from a file,
-stdout/stderr to capped files, address-space/CPU/file-size limits, and no copy of the harness's result
-pipe; it calls `fn()` there and waits at most `timeout_s`. This module's `main` is the `script` entry: run a
-Python source as `__main__` and report its exit status and output.
+The harness itself runs in the server process, which never runs untrusted code: `run_in_test_process(fn,
+sample, ...)` forks a test process that confines itself first (its own session and process group, the
+sample's working folder, a non-root uid that can gain no privilege back, an environment of PATH, LANG,
+HOME and TMPDIR alone, rlimits: processes, open files, no core dumps, then address space, CPU seconds and
+file size), gets stdin from an anonymous file holding the test's
+input and stdout/stderr into capped anonymous files, and only then calls `fn()`. The server waits at most the
+test's time limit (never past the sample's deadline) and reads what came back from its own copies of those
+files, so nothing the code does to the working folder (symlinks, FIFOs, swapped files) reaches the server.
+This module's `main` is the `script` entry: run a Python source as `__main__` and report how it ended.
+
+What it does not protect against: code in a test process can reach anything in that process - the
+proof-of-completion nonce below and, in the assert form, the tests themselves - so a solution written to game
+its own verdict can pass assert-form tests (stdin/stdout and call-based outputs are compared outside the
+sandbox, against expected outputs that never enter it). The namespaces, the uid and the rlimits around the
+process are what keep the host, the server and the next sample safe (see `kit.sandbox`).
 """
 
 from __future__ import annotations
 
 import builtins
+import ctypes
 import importlib
 import math
 import os
@@ -18,6 +30,8 @@ import signal
 import sys
 import time
 import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
 
 # Modules the code under test commonly imports, loaded once here so every forked test process has them
 # warm - and, in the rlimits-only fallback started as root, has them at all: the sandbox uid may not be able
@@ -29,32 +43,90 @@ for _name in PRELOADED:
     importlib.import_module(_name)
 
 # Exit codes a test process uses to tell the harness how `fn` ended.
-EXIT_OK, EXIT_ERROR, EXIT_MEMORY, EXIT_FAILED = 0, 81, 82, 83
+EXIT_OK, EXIT_ERROR, EXIT_MEMORY, EXIT_FAILED, EXIT_UNCONFINED = 0, 81, 82, 83, 84
 CLEAN_BUILTINS = dict(vars(builtins))  # taken before any untrusted code runs
 # C functions captured before untrusted code runs: patching the os module cannot reach these references.
-_exit, _open, _write, _close, _read = os._exit, os.open, os.write, os.close, os.read
+_exit, _write = os._exit, os.write
+PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS, PR_SET_CHILD_SUBREAPER = 4, 38, 36
+_libc = ctypes.CDLL(None, use_errno=True)
+RESULT_FD = 3  # the test process's fd for the nonce and `fn`'s result (0, 1, 2: stdin, stdout, stderr)
+_NONCE_BYTES = 16
 
 
-def _write_file(path: str, data: bytes) -> None:
-    fd = _open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        _write(fd, data)
-    finally:
-        _close(fd)
+def prctl(option: int, value: int) -> None:
+    if _libc.prctl(option, value, 0, 0, 0) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"prctl({option}, {value}): {os.strerror(errno)}")
 
 
-def _read_file(path: str, cap: int = 1 << 16) -> bytes:
-    try:
-        fd = _open(path, os.O_RDONLY)
-    except OSError:
-        return b""
-    try:
-        return _read(fd, cap)
-    finally:
-        _close(fd)
+class SampleTimeout(Exception):
+    """The sample's deadline passed: the server stops it and reports it timed out."""
 
 
-def _set_limits(limits: dict, timeout_s: float) -> None:
+@dataclass
+class Sample:
+    """One request as the harness sees it: its limits (`kit.sandbox.Limits` as a dict), where and as whom its
+    test processes run, when it must end, and `emit(record)` to report a record."""
+
+    limits: dict
+    workdir: str
+    uid: int | None  # None: the server's own uid (an unprivileged user without bwrap)
+    deadline: float  # time.monotonic() at which the sample has run out of time
+    emit: Callable[[dict], None]
+
+
+def sandbox_environment(workdir: str) -> None:
+    """Make this process's environment the one untrusted code gets (forked test processes inherit it): nothing
+    but PATH, LANG, and HOME and TMPDIR in the sample's working folder. The server sets it for each sample."""
+    os.environ.clear()
+    os.environ.update({"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": workdir, "LANG": "C.UTF-8", "TMPDIR": workdir})
+
+
+_streams: tuple | None = None
+
+
+def _std_streams() -> tuple:
+    """Text streams on fds 0, 1 and 2 for test processes, built once here and inherited by every fork (built in
+    each test process, they cost a fifth of its fork): the parent never uses them, and a test process points
+    those fds at its own files before it takes them as sys.stdin, sys.stdout and sys.stderr."""
+    global _streams
+    if _streams is None:
+        _streams = (open(0, encoding="utf-8", errors="replace", closefd=False),  # noqa: SIM115
+                    open(1, "w", encoding="utf-8", closefd=False),  # noqa: SIM115
+                    open(2, "w", encoding="utf-8", closefd=False))  # noqa: SIM115
+    return _streams
+
+
+def _anonymous_file(sample: Sample, name: str, data: bytes = b"") -> int:
+    """An unnamed in-memory file (its fd) owned by the sandbox uid, so the code may reopen /dev/stdin."""
+    fd = os.memfd_create(name)
+    if data:
+        os.write(fd, data)
+        os.lseek(fd, 0, os.SEEK_SET)
+    if sample.uid is not None:
+        os.fchown(fd, sample.uid, sample.uid)
+    os.fchmod(fd, 0o600)
+    return fd
+
+
+def _confine(sample: Sample, timeout_s: float) -> None:
+    """In the test process, before any untrusted code: leave the server's session, drop to the sandbox uid,
+    set the rlimits. Raises if it would still run as root. (The environment is the server's: see
+    `sandbox_environment`.)"""
+    limits = sample.limits
+    os.setsid()
+    os.chdir(sample.workdir)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (limits["max_open_files"],) * 2)
+    if sample.uid is not None:
+        os.setgroups([])
+        os.setresgid(sample.uid, sample.uid, sample.uid)
+        os.setresuid(sample.uid, sample.uid, sample.uid)
+    if os.getuid() == 0 or os.geteuid() == 0:  # last line of defence, whatever the configuration
+        raise PermissionError("refusing to run untrusted code as root")
+    prctl(PR_SET_NO_NEW_PRIVS, 1)  # no setuid program or file capability can raise it again
+    # Counted per uid: only meaningful for a non-root uid (the kernel ignores it for root).
+    resource.setrlimit(resource.RLIMIT_NPROC, (limits["max_processes"],) * 2)
     memory = limits["memory_mb"] << 20
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     cpu = math.ceil(timeout_s) + 1
@@ -63,99 +135,113 @@ def _set_limits(limits: dict, timeout_s: float) -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (cap, cap))
 
 
-def _tail(path: str, cap: int) -> tuple[str, bool]:
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read(cap + 1)
-    except OSError:
-        return "", False
-    return data[:cap].decode("utf-8", "replace"), len(data) > cap
+def _read_back(fd: int, cap: int) -> tuple[bytes, bool]:
+    """Up to `cap` bytes of an anonymous file from its start, and whether it held more."""
+    data = os.pread(fd, cap + 1, 0)
+    return data[:cap], len(data) > cap
 
 
-def run_in_test_process(fn, *, limits: dict, timeout_s: float, stdin: str = "", tag: str = "t",
+def run_in_test_process(fn: Callable[[], bytes | None], sample: Sample, *, timeout_s: float, stdin: str = "",
                         exit_ok: bool = True) -> dict:
-    """Run `fn()` in a forked, limited test process; return how it ended.
+    """Run `fn()` in a forked, confined test process; return how it ended.
 
     The result has `status` (ok | early_exit | error | memory | failed | timeout | killed | output_limit),
-    `time_s`, `stdout`/`stderr` (capped text), `error` (last traceback line) and `exit_code`/`signal`.
-    `ok` needs proof that `fn` returned: a fresh random nonce that the test process writes only after it, so
-    `os._exit(0)` part-way is `early_exit`. `exit_ok`: whether `SystemExit(0)` counts as a normal end (a
-    stdin/stdout program may call exit(); a function under test may not).
+    `time_s`, `stdout`/`stderr` (capped text), `result` (the bytes `fn` returned, for `ok`), `error` (last
+    traceback line) and `exit_code`/`signal`. `ok` needs proof that `fn` returned: a fresh random nonce the
+    test process writes only after it, so `os._exit(0)` part-way is `early_exit`. `exit_ok`: whether
+    `SystemExit(0)` counts as a normal end (a stdin/stdout program may call exit(); a function under test may
+    not). Raises `SampleTimeout` when the sample's deadline passes before the test starts or ends.
     """
-    in_path, out_path, err_path, done_path = f"{tag}.in", f"{tag}.out", f"{tag}.err", f"{tag}.done"
-    nonce = os.urandom(16).hex().encode()
-    with open(in_path, "w", encoding="utf-8") as fh:
-        fh.write(stdin)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    started = time.monotonic()
-    pid = os.fork()
-    if pid == 0:
-        code = EXIT_ERROR
-        try:
-            os.setpgid(0, 0)
-            fds = [os.open(in_path, os.O_RDONLY), os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
-                   os.open(err_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)]
-            for target, fd in enumerate(fds):
-                os.dup2(fd, target)
-            os.closerange(3, 1 << 16)
-            sys.stdin = open(0, encoding="utf-8", errors="replace", closefd=False)  # noqa: SIM115
-            sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
-            sys.stderr = open(2, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
-            _set_limits(limits, timeout_s)
+    budget = sample.deadline - time.monotonic()
+    if budget <= 0:
+        raise SampleTimeout
+    cut_by_sample, timeout_s = budget < timeout_s, min(timeout_s, budget)
+    nonce = os.urandom(_NONCE_BYTES)
+    streams = _std_streams()
+    fds = [_anonymous_file(sample, "stdin", stdin.encode("utf-8", "replace")),
+           _anonymous_file(sample, "stdout"), _anonymous_file(sample, "stderr"), _anonymous_file(sample, "result")]
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        started = time.monotonic()
+        pid = os.fork()
+        if pid == 0:
+            code = EXIT_ERROR
             try:
-                fn()
-                code = EXIT_OK
-            except SystemExit as exc:
-                code = EXIT_OK if exit_ok and exc.code in (None, 0) else EXIT_ERROR
-                if code:
-                    print(f"SystemExit: {exc.code!r} before the tests finished", file=sys.stderr)
-            except MemoryError:
-                code = EXIT_MEMORY
-            except AssertionError:
-                traceback.print_exc()
-                code = EXIT_FAILED
-            except BaseException:  # noqa: BLE001 - the code under test may raise anything
-                traceback.print_exc()
-                code = EXIT_ERROR
-            try:
-                sys.stdout.flush()
-                sys.stderr.flush()
-            except BaseException:  # noqa: BLE001 - e.g. output over the file-size limit
-                code = code or EXIT_ERROR
-            if code == EXIT_OK:
-                _write_file(done_path, nonce)
-        finally:
-            _exit(code)
-    status = _wait(pid, timeout_s)
-    elapsed = time.monotonic() - started
-    cap = limits["max_output_bytes"]
-    stdout, out_over = _tail(out_path, cap)
-    stderr, _ = _tail(err_path, 8192)
-    result = {"time_s": round(elapsed, 4), "stdout": stdout, "stderr": stderr[-4000:]}
+                for target, fd in enumerate(fds):
+                    os.dup2(fd, target)
+                os.closerange(RESULT_FD + 1, 1 << 16)  # the server's request and reply pipes among them
+                try:
+                    _confine(sample, timeout_s)
+                except BaseException:  # noqa: BLE001 - never run the code unconfined
+                    code = EXIT_UNCONFINED
+                    traceback.print_exc()
+                    sys.stderr.flush()
+                    raise
+                sys.stdin, sys.stdout, sys.stderr = streams
+                returned = None
+                try:
+                    returned = fn()
+                    code = EXIT_OK
+                except SystemExit as exc:
+                    code = EXIT_OK if exit_ok and exc.code in (None, 0) else EXIT_ERROR
+                    if code:
+                        print(f"SystemExit: {exc.code!r} before the tests finished", file=sys.stderr)
+                except MemoryError:
+                    code = EXIT_MEMORY
+                except AssertionError:
+                    traceback.print_exc()
+                    code = EXIT_FAILED
+                except BaseException:  # noqa: BLE001 - the code under test may raise anything
+                    traceback.print_exc()
+                    code = EXIT_ERROR
+                try:
+                    sys.stdout.flush()
+                    sys.stderr.flush()
+                except BaseException:  # noqa: BLE001 - e.g. output over the file-size limit
+                    code = code or EXIT_ERROR
+                if code == EXIT_OK:
+                    data = nonce + (returned or b"")
+                    while data:
+                        data = data[_write(RESULT_FD, data):]
+            finally:
+                _exit(code)
+        status = _wait(pid, timeout_s)
+        elapsed = time.monotonic() - started
+        cap = sample.limits["max_output_bytes"]
+        stdout, out_over = _read_back(fds[1], cap)
+        stderr = _read_back(fds[2], 8192)[0].decode("utf-8", "replace")
+        proof, _ = _read_back(fds[3], cap + _NONCE_BYTES)
+    finally:
+        for fd in fds:
+            os.close(fd)
+    if status is None and cut_by_sample:
+        raise SampleTimeout
+    record: dict = {"time_s": round(elapsed, 4), "stdout": stdout.decode("utf-8", "replace"),
+                    "stderr": stderr[-4000:]}
     if status is None:
-        result["status"] = "timeout"
+        record["status"] = "timeout"
     elif os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
-        result["signal"] = sig
-        result["status"] = {signal.SIGXCPU: "timeout", signal.SIGXFSZ: "output_limit"}.get(sig, "killed")
+        record["signal"] = sig
+        record["status"] = {signal.SIGXCPU: "timeout", signal.SIGXFSZ: "output_limit"}.get(sig, "killed")
     else:
         code = os.WEXITSTATUS(status)
-        result["exit_code"] = code
-        result["status"] = {EXIT_OK: "ok", EXIT_MEMORY: "memory", EXIT_FAILED: "failed"}.get(code, "error")
-        if code == EXIT_OK and _read_file(done_path) != nonce:
-            result["status"] = "early_exit"
+        if code == EXIT_UNCONFINED:
+            raise RuntimeError(f"a test process could not be confined: {stderr.strip()[-300:]}")
+        record["exit_code"] = code
+        record["status"] = {EXIT_OK: "ok", EXIT_MEMORY: "memory", EXIT_FAILED: "failed"}.get(code, "error")
+        if code == EXIT_OK:
+            if proof[:_NONCE_BYTES] != nonce:
+                record["status"] = "early_exit"
+            else:
+                record["result"] = proof[_NONCE_BYTES:]
     if out_over or "File too large" in stderr:
-        result["status"] = "output_limit"
-    if result["status"] in ("error", "failed"):
+        record["status"] = "output_limit"
+    if record["status"] in ("error", "failed"):
         lines = [line for line in stderr.strip().splitlines() if line.strip()]
-        result["error"] = lines[-1][:500] if lines else f"exit code {result.get('exit_code')}"
-    for path in (in_path, out_path, err_path, done_path):
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
-    return result
+        record["error"] = lines[-1][:500] if lines else f"exit code {record.get('exit_code')}"
+    return record
 
 
 def _wait(pid: int, timeout_s: float) -> int | None:
@@ -180,13 +266,20 @@ def _wait(pid: int, timeout_s: float) -> int | None:
 
 
 def fresh_globals() -> dict:
-    """A `__main__` namespace with a clean copy of the builtins (patching builtins there cannot leak out)."""
+    """A `__main__` namespace with a clean copy of the builtins (patching builtins there cannot leak out).
+    Made before the fork, in the server: made in the test process, the copy would touch - and so copy, page by
+    page - every builtin the two processes share."""
     return {"__name__": "__main__", "__builtins__": dict(CLEAN_BUILTINS)}
 
 
-def main(payload: dict, limits: dict, emit) -> None:
+def main(payload: dict, sample: Sample) -> None:
     """The `script` entry: run `payload["source"]` as `__main__` with `payload["stdin"]`."""
-    def run() -> None:
-        exec(compile(payload["source"], "<sandboxed>", "exec"), fresh_globals())
+    namespace = fresh_globals()
 
-    emit(run_in_test_process(run, limits=limits, timeout_s=limits["test_timeout_s"], stdin=payload.get("stdin", "")))
+    def run() -> None:
+        exec(compile(payload["source"], "<sandboxed>", "exec"), namespace)
+
+    record = run_in_test_process(run, sample, timeout_s=sample.limits["test_timeout_s"],
+                                 stdin=payload.get("stdin", ""))
+    record.pop("result", None)
+    sample.emit(record)

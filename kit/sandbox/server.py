@@ -1,40 +1,32 @@
 """The fork server that runs inside the sandbox (stdlib only; started by `kit.sandbox.Sandbox`).
 
-Layers, each one forked from the one above:
+Two layers:
 
-    server  (root inside the bwrap namespace, or the invoking user without bwrap)
-      -> sample process  (one per request: own session, non-root uid, rlimits, non-dumpable, runs the harness)
-           -> test processes  (forked by the harness: the only place untrusted code runs)
+    server  (root inside the bwrap namespace, or the invoking user without bwrap; never runs untrusted code)
+      -> test processes  (one per test, forked by the harness the server runs, see `harness.py`: each drops
+                          to the sandbox uid and its limits before the untrusted code runs)
 
-The server never runs untrusted code. Requests and replies travel over the server's original stdin/stdout
-as 4-byte length-prefixed JSON. The sample process reports records over a pipe that test processes do not
-inherit; its last record carries the request's random token, so a reply without it means the harness did
-not run to its end. After every sample the server kills every leftover process and wipes the private /tmp.
+Requests and replies travel over the server's original stdin/stdout as 4-byte length-prefixed JSON. The server
+runs the request's harness entry itself (the harness is trusted code; the test processes report through
+anonymous files the server reads from its own descriptors), and its reply's last record carries the
+request's random token only when the harness ran to its end. After every reply, before it reads the next
+request, the server kills every leftover process and wipes the private /tmp. It is not dumpable, so test
+processes of its own uid (without bwrap, as an unprivileged user) cannot ptrace it or read its memory.
 """
 
 from __future__ import annotations
 
-import ctypes
+import gc
 import importlib.util
 import json
 import os
-import resource
-import selectors
 import shutil
 import signal
 import struct
 import sys
 import time
 
-PR_SET_DUMPABLE = 4
-PR_SET_CHILD_SUBREAPER = 36
 MAX_RECORD_BYTES = 64 << 20
-
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-def prctl(option: int, value: int) -> None:
-    _libc.prctl(option, value, 0, 0, 0)
 
 
 def read_exact(fd: int, n: int) -> bytes:
@@ -59,6 +51,10 @@ def write_message(fd: int, message: dict) -> None:
         data = data[os.write(fd, data):]
 
 
+class _Truncated(Exception):
+    """The records outgrew `MAX_RECORD_BYTES`."""
+
+
 class Server:
     def __init__(self, config: dict) -> None:
         self.uid: int | None = config.get("uid")
@@ -72,7 +68,11 @@ class Server:
             sys.modules[spec.name] = module
             spec.loader.exec_module(module)
             self.harnesses[name] = module.main
+        self.base = sys.modules["_kit_harness_script"]  # the generic harness: Sample, SampleTimeout
         self.counter = 0
+        # Everything loaded so far lives as long as the server: keep the garbage collector off it, so that a
+        # collection in a test process does not touch (and copy, page by page) what it shares with us.
+        gc.freeze()
 
     # -- one sample -------------------------------------------------------------------------------
     def run(self, request: dict) -> dict:
@@ -81,135 +81,35 @@ class Server:
         os.mkdir(workdir, 0o700)
         if self.uid is not None:
             os.chown(workdir, self.uid, self.uid)
-        read_end, write_end = os.pipe()
+        self.base.sandbox_environment(workdir)
         started = time.monotonic()
-        pid = os.fork()
-        if pid == 0:  # the sample process
-            os.close(read_end)
-            self._sample_process(request, workdir, write_end)
-        os.close(write_end)
-        reply = self._collect(pid, read_end, request["limits"]["timeout_s"])
-        reply["time_s"] = round(time.monotonic() - started, 4)
-        self._clean_up(pid)
-        return reply
+        records: list[dict] = []
+        size = 0
 
-    def _sample_process(self, request: dict, workdir: str, result_fd: int) -> None:
+        def emit(record: dict) -> None:
+            nonlocal size
+            size += len(json.dumps(record))
+            if size > MAX_RECORD_BYTES:
+                raise _Truncated
+            records.append(record)
+
+        sample = self.base.Sample(limits=request["limits"], workdir=workdir, uid=self.uid,
+                                  deadline=started + request["limits"]["timeout_s"], emit=emit)
+        timed_out = truncated = False
         try:
-            os.setsid()
-            limits = request["limits"]
-            devnull = os.open(os.devnull, os.O_RDWR)
-            for fd in (0, 1, 2):
-                os.dup2(devnull, fd)
-            os.closerange(3, result_fd)
-            os.closerange(result_fd + 1, 1 << 16)
-            os.chdir(workdir)
-            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-            resource.setrlimit(resource.RLIMIT_NOFILE, (limits["max_open_files"],) * 2)
-            if self.uid is not None:
-                os.setgroups([])
-                os.setresgid(self.uid, self.uid, self.uid)
-                os.setresuid(self.uid, self.uid, self.uid)
-            if os.getuid() == 0 or os.geteuid() == 0:  # last line of defence, whatever the configuration
-                raise PermissionError("refusing to run untrusted code as root")
-            # Counted per uid: only meaningful for a non-root uid (the kernel ignores it for root).
-            resource.setrlimit(resource.RLIMIT_NPROC, (limits["max_processes"],) * 2)
-            prctl(PR_SET_DUMPABLE, 0)  # test processes may not ptrace us or open our fds via /proc
-            os.environ.clear()
-            os.environ.update({"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": workdir, "LANG": "C.UTF-8",
-                               "TMPDIR": workdir})
-            harness = self.harnesses[request["entry"]]
+            self.harnesses[request["entry"]](request["payload"], sample)
+            records.append({"done": request["token"]})
+        except _Truncated:
+            truncated = True
+        except self.base.SampleTimeout:
+            timed_out = True
+        except Exception as exc:  # noqa: BLE001 - report anything; the server goes on
+            records.append({"harness_error": f"{type(exc).__name__}: {exc}"})
+        return {"records": records, "timed_out": timed_out, "truncated": truncated,
+                "time_s": round(time.monotonic() - started, 4)}
 
-            def emit(record: dict) -> None:
-                data = (json.dumps(record) + "\n").encode()
-                while data:
-                    data = data[os.write(result_fd, data):]
-
-            harness(request["payload"], limits, emit)
-            emit({"done": request["token"]})
-            os._exit(0)
-        except BaseException as exc:  # noqa: BLE001 - report anything, then die
-            try:
-                os.write(result_fd, (json.dumps({"harness_error": f"{type(exc).__name__}: {exc}"}) + "\n").encode())
-            finally:
-                os._exit(70)
-
-    def _collect(self, pid: int, read_end: int, timeout_s: float) -> dict:
-        deadline = time.monotonic() + timeout_s
-        pidfd = os.pidfd_open(pid)
-        sel = selectors.DefaultSelector()
-        sel.register(read_end, selectors.EVENT_READ, "records")
-        sel.register(pidfd, selectors.EVENT_READ, "exit")
-        chunks, size, truncated, exited, timed_out = [], 0, False, False, False
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                timed_out = True
-                break
-            events = sel.select(remaining)
-            pipe_open = True
-            for key, _ in events:
-                if key.data == "exit":
-                    exited = True
-                    sel.unregister(pidfd)
-                else:
-                    chunk = os.read(read_end, 1 << 16)
-                    if not chunk:
-                        pipe_open = False
-                        sel.unregister(read_end)
-                    elif size + len(chunk) > MAX_RECORD_BYTES:
-                        truncated = True
-                    else:
-                        chunks.append(chunk)
-                        size += len(chunk)
-            if exited and not pipe_open:
-                break
-            if exited:
-                # Drain what is buffered; a grandchild may still hold no copy of the pipe (we close it).
-                os.set_blocking(read_end, False)
-                try:
-                    while chunk := os.read(read_end, 1 << 16):
-                        if size + len(chunk) <= MAX_RECORD_BYTES:
-                            chunks.append(chunk)
-                            size += len(chunk)
-                        else:
-                            truncated = True
-                except BlockingIOError:
-                    pass
-                break
-            if truncated:
-                break
-        sel.close()
-        os.close(read_end)
-        # Read the exit status but leave the sample unreaped (WNOWAIT): until `_clean_up` has signalled its
-        # process group, that group id must stay ours. Reaped, the pid would be free for the kernel to hand
-        # to an unrelated new group leader, which `killpg(pid)` would then kill.
-        status = None
-        if not timed_out:
-            try:
-                status = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
-            except ChildProcessError:
-                status = None
-        os.close(pidfd)
-        records = []
-        for line in b"".join(chunks).decode("utf-8", "replace").splitlines():
-            try:
-                records.append(json.loads(line))
-            except ValueError:
-                records.append({"garbled": line[:200]})
-        reply = {"records": records, "timed_out": timed_out, "truncated": truncated}
-        if status is not None:
-            if status.si_code in (os.CLD_KILLED, os.CLD_DUMPED):
-                reply["signal"] = status.si_status
-            else:
-                reply["exit_code"] = status.si_status
-        return reply
-
-    def _clean_up(self, pid: int) -> None:
-        """Kill the sample process and everything it left behind, then wipe scratch space."""
-        try:  # the sample is not reaped yet (see `_collect`), so its group id cannot have been reused
-            os.killpg(pid, signal.SIGKILL)
-        except OSError:
-            pass
+    def clean_up(self) -> None:
+        """Kill every process the sample left behind, reap them, then wipe scratch space."""
         for _ in range(1000):
             if self.pid_namespace:
                 try:
@@ -217,21 +117,22 @@ class Server:
                 except OSError:
                     pass
             else:
-                for child in _children(os.getpid()):
+                for child in _children():
                     try:
                         os.kill(child, signal.SIGKILL)
                     except OSError:
                         pass
-            reaped_any = False
+            reaped_any, left = False, True
             while True:
                 try:
                     reaped, _ = os.waitpid(-1, os.WNOHANG)
-                except ChildProcessError:
-                    reaped = -1
+                except ChildProcessError:  # no child at all: orphans come to us (a subreaper), so none is left
+                    left = False
+                    break
                 if reaped <= 0:
                     break
                 reaped_any = True
-            if not _children(os.getpid()):
+            if not left:
                 break
             if not reaped_any:
                 time.sleep(0.001)
@@ -241,8 +142,13 @@ class Server:
         os.makedirs(self.scratch, exist_ok=True)
 
 
-def _children(ppid: int) -> list[int]:
-    """Direct children of ppid (orphans are re-parented to us: we are a subreaper)."""
+def _children() -> list[int]:
+    """This process's direct children (orphans are re-parented to us: we are a subreaper)."""
+    try:
+        with open(f"/proc/self/task/{os.getpid()}/children", "rb") as fh:  # the server has one thread
+            return [int(pid) for pid in fh.read().split()]
+    except OSError:  # a kernel without CONFIG_PROC_CHILDREN: scan /proc
+        pass
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -253,7 +159,7 @@ def _children(ppid: int) -> list[int]:
         except OSError:
             continue
         fields = stat[stat.rfind(b")") + 2:].split()
-        if int(fields[1]) == ppid:
+        if int(fields[1]) == os.getpid():
             found.append(int(entry))
     return found
 
@@ -287,9 +193,10 @@ def main() -> None:
     os.dup2(devnull, 1)
     os.set_inheritable(request_fd, False)
     os.set_inheritable(reply_fd, False)
-    prctl(PR_SET_CHILD_SUBREAPER, 1)
     os.makedirs(config["scratch"], exist_ok=True)
     server = Server(config)
+    server.base.prctl(server.base.PR_SET_CHILD_SUBREAPER, 1)  # orphans of test processes come to us
+    server.base.prctl(server.base.PR_SET_DUMPABLE, 0)
     write_message(reply_fd, {"ready": True, "uid": os.getuid()})
     while True:
         try:
@@ -297,6 +204,7 @@ def main() -> None:
         except EOFError:
             return
         write_message(reply_fd, server.run(request))
+        server.clean_up()  # while the caller reads the reply; always before the next request
 
 
 if __name__ == "__main__":

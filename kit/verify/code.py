@@ -8,7 +8,7 @@ of three forms:
   a top-level function, or a method of `class Solution` when `starter_code` defines one;
 - assert-based (HumanEval, MBPP): `{"test_code": "def check(candidate): ...", "entry_point": "add"}`.
 
-All tests of one sample run in one sandboxed sample process (each test in a forked test process of it).
+The tests of one sample run in one sandbox request, one after the other, each in its own confined test process.
 Only the inputs enter the sandbox; outputs are compared here: line by line and token by token, ignoring
 trailing whitespace, numbers equal within 1e-6 relative or absolute. A sample passes only when every test
 passes and the harness ran to its end.
@@ -166,7 +166,7 @@ def _short(text: Any, n: int = 200) -> str:
 def _judge(spec: TestSpec, index: int, record: dict[str, Any] | None) -> dict[str, Any] | None:
     """None if the test passed, else a failure {test, reason, detail}."""
     if record is None:
-        return {"test": index, "reason": "not_run", "detail": "the sample process ended before this test"}
+        return {"test": index, "reason": "not_run", "detail": "the sample ended before this test ran"}
     status = record.get("status")
     if status != "ok":
         detail = record.get("error") or (f"signal {record['signal']}" if "signal" in record else status)
