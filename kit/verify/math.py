@@ -247,10 +247,17 @@ def _time_limit(seconds: float) -> Iterator[None]:
 
 
 def _parse_gold(gold: str) -> list[Any]:
+    return list(_parsed_gold(gold))
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed_gold(gold: str) -> tuple[Any, ...]:
+    """The gold answer parsed, kept per process: a GRPO group's completions (and a dataset's samples of one
+    problem) share it. Only successes are kept; a parse cut by the time limit raises and is tried again."""
     parsed = parse(_as_latex(gold), parsing_timeout=None, raise_on_error=True)  # type: ignore[arg-type]
     if not parsed:
         raise ValueError("math-verify extracted nothing from the gold answer")
-    return parsed
+    return tuple(parsed)
 
 
 def verify_answer(gold: str, solution: str, timeout_s: float = 5.0, *, require_boxed: bool = False,
