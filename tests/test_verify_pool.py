@@ -7,8 +7,10 @@ its process was reaped may name an unrelated process by then. The tests force th
 
 from __future__ import annotations
 
+import gc
 import os
 import select
+import shutil
 import tempfile
 import time
 
@@ -75,11 +77,21 @@ def test_killing_a_worker_reaped_elsewhere_spares_whoever_has_its_pid():
     assert _survives(pidfd, stranger), f"worker.kill() killed the stranger (pid {stranger}, worker pid {pid})"
 
 
-def _server() -> sandbox_server.Server:
+@pytest.fixture
+def server():
+    """A sandbox server in this process. It is meant to own its process - it sets the environment that test
+    processes inherit and freezes what it loaded for the garbage collector - so both are put back afterwards."""
     scratch = tempfile.mkdtemp(prefix="kit-test-server-")
     os.chmod(scratch, 0o711)
-    return sandbox_server.Server({"uid": 62999 if os.geteuid() == 0 else None, "pid_namespace": False,
-                                   "scratch": scratch, "harnesses": {k: str(v) for k, v in HARNESSES.items()}})
+    environ = dict(os.environ)
+    try:
+        yield sandbox_server.Server({"uid": 62999 if os.geteuid() == 0 else None, "pid_namespace": False,
+                                     "scratch": scratch, "harnesses": {k: str(v) for k, v in HARNESSES.items()}})
+    finally:
+        os.environ.clear()
+        os.environ.update(environ)
+        gc.unfreeze()
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 REQUEST = {"entry": "script", "payload": {"source": "print(1)", "stdin": ""}, "token": "t",
@@ -87,8 +99,7 @@ REQUEST = {"entry": "script", "payload": {"source": "print(1)", "stdin": ""}, "t
                       "max_processes": 16, "max_open_files": 128, "tmp_mb": 64}}
 
 
-def test_a_test_process_out_of_time_is_killed_with_its_group_before_it_is_reaped(monkeypatch):
-    server = _server()
+def test_a_test_process_out_of_time_is_killed_with_its_group_before_it_is_reaped(server, monkeypatch):
     seen = []
 
     def killpg(pgid: int, sig: int, real=os.killpg) -> None:
@@ -107,8 +118,7 @@ def test_a_test_process_out_of_time_is_killed_with_its_group_before_it_is_reaped
 
 
 @forces_pids
-def test_the_server_spares_whoever_takes_a_finished_test_processs_pid():
-    server = _server()
+def test_the_server_spares_whoever_takes_a_finished_test_processs_pid(server):
     reply = server.run({**REQUEST, "payload": {"source": "import os\nprint(os.getpid())", "stdin": ""}})
     pid = int(reply["records"][0]["stdout"])  # reaped by now: the pid is free
     stranger, pidfd = _stranger_at(pid)

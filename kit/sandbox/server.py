@@ -56,6 +56,9 @@ class _Truncated(Exception):
 
 
 class Server:
+    """Runs requests (`run`) and cleans up after each (`clean_up`). It owns its process: it sets the
+    environment the test processes inherit and freezes what it loaded for the garbage collector."""
+
     def __init__(self, config: dict) -> None:
         self.uid: int | None = config.get("uid")
         self.pid_namespace: bool = config["pid_namespace"]
