@@ -110,6 +110,20 @@ def test_a_grpo_run_killed_mid_way_resumes_from_its_last_checkpoint(stages, tmp_
     assert results["grpo"]["curve"]["step"] == list(range(1, 10))  # one history: before the kill, then the rest
 
 
+def test_grpo_from_a_random_init_builds_its_tokenizer_on_the_prompts(stages, tmp_path):
+    """The R1-Zero shape from scratch: no SFT stage, the tokenizer trained on the GRPO prompts themselves."""
+    out = tmp_path / "zero"
+    finished(*grpo_args(stages, out, "model.init=random", "model.name_or_path=null", "model.architecture=qwen2",
+                        "model.tokenizer=build", "chat_template=kit", "grpo.max_steps=2",
+                        "grpo.per_device_train_batch_size=16",
+                        "model.config={hidden_size: 32, intermediate_size: 64, num_hidden_layers: 1, "
+                        "num_attention_heads: 2, num_key_value_heads: 1}"), "--no-push")
+    tokenizer = json.loads((out / "tokenizer.json").read_text())
+    vocabulary = tokenizer["model"]["vocab"]
+    assert {"What", "Ġ+", "boxed", "<think>"} <= set(vocabulary)  # learned from the prompts it is asked
+    assert json.loads((out / "train_results.json").read_text())["grpo"]["curve"]["step"] == [1, 2]
+
+
 def test_a_grpo_recipe_is_checked_when_it_loads(tmp_path):
     from kit.recipes import RecipeError
 

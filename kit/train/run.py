@@ -19,7 +19,7 @@ from typing import Any
 from transformers import TrainerCallback
 
 from kit.core.log import Log, package_version
-from kit.core.sources import not_found
+from kit.core.sources import content_text, not_found
 from kit.hub.ids import is_repo_id
 from kit.recipes import RecipeError, dump_recipe
 from kit.recipes.train import CONFIGS, ModelConfig, TrainRecipe
@@ -205,11 +205,14 @@ def load_tokenizer(config: ModelConfig, dataset: Any) -> Any:
 
 
 def _texts(dataset: Any):
+    """What a built tokenizer learns from: each row's chat turns (`messages` for SFT, `prompt` for GRPO) or its
+    `text` (a prompt given as a string, or mid-training text)."""
     for row in dataset:
-        if "messages" in row:
-            yield from (m["content"] for m in row["messages"])
+        turns = row.get("messages", row.get("prompt", row.get("text")))
+        if isinstance(turns, str):
+            yield turns
         else:
-            yield row["text"]
+            yield from (text for turn in turns or () if (text := content_text(turn.get("content"))))
 
 
 def load_model(config: ModelConfig, tokenizer: Any, added: list[str], *, seed: int,
