@@ -111,17 +111,20 @@ def test_a_grpo_run_killed_mid_way_resumes_from_its_last_checkpoint(stages, tmp_
 
 
 def test_grpo_from_a_random_init_builds_its_tokenizer_on_the_prompts(stages, tmp_path):
-    """The R1-Zero shape from scratch: no SFT stage, the tokenizer trained on the GRPO prompts themselves."""
+    """The R1-Zero shape from scratch: no SFT stage, the tokenizer trained on the GRPO prompts themselves, and a
+    KL term whose reference model is that random init (TRL loads it from a path: the kit saves it first)."""
     out = tmp_path / "zero"
     finished(*grpo_args(stages, out, "model.init=random", "model.name_or_path=null", "model.architecture=qwen2",
-                        "model.tokenizer=build", "chat_template=kit", "grpo.max_steps=2",
+                        "model.tokenizer=build", "chat_template=kit", "grpo.max_steps=2", "grpo.beta=0.04",
                         "grpo.per_device_train_batch_size=16",
                         "model.config={hidden_size: 32, intermediate_size: 64, num_hidden_layers: 1, "
                         "num_attention_heads: 2, num_key_value_heads: 1}"), "--no-push")
     tokenizer = json.loads((out / "tokenizer.json").read_text())
     vocabulary = tokenizer["model"]["vocab"]
     assert {"What", "Ġ+", "boxed", "<think>"} <= set(vocabulary)  # learned from the prompts it is asked
-    assert json.loads((out / "train_results.json").read_text())["grpo"]["curve"]["step"] == [1, 2]
+    results = json.loads((out / "train_results.json").read_text())
+    assert results["grpo"]["curve"]["step"] == [1, 2]
+    assert results["hyperparameters"]["beta"] == 0.04
 
 
 def test_a_grpo_recipe_is_checked_when_it_loads(tmp_path):

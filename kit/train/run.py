@@ -69,6 +69,8 @@ def train(recipe: TrainRecipe, *, log: Log = print, push: bool = True) -> TrainR
     text = recipe.data.mixture[0].column == "text"  # plain text is trained as it is: no chat template
     added = [] if text else apply_template(recipe.chat_template, tokenizer, getattr(args, "assistant_only_loss", False))
     model = load_model(recipe.model, tokenizer, added, seed=args.seed, attn_implementation=attention.implementation)
+    if recipe.method == "grpo" and args.beta and (recipe.model.init == "random" or added):
+        model.config._name_or_path = initial_policy(model, checkpoints)
     trainer = make_trainer(recipe, model, args, dataset, tokenizer)
     last = last_checkpoint(checkpoints)
     before = _elapsed(last)
@@ -286,6 +288,24 @@ def _same(kept: Any, value: Any) -> bool:
     if isinstance(value, dict):
         return isinstance(kept, dict) and all(_same(kept.get(k), v) for k, v in value.items())
     return kept == value or str(kept).removeprefix("torch.") == str(value)
+
+
+def initial_policy(model: Any, checkpoints: Path) -> str:
+    """The folder of the policy as training starts, for GRPO's reference model (beta > 0): TRL loads the reference
+    from `model.config._name_or_path`, which does not hold this model when it is a random init or its embeddings
+    grew for the chat template's tokens. Saved once beside the checkpoints (a resumed run keeps the first one),
+    by the main process while the others wait."""
+    from accelerate import PartialState
+
+    folder = checkpoints / "initial-policy"
+    with PartialState().main_process_first():
+        if _is_main() and not (folder / "config.json").exists():
+            partial = folder.with_name(folder.name + ".partial")
+            shutil.rmtree(partial, ignore_errors=True)
+            model.save_pretrained(str(partial))
+            shutil.rmtree(folder, ignore_errors=True)
+            partial.rename(folder)  # whole or absent: a crash mid-save leaves only the .partial folder
+    return str(folder)
 
 
 def make_trainer(recipe: TrainRecipe, model: Any, args: Any, dataset: Any, tokenizer: Any) -> Any:
