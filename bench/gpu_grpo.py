@@ -23,11 +23,9 @@ with it (TRL's colocate mode; the plan then counts vllm_gpu_memory_utilization o
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +36,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import kit  # noqa: E402
-from bench.gpu_train import SHAPES, cell, quiet  # noqa: E402
+from bench.gpu_train import SHAPES, cell, quiet, train_measured  # noqa: E402
 
 
 def write_problems(folder: Path) -> Path:
@@ -85,12 +83,8 @@ def write_recipe(path: Path, data: Path, *, shape: str = "0.5b", steps: int = 6,
 def run_one(recipe_path: Path, batch: int, length: int, beta: float, out: Path,
             gpu_memory: float | None) -> dict[str, Any]:
     """Plan then train one configuration with the kit's code; the row of the table."""
-    import torch
-
-    from kit.recipes import RecipeError
     from kit.recipes.train import load_train_recipe
     from kit.train.plan import make_plan
-    from kit.train.run import train
 
     recipe = load_train_recipe(recipe_path, [f"grpo.per_device_train_batch_size={batch}",
                                              f"grpo.max_completion_length={length}", f"grpo.beta={beta}",
@@ -100,24 +94,14 @@ def run_one(recipe_path: Path, batch: int, length: int, beta: float, out: Path,
         plan = make_plan(recipe, log=lambda _: None)
     memory = plan["memory_gib_per_gpu"]
     row.update(planned=memory["total"], phase=memory.get("phase"), params=plan["parameters"])
-    if gpu_memory and memory["total"] and memory["total"] > 0.95 * gpu_memory:
-        return {**row, "note": f"skipped: the plan needs {memory['total']:.0f} GiB"}
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()
-        torch.cuda.reset_peak_memory_stats()
-    started = time.monotonic()
-    try:
-        with quiet():
-            result = train(recipe, log=lambda _: None, push=False)
-    except (RecipeError, RuntimeError) as exc:  # e.g. out of memory: a row, not the end of the bench
-        return {**row, "note": f"failed: {(str(exc).splitlines() or [type(exc).__name__])[0][:90]}"}
-    finally:
-        gc.collect()
+    result, measured = train_measured(recipe, row["planned"], gpu_memory)
+    if result is None:
+        return {**row, **measured}
     compute, metrics = result.results["compute"], result.results["metrics"]
     tokens_s = compute.get("tokens_per_second_per_gpu")
     per_step = metrics["train_tokens"] / max(1, metrics["global_step"])
-    return {**row, "tokens_s": tokens_s, "step_s": per_step / tokens_s if tokens_s else None,
-            "peak": compute.get("peak_memory_gib_per_gpu"), "seconds": time.monotonic() - started}
+    return {**row, **measured, "tokens_s": tokens_s, "step_s": per_step / tokens_s if tokens_s else None,
+            "peak": compute.get("peak_memory_gib_per_gpu")}
 
 
 def print_table(shape: str, generation: str, rows: list[dict[str, Any]]) -> None:

@@ -97,14 +97,35 @@ def quiet():
         yield
 
 
-def run_one(recipe_path: Path, attention: str, batch: int, out: Path, gpu_memory: float | None) -> dict[str, Any]:
-    """Plan then train one configuration with the kit's code; the row of the table."""
+def train_measured(recipe: Any, planned: float | None, gpu_memory: float | None) -> tuple[Any, dict[str, Any]]:
+    """Train one planned configuration quietly with the kit's code (`kit.train.run.train`), the peak memory
+    counted from zero: (its result, {"seconds": ...}), or (None, {"note": why}) when the plan does not fit the
+    GPU or the run failed (e.g. out of memory: a row, not the end of the bench)."""
     import torch
 
     from kit.recipes import RecipeError
+    from kit.train.run import train
+
+    if gpu_memory and planned and planned > 0.95 * gpu_memory:
+        return None, {"note": f"skipped: the plan needs {planned:.0f} GiB"}
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+    started = time.monotonic()
+    try:
+        with quiet():
+            result = train(recipe, log=lambda _: None, push=False)
+    except (RecipeError, RuntimeError) as exc:
+        return None, {"note": f"failed: {(str(exc).splitlines() or [type(exc).__name__])[0][:90]}"}
+    finally:
+        gc.collect()
+    return result, {"seconds": time.monotonic() - started}
+
+
+def run_one(recipe_path: Path, attention: str, batch: int, out: Path, gpu_memory: float | None) -> dict[str, Any]:
+    """Plan then train one configuration with the kit's code; the row of the table."""
     from kit.recipes.train import load_train_recipe
     from kit.train.plan import make_plan
-    from kit.train.run import train
 
     recipe = load_train_recipe(recipe_path, [f"model.attn_implementation={attention}",
                                              f"sft.per_device_train_batch_size={batch}", f"output.dir={out}"])
@@ -114,24 +135,14 @@ def run_one(recipe_path: Path, attention: str, batch: int, out: Path, gpu_memory
     row.update(planned=plan["memory_gib_per_gpu"]["total"], params=plan["parameters"])
     if plan["refused"]:
         return {**row, "note": "refused by the kit: a dense (batch x max_length)^2 mask per layer"}
-    if gpu_memory and plan["memory_gib_per_gpu"]["total"] > 0.95 * gpu_memory:
-        return {**row, "note": f"skipped: the plan needs {plan['memory_gib_per_gpu']['total']:.0f} GiB"}
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()
-        torch.cuda.reset_peak_memory_stats()
-    started = time.monotonic()
-    try:
-        with quiet():
-            result = train(recipe, log=lambda _: None, push=False)
-    except (RecipeError, RuntimeError) as exc:  # e.g. out of memory: a row, not the end of the bench
-        return {**row, "note": f"failed: {(str(exc).splitlines() or [type(exc).__name__])[0][:90]}"}
-    finally:
-        gc.collect()
+    result, measured = train_measured(recipe, row["planned"], gpu_memory)
+    if result is None:
+        return {**row, **measured}
     compute = result.results["compute"]
-    return {**row, "used": compute.get("attn_implementation"), "packing": result.results["hyperparameters"]["packing"],
-            "tokens_s": compute.get("tokens_per_second_per_gpu"), "tflops": compute.get("tflops_per_gpu"),
-            "mfu": compute.get("mfu"), "peak": compute.get("peak_memory_gib_per_gpu"),
-            "seconds": time.monotonic() - started}
+    return {**row, **measured, "used": compute.get("attn_implementation"),
+            "packing": result.results["hyperparameters"]["packing"], "tokens_s": compute.get("tokens_per_second_per_gpu"),
+            "tflops": compute.get("tflops_per_gpu"), "mfu": compute.get("mfu"),
+            "peak": compute.get("peak_memory_gib_per_gpu")}
 
 
 def attentions() -> list[str]:
