@@ -25,7 +25,7 @@ def test_zero2_trains_on_the_cpu_under_accelerate_launch(quickstart: Path, tmp_p
     sets = [f"data.mixture.0.path={quickstart}", "launch.accelerate=zero2", f"compute.gpus_per_node={RANKS}",
             f"sft.max_steps={STEPS}", f"sft.save_steps={STEPS}", "sft.max_length=512",
             f"sft.per_device_train_batch_size={BATCH}"]
-    train_under_launcher("recipes/sft/tiny-cpu.yaml", out, sets, timeout=280)
+    train_under_launcher("recipes/sft/tiny-cpu.yaml", out, sets, timeout=280, ranks=RANKS)
 
     results = json.loads((out / "train_results.json").read_text())
     assert results["hyperparameters"]["deepspeed_zero_stage"] == 2

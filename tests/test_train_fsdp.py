@@ -122,12 +122,11 @@ def test_the_fsdp2_config_reaches_accelerate_as_fsdp_version_2(tmp_path: Path, m
     assert "plain DDP" in (cpu_note(recipe) or "")  # tiny-cpu sets sft.use_cpu: FSDP would not be on
 
 
-def _train(out: Path, quickstart: Path, site: Path) -> str:
+def _train(out: Path, quickstart: Path) -> str:
     sets = [f"data.mixture.0.path={quickstart}", "launch.accelerate=fsdp2", f"compute.gpus_per_node={RANKS}",
             f"sft.max_steps={STEPS}", f"sft.save_steps={SAVE}", "sft.save_total_limit=2", "sft.max_length=512",
             f"sft.per_device_train_batch_size={BATCH}"]
-    pythonpath = os.pathsep.join(p for p in (str(site), os.environ.get("PYTHONPATH")) if p)
-    output = train_under_launcher(TINY, out, sets, timeout=240, env={"PYTHONPATH": pythonpath})
+    output = train_under_launcher(TINY, out, sets, timeout=240, ranks=RANKS, site=LIFT_CPU_GATE)
     assert "FSDP2 conversion" not in output  # accelerate's warning about FSDP1 settings it dropped
     return output
 
@@ -138,13 +137,10 @@ def _losses(checkpoint: Path) -> list[float]:
 
 
 def test_fsdp2_trains_saves_and_resumes_on_the_cpu(quickstart: Path, tmp_path: Path) -> None:
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "sitecustomize.py").write_text(LIFT_CPU_GATE)
     out = tmp_path / "out"
     checkpoints = tmp_path / "out.checkpoints"
 
-    output = _train(out, quickstart, site)
+    output = _train(out, quickstart)
     assert "asks for FSDP" in output  # the launcher's note on the CPU fallback (lifted here)
     results = json.loads((out / "train_results.json").read_text())
     assert results["compute"]["gpus"] == RANKS and results["metrics"]["global_step"] == STEPS
@@ -181,7 +177,7 @@ def test_fsdp2_trains_saves_and_resumes_on_the_cpu(quickstart: Path, tmp_path: P
     # state from there and ends where the uninterrupted run did.
     shutil.rmtree(out)
     shutil.rmtree(last)
-    output = _train(out, quickstart, site)
+    output = _train(out, quickstart)
     assert f"resuming from {checkpoints}/checkpoint-{SAVE}" in output
     resumed = _losses(last)
     assert resumed == pytest.approx(losses, abs=1e-4)

@@ -89,6 +89,11 @@ def train(recipe: TrainRecipe, *, log: Log = print, push: bool = True) -> TrainR
             close_rewards(trainer.reward_funcs)  # the verifiers' worker processes and sandboxes
     seconds = before + time.monotonic() - started
     trainer.save_model(str(out))
+    # Every rank leaves the process group together once the weights are written: a rank that exits with it
+    # open can abort in gloo's threads at interpreter exit ("terminate called without an active exception"),
+    # and the launcher then kills the others. Only after a run that succeeded: a rank that failed must not wait.
+    trainer.accelerator.wait_for_everyone()
+    trainer.accelerator.end_training()
     if not trainer.is_world_process_zero():
         return None
     tokenizer.save_pretrained(str(out))
