@@ -74,7 +74,6 @@ def _run_stdio(payload: dict, sample: base.Sample, test_input: str) -> dict:
                                       exit_ok=True)
     if record["status"] == "early_exit":  # the program ended itself (os._exit): its output is what counts
         record["status"] = "ok"
-    record.pop("result", None)
     record["output"] = record.pop("stdout")
     return record
 
@@ -123,7 +122,6 @@ def _run_assert(payload: dict, sample: base.Sample) -> dict:
 
     record = base.run_in_test_process(check, sample, timeout_s=sample.limits["test_timeout_s"], exit_ok=False)
     record.pop("stdout", None)
-    record.pop("result", None)
     return record
 
 

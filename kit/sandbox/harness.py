@@ -146,11 +146,12 @@ def run_in_test_process(fn: Callable[[], bytes | None], sample: Sample, *, timeo
     """Run `fn()` in a forked, confined test process; return how it ended.
 
     The result has `status` (ok | early_exit | error | memory | failed | timeout | killed | output_limit),
-    `time_s`, `stdout`/`stderr` (capped text), `result` (the bytes `fn` returned, for `ok`), `error` (last
-    traceback line) and `exit_code`/`signal`. `ok` needs proof that `fn` returned: a fresh random nonce the
-    test process writes only after it, so `os._exit(0)` part-way is `early_exit`. `exit_ok`: whether
-    `SystemExit(0)` counts as a normal end (a stdin/stdout program may call exit(); a function under test may
-    not). Raises `SampleTimeout` when the sample's deadline passes before the test starts or ends.
+    `time_s`, `stdout`/`stderr` (capped text), `result` (the bytes `fn` returned, only for `ok` when it
+    returned some, so the record of an `fn` that returns None is plain JSON), `error` (last traceback line)
+    and `exit_code`/`signal`. `ok` needs proof that `fn` returned: a fresh random nonce the test process
+    writes only after it, so `os._exit(0)` part-way is `early_exit`. `exit_ok`: whether `SystemExit(0)`
+    counts as a normal end (a stdin/stdout program may call exit(); a function under test may not). Raises
+    `SampleTimeout` when the sample's deadline passes before the test starts or ends.
     """
     budget = sample.deadline - time.monotonic()
     if budget <= 0:
@@ -234,8 +235,8 @@ def run_in_test_process(fn: Callable[[], bytes | None], sample: Sample, *, timeo
         if code == EXIT_OK:
             if proof[:_NONCE_BYTES] != nonce:
                 record["status"] = "early_exit"
-            else:
-                record["result"] = proof[_NONCE_BYTES:]
+            elif value := proof[_NONCE_BYTES:]:
+                record["result"] = value
     if out_over or "File too large" in stderr:
         record["status"] = "output_limit"
     if record["status"] in ("error", "failed"):
@@ -279,7 +280,5 @@ def main(payload: dict, sample: Sample) -> None:
     def run() -> None:
         exec(compile(payload["source"], "<sandboxed>", "exec"), namespace)
 
-    record = run_in_test_process(run, sample, timeout_s=sample.limits["test_timeout_s"],
-                                 stdin=payload.get("stdin", ""))
-    record.pop("result", None)
-    sample.emit(record)
+    sample.emit(run_in_test_process(run, sample, timeout_s=sample.limits["test_timeout_s"],
+                                    stdin=payload.get("stdin", "")))
