@@ -55,6 +55,7 @@ from typing import Any
 
 import yaml
 
+from kit.recipes import RecipeError
 from kit.recipes.train import TrainRecipe
 from kit.train.gpus import lookup
 
@@ -309,7 +310,6 @@ def grpo_values(recipe: TrainRecipe) -> dict[str, Any]:
     """GRPOConfig's defaults with the recipe's `grpo:` on top, and the generation batch TRL derives from them for
     the recipe's world size (GRPOConfig.__post_init__; no GRPOConfig is built: no device checks, and the world
     size is the recipe's, not this machine's). RecipeError where TRL would refuse the batch settings."""
-    from kit.recipes import RecipeError
     from kit.train.run import config_values
 
     values = config_values(recipe)
@@ -397,8 +397,6 @@ def grpo_plan(recipe: TrainRecipe, log: Any = print) -> dict[str, Any]:
     # x num_iterations micro-steps, in optimizer steps (Trainer.set_initial_training_values)
     micro_steps = problems // prompts_per_generation * per_generation * iterations
     if not micro_steps:
-        from kit.recipes import RecipeError
-
         raise RecipeError(f"data: {problems} problems, fewer than the {prompts_per_generation} prompts of one "
                           "generation batch: TRL's sampler would yield no batch (lower per_device_train_batch_size "
                           "or raise num_generations)")
@@ -411,8 +409,8 @@ def grpo_plan(recipe: TrainRecipe, log: Any = print) -> dict[str, Any]:
     tokens_per_step = round(completions * (mean_prompt + completion))
     vllm = grpo["vllm_mode"] if grpo.get("use_vllm") else None
     shape, sharding, weights = setup["shape"], setup["sharding"], setup["weights"]
-    bf16 = grpo.get("bf16")
-    mixed = setup["gpu_run"] and bool((not grpo.get("fp16") if bf16 is None else bf16) or grpo.get("fp16"))
+    bf16 = grpo.get("bf16")  # GRPOConfig's None: bf16 on a GPU unless fp16 is set
+    mixed = setup["gpu_run"] and bool(bf16 is None or bf16 or grpo.get("fp16"))
     capacity = setup["capacity"]
     utilization = float(grpo["vllm_gpu_memory_utilization"])
     memory = grpo_memory_per_gpu(
@@ -604,10 +602,9 @@ def describe(plan: dict[str, Any]) -> tuple[list[tuple[str, str]], str | None]:
             ("cost", "unknown" if plan["cost_usd"] is None else f"${plan['cost_usd']:,.0f}"),
         ]
     warning = None
-    if plan["memory_warning"] and plan.get("method") == "grpo":
-        warning = (f"{plan['memory_warning']}: raise the ZeRO stage, turn on grpo.activation_checkpointing, or "
-                   "lower per_device_train_batch_size, max_completion_length or vllm_gpu_memory_utilization")
-    elif plan["memory_warning"]:
-        warning = (f"{plan['memory_warning']}: raise the ZeRO stage, turn on sft.activation_checkpointing, or "
-                   "lower per_device_train_batch_size or max_length")
+    if plan["memory_warning"]:
+        block = plan.get("method", "sft")
+        lower = ", max_completion_length or vllm_gpu_memory_utilization" if block == "grpo" else " or max_length"
+        warning = (f"{plan['memory_warning']}: raise the ZeRO stage, turn on {block}.activation_checkpointing, or "
+                   f"lower per_device_train_batch_size{lower}")
     return rows, warning
