@@ -80,14 +80,14 @@ from kit.benchmarks import load_benchmark
 from kit.core.parallel import cpu_count
 from kit.recipes import VerifyConfig
 from kit.recipes.train import RewardConfig
+from kit.train.data import REWARD_COLUMNS
 from kit.train.rewards import close_rewards, make_rewards
 from kit.verify.code import extract_code
 from kit.verify.math import extract_boxed
 
 GOAL = 1.0  # code kit/lean, isolated (issue 18)
 BEFORE = "0.52x through `kit verify` (HumanEval x10, 2 cores)"
-COLUMNS = ("problem_id", "problem", "domain", "ground_truth_answer", "ground_truth_solution", "test_cases",
-           "starter_code")
+COLUMNS = REWARD_COLUMNS  # what TRL hands every reward function of a kit GRPO run
 
 # --------------------------------------------------------------------------------------------------
 # APPS-style problems in the two test forms HumanEval lacks: (id, statement, test_cases, starter, right, wrong)
@@ -459,9 +459,13 @@ def lean_loop(tests: list[Test], workers: int, timeout_s: float) -> list[int]:
 def lean_fork(batch: Batch, workers: int, timeout_s: float) -> int:
     """Each test in a process forked from this one (as a reward function in the trainer would fork); the
     completions whose tests all pass."""
-    failed = set(lean_loop(lean_tests(batch), workers, timeout_s))
-    failed |= {i for i, text in enumerate(batch.texts) if extract_code(text) is None}
-    return len(batch) - len(failed)
+    return _passed(batch, lean_loop(lean_tests(batch), workers, timeout_s))
+
+
+def _passed(batch: Batch, failed: list[int]) -> int:
+    """How many completions passed: those with a python block (`lean_tests` gives the others no test) whose
+    tests all passed."""
+    return len(batch) - len(set(failed) | {i for i, text in enumerate(batch.texts) if extract_code(text) is None})
 
 
 # The same loop in a small helper process (the stdlib, the modules the kit's harness preloads, and the
@@ -500,9 +504,7 @@ class LeanHelper:
         assert cls._proc.stdin and cls._proc.stdout
         cls._proc.stdin.write(json.dumps({"tests": tests, "workers": workers, "timeout_s": timeout_s}) + "\n")
         cls._proc.stdin.flush()
-        failed = set(json.loads(cls._proc.stdout.readline()))
-        failed |= {i for i, text in enumerate(batch.texts) if extract_code(text) is None}
-        return len(batch) - len(failed)
+        return _passed(batch, json.loads(cls._proc.stdout.readline()))
 
     @classmethod
     def close(cls) -> None:
