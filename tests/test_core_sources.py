@@ -94,6 +94,33 @@ def test_column_mapping_of_a_missing_column(tmp_path):
         list(iter_rows(str(path), columns={"problem": "prompt"}))
 
 
+# verl's RL layout (DAPO-Math-17k, Skywork-OR1, ...): the answer nested in `reward_model`
+VERL = [{"data_source": "math_dapo", "ability": "MATH", "question": f"What is {i} + {i}?",
+         "reward_model": {"ground_truth": str(2 * i), "style": "rule-lighteval/MATH_v2"},
+         "extra_info": {"index": str(i), "split": "train" if i else "test"}} for i in range(3)]
+
+
+@pytest.mark.parametrize("suffix", ["jsonl", "parquet"])
+def test_nested_fields_are_named_by_their_path(tmp_path, suffix):
+    path = write_jsonl(tmp_path / "rows.jsonl", VERL)
+    if suffix == "parquet":  # the structs as Arrow stores them
+        path = tmp_path / "rows.parquet"
+        datasets.Dataset.from_list(VERL).to_parquet(str(path))
+    rows = list(iter_rows(str(path), columns={"problem": "question", "ground_truth_answer": "reward_model.ground_truth"},
+                          where={"extra_info.split": "train"}))
+    assert [(r["problem"], r["ground_truth_answer"]) for r in rows] == [("What is 1 + 1?", "2"), ("What is 2 + 2?", "4")]
+    assert rows[0]["reward_model"]["style"] == "rule-lighteval/MATH_v2"  # the struct itself is kept
+    with pytest.raises(SourceError, match=r"no column 'reward_model.answer'"):
+        list(iter_rows(str(path), columns={"ground_truth_answer": "reward_model.answer"}))
+
+
+def test_a_nested_field_of_a_null_struct_or_a_later_row_without_it_is_none(tmp_path):
+    rows = [VERL[0], {**VERL[1], "reward_model": None}, {k: v for k, v in VERL[2].items() if k != "reward_model"}]
+    path = write_jsonl(tmp_path / "rows.jsonl", rows)
+    read = list(iter_rows(str(path), columns={"ground_truth_answer": "reward_model.ground_truth"}))
+    assert [r["ground_truth_answer"] for r in read] == ["0", None, None]
+
+
 def test_where_keeps_matching_rows_before_the_limit(tmp_path):
     path = write_jsonl(tmp_path / "rows.jsonl", ROWS)
     levels = [row["level"] for row in ROWS]

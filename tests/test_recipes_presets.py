@@ -216,25 +216,26 @@ def test_openr1_math(tmp_path):
 
 
 def test_codeforces_cots(tmp_path):
-    # open-r1/codeforces-cots `solutions_py` columns; the test adds kit-form `test_cases` (its `examples` are not one)
+    # open-r1/codeforces-cots `solutions_py` columns; its `examples` are the tests
     def row(cid, prompt, generation, finish):
         return {"id": f"{cid}/A", "aliases": None, "contest_id": str(cid), "contest_name": "Round", "contest_type": "CF",
                 "contest_start": 1700000000, "contest_start_year": 2023, "index": "A", "time_limit": 1.0,
                 "memory_limit": 256.0, "title": "Sum", "description": prompt, "input_format": "Two integers.",
-                "output_format": "Their sum.", "examples": [{"input": "1 2\n", "output": "3\n"}], "note": None,
+                "output_format": "Their sum.", "note": None,
+                "examples": [{"input": "1 2\n", "output": "3\n"}, {"input": "10 5\n", "output": "15\n"}],
                 "editorial": None, "prompt": prompt, "generation": generation, "finish_reason": finish,
                 "api_metadata": {"completion_tokens": 10, "prompt_tokens": 5, "prompt_tokens_details": None,
                                  "total_tokens": 15},
-                "messages": [{"role": "user", "content": prompt}, {"role": "assistant", "content": generation}],
-                "tests": SUM_TESTS}
+                "messages": [{"role": "user", "content": prompt}, {"role": "assistant", "content": generation}]}
     rows = [row(1, "Read two integers on one line and print their sum on its own line.",
                 f"<think>\nRead, add, print.\n</think>\n\n{STDIN_SUM}", "stop"),
             row(2, "Read two integers separated by a space and output the sum of both.",
                 "<think>\nLet me think about", "length")]
     data = tmp_path / "cf.parquet"
     pq.write_table(pa.Table.from_pylist(rows), data)
-    metadata, stats = curate(tmp_path, {"preset": "codeforces-cots", "path": str(data),
-                                        "columns": {"test_cases": "tests"}})
+    metadata, stats = curate(tmp_path, {"preset": "codeforces-cots", "path": str(data)})
     assert [m["problem"] for m in metadata] == [rows[0]["prompt"]]
+    assert metadata[0]["test_cases"] == SUM_TESTS  # the examples, stored in the contract's form
+    assert json.loads(metadata[0]["verification"])["total_tests"] == 2
     assert metadata[0]["domain"] == "code" and metadata[0]["source"] == "codeforces-cots"
     assert len(rejected(stats)) == 1 and next(iter(rejected(stats)))[:2] == (1, "generate")

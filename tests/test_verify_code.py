@@ -69,7 +69,8 @@ def test_values_match_rules():
     ('{"inputs": ["1"], "outputs": []}', "1 inputs but 0 outputs"),
     ('{"inputs": [], "outputs": []}', "no tests"),
     ('{"test_code": "assert True"}', "entry_point"),
-    ('[1, 2]', "JSON object"),
+    ('[1, 2]', "test 0 is not an object with `input` and `output`"),
+    ('"text"', "a JSON object or a list of tests, got str"),
     ('{"fn_name": "1bad", "inputs": [[1]], "outputs": [1]}', "not a function name"),
 ])
 def test_malformed_test_cases_raise_one_line(raw, message):
@@ -120,6 +121,38 @@ def test_three_forms_right_wrong_crash_timeout(verifier):
             assert verdict.detail["failures"][0]["reason"] == failure
     assert results[0].detail["passed_tests"] == 2 and results[0].detail["total_tests"] == 2
     assert results[3].detail["passed_tests"] == 1  # print(3) is right for the first test only
+
+
+# The tests of one problem (a + b) as public datasets ship them, in the value `datasets` yields (kit.core.testcases)
+SHIPPED = {
+    "codecontests public_tests": {"input": ["1 2\n", "10 -3\n"], "output": ["3\n", "7\n"]},
+    "codeforces official_tests": [{"input": "1 2\n", "output": "3\n"}, {"input": "10 -3\n", "output": "7\n"}],
+    "verifiable-coding verification_info": {"language": "python", "test_cases": [
+        {"fn_name": None, "input": "1 2\n", "output": "3\n", "type": "stdin_stdout"},
+        {"fn_name": None, "input": "10 -3\n", "output": "7\n", "type": "stdin_stdout"}]},
+    "livecodebench functional": [{"input": "1\n2", "output": "3", "testtype": "functional",
+                                  "metadata": {"func_name": "add"}},
+                                 {"input": "10\n-3", "output": "7", "testtype": "functional",
+                                  "metadata": {"func_name": "add"}}],
+    "function_call tests": [{"fn_name": "add", "input": "[1, 2]", "output": "[3]", "type": "function_call"},
+                            {"fn_name": "add", "input": [10, -3], "output": 7, "type": "function_call"}],
+}
+PROGRAM = {"stdio": ("a, b = map(int, input().split())\nprint(a + b)", "a, b = map(int, input().split())\nprint(a * b)"),
+           "call": ("def add(a, b):\n    return a + b", "def add(a, b):\n    return a * b")}
+
+
+@pytest.mark.parametrize("form", list(SHIPPED))
+def test_tests_in_the_forms_datasets_ship_run_as_the_contract_form(verifier, form):
+    """A right program passes and a wrong one fails both tests, with the tests given as the dataset's own value
+    and as its JSON text, as the contract form would."""
+    mode = parse_test_cases(SHIPPED[form]).mode
+    right, wrong = PROGRAM[mode]
+    tests = [SHIPPED[form], json.dumps(SHIPPED[form])]
+    rows = [{**row(code, "{}"), "test_cases": given} for code in (right, wrong) for given in tests]
+    results = verdicts(verifier, rows)
+    assert [v.passed for v in results] == [True, True, False, False], results
+    assert {(v.detail["mode"], v.detail["total_tests"]) for v in results} == {(mode, 2)}
+    assert {v.detail["passed_tests"] for v in results[2:]} == {0}  # 1 * 2 != 3, -30 != 7
 
 
 def test_float_output_within_tolerance(verifier):

@@ -8,7 +8,8 @@ none, and anything that does (a class, a callable to REDUCE) is rejected before 
 
 `livecodebench_row` turns one row into a metadata row whose `test_cases` the sandbox verifier
 (`kit.verify.code`) runs: stdin problems (AtCoder, Codeforces) in its stdin/stdout form, functional
-problems (LeetCode, a method of `class Solution`) in its call form. Everything here is pure: the caller
+problems (LeetCode, a method of `class Solution`) in its call form (`kit.core.testcases` reads the list; here
+the row-level checks and the function's name). Everything here is pure: the caller
 downloads the files (`kit.evaluate.data`). `SPECS` is LiveCodeBench's entry in the kit's benchmarks.
 """
 
@@ -24,6 +25,7 @@ from typing import Any
 
 from kit.benchmarks.common import Benchmark, Row, metadata_row
 from kit.core.schema import SOLUTION_CLASS
+from kit.core.testcases import contract_tests
 
 FILES = ("test.jsonl", "test2.jsonl", "test3.jsonl", "test4.jsonl", "test5.jsonl", "test6.jsonl")
 RELEASES = tuple(f"{prefix}v{n}" for prefix in ("release_", "") for n in range(1, len(FILES) + 1))
@@ -105,16 +107,14 @@ def livecodebench_row(raw: Row, source: str = "livecodebench") -> Row:
         if len(kinds) != 1 or not kinds <= set(_TESTTYPES):
             raise ValueError(f"test types must be all stdin or all functional, got {sorted(map(str, kinds))}")
         starter = raw.get("starter_code") or None
+        name = None
         if kinds == {"stdin"}:
-            test_cases: dict[str, Any] = {"inputs": [t["input"] for t in tests],
-                                          "outputs": [t["output"] for t in tests]}
             instruction = STDIN_INSTRUCTION
         else:
             name = _func_name(raw.get("metadata"))
-            test_cases = {"fn_name": name, "inputs": [_arguments(t["input"], i) for i, t in enumerate(tests)],
-                          "outputs": [_value(t["output"], i, "output") for i, t in enumerate(tests)]}
             has_class = bool(starter and SOLUTION_CLASS.search(starter))
             instruction = (METHOD_INSTRUCTION if has_class else FUNCTION_INSTRUCTION).format(name=name)
+        test_cases = contract_tests(tests, fn_name=name)
     except (KeyError, ValueError) as exc:
         reason = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
         raise ValueError(f"LiveCodeBench question {qid}: {reason}") from None
@@ -138,18 +138,6 @@ def _func_name(metadata: Any) -> str:
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError("functional tests need metadata.func_name, a function name")
     return name
-
-
-def _arguments(text: str, index: int) -> list[Any]:
-    """A functional test's input: one JSON value per line, the positional arguments."""
-    return [_value(line, index, "input") for line in text.splitlines() if line.strip()]
-
-
-def _value(text: str, index: int, what: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"test {index} {what} is not JSON ({exc.msg} at char {exc.pos})") from None
 
 
 SPECS = (

@@ -55,7 +55,8 @@ def resolve_package_path(path: str) -> Path:
 def iter_rows(path: str, *, config: str | None = None, split: str = "train",
               columns: Mapping[str, str] | None = None, where: Mapping[str, Any] | None = None,
               limit: int | None = None, revision: str | None = None) -> Iterator[dict[str, Any]]:
-    """Yield rows of `path` as dicts, with kit columns taken from input columns by `columns` (kit -> input).
+    """Yield rows of `path` as dicts, with kit columns taken from input columns by `columns` (kit -> input; an input
+    column may name a nested field by its path, `reward_model.ground_truth`).
 
     `where` keeps the rows whose input column equals a value (or one of a list of values); `config` and
     `split` apply to dataset folders and Hub datasets, `revision` (branch, tag or commit) to Hub datasets; `limit`
@@ -68,17 +69,41 @@ def iter_rows(path: str, *, config: str | None = None, split: str = "train",
     wanted = {k: set(v) if isinstance(v, list | tuple) else {v} for k, v in (where or {}).items()}
     count = 0
     for n, row in enumerate(rows, start=1):
-        if n == 1 and (missing := [c for c in [*mapping.values(), *wanted] if c not in row]):
+        if n == 1 and (missing := [c for c in [*mapping.values(), *wanted] if column_value(row, c) is MISSING]):
             raise SourceError(f"{path}: no column {missing[0]!r} (columns: {', '.join(row)})")
-        if not all(_hashable(row[column]) and row[column] in values for column, values in wanted.items()):
+        if not all(_hashable(v := column_value(row, column)) and v in values for column, values in wanted.items()):
             continue
         if mapping:
             taken = set(mapping.values())
-            row = {k: v for k, v in row.items() if k not in taken} | {kit: row[src] for kit, src in mapping.items()}
+            row = ({k: v for k, v in row.items() if k not in taken}
+                   | {kit: _present(column_value(row, src)) for kit, src in mapping.items()})
         yield row
         count += 1
         if limit is not None and count >= limit:
             return
+
+
+MISSING = object()
+
+
+def column_value(row: Mapping[str, Any], name: str) -> Any:
+    """`row[name]`, or a nested field named by its path (`reward_model.ground_truth`, as `datasets`' `flatten()`
+    names it) when no column has that name; `MISSING` when there is neither. A field of a null struct is None.
+    `kit train` reads a mixture's nested columns with it too."""
+    if name in row:
+        return row[name]
+    head, dot, rest = name.partition(".")
+    if not dot or head not in row:
+        return MISSING
+    value = row[head]
+    if value is None:
+        return None
+    return column_value(value, rest) if isinstance(value, Mapping) else MISSING
+
+
+def _present(value: Any) -> Any:
+    """A mapped value; None for a column a later row lacks (the first row names every missing column)."""
+    return None if value is MISSING else value
 
 
 def _hashable(value: Any) -> bool:

@@ -33,6 +33,7 @@ from kit.core.chat import default_row
 from kit.core.log import Log, Progress
 from kit.core.schema import DOMAINS, METADATA_FEATURES, problem_id
 from kit.core.sources import SourceError, iter_rows
+from kit.core.testcases import stored_test_cases
 from kit.curate.card import render_dataset_card
 from kit.curate.decontaminate import Decontaminator
 from kit.curate.dedup import Deduplicator
@@ -139,6 +140,8 @@ def _load(recipe: DataRecipe, stats: _Stats, required: tuple[str, ...],
                                       f"(map it with sources[].columns, e.g. {{{missing[0]}: your_column}}{raw})")
             trace = row.get(TRACE)
             row = {k: row.get(k) for k in columns if k in row} | {"_row": index}
+            if "test_cases" in row:  # a dataset's own test form, stored in the contract's (kit.core.testcases)
+                row["test_cases"] = stored_test_cases(row["test_cases"])
             if trace is not None:
                 row[TRACE] = trace
                 stats.raw_traces = True

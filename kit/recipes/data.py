@@ -34,7 +34,8 @@ class SourceConfig(Strict):
     config: str | None = Field(None, description="Dataset config name (Hub or folder datasets).")
     split: str = "train"
     columns: dict[str, str] = Field(default_factory=dict, description="Column map: kit column -> input column, "
-                                    "e.g. {problem: question, test_cases: input_output}. For the `dataset` "
+                                    "e.g. {problem: question, test_cases: input_output}; a nested field by its "
+                                    "path (reward_model.ground_truth). For the `dataset` "
                                     "teacher the trace is either split (`reasoning` + `solution`), a raw reply "
                                     "(`reply`, optionally `reasoning_content` and `finish_reason`: split like a "
                                     "generated reply, <think> or Sky-T1 tags) or a chat (`messages`: role/content "

@@ -4,7 +4,9 @@ A chat dataset's `default` config is used as it is (`messages`); a `text` entry 
 mid-training. Every entry keeps only its training column, so datasets with different extra columns mix.
 
 A `problem` entry (GRPO) reads problems with their references - a kit `metadata` config, or any dataset whose
-columns `columns:` maps to the metadata names - into a `prompt` (the chat turns, built by the kit's one prompt
+columns `columns:` maps to the metadata names (a nested field by its path, `reward_model.ground_truth`; a problem
+given as a chat, as verl's `prompt` column, by its user turn; tests in the dataset's own form) with `domain:` for
+rows that carry none - into a `prompt` (the chat turns, built by the kit's one prompt
 builder, `kit.core.chat.prompt_messages`, as `kit curate` asked the teacher and `kit eval` asks the model) and
 the reward columns (`REWARD_COLUMNS`), which TRL hands to every reward function.
 """
@@ -18,7 +20,8 @@ from typing import Any
 from kit.core.chat import Format, prompt_messages
 from kit.core.log import Log
 from kit.core.schema import problem_id
-from kit.core.sources import not_found
+from kit.core.sources import MISSING, ChatError, column_value, not_found, read_chat
+from kit.core.testcases import stored_test_cases
 from kit.hub.ids import is_repo_id
 from kit.recipes import RecipeError
 from kit.recipes.train import DataConfig, DatasetEntry
@@ -39,7 +42,13 @@ def load_mixture(data: DataConfig, log: Log = print, prompt: Format | None = Non
     parts, records = [], []
     for entry in data.mixture:
         dataset, hub, revision = _load(entry)
-        dataset = dataset.rename_columns({v: k for k, v in entry.columns.items() if v != k})
+        nested = {k: v for k, v in entry.columns.items() if v not in dataset.column_names and "." in v}
+        if missing := [v for k, v in entry.columns.items() if v not in dataset.column_names and k not in nested]:
+            raise RecipeError(f"data.mixture: {entry.path} (config {entry.config!r}) has no column {missing[0]!r}; "
+                              f"it has {', '.join(dataset.column_names)}")
+        dataset = dataset.rename_columns({v: k for k, v in entry.columns.items() if v != k and k not in nested})
+        if nested:
+            dataset = _nested(dataset, nested, entry)
         if entry.column not in dataset.column_names:
             raise RecipeError(f"data.mixture: {entry.path} (config {entry.config!r}) has no column {entry.column!r}; "
                               f"it has {', '.join(dataset.column_names)}")
@@ -117,6 +126,20 @@ def _config_files(folder: Path, config: str, split: str) -> list[str]:
     raise RecipeError(f"data.mixture: {folder}: no config {config!r} (it has {', '.join(map(str, names))})")
 
 
+def _nested(dataset: Any, nested: dict[str, str], entry: DatasetEntry) -> Any:
+    """`dataset` with the kit columns that `columns:` maps to nested fields (`reward_model.ground_truth`)."""
+    first = dataset[0] if len(dataset) else {}
+    if missing := [path for path in nested.values() if first and column_value(first, path) is MISSING]:
+        raise RecipeError(f"data.mixture: {entry.path} (config {entry.config!r}) has no column {missing[0]!r}; "
+                          f"it has {', '.join(dataset.column_names)}")
+
+    def read(row: dict[str, Any]) -> dict[str, Any]:
+        values = {name: column_value(row, path) for name, path in nested.items()}
+        return {name: None if value is MISSING else value for name, value in values.items()}
+
+    return dataset.map(read, desc=f"nested columns of {entry.path}")
+
+
 def _kept(entry: DatasetEntry) -> list[str]:
     """The columns an entry keeps: its training column, or (problems) the prompt and the reward columns."""
     return ["prompt", *REWARD_COLUMNS] if entry.column == "problem" else [entry.column]
@@ -126,13 +149,23 @@ def _problems(dataset: Any, entry: DatasetEntry, prompt: Format | None) -> Any:
     """Problem rows as GRPO reads them: the prompt's chat turns and every reward column."""
     if prompt is None:
         raise RecipeError(f"data.mixture: {entry.path}: problems need the recipe's prompt format")
-    present = set(dataset.column_names)
 
     def convert(row: dict[str, Any]) -> dict[str, Any]:
-        values = {name: _text(row.get(name)) if name in present else None for name in REWARD_COLUMNS}
-        values["problem_id"] = values["problem_id"] or problem_id(row["problem"])
-        values["domain"] = values["domain"] or entry.domain
-        return {"prompt": prompt_messages(row, prompt, row.get("system_prompt")), **values}
+        problem, system = row["problem"], row.get("system_prompt")
+        if isinstance(problem, list | tuple):  # a chat (verl's `prompt`): its user turn is the problem
+            try:
+                chat = read_chat(problem)
+            except ChatError as exc:
+                raise RecipeError(f"data.mixture: {entry.path}: column problem: {exc}") from None
+            if not chat.prompt:
+                raise RecipeError(f"data.mixture: {entry.path}: column problem holds a chat without a user turn")
+            problem, system = chat.prompt, system or chat.system
+        # the row as the prompt builder reads it: the entry's domain picks the instruction, as in `kit curate`
+        row = {**row, "problem": problem, "domain": row.get("domain") or entry.domain}
+        values = {name: _text(row.get(name)) for name in REWARD_COLUMNS}
+        values["test_cases"] = stored_test_cases(row.get("test_cases"))  # a dataset's own form: kit.core.testcases
+        values["problem_id"] = values["problem_id"] or problem_id(problem)
+        return {"prompt": prompt_messages(row, prompt, system), **values}
 
     from datasets import Features, List, Value
 

@@ -1,7 +1,7 @@
 """Verify code solutions by running their tests in the sandbox.
 
-The code under test is the last fenced python block of `solution`. `test_cases` (a JSON string) takes one
-of three forms:
+The code under test is the last fenced python block of `solution`. `test_cases` (a JSON string; the forms public
+datasets ship are read too, see `kit.core.testcases`) takes one of three forms:
 
 - stdin/stdout (APPS, TACO, Codeforces): `{"inputs": ["1 2\\n"], "outputs": ["3\\n"]}`;
 - call-based (APPS/TACO/LiveCodeBench functional): `{"fn_name": "add", "inputs": [[1, 2]], "outputs": [3]}`,
@@ -27,6 +27,7 @@ from typing import Any
 
 from kit.core.parallel import Closing, cpu_count, ordered_map
 from kit.core.schema import SOLUTION_CLASS
+from kit.core.testcases import InvalidTestCases, contract_tests
 from kit.recipes import CodeVerifyConfig
 from kit.sandbox import Limits, Sandbox
 from kit.verify import Verdict
@@ -36,10 +37,6 @@ WINDOW = 256  # rows in flight (a GRPO step's batch of code completions: bench/r
 _FENCE = re.compile(r"```[ \t]*(?:python3?|py)[ \t]*\r?\n(.*?)```", re.DOTALL | re.IGNORECASE)
 _TOLERANCE = 1e-6
 _MAX_FAILURES = 10
-
-
-class InvalidTestCases(ValueError):
-    """`test_cases` is not one of the three supported forms."""
 
 
 @dataclass(frozen=True)
@@ -63,19 +60,10 @@ def extract_code(solution: str | None) -> str | None:
     return blocks[-1] if blocks else None
 
 
-def parse_test_cases(test_cases: str | Mapping[str, Any] | None, starter_code: str | None = None) -> TestSpec:
-    """Parse `test_cases` into a TestSpec; InvalidTestCases (one line) when it is malformed."""
-    if test_cases is None or test_cases == "":
-        raise InvalidTestCases("test_cases is empty")
-    if isinstance(test_cases, str):
-        try:
-            data = json.loads(test_cases)
-        except json.JSONDecodeError as exc:
-            raise InvalidTestCases(f"test_cases is not valid JSON ({exc.msg} at char {exc.pos})") from None
-    else:
-        data = dict(test_cases)
-    if not isinstance(data, dict):
-        raise InvalidTestCases(f"test_cases must be a JSON object, got {type(data).__name__}")
+def parse_test_cases(test_cases: Any, starter_code: str | None = None) -> TestSpec:
+    """Parse `test_cases`, in any form `kit.core.testcases` reads, into a TestSpec; InvalidTestCases (one line) when
+    it is malformed."""
+    data = contract_tests(test_cases)
     if "test_code" in data:
         if not isinstance(data["test_code"], str) or not data["test_code"].strip():
             raise InvalidTestCases("test_cases.test_code must be a non-empty string")

@@ -1,0 +1,144 @@
+"""Code tests in the shapes public datasets ship them, read into the metadata contract's `test_cases` form.
+
+The contract (design.md) holds a code problem's tests as JSON in one of two forms, which the sandbox verifier
+(`kit.verify.code`) runs:
+
+- `{"inputs": [...], "outputs": [...]}`, with `"fn_name"` for call-based tests (APPS/TACO's `input_output`);
+- `{"test_code": "def check(candidate): ...", "entry_point": "name"}` (HumanEval-style asserts).
+
+`contract_tests` also reads (each a JSON text or the value as `datasets` yields it):
+
+- CodeContests' `public_tests` / `private_tests` / `generated_tests`: `{"input": [...], "output": [...]}`;
+- a list of test objects `{"input", "output"}`: Codeforces' `official_tests` and `examples`
+  (open-r1/codeforces), LiveCodeBench's `public_test_cases` (`testtype` stdin or functional, the function's
+  name in `metadata.func_name`), DeepCoder's `tests`, and PrimeIntellect's `test_cases` (`type` stdin_stdout or
+  function_call, with `fn_name`);
+- a `verification_info` object around them, `{"language": "python", "test_cases": ...}` (PrimeIntellect's
+  verifiable-coding-problems, open-r1's verifiable-coding-problems-python); tests for another language are
+  refused, since the sandbox runs Python.
+
+A functional test's `input` is its positional arguments: a list as is; LiveCodeBench's text holds one JSON value
+per line; PrimeIntellect's function_call text is one JSON value, the argument list (not confirmed: the python
+problems of the datasets read are all stdin_stdout). A functional `output` given as text is JSON.
+
+`stored_test_cases` is what the kit stores: the contract's JSON text, or the value unchanged when it already is
+that text (so a dataset's own tests read back exactly as written) or cannot be read (so the verifier reports why).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+
+class InvalidTestCases(ValueError):
+    """Tests in no form the kit reads; the message is one line."""
+
+
+_STDIO = {None, "stdin", "stdin_stdout", "stdio"}
+_CALL = {"functional", "function_call", "call"}
+_PYTHON = {"python", "python3", "py"}
+
+
+def contract_tests(value: Any, fn_name: str | None = None) -> dict[str, Any]:
+    """The contract form (a dict, see the module docstring) of tests in any form this module reads; `fn_name` names
+    the function of call-based tests that do not name it themselves. InvalidTestCases (one line) otherwise."""
+    if value is None or value == "":
+        raise InvalidTestCases("test_cases is empty")
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise InvalidTestCases(f"test_cases is not valid JSON ({exc.msg} at char {exc.pos})") from None
+    if isinstance(value, list | tuple):
+        return _from_list(list(value), fn_name)
+    if not isinstance(value, Mapping):
+        raise InvalidTestCases(f"test_cases must be a JSON object or a list of tests, got {type(value).__name__}")
+    if "test_cases" in value:  # a verification_info object
+        language = value.get("language")
+        if language is not None and str(language).strip().lower() not in _PYTHON:
+            raise InvalidTestCases(f"test_cases are for {language}; the sandbox runs Python")
+        return contract_tests(value["test_cases"], value.get("fn_name") or fn_name)
+    if "test_code" in value or "inputs" in value or "outputs" in value:
+        data = dict(value)
+        if fn_name and "test_code" not in data and not data.get("fn_name"):
+            data["fn_name"] = fn_name
+        return data
+    if "input" in value and "output" in value:
+        if isinstance(value["input"], list) and isinstance(value["output"], list):  # CodeContests
+            return {"inputs": value["input"], "outputs": value["output"]}
+        return _from_list([value], fn_name)  # one test object
+    raise InvalidTestCases("test_cases needs lists `inputs` and `outputs` (or `test_code` and `entry_point`, or a "
+                           "list of {input, output} tests)")
+
+
+def stored_test_cases(value: Any) -> str | None:
+    """What the kit stores as `test_cases`: the contract's JSON text (see the module docstring); None stays None."""
+    if value is None:
+        return None
+    try:
+        tests = contract_tests(value)
+    except InvalidTestCases:
+        return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    if isinstance(value, str) and json.loads(value) == tests:  # already the contract's form: kept as written
+        return value
+    return json.dumps(tests, ensure_ascii=False)
+
+
+def _from_list(tests: list[Any], fn_name: str | None) -> dict[str, Any]:
+    """A list of test objects in the contract form: all stdin/stdout, or all calls of one function."""
+    if not tests:
+        raise InvalidTestCases("test_cases has no tests")
+    kinds = set()
+    for i, test in enumerate(tests):
+        if not (isinstance(test, Mapping) and "input" in test and "output" in test):
+            raise InvalidTestCases(f"test {i} is not an object with `input` and `output`")
+        kind = test.get("testtype") or test.get("type") or None  # Arrow fills an absent field with None
+        if kind not in _STDIO | _CALL:
+            raise InvalidTestCases(f"test {i} has type {kind!r}: the sandbox runs stdin/stdout and function-call tests")
+        kinds.add("call" if kind in _CALL else "stdio")
+    if len(kinds) > 1:
+        raise InvalidTestCases("test_cases mixes stdin/stdout and function-call tests")
+    if kinds == {"stdio"}:
+        for i, test in enumerate(tests):
+            if not (isinstance(test["input"], str) and isinstance(test["output"], str)):
+                raise InvalidTestCases(f"test {i}: stdin/stdout tests need string `input` and `output`")
+        return {"inputs": [t["input"] for t in tests], "outputs": [t["output"] for t in tests]}
+    names = {_test_fn_name(test) or fn_name for test in tests}
+    if len(names) != 1 or None in names:
+        raise InvalidTestCases("function-call tests need one function name (fn_name, or metadata.func_name)")
+    return {"fn_name": names.pop(), "inputs": [_arguments(test, i) for i, test in enumerate(tests)],
+            "outputs": [_json(test["output"], i, "output") if isinstance(test["output"], str) else test["output"]
+                        for i, test in enumerate(tests)]}
+
+
+def _test_fn_name(test: Mapping[str, Any]) -> str | None:
+    meta = test.get("metadata")
+    if isinstance(meta, str):
+        try:
+            meta = json.loads(meta)
+        except json.JSONDecodeError:
+            meta = None
+    name = test.get("fn_name") or (meta.get("func_name") if isinstance(meta, Mapping) else None)
+    return name if isinstance(name, str) and name else None
+
+
+def _arguments(test: Mapping[str, Any], index: int) -> list[Any]:
+    """A function-call test's positional arguments (see the module docstring)."""
+    given = test["input"]
+    if isinstance(given, list):
+        return given
+    if not isinstance(given, str):
+        return [given]
+    if test.get("testtype") is not None:  # LiveCodeBench: one JSON value per line
+        return [_json(line, index, "input") for line in given.splitlines() if line.strip()]
+    value = _json(given, index, "input")
+    return value if isinstance(value, list) else [value]
+
+
+def _json(text: str, index: int, what: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidTestCases(f"test {index} {what} is not JSON ({exc.msg} at char {exc.pos})") from None

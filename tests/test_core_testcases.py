@@ -1,0 +1,75 @@
+"""Code tests in the forms public datasets ship them, read into the contract's form (kit.core.testcases).
+
+The values are the shapes of the datasets' cards: what `datasets` yields for a struct or list column, or the JSON
+text a string column holds. Running them in the sandbox is tests/test_verify_code.py's.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from kit.core.testcases import InvalidTestCases, contract_tests, stored_test_cases
+
+STDIO = {"inputs": ["1 2\n", "5 5\n"], "outputs": ["3\n", "10\n"]}
+
+
+@pytest.mark.parametrize("shipped", [
+    STDIO,                                                                   # APPS/TACO input_output
+    {"input": ["1 2\n", "5 5\n"], "output": ["3\n", "10\n"]},                # CodeContests public_tests
+    [{"input": "1 2\n", "output": "3\n"}, {"input": "5 5\n", "output": "10\n"}],  # Codeforces official_tests
+    [{"input": "1 2\n", "output": "3\n", "testtype": "stdin"},              # LiveCodeBench, DeepCoder lcb
+     {"input": "5 5\n", "output": "10\n", "testtype": "stdin"}],
+    {"language": "python", "test_cases": [                                  # verifiable-coding-problems-python
+        {"fn_name": None, "input": "1 2\n", "output": "3\n", "type": "stdin_stdout"},
+        {"fn_name": None, "input": "5 5\n", "output": "10\n", "type": "stdin_stdout"}]},
+    {"language": "python", "test_cases": json.dumps(STDIO)},                # verification_info with a JSON text
+])
+def test_stdin_stdout_forms(shipped):
+    assert contract_tests(shipped) == STDIO
+    assert contract_tests(json.dumps(shipped)) == STDIO
+
+
+def test_function_call_forms():
+    lcb = [{"input": "[2, 7]\n9", "output": "[0, 1]", "testtype": "functional"}]
+    assert contract_tests(lcb, fn_name="twoSum") == {"fn_name": "twoSum", "inputs": [[[2, 7], 9]], "outputs": [[0, 1]]}
+    deepcoder = [{**lcb[0], "metadata": {"func_name": "twoSum"}}]
+    assert contract_tests(deepcoder) == contract_tests(lcb, fn_name="twoSum")
+    prime = [{"fn_name": "add", "input": "[1, 2]", "output": "[3]", "type": "function_call"},
+             {"fn_name": "add", "input": "7", "output": 7, "type": "function_call"}]
+    assert contract_tests(prime) == {"fn_name": "add", "inputs": [[1, 2], [7]], "outputs": [[3], 7]}
+    apps = {"inputs": [[1, 2]], "outputs": [[3]]}
+    assert contract_tests({"test_cases": apps, "fn_name": "add"}) == {**apps, "fn_name": "add"}
+
+
+@pytest.mark.parametrize("shipped, message", [
+    (None, "empty"),
+    ("{not json", "not valid JSON"),
+    (3, "a JSON object or a list of tests, got int"),
+    ([], "no tests"),
+    ([{"input": "1"}], "test 0 is not an object with `input` and `output`"),
+    ([{"input": "1", "output": "1", "testtype": "interactive"}], "test 0 has type 'interactive'"),
+    ([{"input": "1", "output": "1"}, {"input": "[1]", "output": "1", "type": "function_call", "fn_name": "f"}],
+     "mixes stdin/stdout and function-call tests"),
+    ([{"input": 1, "output": "1"}], "test 0: stdin/stdout tests need string"),
+    ([{"input": "1", "output": "1", "type": "function_call"}], "one function name"),
+    ([{"input": "[1,", "output": "1", "type": "function_call", "fn_name": "f"}], "test 0 input is not JSON"),
+    ({"language": "cpp", "test_cases": [{"input": "1", "output": "1"}]}, "are for cpp; the sandbox runs Python"),
+    ({"tests": []}, "needs lists `inputs` and `outputs`"),
+])
+def test_unreadable_tests_raise_one_line(shipped, message):
+    with pytest.raises(InvalidTestCases, match=message) as info:
+        contract_tests(shipped)
+    assert "\n" not in str(info.value)
+
+
+def test_stored_form_is_the_contract_text_and_a_contract_text_is_kept_as_written():
+    written = '{"outputs": ["3\\n"],   "inputs": ["1 2\\n"]}'
+    assert stored_test_cases(written) == written
+    assert stored_test_cases(None) is None
+    shipped = {"language": "python", "test_cases": [{"input": "1 2\n", "output": "3\n", "type": "stdin_stdout"}]}
+    assert json.loads(stored_test_cases(shipped)) == {"inputs": ["1 2\n"], "outputs": ["3\n"]}
+    assert json.loads(stored_test_cases(json.dumps(shipped))) == {"inputs": ["1 2\n"], "outputs": ["3\n"]}
+    assert stored_test_cases("{not json") == "{not json"  # the verifier says why
+    assert json.loads(stored_test_cases([{"input": 1}])) == [{"input": 1}]

@@ -1,0 +1,145 @@
+"""GRPO prompts from datasets that are not kit datasets (kit.train.data): public RL datasets in their own
+schemas, mapped to the metadata columns with `columns:` and given their domain with `domain:`, then scored by
+the accuracy reward with the kit's verifiers.
+
+The rows are written by the test in the schemas of the datasets' cards: open-r1/verifiable-coding-problems-python
+(`problem_statement`, `gold_standard_solution`, `verification_info` = {language, test_cases: [{fn_name, input,
+output, type}]}), deepmind/code_contests (`description`, `private_tests` = {input: [...], output: [...]}), a
+DeepScaleR-style math set (`problem`, `answer`, `solution`) and verl's RL layout (DAPO-Math-17k: `prompt` a chat,
+the answer in `reward_model.ground_truth`).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from datasets import Dataset
+
+from kit.recipes import DEFAULT_INSTRUCTIONS, RecipeError, VerifyConfig
+from kit.recipes.train import RewardConfig, load_train_recipe
+from kit.train.data import load_mixture
+from kit.train.rewards import close_rewards, make_rewards
+
+ROOT = Path(__file__).resolve().parent.parent
+GRPO = ROOT / "recipes/rl/tiny-cpu.yaml"
+SUM = "Read two integers and print their sum."
+PRODUCT = "Read two integers and print their product."
+DAPO = ("Solve the following math problem step by step. The last line of your response should be of the form "
+        "Answer: $Answer (without quotes) where $Answer is the answer to the problem.\n\nWhat is 8 times 9?\n\n"
+        "Remember to put your answer on its own line after \"Answer:\"")
+
+
+def verifiable_coding_rows() -> list[dict]:
+    def tests(pairs):
+        return [{"fn_name": None, "input": i, "output": o, "type": "stdin_stdout"} for i, o in pairs]
+
+    return [{"source": "codeforces", "task_type": "verifiable_code", "in_source_id": "1_A",
+             "problem_statement": SUM, "gold_standard_solution": "```python\nprint(sum(map(int, input().split())))\n```",
+             "problem_id": "vfc_1", "metadata": {"difficulty": "800", "memory_limit": None, "memory_limit_bytes": None,
+                                                 "problem_url": None, "time_limit": "1 second"},
+             "verification_info": {"language": "python", "test_cases": tests([("1 2\n", "3\n"), ("5 5\n", "10\n")])}}]
+
+
+def code_contests_rows() -> list[dict]:
+    return [{"name": "2_B. Product", "description": PRODUCT, "source": 2, "difficulty": 7,
+             "public_tests": {"input": ["2 3\n"], "output": ["6\n"]},
+             "private_tests": {"input": ["2 3\n", "4 5\n"], "output": ["6\n", "20\n"]}}]
+
+
+def dapo_rows() -> list[dict]:
+    return [{"data_source": "math_dapo", "prompt": [{"content": DAPO, "role": "user"}], "ability": "MATH",
+             "reward_model": {"ground_truth": "72", "style": "rule-lighteval/MATH_v2"},
+             "extra_info": {"index": "a0b1"}}]
+
+
+def write(folder: Path, rows: list[dict]) -> str:
+    Dataset.from_list(rows).to_parquet(str(folder / "data" / "train-00000-of-00001.parquet"))
+    return str(folder)
+
+
+@pytest.fixture()
+def mixture(tmp_path):
+    """The three datasets as one GRPO mixture, loaded as `kit train` loads it."""
+    coding = write(tmp_path / "verifiable-coding", verifiable_coding_rows())
+    contests = write(tmp_path / "code-contests", code_contests_rows())
+    maths = write(tmp_path / "deepscaler", [{"problem": "What is 6 times 7?", "answer": "42",
+                                             "solution": "6 * 7 = 42, so the answer is $\\boxed{42}$."}])
+    dapo = write(tmp_path / "dapo", dapo_rows())
+    entries = [
+        {"path": coding, "config": "default", "domain": "code",
+         "columns": {"problem": "problem_statement", "test_cases": "verification_info",
+                     "ground_truth_solution": "gold_standard_solution"}},
+        {"path": contests, "config": "default", "domain": "code",
+         "columns": {"problem": "description", "test_cases": "private_tests"}},
+        {"path": maths, "config": "default", "domain": "math",
+         "columns": {"ground_truth_answer": "answer", "ground_truth_solution": "solution"}},
+        {"path": dapo, "config": "default", "domain": "math",
+         "columns": {"problem": "prompt", "ground_truth_answer": "reward_model.ground_truth"}},
+    ]
+    recipe = load_train_recipe(GRPO, [f"data.mixture={json.dumps(entries)}", "data.shuffle=false"])
+    dataset, records = load_mixture(recipe.data, log=lambda _: None, prompt=recipe.prompt)
+    return recipe, dataset, records
+
+
+def test_public_schemas_map_to_prompts_and_reward_columns(mixture):
+    recipe, dataset, records = mixture
+    assert [r["rows"] for r in records] == [1, 1, 1, 1]
+    rows = list(dataset)
+    assert [r["domain"] for r in rows] == ["code", "code", "math", "math"]
+    # rendered as `kit curate` and `kit eval` render a row of that domain: problem, then the domain's instruction
+    code, math = DEFAULT_INSTRUCTIONS["code"], DEFAULT_INSTRUCTIONS["math"]
+    assert [r["prompt"][-1]["content"] for r in rows] == [f"{SUM}\n\n{code}", f"{PRODUCT}\n\n{code}",
+                                                          f"What is 6 times 7?\n\n{math}", f"{DAPO}\n\n{math}"]
+    assert rows[0]["prompt"][0] == {"role": "system", "content": recipe.prompt.system_prompt}
+    # each dataset's own test form is stored in the contract's (design.md: APPS/TACO form)
+    assert json.loads(rows[0]["test_cases"]) == {"inputs": ["1 2\n", "5 5\n"], "outputs": ["3\n", "10\n"]}
+    assert json.loads(rows[1]["test_cases"]) == {"inputs": ["2 3\n", "4 5\n"], "outputs": ["6\n", "20\n"]}
+    assert rows[0]["problem_id"] == "vfc_1" and rows[2]["ground_truth_answer"] == "42"
+    assert rows[3]["ground_truth_answer"] == "72" and rows[3]["problem"] == DAPO
+
+
+def test_a_missing_nested_column_or_a_chat_without_a_question_is_one_line(tmp_path):
+    dapo = write(tmp_path / "dapo", dapo_rows())
+    entry = {"path": dapo, "config": "default", "domain": "math"}
+    for columns, message in [({"ground_truth_answer": "reward_model.answer"}, "has no column 'reward_model.answer'"),
+                             ({"ground_truth_answer": "answer"}, "has no column 'answer'; it has data_source, prompt"),
+                             ({"problem": "prompt"}, None)]:
+        recipe = load_train_recipe(GRPO, [f"data.mixture={json.dumps([{**entry, 'columns': columns}])}"])
+        if message is None:
+            assert len(load_mixture(recipe.data, log=lambda _: None, prompt=recipe.prompt)[0]) == 1
+            continue
+        with pytest.raises(RecipeError, match=message):
+            load_mixture(recipe.data, log=lambda _: None, prompt=recipe.prompt)
+    system_only = write(tmp_path / "system-only", [{**dapo_rows()[0], "prompt": [{"role": "system", "content": "Hi"}]}])
+    recipe = load_train_recipe(GRPO, [f"data.mixture={json.dumps([{**entry, 'path': system_only, 'columns': {'problem': 'prompt'}}])}"])
+    with pytest.raises(RecipeError, match="column problem holds a chat without a user turn"):
+        load_mixture(recipe.data, log=lambda _: None, prompt=recipe.prompt)
+
+
+def test_the_accuracy_reward_scores_them_with_the_kits_verifiers(mixture):
+    _, dataset, _ = mixture
+    rows = list(dataset)
+    program = {"sum": "print(sum(map(int, input().split())))",
+               "product": "a, b = map(int, input().split())\nprint(a * b)"}
+
+    def reply(answer: str) -> list[dict[str, str]]:
+        return [{"role": "assistant", "content": f"<think>\nwork\n</think>\n\n{answer}"}]
+
+    def code(source: str) -> list[dict[str, str]]:
+        return reply(f"```python\n{source}\n```")
+
+    cases = [(rows[0], code(program["sum"]), 1.0), (rows[0], code(program["product"]), 0.0),
+             (rows[1], code(program["product"]), 1.0), (rows[1], code(program["sum"]), 0.0),
+             (rows[2], reply("\\boxed{42}"), 1.0), (rows[2], reply("\\boxed{24}"), 0.0),
+             (rows[3], reply("\\boxed{72}"), 1.0), (rows[3], reply("\\boxed{27}"), 0.0)]
+    columns = [c for c in dataset.column_names if c != "prompt"]
+    funcs, _ = make_rewards([RewardConfig(name="accuracy")],
+                            VerifyConfig(workers=2, code={"test_timeout_s": 2, "sample_timeout_s": 10}))
+    try:
+        scores = funcs[0](prompts=[c[0]["prompt"] for c in cases], completions=[c[1] for c in cases],
+                          **{name: [c[0][name] for c in cases] for name in columns})
+    finally:
+        close_rewards(funcs)
+    assert scores == [c[2] for c in cases]
