@@ -17,6 +17,7 @@ from kit.verify import Verdict
 from kit.verify.math import (
     GRACE_S,
     MathVerifier,
+    answer_choice,
     answer_part,
     extract_boxed,
     gold_answer,
@@ -105,6 +106,37 @@ def test_equivalent_forms_pass(gold, predicted):
 def test_wrong_answers_fail(gold, predicted):
     verdict = verify_answer(gold, f"\\boxed{{{predicted}}}")
     assert (verdict.passed, verdict.reason, verdict.detail["predicted"]) == (False, "wrong_answer", predicted)
+
+
+@pytest.mark.parametrize(("answer", "choice"), [
+    ("B", ("B", None)), ("(B)", ("B", None)), ("\\text{(B)}", ("B", None)), ("\\mathrm{B}", ("B", None)),
+    ("\\textbf{(B)}\\ 12", ("B", "12")), ("\\textbf{(B) }12", ("B", "12")), ("\\textbf{(B)\\ }12", ("B", "12")),
+    ("\\mathrm{(C)}\\qquad 2\\sqrt{3}", ("C", "2\\sqrt{3}")), ("(A)~-3", ("A", "-3")), ("$\\text{(E)}\\ \\frac12$", ("E", "\\frac12")),
+    ("12", None), ("e", None), ("F", None), ("AB", None), ("E=mc^2", None), ("(2, 3)", None), ("(A) \\cup (B)", None),
+])
+def test_answer_choice(answer, choice):
+    assert answer_choice(answer) == choice
+
+
+# An AMC problem as NuminaMath's amc_aime rows (the Sky-T1 mix) box it: AoPS's letter-then-value answer
+AMC_SOLUTION = "Each of the 3 rows has 4 seats, so there are $3 \\cdot 4 = 12$ seats: $\\boxed{\\textbf{(B)}\\ 12}$"
+
+
+@pytest.mark.parametrize(("gold", "boxed", "passed"), [
+    # gold: the letter and value of a boxed AoPS solution
+    (None, "B", True), (None, "12", True), (None, "\\text{(B)}", True), (None, "(B)", True), (None, "\\textbf{(B)}", True),
+    (None, "\\textbf{(B) }12", True), (None, "\\frac{24}{2}", True),
+    (None, "C", False), (None, "13", False), (None, "\\textbf{(C)}\\ 13", False),
+    (None, "\\textbf{(C)}\\ 12", False),  # the letters decide: a right value under a wrong letter is not an answer
+    # gold: the letter only (OpenR1-Math's `answer` of such rows) or the value only
+    ("B", "\\textbf{(B)}\\ 12", True), ("(B)", "B", True), ("B", "\\textbf{(D)}\\ 12", False), ("B", "12", False),
+    ("12", "\\textbf{(B)}\\ 12", True), ("12", "\\textbf{(B)}\\ 13", False),
+])
+def test_multiple_choice_answers_as_amc_solutions_write_them(gold, boxed, passed):
+    row = {"ground_truth_answer": gold, "ground_truth_solution": AMC_SOLUTION,
+           "solution": f"<think>\nCount the seats.\n</think>\n\nThe answer is $\\boxed{{{boxed}}}$."}
+    verdict = verify_row(row)
+    assert (verdict.passed, verdict.reason) == (passed, None if passed else "wrong_answer"), verdict
 
 
 def test_missing_answer_and_missing_gold():

@@ -15,6 +15,11 @@ answer part has a digit at all - the last plain LaTeX expression or number ("###
 whole solution counts, as before. `detail` records `answer_from` (`boxed` | `math_verify_extraction`) and
 `gold_from` (`ground_truth_answer` | `boxed_solution` | `gsm8k_hash`).
 
+Multiple choice (AMC): a gold or boxed answer that names a choice - `B`, `(B)`, `\\text{(B)}`, or the
+`\\textbf{(B)}\\ 12` of AoPS solutions, letter then value - is compared by its letter when both sides name one,
+else by the choice's value (`answer_choice`), so `\\boxed{B}` and `\\boxed{12}` are both right for
+`\\boxed{\\textbf{(B)}\\ 12}`.
+
 A gold answer and a boxed candidate are handed to math-verify wrapped as `\\boxed{...}` - bare, `parse`
 reads `(-\\infty, 3)` as 3, `3, 5` as 5, and `x^2+1` or `\\text{Evelyn}` as nothing - then parsed and
 compared with `math_verify.parse` / `verify`.
@@ -58,6 +63,12 @@ _BOX = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])")
 _BARE_ARGUMENT = re.compile(r"[^\s$]+")  # `\boxed 5` (no braces): the next token
 _GSM8K_HASH = re.compile(r"^[ \t]*####[ \t]*(.*?)[ \t]*$", re.MULTILINE)  # GSM8K's `#### 72` answer line
 _THOUSANDS = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+# A multiple-choice answer as AMC solutions box it: `\textbf{(B)}\ 12`, `\textbf{(B) }12`, `\text{(B)}`, `(B) 12`,
+# `\mathrm{B}`; its letter, then what follows (the choice's value, after spacing commands).
+_SPACING = r"(?:\s|~|\\[ ,;:!]|\\q?quad\b|:)*"
+_CHOICE = re.compile(r"(?:\\(?:textbf|textrm|text|mathrm|mathbf)\s*\{\s*(?:\(\s*([A-E])\s*\)|([A-E]))"
+                     + _SPACING + r"\}|\(\s*([A-E])\s*\))" + _SPACING + r"(.*)", re.DOTALL)
+_OPERATOR = re.compile(r"[+=<>,*/^_|]|\\(?:cup|cap|setminus|times|cdot|leq?|geq?|neq?|to|in)(?![A-Za-z])")  # `(A) \cup (B)`
 _DIGIT = re.compile(r"\d")
 
 # Math-Verify's extraction of a final answer from free text, in its own priority order: "final answer is",
@@ -151,6 +162,21 @@ def gold_source(row: Mapping[str, Any]) -> tuple[str | None, str | None]:
 def gold_answer(row: Mapping[str, Any]) -> str | None:
     """The row's gold answer (see `gold_source`); None when there is none."""
     return gold_source(row)[0]
+
+
+def answer_choice(answer: str) -> tuple[str, str | None] | None:
+    """(letter, value) of a multiple-choice answer - `B`, `(B)`, `\\text{(B)}`, or AMC's `\\textbf{(B)}\\ 12` with the
+    choice's value (None when only the letter is given) -; None for any other answer. Letters A-E (AMC's)."""
+    text = answer.strip().strip("$").strip()
+    if len(text) == 1 and text in "ABCDE":
+        return text, None
+    match = _CHOICE.fullmatch(text)
+    if match is None:
+        return None
+    letter, value = match.group(1) or match.group(2) or match.group(3), match.group(4).strip()
+    if _OPERATOR.match(value):  # an expression of sets or points named (A), (B), not a choice
+        return None
+    return letter, value or None
 
 
 def answer_part(solution: str) -> str:
@@ -287,12 +313,29 @@ def verify_answer(gold: str, solution: str, timeout_s: float = 5.0, *, require_b
                 if not predicted_parsed:
                     return Verdict(False, VERIFIER, "no_answer", detail)
                 detail["predicted"] = clip(_shown(predicted_parsed), MAX_DETAIL_CHARS)
-            passed = verify(gold_parsed, predicted_parsed, timeout_seconds=None)
+            passed = _matches(gold, gold_parsed, boxed, predicted_parsed)
     except _Deadline:
         return Verdict(False, VERIFIER, "timeout", {**detail, "error": f"exceeded {timeout_s:g} s"})
     except Exception as exc:  # noqa: BLE001 - any failure of the library is a verdict, not a crash
         return Verdict(False, VERIFIER, "error", {**detail, "error": clip(f"{type(exc).__name__}: {exc}", MAX_DETAIL_CHARS)})
     return Verdict(passed, VERIFIER, None if passed else "wrong_answer", detail)
+
+
+def _matches(gold: str, gold_parsed: list[Any], boxed: str | None, predicted_parsed: list[Any]) -> bool:
+    """Math-Verify's comparison, with multiple-choice answers (`answer_choice`) read as AMC's are written: when
+    both name a letter the letters decide; when one side is a lettered choice with its value and the other a
+    plain answer, that value counts too (`\\textbf{(B)}\\ 12` is right for `12`, and `12` for it)."""
+    gold_choice, predicted_choice = answer_choice(gold), boxed and answer_choice(boxed)
+    if gold_choice and predicted_choice:
+        return gold_choice[0] == predicted_choice[0]
+    if verify(gold_parsed, predicted_parsed, timeout_seconds=None):
+        return True
+    if gold_choice and gold_choice[1]:
+        return bool(verify(_parse_gold(gold_choice[1]), predicted_parsed, timeout_seconds=None))
+    if predicted_choice and predicted_choice[1]:
+        value = parse(_as_latex(predicted_choice[1]), parsing_timeout=None, raise_on_error=True)  # type: ignore[arg-type]
+        return bool(verify(gold_parsed, value, timeout_seconds=None))
+    return False
 
 
 def verify_row(row: Mapping[str, Any], timeout_s: float = 5.0, *, require_boxed: bool = False) -> Verdict:
