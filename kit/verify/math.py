@@ -272,6 +272,11 @@ def _time_limit(seconds: float) -> Iterator[None]:
             signal.setitimer(signal.ITIMER_REAL, max(outer - (time.monotonic() - started), 1e-3))
 
 
+def _parse_answer(answer: str) -> list[Any]:
+    """A boxed answer parsed (no time limit: call it inside `_time_limit`); empty when math-verify reads nothing."""
+    return parse(_as_latex(answer), parsing_timeout=None, raise_on_error=True)  # type: ignore[arg-type]
+
+
 def _parse_gold(gold: str) -> list[Any]:
     return list(_parsed_gold(gold))
 
@@ -280,7 +285,7 @@ def _parse_gold(gold: str) -> list[Any]:
 def _parsed_gold(gold: str) -> tuple[Any, ...]:
     """The gold answer parsed, kept per process: a GRPO group's completions (and a dataset's samples of one
     problem) share it. Only successes are kept; a parse cut by the time limit raises and is tried again."""
-    parsed = parse(_as_latex(gold), parsing_timeout=None, raise_on_error=True)  # type: ignore[arg-type]
+    parsed = _parse_answer(gold)
     if not parsed:
         raise ValueError("math-verify extracted nothing from the gold answer")
     return tuple(parsed)
@@ -305,15 +310,14 @@ def verify_answer(gold: str, solution: str, timeout_s: float = 5.0, *, require_b
         return Verdict(False, VERIFIER, "no_answer", detail)
     try:
         with _time_limit(timeout_s):
-            gold_parsed = _parse_gold(gold)
             if decided_by_box:
-                predicted_parsed = parse(_as_latex(boxed), parsing_timeout=None, raise_on_error=True)  # type: ignore[arg-type]
+                predicted_parsed = _parse_answer(boxed)
             else:
                 predicted_parsed = extract_answer(solution)
                 if not predicted_parsed:
                     return Verdict(False, VERIFIER, "no_answer", detail)
                 detail["predicted"] = clip(_shown(predicted_parsed), MAX_DETAIL_CHARS)
-            passed = _matches(gold, gold_parsed, boxed, predicted_parsed)
+            passed = _matches(gold, boxed, predicted_parsed)
     except _Deadline:
         return Verdict(False, VERIFIER, "timeout", {**detail, "error": f"exceeded {timeout_s:g} s"})
     except Exception as exc:  # noqa: BLE001 - any failure of the library is a verdict, not a crash
@@ -321,21 +325,18 @@ def verify_answer(gold: str, solution: str, timeout_s: float = 5.0, *, require_b
     return Verdict(passed, VERIFIER, None if passed else "wrong_answer", detail)
 
 
-def _matches(gold: str, gold_parsed: list[Any], boxed: str | None, predicted_parsed: list[Any]) -> bool:
+def _matches(gold: str, boxed: str | None, predicted_parsed: list[Any]) -> bool:
     """Math-Verify's comparison, with multiple-choice answers (`answer_choice`) read as AMC's are written: when
     both name a letter the letters decide; when one side is a lettered choice with its value and the other a
     plain answer, that value counts too (`\\textbf{(B)}\\ 12` is right for `12`, and `12` for it)."""
     gold_choice, predicted_choice = answer_choice(gold), boxed and answer_choice(boxed)
     if gold_choice and predicted_choice:
         return gold_choice[0] == predicted_choice[0]
-    if verify(gold_parsed, predicted_parsed, timeout_seconds=None):
+    if gold_choice and gold_choice[1] and verify(_parse_answer(gold_choice[1]), predicted_parsed, timeout_seconds=None):
         return True
-    if gold_choice and gold_choice[1]:
-        return bool(verify(_parse_gold(gold_choice[1]), predicted_parsed, timeout_seconds=None))
     if predicted_choice and predicted_choice[1]:
-        value = parse(_as_latex(predicted_choice[1]), parsing_timeout=None, raise_on_error=True)  # type: ignore[arg-type]
-        return bool(verify(gold_parsed, value, timeout_seconds=None))
-    return False
+        predicted_parsed = _parse_answer(predicted_choice[1])
+    return bool(verify(_parse_gold(gold), predicted_parsed, timeout_seconds=None))
 
 
 def verify_row(row: Mapping[str, Any], timeout_s: float = 5.0, *, require_boxed: bool = False) -> Verdict:
