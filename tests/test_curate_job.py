@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from datasets import load_dataset
+from datasets import Dataset, load_dataset
 
 from kit.core.schema import DEFAULT_FEATURES, METADATA_FEATURES
 from kit.core.sources import iter_rows
@@ -145,3 +145,38 @@ def test_missing_column_names_it(tmp_path):
     assert result.returncode == 2
     assert "missing column 'reasoning'" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_verl_style_source_reads_its_chat_prompt_and_nested_answer(tmp_path):
+    """verl's RL layout (DAPO-Math-17k, Skywork-OR1): the problem is a chat in `prompt`, the answer nested in
+    `reward_model`; here with a reply column, curated by the dataset teacher."""
+    system = "You are a careful mathematician."
+
+    def row(question, answer, reply, turns=None):
+        return {"data_source": "math_dapo", "ability": "MATH", "response": reply,
+                "prompt": turns or [{"role": "system", "content": system}, {"role": "user", "content": question}],
+                "reward_model": {"ground_truth": answer, "style": "rule"}, "extra_info": {"index": answer}}
+
+    rows = [row("What is 6 times 7?", "42", "<think>\n6 * 7 = 42\n</think>\n\n$\\boxed{42}$"),
+            row("What is 8 times 9?", "72", "<think>\n8 * 9 = 81\n</think>\n\n$\\boxed{81}$"),
+            row("What is 2 times 3?", "6", "<think>\n6\n</think>\n\n$\\boxed{6}$",
+                turns=[{"role": "system", "content": system}])]  # a chat without a question
+    source = tmp_path / "dapo.parquet"
+    Dataset.from_list(rows).to_parquet(str(source))
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(yaml.safe_dump({
+        "name": "verl", "teacher": {"backend": "dataset", "model": "some/reasoner"}, "verify": {"workers": 2},
+        "sources": [{"path": str(source), "domain": "math",
+                     "columns": {"problem": "prompt", "ground_truth_answer": "reward_model.ground_truth",
+                                 "reply": "response"}}],
+        "output": {"dir": str(tmp_path / "out")}}))
+    result = kit("curate", str(recipe))
+    assert result.returncode == 0, result.stderr
+    metadata = load_dataset(str(tmp_path / "out"), "metadata", split="train")
+    assert metadata["problem"] == ["What is 6 times 7?"] and metadata["ground_truth_answer"] == ["42"]
+    messages = load_dataset(str(tmp_path / "out"), split="train")["messages"][0]
+    assert messages[0] == {"role": "system", "content": system}  # the chat's own system turn
+    assert messages[1]["content"].startswith("What is 6 times 7?")
+    stats = json.loads((tmp_path / "out" / "stats.json").read_text())
+    assert {(r["row"], r["stage"], r["reason"]) for r in stats["rejected_rows"]} == {
+        (1, "verify", "wrong_answer"), (2, "validate", "missing_field")}

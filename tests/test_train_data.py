@@ -114,7 +114,7 @@ def test_a_missing_nested_column_or_a_chat_without_a_question_is_one_line(tmp_pa
             load_mixture(recipe.data, log=lambda _: None, prompt=recipe.prompt)
     system_only = write(tmp_path / "system-only", [{**dapo_rows()[0], "prompt": [{"role": "system", "content": "Hi"}]}])
     recipe = load_train_recipe(GRPO, [f"data.mixture={json.dumps([{**entry, 'path': system_only, 'columns': {'problem': 'prompt'}}])}"])
-    with pytest.raises(RecipeError, match="column problem holds a chat without a user turn"):
+    with pytest.raises(RecipeError, match="column problem: the chat has no user turn"):
         load_mixture(recipe.data, log=lambda _: None, prompt=recipe.prompt)
 
 

@@ -13,7 +13,9 @@ Every failure is a `SourceError` whose message is one line naming the path (and 
 `read_chat(turns)` reads a chat column - OpenAI-style `messages` (`role`/`content`) or ShareGPT
 `conversations` (`from`/`value`, from in human/user/gpt/assistant/system) - into its system turn, the user
 turn the reply answers, and the reply (the last assistant turn); the `dataset` teacher (`kit.generation.teachers`)
-splits that reply like any other.
+splits that reply like any other. `chat_problem(turns)` reads a problem column that holds a chat (verl's
+`prompt`): its user turn and its system turn, for `kit curate` and `kit train` alike. A column map may name a
+nested field by its path (`column_value`: `reward_model.ground_truth`).
 """
 
 from __future__ import annotations
@@ -264,6 +266,15 @@ def read_chat(turns: Any) -> Chat:
     if last is None:
         return Chat(system, prompt, None)
     return Chat(system, prompt, read[last]["content"], read[last]["reasoning_content"])
+
+
+def chat_problem(turns: Any) -> tuple[str, str | None]:
+    """(problem, system turn) of a problem column that holds a chat (verl's `prompt`, a list of turns): its last
+    user turn, and its system turn; ChatError for a chat that cannot be read or has no user turn."""
+    chat = read_chat(turns)
+    if not chat.prompt:
+        raise ChatError("the chat has no user turn")
+    return chat.prompt, chat.system
 
 
 def _turn(turn: Any, n: int) -> dict[str, Any]:

@@ -32,7 +32,7 @@ import kit
 from kit.core.chat import default_row
 from kit.core.log import Log, Progress
 from kit.core.schema import DOMAINS, METADATA_FEATURES, problem_id
-from kit.core.sources import SourceError, iter_rows
+from kit.core.sources import ChatError, SourceError, chat_problem, iter_rows
 from kit.core.testcases import stored_test_cases
 from kit.curate.card import render_dataset_card
 from kit.curate.decontaminate import Decontaminator
@@ -129,6 +129,8 @@ def _load(recipe: DataRecipe, stats: _Stats, required: tuple[str, ...],
         rows = iter_rows(source.path, config=source.config, split=source.split, columns=source.columns,
                          where=source.where, limit=source.limit)
         for position, row in enumerate(rows):
+            if isinstance(row.get("problem"), list | tuple):
+                row = _chat_problem(row)
             if teacher is not None:
                 row = teacher.read(row, recipe.format.instructions.get(source.domain or row.get("domain") or ""))
             if position == 0:
@@ -151,6 +153,17 @@ def _load(recipe: DataRecipe, stats: _Stats, required: tuple[str, ...],
             stats.stage_out["load"] += 1
             index += 1
             yield row
+
+
+def _chat_problem(row: dict[str, Any]) -> dict[str, Any]:
+    """A row whose problem is a chat (verl's `prompt`): its user turn is the problem and its system turn, unless
+    the row maps its own, the row's system prompt (which the `dataset` teacher keeps; a generating teacher asks
+    with the recipe's). An unreadable chat leaves no problem (`missing_field`)."""
+    try:
+        problem, system = chat_problem(row["problem"])
+    except ChatError:
+        return {**row, "problem": None}
+    return {**row, "problem": problem, "system_prompt": row.get("system_prompt") or system}
 
 
 def _validate(row: dict[str, Any], required: tuple[str, ...]) -> tuple[str, str] | None:

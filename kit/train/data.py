@@ -20,7 +20,7 @@ from typing import Any
 from kit.core.chat import Format, prompt_messages
 from kit.core.log import Log
 from kit.core.schema import problem_id
-from kit.core.sources import MISSING, ChatError, column_value, not_found, read_chat
+from kit.core.sources import MISSING, ChatError, chat_problem, column_value, not_found
 from kit.core.testcases import stored_test_cases
 from kit.hub.ids import is_repo_id
 from kit.recipes import RecipeError
@@ -154,12 +154,10 @@ def _problems(dataset: Any, entry: DatasetEntry, prompt: Format | None) -> Any:
         problem, system = row["problem"], row.get("system_prompt")
         if isinstance(problem, list | tuple):  # a chat (verl's `prompt`): its user turn is the problem
             try:
-                chat = read_chat(problem)
+                problem, chat_system = chat_problem(problem)
             except ChatError as exc:
                 raise RecipeError(f"data.mixture: {entry.path}: column problem: {exc}") from None
-            if not chat.prompt:
-                raise RecipeError(f"data.mixture: {entry.path}: column problem holds a chat without a user turn")
-            problem, system = chat.prompt, system or chat.system
+            system = system or chat_system
         # the row as the prompt builder reads it: the entry's domain picks the instruction, as in `kit curate`
         row = {**row, "problem": problem, "domain": row.get("domain") or entry.domain}
         values = {name: _text(row.get(name)) for name in REWARD_COLUMNS}
