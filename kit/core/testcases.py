@@ -78,10 +78,13 @@ def stored_test_cases(value: Any) -> str | None:
     if value is None:
         return None
     try:
-        tests = contract_tests(value)
-    except InvalidTestCases:
+        parsed = json.loads(value) if isinstance(value, str) else value  # parsed once: tests can be megabytes
+        if isinstance(parsed, str):  # JSON text of a string: no test form (contract_tests says so)
+            raise InvalidTestCases
+        tests = contract_tests(parsed)
+    except (json.JSONDecodeError, InvalidTestCases):
         return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    if isinstance(value, str) and json.loads(value) == tests:  # already the contract's form: kept as written
+    if isinstance(value, str) and parsed == tests:  # already the contract's form: kept as written
         return value
     return json.dumps(tests, ensure_ascii=False)
 

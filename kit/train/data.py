@@ -160,8 +160,8 @@ def _problems(dataset: Any, entry: DatasetEntry, prompt: Format | None) -> Any:
             system = system or chat_system
         # the row as the prompt builder reads it: the entry's domain picks the instruction, as in `kit curate`
         row = {**row, "problem": problem, "domain": row.get("domain") or entry.domain}
-        values = {name: _text(row.get(name)) for name in REWARD_COLUMNS}
-        values["test_cases"] = stored_test_cases(row.get("test_cases"))  # a dataset's own form: kit.core.testcases
+        # tests in the dataset's own form are stored in the contract's (kit.core.testcases)
+        values = {name: (stored_test_cases if name == "test_cases" else _text)(row.get(name)) for name in REWARD_COLUMNS}
         values["problem_id"] = values["problem_id"] or problem_id(problem)
         return {"prompt": prompt_messages(row, prompt, system), **values}
 
