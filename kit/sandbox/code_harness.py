@@ -70,8 +70,7 @@ def _run_stdio(payload: dict, sample: base.Sample, test_input: str) -> dict:
     def program() -> None:
         _run_solution(payload["code"], namespace)
 
-    record = base.run_in_test_process(program, sample, timeout_s=sample.limits["test_timeout_s"], stdin=test_input,
-                                      exit_ok=True)
+    record = base.run_in_test_process(program, sample, stdin=test_input, exit_ok=True)
     if record["status"] == "early_exit":  # the program ended itself (os._exit): its output is what counts
         record["status"] = "ok"
     record["output"] = record.pop("stdout")
@@ -86,7 +85,7 @@ def _run_call(payload: dict, sample: base.Sample, args: list) -> dict:
         result = fn(*args) if isinstance(args, list) else fn(args)
         return json.dumps(plain(result)).encode()
 
-    record = base.run_in_test_process(call, sample, timeout_s=sample.limits["test_timeout_s"], exit_ok=False)
+    record = base.run_in_test_process(call, sample, exit_ok=False)
     record.pop("stdout", None)
     returned = record.pop("result", b"")
     if record["status"] == "ok":
@@ -120,7 +119,7 @@ def _run_assert(payload: dict, sample: base.Sample) -> dict:
         if callable(tests.get("check")):
             tests["check"](guarded)
 
-    record = base.run_in_test_process(check, sample, timeout_s=sample.limits["test_timeout_s"], exit_ok=False)
+    record = base.run_in_test_process(check, sample, exit_ok=False)
     record.pop("stdout", None)
     return record
 

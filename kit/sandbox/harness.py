@@ -141,9 +141,10 @@ def _read_back(fd: int, cap: int) -> tuple[bytes, bool]:
     return data[:cap], len(data) > cap
 
 
-def run_in_test_process(fn: Callable[[], bytes | None], sample: Sample, *, timeout_s: float, stdin: str = "",
+def run_in_test_process(fn: Callable[[], bytes | None], sample: Sample, *, stdin: str = "",
                         exit_ok: bool = True) -> dict:
-    """Run `fn()` in a forked, confined test process; return how it ended.
+    """Run `fn()` in a forked, confined test process, for at most the sample's `test_timeout_s`; return how it
+    ended.
 
     The result has `status` (ok | early_exit | error | memory | failed | timeout | killed | output_limit),
     `time_s`, `stdout`/`stderr` (capped text), `result` (the bytes `fn` returned, only for `ok` when it
@@ -156,7 +157,8 @@ def run_in_test_process(fn: Callable[[], bytes | None], sample: Sample, *, timeo
     budget = sample.deadline - time.monotonic()
     if budget <= 0:
         raise SampleTimeout
-    cut_by_sample, timeout_s = budget < timeout_s, min(timeout_s, budget)
+    cut_by_sample = budget < sample.limits["test_timeout_s"]
+    timeout_s = min(sample.limits["test_timeout_s"], budget)
     nonce = os.urandom(_NONCE_BYTES)
     streams = _std_streams()
     fds = [_anonymous_file(sample, "stdin", stdin.encode("utf-8", "replace")),
@@ -280,5 +282,4 @@ def main(payload: dict, sample: Sample) -> None:
     def run() -> None:
         exec(compile(payload["source"], "<sandboxed>", "exec"), namespace)
 
-    sample.emit(run_in_test_process(run, sample, timeout_s=sample.limits["test_timeout_s"],
-                                    stdin=payload.get("stdin", "")))
+    sample.emit(run_in_test_process(run, sample, stdin=payload.get("stdin", "")))
