@@ -147,6 +147,38 @@ def test_missing_column_names_it(tmp_path):
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_answers_typed_as_numbers_or_lists_are_stored_as_text(tmp_path):
+    """AIME sets type the answer as an integer, some sets list every accepted answer, NuminaMath-1.5 writes `proof`
+    where a problem has no answer: curation stores the first two as the contract's text (writing them crashed) and
+    verifies against any listed answer; the proof row has no gold (`no_ground_truth`), boxed word or not."""
+    def reply(answer):
+        return f"<think>\nwork\n</think>\n\n$\\boxed{{{answer}}}$"
+
+    aime, listed = tmp_path / "aime.parquet", tmp_path / "listed.parquet"
+    Dataset.from_list([{"Problem": "What is 6 times 7?", "Answer": 42, "response": reply("42")},
+                       {"Problem": "What is 5 times 5?", "Answer": 25, "response": reply("52")}]).to_parquet(str(aime))
+    Dataset.from_list([{"problem": "Half of 1?", "answers": ["\\frac{1}{2}", "0.5"], "response": reply("0.5")},
+                       {"problem": "A third of 1?", "answers": ["\\frac{1}{3}"], "response": reply("0.5")},
+                       {"problem": "Prove that 1 < 2.", "answers": ["proof"], "response": reply("proof")}],
+                      ).to_parquet(str(listed))
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(yaml.safe_dump({
+        "name": "typed", "teacher": {"backend": "dataset", "model": "some/reasoner"}, "verify": {"workers": 2},
+        "sources": [{"path": str(aime), "domain": "math",
+                     "columns": {"problem": "Problem", "ground_truth_answer": "Answer", "reply": "response"}},
+                    {"path": str(listed), "domain": "math",
+                     "columns": {"ground_truth_answer": "answers", "reply": "response"}}],
+        "output": {"dir": str(tmp_path / "out")}}))
+    result = kit("curate", str(recipe))
+    assert result.returncode == 0, result.stderr
+    metadata = load_dataset(str(tmp_path / "out"), "metadata", split="train")
+    assert list(zip(metadata["problem"], metadata["ground_truth_answer"], strict=True)) == [
+        ("What is 6 times 7?", "42"), ("Half of 1?", '["\\\\frac{1}{2}", "0.5"]')]
+    stats = json.loads((tmp_path / "out" / "stats.json").read_text())
+    assert sorted((r["row"], r["reason"]) for r in stats["rejected_rows"]) == [
+        (1, "wrong_answer"), (3, "wrong_answer"), (4, "no_ground_truth")]
+
+
 def test_a_verl_style_source_reads_its_chat_prompt_and_nested_answer(tmp_path):
     """verl's RL layout (DAPO-Math-17k, Skywork-OR1): the problem is a chat in `prompt`, the answer nested in
     `reward_model`; here with a reply column, curated by the dataset teacher."""

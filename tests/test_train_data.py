@@ -143,3 +143,41 @@ def test_the_accuracy_reward_scores_them_with_the_kits_verifiers(mixture):
     finally:
         close_rewards(funcs)
     assert scores == [c[2] for c in cases]
+
+
+def test_answers_typed_as_numbers_or_lists_of_accepted_answers(tmp_path):
+    """Gold answers as public sets type them: Skywork-OR1-RL-Data's `reward_model.ground_truth` is the Python text
+    of a list of accepted answers, AIME sets type the answer as an integer, and NuminaMath-1.5 writes `proof` for a
+    proof (no answer to check: every completion scores 0 with `no_ground_truth`, `\\boxed{proof}` included)."""
+    skywork = write(tmp_path / "skywork", [{
+        "data_source": "train-math-numinamath1.5_olympiads", "prompt": [{"role": "user", "content": "Half of 1?"}],
+        "ability": "math", "reward_model": {"ground_truth": "['\\\\frac{1}{2}', '0.5']", "style": "rule"}}])
+    aime = write(tmp_path / "aime", [{"ID": "2024-I-1", "Problem": "What is 6 times 7?", "Answer": 42}])
+    numina = write(tmp_path / "numina", [{"problem": "Prove that 1 < 2.", "solution": "Clearly $1 < 2$.",
+                                          "answer": "proof", "question_type": "proof"}])
+    entries = [
+        {"path": skywork, "config": "default", "domain": "math",
+         "columns": {"problem": "prompt", "ground_truth_answer": "reward_model.ground_truth"}},
+        {"path": aime, "config": "default", "domain": "math", "columns": {"problem": "Problem", "ground_truth_answer": "Answer"}},
+        {"path": numina, "config": "default", "domain": "math",
+         "columns": {"ground_truth_answer": "answer", "ground_truth_solution": "solution"}},
+    ]
+    recipe = load_train_recipe(GRPO, [f"data.mixture={json.dumps(entries)}", "data.shuffle=false"])
+    rows = list(load_mixture(recipe.data, log=lambda _: None, prompt=recipe.prompt)[0])
+    assert [r["ground_truth_answer"] for r in rows] == ["['\\\\frac{1}{2}', '0.5']", "42", "proof"]
+
+    def reply(answer: str) -> list[dict[str, str]]:
+        return [{"role": "assistant", "content": f"<think>\nwork\n</think>\n\n\\boxed{{{answer}}}"}]
+
+    cases = [(rows[0], "0.5", 1.0), (rows[0], "\\dfrac{1}{2}", 1.0), (rows[0], "2", 0.0),
+             (rows[1], "42", 1.0), (rows[1], "24", 0.0), (rows[2], "proof", 0.0), (rows[2], "1 < 2", 0.0)]
+    funcs, _ = make_rewards([RewardConfig(name="accuracy")], VerifyConfig(workers=2))
+    kwargs = {name: [c[0][name] for c in cases] for name in rows[0] if name != "prompt"}
+    prompts, completions = [c[0]["prompt"] for c in cases], [reply(c[1]) for c in cases]
+    try:
+        scores = funcs[0](prompts=prompts, completions=completions, **kwargs)
+        reasons = [v.reason for v in funcs[0].verdicts(prompts, completions, **kwargs)]
+    finally:
+        close_rewards(funcs)
+    assert scores == [c[2] for c in cases]
+    assert reasons[-2:] == ["no_ground_truth", "no_ground_truth"]

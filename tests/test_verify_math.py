@@ -21,6 +21,7 @@ from kit.verify.math import (
     answer_part,
     extract_boxed,
     gold_answer,
+    gold_answers,
     gold_source,
     gsm8k_answer,
     verify_answer,
@@ -376,6 +377,49 @@ def test_gold_sources():
     assert gold_answer({"ground_truth_solution": gsm8k}) == "72"
     verdict = verify_row({"ground_truth_solution": "no answer line", "solution": "\\boxed{1}"})
     assert (verdict.reason, verdict.detail["gold_from"]) == ("no_ground_truth", None)
+
+
+@pytest.mark.parametrize(("gold", "answers"), [
+    ("['10']", ["10"]),  # Skywork-OR1-RL-Data's reward_model.ground_truth: the Python text of a list
+    ("['\\\\frac{1}{2}', '0.5']", ["\\frac{1}{2}", "0.5"]),
+    ('["\\\\frac{1}{2}", "$0.5$"]', ["\\frac{1}{2}", "0.5"]),  # JSON (a list column stored by the kit)
+    ('["proof", "7"]', ["7"]),
+    ("[1, 2]", ["[1, 2]"]),  # no quotes: a list or interval answer, not alternatives
+    ("[-1, 3)", ["[-1, 3)"]),
+    ("[\\text{'a'}, 2]", ["[\\text{'a'}, 2]"]),  # quotes, but no list of strings
+    ("['a', 2]", ["['a', 2]"]),
+    ("[]", ["[]"]),
+    ("$7$", ["7"]),
+    ("proof", []),  # NuminaMath-1.5's placeholders: nothing to check against
+    ("notfound", []),
+    ("Proof", []),
+    ('["proof"]', []),
+    ("  ", []),
+])
+def test_gold_answers(gold, answers):
+    assert gold_answers(gold) == answers
+
+
+@pytest.mark.parametrize(("gold", "boxed", "reason"), [
+    ("['\\\\frac{1}{2}', '0.5']", "0.5", None),
+    ("['\\\\frac{1}{2}', '0.5']", "\\dfrac{1}{2}", None),
+    ("['\\\\frac{1}{2}', '0.5']", "2", "wrong_answer"),
+    ('["\\\\text{(B)}", "12"]', "B", None),
+    ("['10', '\\\\frac{1}{2}']", "10", None),
+    ("[-1, 3]", "[-1, 3]", None),
+    ("proof", "proof", "no_ground_truth"),  # boxing the placeholder earns nothing
+    ("notfound", "notfound", "no_ground_truth"),
+    ('["proof"]', "proof", "no_ground_truth"),
+])
+def test_a_gold_list_accepts_each_answer_and_a_placeholder_none(gold, boxed, reason):
+    verdict = verify_answer(gold, f"so the answer is \\boxed{{{boxed}}}")
+    assert (verdict.passed, verdict.reason) == (reason is None, reason)
+
+
+def test_a_placeholder_answer_is_no_gold_even_when_the_solution_boxes_something():
+    row = {"ground_truth_answer": "proof", "ground_truth_solution": "Hence $a + b \\geq \\boxed{2}$."}
+    assert gold_source(row) == (None, None)
+    assert verify_row({**row, "solution": "\\boxed{2}"}).reason == "no_ground_truth"
 
 
 def test_the_verifier_and_the_recipe_thread_require_boxed():

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import unicodedata
+from typing import Any
 
 from datasets import Features, List, Value
 
@@ -32,6 +34,19 @@ METADATA_FEATURES = Features(
         "generation": Value("string"),
     }
 )
+
+# The metadata columns the contract keeps as text (all but `verified`).
+TEXT_COLUMNS = tuple(name for name, feature in METADATA_FEATURES.items() if feature == Value("string"))
+
+
+def as_text(value: Any) -> str | None:
+    """A value of a text column as the contract stores it: text and None as they are, anything else as its JSON text -
+    a number (`42`, `0.5`: AIME sets type their answers as integers) or a list (`["1/2", "0.5"]`: a list of accepted
+    answers, which `kit.verify.math.gold_answers` reads back)."""
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=str)
+
 
 DEFAULT_FEATURES = Features(
     {

@@ -31,7 +31,7 @@ from typing import Any
 import kit
 from kit.core.chat import default_row
 from kit.core.log import Log, Progress
-from kit.core.schema import DOMAINS, METADATA_FEATURES, problem_id
+from kit.core.schema import DOMAINS, METADATA_FEATURES, TEXT_COLUMNS, as_text, problem_id
 from kit.core.sources import ChatError, SourceError, chat_problem, iter_rows
 from kit.core.testcases import stored_test_cases
 from kit.curate.card import render_dataset_card
@@ -142,6 +142,9 @@ def _load(recipe: DataRecipe, stats: _Stats, required: tuple[str, ...],
                                       f"(map it with sources[].columns, e.g. {{{missing[0]}: your_column}}{raw})")
             trace = row.get(TRACE)
             row = {k: row.get(k) for k in columns if k in row} | {"_row": index}
+            for column in TEXT_COLUMNS:  # numbers and lists (an int answer, a list of answers) as the contract's text
+                if column in row and column != "test_cases":
+                    row[column] = as_text(row[column])
             if "test_cases" in row:  # a dataset's own test form, stored in the contract's (kit.core.testcases)
                 row["test_cases"] = stored_test_cases(row["test_cases"])
             if trace is not None:

@@ -13,13 +13,12 @@ the reward columns (`REWARD_COLUMNS`), which TRL hands to every reward function.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from kit.core.chat import Format, prompt_messages
 from kit.core.log import Log
-from kit.core.schema import problem_id
+from kit.core.schema import as_text, problem_id
 from kit.core.sources import MISSING, ChatError, chat_problem, column_value, not_found
 from kit.core.testcases import stored_test_cases
 from kit.hub.ids import is_repo_id
@@ -161,7 +160,7 @@ def _problems(dataset: Any, entry: DatasetEntry, prompt: Format | None) -> Any:
         # the row as the prompt builder reads it: the entry's domain picks the instruction, as in `kit curate`
         row = {**row, "problem": problem, "domain": row.get("domain") or entry.domain}
         # tests in the dataset's own form are stored in the contract's (kit.core.testcases)
-        values = {name: (stored_test_cases if name == "test_cases" else _text)(row.get(name)) for name in REWARD_COLUMNS}
+        values = {name: (stored_test_cases if name == "test_cases" else as_text)(row.get(name)) for name in REWARD_COLUMNS}
         values["problem_id"] = values["problem_id"] or problem_id(problem)
         return {"prompt": prompt_messages(row, prompt, system), **values}
 
@@ -171,11 +170,6 @@ def _problems(dataset: Any, entry: DatasetEntry, prompt: Format | None) -> Any:
                          **{name: Value("string") for name in REWARD_COLUMNS}})
     return dataset.map(convert, remove_columns=dataset.column_names, features=features,
                        desc=f"prompts of {entry.path}")
-
-
-def _text(value: Any) -> str | None:
-    """A reward column as the metadata contract has it: a string (JSON for structured values such as tests)."""
-    return value if value is None or isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 def _weighted(dataset: Any, weight: float, seed: int) -> Any:

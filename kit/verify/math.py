@@ -5,7 +5,11 @@ This module holds the kit's one math answer rule; curation and `kit eval` (the r
 
 Gold (`gold_source`): the row's `ground_truth_answer` when non-empty, else the last `\\boxed{}` of its
 `ground_truth_solution`, else that solution's GSM8K `#### N` line (thousands commas and a leading `$`
-dropped). Candidate (`find_answer`): only the answer part of the solution counts - after the last
+dropped). NuminaMath-1.5's placeholder answers, `proof` and `notfound`, are no gold answer (and the solution is
+not searched then): such rows get `no_ground_truth`, so a model that boxes the word is not rewarded. A gold that
+is a list of quoted answers - `["\\frac{1}{2}", "0.5"]`, or the Python text `['10']` that verl datasets such as
+Skywork-OR1-RL-Data keep in `reward_model.ground_truth` - accepts any of them (`gold_answers`).
+Candidate (`boxed_answer`, else `extract_answer`): only the answer part of the solution counts - after the last
 `</think>` / `<|end_of_thought|>` when there is one, nothing when reasoning opens and never closes. Its
 last `\\boxed{}` when it has a box; otherwise Math-Verify's own extraction of the final answer, with its
 `LatexExtractionConfig` and `ExprExtractionConfig` (as open-r1's accuracy reward and lighteval do): the
@@ -36,7 +40,9 @@ gets a `timeout` verdict and its worker is killed and replaced.
 
 from __future__ import annotations
 
+import ast
 import functools
+import json
 import logging
 import re
 import signal
@@ -70,6 +76,9 @@ _CHOICE = re.compile(r"(?:\\(?:textbf|textrm|text|mathrm|mathbf)\s*\{\s*(?:\(\s*
                      + _SPACING + r"\}|\(\s*([A-E])\s*\))" + _SPACING + r"(.*)", re.DOTALL)
 _OPERATOR = re.compile(r"[+=<>,*/^_|]|\\(?:cup|cap|setminus|times|cdot|leq?|geq?|neq?|to|in)(?![A-Za-z])")  # `(A) \cup (B)`
 _DIGIT = re.compile(r"\d")
+# NuminaMath-1.5's `answer` for a proof problem and for one whose answer its authors could not extract
+PLACEHOLDER_ANSWERS = frozenset({"proof", "notfound"})
+_MAX_GOLD_LIST_CHARS = 20_000  # a longer text is read as one answer, never parsed as a list
 
 # Math-Verify's extraction of a final answer from free text, in its own priority order: "final answer is",
 # "Answer:", "answer ... N", then (`try_extract_without_anchor`) the last LaTeX expression or number.
@@ -145,18 +154,52 @@ def gsm8k_answer(text: str) -> str | None:
 def gold_source(row: Mapping[str, Any]) -> tuple[str | None, str | None]:
     """The row's gold answer and where it came from: `ground_truth_answer` when non-empty (enclosing `$...$`
     removed), else the last box of `ground_truth_solution` (`boxed_solution`), else that solution's
-    `#### N` line (`gsm8k_hash`); (None, None) when none gives one."""
-    answer = _text(row.get("ground_truth_answer")).strip()
-    if len(answer) > 1 and answer[0] == answer[-1] == "$":
-        answer = answer.strip("$").strip()
-    if answer:
-        return answer, "ground_truth_answer"
+    `#### N` line (`gsm8k_hash`); (None, None) when none gives one, or when the answer is a placeholder
+    (`PLACEHOLDER_ANSWERS`: the row has no answer to check)."""
+    answer = _unwrapped(_text(row.get("ground_truth_answer")))
+    if answer:  # a placeholder is no answer, and then the solution is not searched for one either
+        return (answer, "ground_truth_answer") if gold_answers(answer) else (None, None)
     solution = _text(row.get("ground_truth_solution"))
     if boxed := extract_boxed(solution):
         return boxed, "boxed_solution"
     if hashed := gsm8k_answer(solution):
         return hashed, "gsm8k_hash"
     return None, None
+
+
+def gold_answers(gold: str) -> list[str]:
+    """The answers a gold text accepts: each string of a list of quoted answers (JSON `["10", "5"]` or Python
+    `['10']`), else the text itself; placeholders (`PLACEHOLDER_ANSWERS`) and empty answers left out, so [] when
+    there is nothing to check against. A list without quotes - `[1, 2]`, `[-1, 3)` - is one answer (an interval or
+    a list of numbers), as is a list that holds anything but strings."""
+    text = _unwrapped(gold)
+    listed = _quoted_list(text)
+    answers = [text] if listed is None else [_unwrapped(answer) for answer in listed]
+    return [answer for answer in answers if answer and answer.lower() not in PLACEHOLDER_ANSWERS]
+
+
+def _quoted_list(text: str) -> list[str] | None:
+    """The strings of `text` when it is a list of quoted strings (JSON or Python literal), else None."""
+    if not (text.startswith("[") and text.endswith("]") and ("'" in text or '"' in text)) or len(text) > _MAX_GOLD_LIST_CHARS:
+        return None
+    try:
+        values = json.loads(text)
+    except json.JSONDecodeError:
+        try:
+            values = ast.literal_eval(text)  # literals only: nothing in the text runs
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            return None
+    if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
+        return None
+    return values
+
+
+def _unwrapped(answer: str) -> str:
+    """An answer without surrounding space and enclosing `$...$`."""
+    answer = answer.strip()
+    if len(answer) > 1 and answer[0] == answer[-1] == "$":
+        answer = answer.strip("$").strip()
+    return answer
 
 
 def gold_answer(row: Mapping[str, Any]) -> str | None:
@@ -304,7 +347,8 @@ def verify_answer(gold: str, solution: str, timeout_s: float = 5.0, *, require_b
     decided_by_box, boxed = boxed_answer(solution, require_boxed)
     detail: dict[str, Any] = {"gold": clip(gold, MAX_DETAIL_CHARS), "predicted": clip(boxed, MAX_DETAIL_CHARS),
                               "answer_from": BOXED if decided_by_box else EXTRACTED, "gold_from": gold_from}
-    if not gold or not gold.strip():
+    golds = gold_answers(gold or "")
+    if not golds:
         return Verdict(False, VERIFIER, "no_ground_truth", detail)
     if decided_by_box and not boxed:
         return Verdict(False, VERIFIER, "no_answer", detail)
@@ -317,12 +361,27 @@ def verify_answer(gold: str, solution: str, timeout_s: float = 5.0, *, require_b
                 if not predicted_parsed:
                     return Verdict(False, VERIFIER, "no_answer", detail)
                 detail["predicted"] = clip(_shown(predicted_parsed), MAX_DETAIL_CHARS)
-            passed = _matches(gold, boxed, predicted_parsed)
+            passed = _matches_any(golds, boxed, predicted_parsed)
     except _Deadline:
         return Verdict(False, VERIFIER, "timeout", {**detail, "error": f"exceeded {timeout_s:g} s"})
     except Exception as exc:  # noqa: BLE001 - any failure of the library is a verdict, not a crash
         return Verdict(False, VERIFIER, "error", {**detail, "error": clip(f"{type(exc).__name__}: {exc}", MAX_DETAIL_CHARS)})
     return Verdict(passed, VERIFIER, None if passed else "wrong_answer", detail)
+
+
+def _matches_any(golds: list[str], boxed: str | None, predicted_parsed: list[Any]) -> bool:
+    """Whether the answer matches any of the gold answers. A gold answer Math-Verify reads nothing from is passed
+    over; when that is so of every one, its error is raised (an `error` verdict, not a wrong answer)."""
+    errors: list[ValueError] = []
+    for gold in golds:
+        try:
+            if _matches(gold, boxed, predicted_parsed):
+                return True
+        except ValueError as exc:
+            errors.append(exc)
+    if len(errors) == len(golds):
+        raise errors[0]
+    return False
 
 
 def _matches(gold: str, boxed: str | None, predicted_parsed: list[Any]) -> bool:
@@ -434,5 +493,5 @@ class MathVerifier(Closing):
 
 
 
-__all__ = ["MathVerifier", "answer_part", "boxed_answer", "count_boxes", "extract_answer", "extract_boxed", "gold_answer", "gold_source",
-           "gsm8k_answer", "verify_answer", "verify_row"]
+__all__ = ["MathVerifier", "answer_part", "boxed_answer", "count_boxes", "extract_answer", "extract_boxed", "gold_answer",
+           "gold_answers", "gold_source", "gsm8k_answer", "verify_answer", "verify_row"]
