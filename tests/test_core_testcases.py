@@ -73,3 +73,17 @@ def test_stored_form_is_the_contract_text_and_a_contract_text_is_kept_as_written
     assert json.loads(stored_test_cases(json.dumps(shipped))) == {"inputs": ["1 2\n"], "outputs": ["3\n"]}
     assert stored_test_cases("{not json") == "{not json"  # the verifier says why
     assert json.loads(stored_test_cases([{"input": 1}])) == [{"input": 1}]
+
+
+def test_a_checker_column_is_put_into_stdin_stdout_tests():
+    """open-r1/codeforces keeps the checker of a problem with many right outputs in `generated_checker`, beside
+    `official_tests`; the stored tests carry it, and read back with it."""
+    official = [{"input": "5\n", "output": "2 3\n"}]
+    stored = stored_test_cases(official, "print(1)")
+    assert json.loads(stored) == {"inputs": ["5\n"], "outputs": ["2 3\n"], "checker": "print(1)"}
+    assert contract_tests(stored)["checker"] == "print(1)" and stored_test_cases(stored) == stored
+    written = '{"inputs": ["5\\n"], "outputs": ["2 3\\n"]}'
+    assert stored_test_cases(written, None) == stored_test_cases(written, "") == written  # no checker: as written
+    assert json.loads(stored_test_cases(written, "print(1)"))["checker"] == "print(1)"
+    calls = [{"input": "[1, 2]", "output": "3", "type": "function_call", "fn_name": "add"}]
+    assert "checker" not in json.loads(stored_test_cases(calls, "print(1)"))  # checkers judge stdout only

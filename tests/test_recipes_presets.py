@@ -239,3 +239,50 @@ def test_codeforces_cots(tmp_path):
     assert json.loads(metadata[0]["verification"])["total_tests"] == 2
     assert metadata[0]["domain"] == "code" and metadata[0]["source"] == "codeforces-cots"
     assert len(rejected(stats)) == 1 and next(iter(rejected(stats)))[:2] == (1, "generate")
+
+
+# "Print two different positive integers whose sum is n": any such pair is right, so the problem ships a checker.
+PAIR_CHECKER = """import sys
+n = int(open(sys.argv[1]).read())
+try:
+    a, b = map(int, open(sys.argv[3]).read().split())
+except ValueError:
+    print(0)
+else:
+    print(1 if a + b == n and a != b and min(a, b) > 0 else 0)
+"""
+
+
+def test_codeforces(tmp_path):
+    # open-r1/codeforces `verifiable-prompts` columns (a row per language); the preset keeps the Python rows of
+    # stdin problems and reads `official_tests` with the problem's `generated_checker`. The problems carry no
+    # trace: this test maps a reply column of its own, as a dataset teacher reads one.
+    def row(cid, prompt, official, checker, generation, language="python", input_mode="stdio"):
+        return {"id": f"{cid}/A", "aliases": None, "contest_id": str(cid), "contest_name": "Round", "contest_type": "CF",
+                "contest_start": 1700000000, "contest_start_year": 2023, "index": "A", "time_limit": 1.0,
+                "memory_limit": 256.0, "title": "T", "description": prompt, "input_format": "n", "output_format": "",
+                "interaction_format": None, "note": None, "examples": official[:1], "editorial": None, "rating": 800,
+                "tags": ["math"], "testset_size": len(official), "official_tests": official,
+                "official_tests_complete": True, "input_mode": input_mode, "generated_checker": checker,
+                "executable": True, "generated_tests": 0, "prompt": prompt, "language": language,
+                "generation": f"<think>\nSolve it.\n</think>\n\n{generation}"}
+
+    pairs = [{"input": "5\n", "output": "1 4\n"}, {"input": "10\n", "output": "1 9\n"}]
+    sums = [{"input": "1 2\n", "output": "3\n"}, {"input": "10 5\n", "output": "15\n"}]
+    rows = [row(1, "Print two different positive integers with sum n.", pairs, PAIR_CHECKER,
+                "```python\nn = int(input())\nprint(2, n - 2)\n```"),  # not the expected pair, but right
+            row(2, "Print two different positive integers summing to n.", pairs, PAIR_CHECKER,
+                "```python\nn = int(input())\nprint(n // 2, n - n // 2)\n```"),  # 5 5 for n = 10
+            row(3, "Read two integers and print their sum.", sums, None, STDIN_SUM),
+            row(3, "Read two integers and print their sum.", sums, None, "```cpp\nint main() {}\n```", language="cpp"),
+            row(4, "Read input.txt, write output.txt.", sums, None, STDIN_SUM, input_mode="file")]
+    data = tmp_path / "cf.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), data)
+    metadata, stats = curate(tmp_path, {"preset": "codeforces", "path": str(data), "columns": {"reply": "generation"}})
+    assert [m["problem"] for m in metadata] == [rows[0]["prompt"], rows[2]["prompt"]]
+    assert json.loads(metadata[0]["test_cases"]) == {"inputs": ["5\n", "10\n"], "outputs": ["1 4\n", "1 9\n"],
+                                                     "checker": PAIR_CHECKER}
+    assert metadata[1]["test_cases"] == SUM_TESTS  # no checker: compared as usual
+    assert json.loads(metadata[0]["verification"])["checker"] is True
+    assert rejected(stats) == {(1, "verify", "tests_failed")}
+    assert stats["stages"][0] == {"stage": "load", "in": 3, "out": 3}  # no C++ row, no file-input problem

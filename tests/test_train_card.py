@@ -167,3 +167,12 @@ def test_usage_snippet_runs_on_a_local_model(tmp_path: Path) -> None:
                          cwd=tmp_path)
     assert run.returncode == 0, run.stderr[-3000:]
     assert "Reasoning:\nadd them\n\nAnswer:\nThe sum is 5050.\n" in run.stdout
+
+
+def test_a_filtered_dataset_shows_its_where_in_the_data_table() -> None:
+    res = results()
+    res["datasets"][0] |= {"config": "verifiable-prompts", "where": {"language": "python", "input_mode": "stdio"}}
+    text = render_model_card(make_recipe(), res, "me/tiny-reasoner")
+    check_card(text, "model")
+    assert "| verifiable-prompts (where language = python, input_mode = stdio) | train |" in text
+    assert text.count("(where ") == 1  # the unfiltered dataset has none

@@ -181,3 +181,45 @@ def test_answers_typed_as_numbers_or_lists_of_accepted_answers(tmp_path):
         close_rewards(funcs)
     assert scores == [c[2] for c in cases]
     assert reasons[-2:] == ["no_ground_truth", "no_ground_truth"]
+
+
+def test_codeforces_rows_with_a_checker_filtered_by_where(tmp_path):
+    """open-r1/codeforces `verifiable-prompts` as open-r1's code GRPO reads it: a row per language (`where:` keeps
+    the Python ones) and, for a problem with many right outputs, its `generated_checker`, mapped to `checker`: the
+    accuracy reward accepts any output the checker accepts."""
+    checker = ("import sys\nn = int(open(sys.argv[1]).read())\nwords = open(sys.argv[3]).read().split()\n"
+               "print(1 if len(words) == 2 and all(w.isdigit() for w in words) and int(words[0]) + int(words[1]) == n "
+               "and words[0] != words[1] else 0)\n")
+    official = [{"input": "5\n", "output": "1 4\n"}, {"input": "10\n", "output": "1 9\n"}]
+
+    def row(language):
+        return {"id": "1/A", "prompt": f"Print two different integers with sum n, in {language}.", "language": language,
+                "official_tests": official, "generated_checker": checker, "input_mode": "stdio", "time_limit": 1.0}
+
+    codeforces = write(tmp_path / "codeforces", [row("python"), row("cpp")])
+    entries = [{"path": codeforces, "config": "default", "domain": "code", "where": {"language": "python"},
+                "columns": {"problem": "prompt", "test_cases": "official_tests", "checker": "generated_checker"}}]
+    recipe = load_train_recipe(GRPO, [f"data.mixture={json.dumps(entries)}"])
+    dataset, records = load_mixture(recipe.data, log=lambda _: None, prompt=recipe.prompt)
+    assert len(dataset) == 1 and records[0]["rows"] == 1 and records[0]["where"] == {"language": "python"}
+    row0 = dataset[0]
+    assert json.loads(row0["test_cases"]) == {"inputs": ["5\n", "10\n"], "outputs": ["1 4\n", "1 9\n"],
+                                              "checker": checker}
+
+    def code(source):
+        return [{"role": "assistant", "content": f"<think>\nwork\n</think>\n\n```python\n{source}\n```"}]
+
+    completions = [code("n = int(input())\nprint(2, n - 2)"), code("n = int(input())\nprint(n // 2, n - n // 2)"),
+                   code("print('1 4')")]
+    funcs, _ = make_rewards([RewardConfig(name="accuracy")],
+                            VerifyConfig(workers=2, code={"test_timeout_s": 2, "sample_timeout_s": 10}))
+    kwargs = {name: [row0[name]] * len(completions) for name in row0 if name != "prompt"}
+    try:
+        scores = funcs[0](prompts=[row0["prompt"]] * len(completions), completions=completions, **kwargs)
+    finally:
+        close_rewards(funcs)
+    assert scores == [1.0, 0.0, 0.0]  # 2 3 and 2 8 are right; 5 5 is not; 1 4 is right for 5 only
+    entries[0]["where"] = {"lang": "python"}
+    recipe = load_train_recipe(GRPO, [f"data.mixture={json.dumps(entries)}"])
+    with pytest.raises(RecipeError, match="where: no column 'lang'"):
+        load_mixture(recipe.data, log=lambda _: None, prompt=recipe.prompt)

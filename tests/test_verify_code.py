@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from kit.core.testcases import stored_test_cases
 from kit.sandbox import Limits
 from kit.verify.code import (
     CodeVerifier,
@@ -197,3 +198,70 @@ def test_reward_hacks_fail(verifier, name):
 def test_stdio_program_may_call_exit_after_printing(verifier):
     code = "a, b = map(int, input().split())\nprint(a + b)\nexit()"
     assert verdicts(verifier, [row(code, STDIO)])[0].passed
+
+
+# -- checkers (open-r1/codeforces `generated_checker`) ------------------------------------------------
+
+# "Print two different integers whose sum is n": many outputs are right. The checker is written the way the
+# dataset's are: it reads the input, the expected output and the program's output from the files its argv names.
+PAIR_CHECKER = """import sys
+n = int(open(sys.argv[1]).read())
+expected = open(sys.argv[2]).read().split()
+try:
+    a, b = map(int, open(sys.argv[3]).read().split())
+except ValueError:
+    print(0)
+    sys.exit(0)
+print(1 if a + b == n and a != b and len(expected) == 2 else 0)
+"""
+PAIR_TESTS = [{"input": "5\n", "output": "2 3\n"}, {"input": "10\r\n", "output": "1 9\r\n"}]
+
+
+def checked(code: str, checker: str = PAIR_CHECKER, tests: list | None = None) -> dict:
+    return row(code, stored_test_cases(tests or PAIR_TESTS, checker))
+
+
+def test_a_checker_accepts_any_right_output_and_rejects_wrong_ones(verifier):
+    cases = [
+        (checked("n = int(input())\nprint(0, n)"), True, None),  # not the expected output, but right
+        (checked("n = int(input())\nprint(n - 1, 1)\nprint()\n"), True, None),  # empty lines are dropped first
+        (checked("n = int(input())\nprint(n // 2, n - n // 2)"), False, "the checker printed '0'"),  # 5 5 for 10
+        (checked("print('two numbers')"), False, "the checker printed '0'"),
+        (checked("n = int(input())\nprint(0, n)", checker="print(100)"), True, None),  # 100 accepts too
+        (checked("n = int(input())\nprint(0, n)", checker="raise ValueError('bad checker')"), False,
+         "the checker ended with error (ValueError: bad checker)"),
+        (checked("n = int(input())\nprint(0, n)", checker="while True:\n    pass"), False,
+         "the checker ended with timeout: the output was not accepted"),
+        (checked("raise SystemExit(3)"), False, None),  # the program failed: its checker does not run
+    ]
+    results = verdicts(verifier, [c[0] for c in cases])
+    for (_, passed, detail), verdict in zip(cases, results, strict=True):
+        assert verdict.passed is passed, verdict
+        assert verdict.detail["checker"] is True
+        if detail:
+            assert detail in verdict.detail["failures"][0]["detail"], verdict
+    assert results[-1].detail["failures"][0]["reason"] == "runtime_error"
+    assert results[2].detail["passed_tests"] == 1  # 2 3 is right for 5
+
+
+def test_the_program_never_sees_the_expected_output_the_checker_gets(verifier):
+    """The expected outputs travel to the checker only, in a request of its own: a program that searches its own
+    memory for them finds nothing (were they in its request, `gc` would hand them over)."""
+    secret = "SECRET-7f3a"
+    hunt = ("import gc\nneedle = ''.join(['SEC', 'RET-', '7f3a'])\nmine = globals()\n"
+            "found = any(needle in repr(o)[:100000] for o in gc.get_objects()\n"
+            "            if o is not mine and isinstance(o, (list, dict, tuple)))\nprint(needle if found else 'none')")
+    exact = "import sys\nprint(1 if open(sys.argv[3]).read().split() == open(sys.argv[2]).read().split() else 0)"
+    verdict = verdicts(verifier, [checked(hunt, exact, [{"input": "1\n", "output": f"{secret}\n"}])])[0]
+    assert not verdict.passed, verdict
+    assert "the checker printed '0'" in verdict.detail["failures"][0]["detail"]
+
+
+def test_a_checker_is_for_stdin_stdout_tests_only():
+    assert stored_test_cases(CALL, PAIR_CHECKER) == json.dumps(CALL)  # not put into call-based tests
+    with pytest.raises(InvalidTestCases, match="applies to stdin/stdout tests"):
+        parse_test_cases({**CALL, "checker": PAIR_CHECKER})
+    with pytest.raises(InvalidTestCases, match="checker's Python source"):
+        parse_test_cases({**STDIO, "checker": 1})
+    assert parse_test_cases({**STDIO, "checker": PAIR_CHECKER}).checker == PAIR_CHECKER
+    assert parse_test_cases(STDIO).checker is None

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -68,12 +68,12 @@ def iter_rows(path: str, *, config: str | None = None, split: str = "train",
         return
     rows = _open(path, config=config, split=split, revision=revision)
     mapping = dict(columns or {})
-    wanted = {k: set(v) if isinstance(v, list | tuple) else {v} for k, v in (where or {}).items()}
+    keep = row_filter(where)
     count = 0
     for n, row in enumerate(rows, start=1):
-        if n == 1 and (missing := [c for c in [*mapping.values(), *wanted] if column_value(row, c) is MISSING]):
+        if n == 1 and (missing := [c for c in [*mapping.values(), *(where or {})] if column_value(row, c) is MISSING]):
             raise SourceError(f"{path}: no column {missing[0]!r} (columns: {', '.join(row)})")
-        if not all(_hashable(v := column_value(row, column)) and v in values for column, values in wanted.items()):
+        if not keep(row):
             continue
         if mapping:
             taken = set(mapping.values())
@@ -86,6 +86,17 @@ def iter_rows(path: str, *, config: str | None = None, split: str = "train",
 
 
 MISSING = object()
+
+
+def row_filter(where: Mapping[str, Any] | None) -> Callable[[Mapping[str, Any]], bool]:
+    """A recipe's `where:` as a test of one row: each named input column (a nested field by its path) equals the
+    value, or one of a list of values. `kit curate` sources and `kit train` mixtures filter with it."""
+    wanted = {k: set(v) if isinstance(v, list | tuple) else {v} for k, v in (where or {}).items()}
+
+    def keep(row: Mapping[str, Any]) -> bool:
+        return all(_hashable(v := column_value(row, column)) and v in values for column, values in wanted.items())
+
+    return keep
 
 
 def column_value(row: Mapping[str, Any], name: str) -> Any:

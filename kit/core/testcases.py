@@ -6,6 +6,12 @@ The contract (design.md) holds a code problem's tests as JSON in one of two form
 - `{"inputs": [...], "outputs": [...]}`, with `"fn_name"` for call-based tests (APPS/TACO's `input_output`);
 - `{"test_code": "def check(candidate): ...", "entry_point": "name"}` (HumanEval-style asserts).
 
+Stdin/stdout tests may carry `"checker"`: the Python source of a checker for problems that accept more than one
+output, run as `checker.py INPUT EXPECTED OUTPUT` and printing `1` (or `100`) when it accepts the output -
+open-r1/codeforces's `generated_checker`. A dataset keeps it in a column of its own: map that column to the kit
+name `checker` (`columns: {test_cases: official_tests, checker: generated_checker}`) and `stored_test_cases`
+puts it into the tests.
+
 `contract_tests` also reads (each a JSON text or the value as `datasets` yields it):
 
 - CodeContests' `public_tests` / `private_tests` / `generated_tests`: `{"input": [...], "output": [...]}`;
@@ -73,8 +79,9 @@ def contract_tests(value: Any, fn_name: str | None = None) -> dict[str, Any]:
                            "list of {input, output} tests)")
 
 
-def stored_test_cases(value: Any) -> str | None:
-    """What the kit stores as `test_cases`: the contract's JSON text (see the module docstring); None stays None."""
+def stored_test_cases(value: Any, checker: str | None = None) -> str | None:
+    """What the kit stores as `test_cases`: the contract's JSON text (see the module docstring), with `checker` (a
+    dataset's checker column; None or empty for none) put into stdin/stdout tests; None stays None."""
     if value is None:
         return None
     try:
@@ -84,6 +91,8 @@ def stored_test_cases(value: Any) -> str | None:
         tests = contract_tests(parsed)
     except (json.JSONDecodeError, InvalidTestCases):
         return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    if checker and "test_code" not in tests and not tests.get("fn_name"):
+        tests["checker"] = checker
     if isinstance(value, str) and parsed == tests:  # already the contract's form: kept as written
         return value
     return json.dumps(tests, ensure_ascii=False)

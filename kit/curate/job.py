@@ -140,13 +140,13 @@ def _load(recipe: DataRecipe, stats: _Stats, required: tuple[str, ...],
                            if teacher is not None and missing[0] in ("reasoning", "solution") else "")
                     raise CurateError(f"source {source.path}: missing column {missing[0]!r} "
                                       f"(map it with sources[].columns, e.g. {{{missing[0]}: your_column}}{raw})")
-            trace = row.get(TRACE)
+            trace, checker = row.get(TRACE), row.get("checker")
             row = {k: row.get(k) for k in columns if k in row} | {"_row": index}
             for column in TEXT_COLUMNS:  # numbers and lists (an int answer, a list of answers) as the contract's text
                 if column in row and column != "test_cases":
                     row[column] = as_text(row[column])
-            if "test_cases" in row:  # a dataset's own test form, stored in the contract's (kit.core.testcases)
-                row["test_cases"] = stored_test_cases(row["test_cases"])
+            if "test_cases" in row:  # a dataset's own test form (and checker), stored in the contract's (kit.core.testcases)
+                row["test_cases"] = stored_test_cases(row["test_cases"], checker)
             if trace is not None:
                 row[TRACE] = trace
                 stats.raw_traces = True

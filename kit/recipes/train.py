@@ -19,6 +19,7 @@ from kit.recipes.base import (
     FormatConfig,
     OutputConfig,
     Recipe,
+    Scalar,
     Strict,
     VerifyConfig,
     load_recipe,
@@ -87,9 +88,14 @@ class DatasetEntry(Strict):
     columns: dict[str, str] = Field(default_factory=dict, exclude_if=lambda value: not value,
                                     description="method: grpo: column map, kit column -> "
                                     "dataset column (problem, domain, ground_truth_answer, ground_truth_solution, "
-                                    "test_cases, starter_code), for a dataset that is not a kit `metadata` config; "
+                                    "test_cases, starter_code, and checker: a checker program put into the tests), "
+                                    "for a dataset that is not a kit `metadata` config; "
                                     "a nested field by its path (reward_model.ground_truth); a chat `problem` "
                                     "(verl's `prompt`) gives its user turn; tests are read in the dataset's form.")
+    where: dict[str, Scalar | list[Scalar]] = Field(
+        default_factory=dict, exclude_if=lambda value: not value, description="Keep only rows whose dataset column "
+        "(a nested field by its path) has this value, or one of these values, e.g. {language: python}; as "
+        "`kit curate`'s sources[].where.")
 
 
 class RewardConfig(Strict):

@@ -1,13 +1,21 @@
 """The `tests` entry of the sandbox (stdlib only; runs in the sandbox server, see `kit.sandbox`).
 
 Runs a solution against its tests, one confined test process per test (`harness.run_in_test_process`), one
-after the other, and reports per test what came out.
-Expected outputs never enter the sandbox: `kit/verify/code.py` compares outputs outside it. Payload:
+after the other, and reports per test what came out (or, `check`, runs a dataset's checker on outputs).
+Expected outputs never enter a request that runs a solution: `kit/verify/code.py` compares outputs outside the
+sandbox, or sends them to a checker in a request of its own. Payload:
 
     {"mode": "stdio", "code": ..., "inputs": ["1 2\\n", ...]}
     {"mode": "call", "code": ..., "fn_name": "add", "use_class": false, "inputs": [[1, 2], ...]}
     {"mode": "assert", "code": ..., "test_code": "def check(candidate): ..." or "assert add(1, 2) == 3",
      "entry_point": "add"}
+    {"mode": "check", "code": checker source, "cases": [{"input": ..., "expected": ..., "output": ...}, ...]}
+
+`check` runs a dataset's checker (open-r1/codeforces's `generated_checker`) once per case, as `checker.py INPUT
+EXPECTED OUTPUT` in a fresh folder of its test process, and reports what it printed. The kit sends it in a request
+of its own, after the program's request has ended and the server has killed every process it left, so the
+expected outputs it carries never reach the program under test (as in the other modes, they never enter a
+request that runs it).
 
 Each record: {"test": i, "status": ok | early_exit | error | failed | memory | timeout | killed |
 output_limit | skipped, "output": stdout text (stdio) or JSON text of the return value (call), "error": ...}.
@@ -17,6 +25,9 @@ After a timeout or memory failure the remaining tests are reported as skipped (t
 from __future__ import annotations
 
 import json
+import os
+import sys
+import tempfile
 
 try:  # inside the sandbox server the generic harness is registered under this name
     import _kit_harness_script as base  # type: ignore[import-not-found]
@@ -124,10 +135,46 @@ def _run_assert(payload: dict, sample: base.Sample) -> dict:
     return record
 
 
+def _grader_text(text: str) -> str:
+    """An output as the Codeforces grader hands it to a checker: `\\r` and empty lines dropped."""
+    lines = [line.rstrip("\r") for line in text.splitlines()]
+    return "".join(line + "\n" for line in lines if line)
+
+
+def _run_check(payload: dict, sample: base.Sample, case: dict) -> dict:
+    namespace = base.fresh_globals()
+    files = {"input.txt": case["input"].replace("\r\n", "\n"), "expected.txt": _grader_text(case["expected"]),
+             "output.txt": _grader_text(case["output"])}
+
+    def check() -> None:
+        folder = tempfile.mkdtemp(dir=sample.workdir)  # fresh and private (no process of the program is left)
+        paths = []
+        for name, text in files.items():
+            path = os.path.join(folder, name)
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(text)
+            paths.append(path)
+        sys.argv = [os.path.join(folder, "checker.py"), *paths]
+        exec(compile(payload["code"], "<checker>", "exec"), namespace)
+
+    record = base.run_in_test_process(check, sample, exit_ok=True)
+    if record["status"] == "early_exit":  # the checker ended itself (os._exit): what it printed counts
+        record["status"] = "ok"
+    record["output"] = record.pop("stdout")
+    return record
+
+
 def main(payload: dict, sample: base.Sample) -> None:
     mode = payload["mode"]
     if mode == "assert":
         sample.emit({"test": 0, **_run_assert(payload, sample)})
+        return
+    if mode == "check":
+        for index, case in enumerate(payload["cases"]):
+            record = _run_check(payload, sample, case)
+            if record["status"] == "ok":
+                record.pop("stderr", None)
+            sample.emit({"test": index, **record})
         return
     run = _run_stdio if mode == "stdio" else _run_call
     stop = False

@@ -1,14 +1,15 @@
 """The training mixture: Hub dataset repos or local folders made by `kit curate`, each weighted.
 
 A chat dataset's `default` config is used as it is (`messages`); a `text` entry is plain text for
-mid-training. Every entry keeps only its training column, so datasets with different extra columns mix.
+mid-training. Every entry keeps only its training column, so datasets with different extra columns mix. An
+entry's `where:` keeps the rows whose column has a value (`kit.core.sources.row_filter`, as `kit curate`).
 
 A `problem` entry (GRPO) reads problems with their references - a kit `metadata` config, or any dataset whose
 columns `columns:` maps to the metadata names (a nested field by its path, `reward_model.ground_truth`; a problem
-given as a chat, as verl's `prompt` column, by its user turn; tests in the dataset's own form) with `domain:` for
-rows that carry none - into a `prompt` (the chat turns, built by the kit's one prompt
-builder, `kit.core.chat.prompt_messages`, as `kit curate` asked the teacher and `kit eval` asks the model) and
-the reward columns (`REWARD_COLUMNS`), which TRL hands to every reward function.
+given as a chat, as verl's `prompt` column, by its user turn; tests in the dataset's own form, with a `checker`
+column put into them) with `domain:` for rows that carry none - into a `prompt` (the chat turns, built by the
+kit's one prompt builder, `kit.core.chat.prompt_messages`, as `kit curate` asked the teacher and `kit eval` asks
+the model) and the reward columns (`REWARD_COLUMNS`), which TRL hands to every reward function.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 from kit.core.chat import Format, prompt_messages
 from kit.core.log import Log
 from kit.core.schema import as_text, problem_id
-from kit.core.sources import MISSING, ChatError, chat_problem, column_value, not_found
+from kit.core.sources import MISSING, ChatError, chat_problem, column_value, not_found, row_filter
 from kit.core.testcases import stored_test_cases
 from kit.hub.ids import is_repo_id
 from kit.recipes import RecipeError
@@ -41,6 +42,8 @@ def load_mixture(data: DataConfig, log: Log = print, prompt: Format | None = Non
     parts, records = [], []
     for entry in data.mixture:
         dataset, hub, revision = _load(entry)
+        if entry.where:
+            dataset = _filtered(dataset, entry)
         nested = {k: v for k, v in entry.columns.items() if v not in dataset.column_names and "." in v}
         if missing := [v for k, v in entry.columns.items() if v not in dataset.column_names and k not in nested]:
             raise RecipeError(f"data.mixture: {entry.path} (config {entry.config!r}) has no column {missing[0]!r}; "
@@ -56,7 +59,8 @@ def load_mixture(data: DataConfig, log: Log = print, prompt: Format | None = Non
         dataset = _weighted(dataset.select_columns(_kept(entry)), entry.weight, data.seed)
         parts.append(dataset)
         records.append({"path": entry.path, "hub": hub, "config": entry.config, "split": entry.split,
-                        "revision": revision, "weight": entry.weight, "rows": len(dataset), "column": entry.column})
+                        "revision": revision, "weight": entry.weight, "rows": len(dataset), "column": entry.column}
+                       | ({"where": dict(entry.where)} if entry.where else {}))
         log(f"data: {entry.path} [{entry.config}/{entry.split}] x{entry.weight:g} -> {len(dataset)} rows")
     mixed = concatenate_datasets(parts) if len(parts) > 1 else parts[0]
     if data.shuffle:
@@ -139,6 +143,15 @@ def _nested(dataset: Any, nested: dict[str, str], entry: DatasetEntry) -> Any:
     return dataset.map(read, desc=f"nested columns of {entry.path}")
 
 
+def _filtered(dataset: Any, entry: DatasetEntry) -> Any:
+    """The rows of `dataset` that the entry's `where:` keeps (`kit.core.sources.row_filter`, as `kit curate`)."""
+    first = dataset[0] if len(dataset) else {}
+    if missing := [column for column in entry.where if first and column_value(first, column) is MISSING]:
+        raise RecipeError(f"data.mixture: {entry.path} (config {entry.config!r}): where: no column {missing[0]!r}; "
+                          f"it has {', '.join(dataset.column_names)}")
+    return dataset.filter(row_filter(entry.where), desc=f"where of {entry.path}")
+
+
 def _kept(entry: DatasetEntry) -> list[str]:
     """The columns an entry keeps: its training column, or (problems) the prompt and the reward columns."""
     return ["prompt", *REWARD_COLUMNS] if entry.column == "problem" else [entry.column]
@@ -159,8 +172,9 @@ def _problems(dataset: Any, entry: DatasetEntry, prompt: Format | None) -> Any:
             system = system or chat_system
         # the row as the prompt builder reads it: the entry's domain picks the instruction, as in `kit curate`
         row = {**row, "problem": problem, "domain": row.get("domain") or entry.domain}
-        # tests in the dataset's own form are stored in the contract's (kit.core.testcases)
-        values = {name: (stored_test_cases if name == "test_cases" else as_text)(row.get(name)) for name in REWARD_COLUMNS}
+        # tests in the dataset's own form (and its checker column) are stored in the contract's (kit.core.testcases)
+        values = {name: as_text(row.get(name)) for name in REWARD_COLUMNS if name != "test_cases"}
+        values["test_cases"] = stored_test_cases(row.get("test_cases"), row.get("checker"))
         values["problem_id"] = values["problem_id"] or problem_id(problem)
         return {"prompt": prompt_messages(row, prompt, system), **values}
 

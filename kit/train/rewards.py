@@ -53,7 +53,8 @@ Never raising, never stalling: every item has the verifiers' own limits (Math-Ve
 in worker processes that are killed `GRACE_S` later; the sandbox's `verify.code.test_timeout_s` per test and
 `sample_timeout_s` per completion), so a call takes at most about
 `ceil(code completions / workers) * sample_timeout_s + ceil(math completions / workers) * (timeout_s + 1)`
-(math and code run side by side; a sandbox server that hangs itself is given up 30 s past its sample's limit).
+(math and code run side by side; a sandbox server that hangs itself is given up 30 s past its sample's limit;
+a problem whose tests a checker judges takes a second sandbox request, with the same limit, for the checker).
 A failure of any kind - a verifier that raises, a sandbox that will not start, a bug in a reward - scores 0
 for the completions it touches and is logged by reason count (`logging.getLogger(__name__)`; a completion's
 text is never logged); the call itself returns. Live resources (the verifier pools and sandboxes) are made on

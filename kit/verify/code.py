@@ -3,7 +3,8 @@
 The code under test is the last fenced python block of `solution`. `test_cases` (a JSON string; the forms public
 datasets ship are read too, see `kit.core.testcases`) takes one of three forms:
 
-- stdin/stdout (APPS, TACO, Codeforces): `{"inputs": ["1 2\\n"], "outputs": ["3\\n"]}`;
+- stdin/stdout (APPS, TACO, Codeforces): `{"inputs": ["1 2\\n"], "outputs": ["3\\n"]}`, optionally with a
+  `"checker"` for problems that accept more than one output (see below);
 - call-based (APPS/TACO/LiveCodeBench functional): `{"fn_name": "add", "inputs": [[1, 2]], "outputs": [3]}`,
   a top-level function, or a method of `class Solution` when `starter_code` defines one;
 - assert-based (HumanEval, MBPP): `{"test_code": "def check(candidate): ...", "entry_point": "add"}`.
@@ -12,6 +13,13 @@ The tests of one sample run in one sandbox request, one after the other, each in
 Only the inputs enter the sandbox; outputs are compared here: line by line and token by token, ignoring
 trailing whitespace, numbers equal within 1e-6 relative or absolute. A sample passes only when every test
 passes and the harness ran to its end.
+
+A checker (open-r1/codeforces's `generated_checker`: a Python program run as `checker.py INPUT EXPECTED OUTPUT`
+that prints `1`, or `100`, to accept) replaces that comparison. It runs in the sandbox too, in a second request
+made after the program's request has ended and its processes were killed, each test in its own test process, so
+the expected outputs still never reach the program under test. As the Codeforces grader open-r1 validated the
+checkers with does, `\\r` and empty lines are dropped from both outputs first; a checker that fails, prints
+anything else or runs out of time rejects the output.
 """
 
 from __future__ import annotations
@@ -48,6 +56,7 @@ class TestSpec:
     use_class: bool = False
     test_code: str | None = None
     entry_point: str | None = None
+    checker: str | None = None  # stdio: a checker program (see the module doc) instead of the comparison
 
     @property
     def total(self) -> int:
@@ -79,6 +88,8 @@ def parse_test_cases(test_cases: Any, starter_code: str | None = None) -> TestSp
     if not inputs:
         raise InvalidTestCases("test_cases has no tests")
     fn_name = data.get("fn_name")
+    if fn_name and data.get("checker"):
+        raise InvalidTestCases("test_cases.checker applies to stdin/stdout tests, not to function calls")
     if fn_name:
         if not isinstance(fn_name, str) or not fn_name.isidentifier():
             raise InvalidTestCases(f"test_cases.fn_name is not a function name: {fn_name!r}")
@@ -86,7 +97,10 @@ def parse_test_cases(test_cases: Any, starter_code: str | None = None) -> TestSp
         return TestSpec("call", inputs, outputs, fn_name=fn_name, use_class=use_class)
     if not all(isinstance(x, str) for x in inputs + outputs):
         raise InvalidTestCases("stdin/stdout test_cases need string inputs and outputs")
-    return TestSpec("stdio", inputs, outputs)
+    checker = data.get("checker")
+    if checker is not None and not isinstance(checker, str):
+        raise InvalidTestCases("test_cases.checker must be the checker's Python source")
+    return TestSpec("stdio", inputs, outputs, checker=checker or None)
 
 
 # -- comparison (outside the sandbox) -------------------------------------------------------------
@@ -151,8 +165,10 @@ def _short(text: Any, n: int = 200) -> str:
     return text if len(text) <= n else text[:n] + "..."
 
 
-def _judge(spec: TestSpec, index: int, record: dict[str, Any] | None) -> dict[str, Any] | None:
-    """None if the test passed, else a failure {test, reason, detail}."""
+def _judge(spec: TestSpec, index: int, record: dict[str, Any] | None,
+           checked: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """None if the test passed, else a failure {test, reason, detail}; `checked`: the checker's record of the
+    test (tests with a checker)."""
     if record is None:
         return {"test": index, "reason": "not_run", "detail": "the sample ended before this test ran"}
     status = record.get("status")
@@ -162,6 +178,8 @@ def _judge(spec: TestSpec, index: int, record: dict[str, Any] | None) -> dict[st
     if spec.mode == "assert":
         return None
     expected = spec.outputs[index]
+    if spec.checker is not None:
+        return _checker_verdict(index, checked)
     if spec.mode == "stdio":
         if outputs_match(record.get("output", ""), expected):
             return None
@@ -174,6 +192,34 @@ def _judge(spec: TestSpec, index: int, record: dict[str, Any] | None) -> dict[st
     if values_match(actual, expected):
         return None
     return {"test": index, "reason": "wrong_answer", "detail": f"expected {_short(expected)}, got {_short(actual)}"}
+
+
+_ACCEPTED = ("1", "100")  # what a checker prints for an accepted output (the Codeforces grader's rule)
+
+
+def _checker_verdict(index: int, checked: dict[str, Any] | None) -> dict[str, Any] | None:
+    """None when the checker accepted test `index`'s output, else a wrong_answer failure saying what it did."""
+    if checked is None:
+        return {"test": index, "reason": "not_run", "detail": "the checker did not run on this test"}
+    printed, status = "".join(str(checked.get("output", "")).split()), checked.get("status")
+    if status == "ok" and printed in _ACCEPTED:
+        return None
+    error = checked.get("error")
+    why = (f"the checker printed {_short(printed, 100)!r}, not 1" if status == "ok" else
+           f"the checker ended with {status}" + (f" ({_short(error, 300)})" if error else ""))
+    return {"test": index, "reason": "wrong_answer", "detail": f"{why}: the output was not accepted"}
+
+
+def _run_checker(spec: TestSpec, by_test: dict[int, dict[str, Any]], sandbox: Sandbox,
+                 limits: Limits | None) -> dict[int, dict[str, Any]]:
+    """The checker's record of every test whose program ran to its end (see the module doc), by test index; a
+    test the checker request did not reach has none."""
+    ran = [i for i in range(spec.total) if by_test.get(i, {}).get("status") == "ok"]
+    if not ran:
+        return {}
+    cases = [{"input": spec.inputs[i], "expected": spec.outputs[i], "output": by_test[i].get("output", "")} for i in ran]
+    result = sandbox.run("tests", {"mode": "check", "code": spec.checker, "cases": cases}, limits)
+    return {ran[r["test"]]: r for r in result.records if isinstance(r.get("test"), int) and 0 <= r["test"] < len(ran)}
 
 
 def limits_from_config(cfg: CodeVerifyConfig) -> Limits:
@@ -194,11 +240,14 @@ def verify_code(row: Mapping[str, Any], sandbox: Sandbox, limits: Limits | None 
                "use_class": spec.use_class, "test_code": spec.test_code, "entry_point": spec.entry_point}
     result = sandbox.run("tests", payload, limits)
     by_test = {r["test"]: r for r in result.records if isinstance(r.get("test"), int)}
-    failures = [f for i in range(spec.total) if (f := _judge(spec, i, by_test.get(i))) is not None]
+    checked = _run_checker(spec, by_test, sandbox, limits) if spec.checker is not None and result.complete else {}
+    failures = [f for i in range(spec.total) if (f := _judge(spec, i, by_test.get(i), checked.get(i))) is not None]
     passed_tests = spec.total - len(failures)
     detail: dict[str, Any] = {"mode": spec.mode, "passed_tests": passed_tests, "total_tests": spec.total,
                               "failures": failures[:_MAX_FAILURES],
                               "isolation": sandbox.isolation}
+    if spec.checker is not None:
+        detail["checker"] = True
     if not result.complete:
         why = ("the sample outran its time limit" if result.timed_out else
                "the sandbox server was killed" if result.crashed else
