@@ -127,6 +127,7 @@ def test_three_forms_right_wrong_crash_timeout(verifier):
 # The tests of one problem (a + b) as public datasets ship them, in the value `datasets` yields (kit.core.testcases)
 SHIPPED = {
     "codecontests public_tests": {"input": ["1 2\n", "10 -3\n"], "output": ["3\n", "7\n"]},
+    "apps lists of lines": {"inputs": [["1 2"], ["10 -3"]], "outputs": [["3"], ["7"]]},
     "codeforces official_tests": [{"input": "1 2\n", "output": "3\n"}, {"input": "10 -3\n", "output": "7\n"}],
     "verifiable-coding verification_info": {"language": "python", "test_cases": [
         {"fn_name": None, "input": "1 2\n", "output": "3\n", "type": "stdin_stdout"},
@@ -154,6 +155,17 @@ def test_tests_in_the_forms_datasets_ship_run_as_the_contract_form(verifier, for
     assert [v.passed for v in results] == [True, True, False, False], results
     assert {(v.detail["mode"], v.detail["total_tests"]) for v in results} == {(mode, 2)}
     assert {v.detail["passed_tests"] for v in results[2:]} == {0}  # 1 * 2 != 3, -30 != 7
+
+
+def test_stdin_tests_given_as_lists_of_lines_are_joined(verifier):
+    """Some APPS/TACO rows give a stdin test's input and output as lists of lines; APPS's grader joins them."""
+    tests = {"inputs": [["2", "3 4"], "1\n5\n"], "outputs": [["7", "12"], ["5", "5"]]}
+    spec = parse_test_cases(tests)
+    assert (spec.inputs, spec.outputs) == (["2\n3 4", "1\n5\n"], ["7\n12", "5\n5"])
+    code = "n = int(input())\na, b = map(int, input().split()) if n == 2 else (int(input()), 0)\nprint(a + b)\nprint(a * b if n == 2 else a)"
+    assert verdicts(verifier, [row(code, tests)])[0].passed
+    with pytest.raises(InvalidTestCases, match="string inputs and outputs"):
+        parse_test_cases({"inputs": [[1, 2]], "outputs": ["3"]})
 
 
 def test_float_output_within_tolerance(verifier):

@@ -3,7 +3,8 @@
 The code under test is the last fenced python block of `solution`. `test_cases` (a JSON string; the forms public
 datasets ship are read too, see `kit.core.testcases`) takes one of three forms:
 
-- stdin/stdout (APPS, TACO, Codeforces): `{"inputs": ["1 2\\n"], "outputs": ["3\\n"]}`, optionally with a
+- stdin/stdout (APPS, TACO, Codeforces): `{"inputs": ["1 2\\n"], "outputs": ["3\\n"]}` (an input or output may be
+  a list of lines, as in some APPS/TACO rows: joined with newlines, as APPS's grader does), optionally with a
   `"checker"` for problems that accept more than one output (see below);
 - call-based (APPS/TACO/LiveCodeBench functional): `{"fn_name": "add", "inputs": [[1, 2]], "outputs": [3]}`,
   a top-level function, or a method of `class Solution` when `starter_code` defines one;
@@ -95,12 +96,21 @@ def parse_test_cases(test_cases: Any, starter_code: str | None = None) -> TestSp
             raise InvalidTestCases(f"test_cases.fn_name is not a function name: {fn_name!r}")
         use_class = bool(starter_code and SOLUTION_CLASS.search(starter_code))
         return TestSpec("call", inputs, outputs, fn_name=fn_name, use_class=use_class)
+    inputs, outputs = [_joined(x) for x in inputs], [_joined(x) for x in outputs]
     if not all(isinstance(x, str) for x in inputs + outputs):
         raise InvalidTestCases("stdin/stdout test_cases need string inputs and outputs")
     checker = data.get("checker")
     if checker is not None and not isinstance(checker, str):
         raise InvalidTestCases("test_cases.checker must be the checker's Python source")
     return TestSpec("stdio", inputs, outputs, checker=checker or None)
+
+
+def _joined(value: Any) -> Any:
+    """A stdin/stdout input or output given as a list of lines (some APPS/TACO rows) as one text, as APPS's own
+    grader joins it; any other value as it is."""
+    if isinstance(value, list) and all(isinstance(line, str) for line in value):
+        return "\n".join(value)
+    return value
 
 
 # -- comparison (outside the sandbox) -------------------------------------------------------------
