@@ -179,6 +179,31 @@ def test_answers_typed_as_numbers_or_lists_are_stored_as_text(tmp_path):
         (1, "wrong_answer"), (3, "wrong_answer"), (4, "no_ground_truth")]
 
 
+def test_a_checker_is_taken_only_from_a_mapped_column(tmp_path):
+    """CodeContests+ names its C++ (testlib) checker `checker`: unmapped, it stays out of the tests, which are
+    compared as usual; mapped, a checker that is not Python makes the row `invalid_test_cases`."""
+    source = tmp_path / "plus.parquet"
+    reply = "<think>\nadd\n</think>\n\n```python\na, b = map(int, input().split())\nprint(a + b)\n```"
+    Dataset.from_list([{"description": "Read two integers and print their sum.", "response": reply,
+                        "tests": [{"input": "1 2\n", "output": "3\n"}],
+                        "checker": '#include "testlib.h"\nint main() {}\n'}]).to_parquet(str(source))
+    for name, columns in [("plain", {}), ("mapped", {"checker": "checker"})]:
+        recipe = tmp_path / f"{name}.yaml"
+        recipe.write_text(yaml.safe_dump({
+            "name": name, "teacher": {"backend": "dataset", "model": "some/reasoner"}, "verify": {"workers": 2},
+            "sources": [{"path": str(source), "domain": "code", "columns": {
+                "problem": "description", "test_cases": "tests", "reply": "response", **columns}}],
+            "output": {"dir": str(tmp_path / name)}}))
+        result = kit("curate", str(recipe))
+        assert result.returncode == 0, result.stderr
+    metadata = load_dataset(str(tmp_path / "plain"), "metadata", split="train")
+    assert json.loads(metadata["test_cases"][0]) == {"inputs": ["1 2\n"], "outputs": ["3\n"]}
+    assert metadata["verified"] == [True]
+    stats = json.loads((tmp_path / "mapped" / "stats.json").read_text())
+    assert [(r["stage"], r["reason"]) for r in stats["rejected_rows"]] == [("validate", "invalid_test_cases")]
+    assert "checker is not Python" in stats["rejected_rows"][0]["detail"]
+
+
 def test_a_verl_style_source_reads_its_chat_prompt_and_nested_answer(tmp_path):
     """verl's RL layout (DAPO-Math-17k, Skywork-OR1): the problem is a chat in `prompt`, the answer nested in
     `reward_model`; here with a reply column, curated by the dataset teacher."""

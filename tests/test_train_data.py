@@ -219,6 +219,12 @@ def test_codeforces_rows_with_a_checker_filtered_by_where(tmp_path):
     finally:
         close_rewards(funcs)
     assert scores == [1.0, 0.0, 0.0]  # 2 3 and 2 8 are right; 5 5 is not; 1 4 is right for 5 only
+    # a column the dataset itself names `checker` is not taken unless mapped (CodeContests+ ships C++ checkers there)
+    plus = write(tmp_path / "plus", [{"description": SUM, "checker": '#include "testlib.h"', "tests": official}])
+    plain = [{"path": plus, "config": "default", "domain": "code",
+              "columns": {"problem": "description", "test_cases": "tests"}}]
+    recipe = load_train_recipe(GRPO, [f"data.mixture={json.dumps(plain)}"])
+    assert "checker" not in json.loads(load_mixture(recipe.data, log=lambda _: None, prompt=recipe.prompt)[0][0]["test_cases"])
     entries[0]["where"] = {"lang": "python"}
     recipe = load_train_recipe(GRPO, [f"data.mixture={json.dumps(entries)}"])
     with pytest.raises(RecipeError, match="where: no column 'lang'"):

@@ -276,4 +276,8 @@ def test_a_checker_is_for_stdin_stdout_tests_only():
     with pytest.raises(InvalidTestCases, match="checker's Python source"):
         parse_test_cases({**STDIO, "checker": 1})
     assert parse_test_cases({**STDIO, "checker": PAIR_CHECKER}).checker == PAIR_CHECKER
+    testlib = '#include "testlib.h"\nint main(int argc, char* argv[]) {\n    registerTestlibCmd(argc, argv);\n}\n'
+    with pytest.raises(InvalidTestCases, match=r"checker is not Python \(SyntaxError") as info:
+        parse_test_cases({**STDIO, "checker": testlib})  # CodeContests+ ships C++ checkers
+    assert "\n" not in str(info.value)
     assert parse_test_cases(STDIO).checker is None

@@ -10,7 +10,7 @@ Stdin/stdout tests may carry `"checker"`: the Python source of a checker for pro
 output, run as `checker.py INPUT EXPECTED OUTPUT` and printing `1` (or `100`) when it accepts the output -
 open-r1/codeforces's `generated_checker`. A dataset keeps it in a column of its own: map that column to the kit
 name `checker` (`columns: {test_cases: official_tests, checker: generated_checker}`) and `stored_test_cases`
-puts it into the tests.
+puts it into the tests. Only a mapped column is read: CodeContests+ names its C++ (testlib) checker `checker`.
 
 `contract_tests` also reads (each a JSON text or the value as `datasets` yields it):
 

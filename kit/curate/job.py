@@ -140,7 +140,7 @@ def _load(recipe: DataRecipe, stats: _Stats, required: tuple[str, ...],
                            if teacher is not None and missing[0] in ("reasoning", "solution") else "")
                     raise CurateError(f"source {source.path}: missing column {missing[0]!r} "
                                       f"(map it with sources[].columns, e.g. {{{missing[0]}: your_column}}{raw})")
-            trace, checker = row.get(TRACE), row.get("checker")
+            trace, checker = row.get(TRACE), row.get("checker") if "checker" in source.columns else None
             row = {k: row.get(k) for k in columns if k in row} | {"_row": index}
             for column in TEXT_COLUMNS:  # numbers and lists (an int answer, a list of answers) as the contract's text
                 if column in row and column != "test_cases":

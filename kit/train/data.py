@@ -162,6 +162,8 @@ def _problems(dataset: Any, entry: DatasetEntry, prompt: Format | None) -> Any:
     if prompt is None:
         raise RecipeError(f"data.mixture: {entry.path}: problems need the recipe's prompt format")
 
+    checker = "checker" in entry.columns  # only a mapped one: a dataset's own `checker` column may be C++ (testlib)
+
     def convert(row: dict[str, Any]) -> dict[str, Any]:
         problem, system = row["problem"], row.get("system_prompt")
         if isinstance(problem, list | tuple):  # a chat (verl's `prompt`): its user turn is the problem
@@ -174,7 +176,7 @@ def _problems(dataset: Any, entry: DatasetEntry, prompt: Format | None) -> Any:
         row = {**row, "problem": problem, "domain": row.get("domain") or entry.domain}
         # tests in the dataset's own form (and its checker column) are stored in the contract's (kit.core.testcases)
         values = {name: as_text(row.get(name)) for name in REWARD_COLUMNS if name != "test_cases"}
-        values["test_cases"] = stored_test_cases(row.get("test_cases"), row.get("checker"))
+        values["test_cases"] = stored_test_cases(row.get("test_cases"), row.get("checker") if checker else None)
         values["problem_id"] = values["problem_id"] or problem_id(problem)
         return {"prompt": prompt_messages(row, prompt, system), **values}
 

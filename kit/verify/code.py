@@ -102,6 +102,12 @@ def parse_test_cases(test_cases: Any, starter_code: str | None = None) -> TestSp
     checker = data.get("checker")
     if checker is not None and not isinstance(checker, str):
         raise InvalidTestCases("test_cases.checker must be the checker's Python source")
+    if checker:
+        try:  # compiled, never run, here: a checker in another language (testlib's C++) is named at once
+            compile(checker, "<checker>", "exec")
+        except (SyntaxError, ValueError) as exc:
+            raise InvalidTestCases(f"test_cases.checker is not Python ({type(exc).__name__}: "
+                                   f"{str(exc).splitlines()[0][:100]})") from None
     return TestSpec("stdio", inputs, outputs, checker=checker or None)
 
 
