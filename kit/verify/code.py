@@ -105,9 +105,9 @@ def parse_test_cases(test_cases: Any, starter_code: str | None = None) -> TestSp
     if checker:
         try:  # compiled, never run, here: a checker in another language (testlib's C++) is named at once
             compile(checker, "<checker>", "exec")
-        except (SyntaxError, ValueError) as exc:
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
             raise InvalidTestCases(f"test_cases.checker is not Python ({type(exc).__name__}: "
-                                   f"{str(exc).splitlines()[0][:100]})") from None
+                                   f"{(str(exc).splitlines() or [''])[0][:100]})") from None
     return TestSpec("stdio", inputs, outputs, checker=checker or None)
 
 
