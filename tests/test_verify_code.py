@@ -168,6 +168,15 @@ def test_stdin_tests_given_as_lists_of_lines_are_joined(verifier):
         parse_test_cases({"inputs": [[1, 2]], "outputs": ["3"]})
 
 
+def test_deep_recursion_through_c_gets_the_stack_a_judge_gives(verifier):
+    """Competitive Python raises the recursion limit and recurses through C (`functools.lru_cache`): 10^5 levels
+    need more than the usual 8 MiB stack. Judges give the memory limit as stack (Codeforces), so does the sandbox."""
+    code = ("import sys\nfrom functools import lru_cache\nsys.setrecursionlimit(10**6)\nn = int(input())\n"
+            "@lru_cache(maxsize=None)\ndef depth(k):\n    return 0 if k == 0 else depth(k - 1) + 1\nprint(depth(n))")
+    verdict = verdicts(verifier, [row(code, {"inputs": ["100000\n"], "outputs": ["100000\n"]})])[0]
+    assert verdict.passed, verdict
+
+
 def test_float_output_within_tolerance(verifier):
     tests = {"inputs": ["1 3\n"], "outputs": ["0.333333\n"]}
     assert verdicts(verifier, [row("a, b = map(int, input().split())\nprint(a / b)", tests)])[0].passed

@@ -6,9 +6,9 @@ cache hidden behind empty tmpfs mounts, private size-capped /tmp and /dev/shm, i
 dies with its parent. The server never runs untrusted code: for each test of a sample it forks a fresh test
 process that drops to a non-root uid (root's RLIMIT_NPROC is not enforced by the kernel) that can gain no
 privilege back, gets an empty environment, the sample's fresh working folder, its own session and rlimits
-(address space, CPU seconds, processes, file size, open files), and only then runs the code (see
-`harness.py`). A test that outruns its limit has its process group killed; after every sample the server
-kills every leftover process and wipes /tmp, before the next request.
+(address space, and a stack as large, as judges give; CPU seconds, processes, file size, open files), and only
+then runs the code (see `harness.py`). A test that outruns its limit has its process group killed; after every
+sample the server kills every leftover process and wipes /tmp, before the next request.
 
 Without bwrap (not installed, or `KIT_SANDBOX_ISOLATION=rlimits`) the same server runs with rlimits only -
 still dropping to a non-root uid when started as root - and says loudly that isolation is reduced. When

@@ -3,8 +3,8 @@
 The harness itself runs in the server process, which never runs untrusted code: `run_in_test_process(fn,
 sample, ...)` forks a test process that confines itself first (its own session and process group, the
 sample's working folder, a non-root uid that can gain no privilege back, an environment of PATH, LANG, HOME
-and TMPDIR alone, rlimits: processes, open files, no core dumps, then address space, CPU seconds and file
-size), takes stdin from an anonymous file holding the test's input and writes stdout/stderr into capped
+and TMPDIR alone, rlimits: processes, open files, no core dumps, then stack and address space (both the sample's
+memory limit), CPU seconds and file size), takes stdin from an anonymous file holding the test's input and writes stdout/stderr into capped
 anonymous files, and only then calls `fn()`. The server waits at most the test's time limit (never past the
 sample's deadline) and reads what came back from its own descriptors of those files, so nothing the code
 does to the working folder (symlinks, FIFOs, swapped files) reaches the server.
@@ -128,6 +128,11 @@ def _confine(sample: Sample, timeout_s: float) -> None:
     # Counted per uid: only meaningful for a non-root uid (the kernel ignores it for root).
     resource.setrlimit(resource.RLIMIT_NPROC, (limits["max_processes"],) * 2)
     memory = limits["memory_mb"] << 20
+    # The stack may grow as far as the memory limit, as on judges (Codeforces: stack = memory limit): a recursive
+    # solution that raises sys.setrecursionlimit and recurses through C (functools.lru_cache) needs more than 8 MiB.
+    hard = resource.getrlimit(resource.RLIMIT_STACK)[1]
+    stack = memory if hard == resource.RLIM_INFINITY else min(memory, hard)
+    resource.setrlimit(resource.RLIMIT_STACK, (stack, stack))
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     cpu = math.ceil(timeout_s) + 1
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
