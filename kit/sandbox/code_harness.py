@@ -19,7 +19,8 @@ request that runs it).
 
 Each record: {"test": i, "status": ok | early_exit | error | failed | memory | timeout | killed |
 output_limit | skipped, "output": stdout text (stdio) or JSON text of the return value (call), "error": ...}.
-After a timeout or memory failure the remaining tests are reported as skipped (they would cost the same).
+After a timeout or memory failure the remaining tests (or checks) are reported as skipped (they would cost the
+same).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import json
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 
 try:  # inside the sandbox server the generic harness is registered under this name
     import _kit_harness_script as base  # type: ignore[import-not-found]
@@ -75,17 +77,22 @@ def _callable(namespace: dict, fn_name: str, use_class: bool):
     return namespace[fn_name]
 
 
+def _printed(fn: Callable[[], None], sample: base.Sample, stdin: str = "") -> dict:
+    """The record of a program whose output is what it prints (a stdin/stdout solution, a checker)."""
+    record = base.run_in_test_process(fn, sample, stdin=stdin, exit_ok=True)
+    if record["status"] == "early_exit":  # the program ended itself (os._exit): its output is what counts
+        record["status"] = "ok"
+    record["output"] = record.pop("stdout")
+    return record
+
+
 def _run_stdio(payload: dict, sample: base.Sample, test_input: str) -> dict:
     namespace = base.fresh_globals()
 
     def program() -> None:
         _run_solution(payload["code"], namespace)
 
-    record = base.run_in_test_process(program, sample, stdin=test_input, exit_ok=True)
-    if record["status"] == "early_exit":  # the program ended itself (os._exit): its output is what counts
-        record["status"] = "ok"
-    record["output"] = record.pop("stdout")
-    return record
+    return _printed(program, sample, test_input)
 
 
 def _run_call(payload: dict, sample: base.Sample, args: list) -> dict:
@@ -157,11 +164,7 @@ def _run_check(payload: dict, sample: base.Sample, case: dict) -> dict:
         sys.argv = [os.path.join(folder, "checker.py"), *paths]
         exec(compile(payload["code"], "<checker>", "exec"), namespace)
 
-    record = base.run_in_test_process(check, sample, exit_ok=True)
-    if record["status"] == "early_exit":  # the checker ended itself (os._exit): what it printed counts
-        record["status"] = "ok"
-    record["output"] = record.pop("stdout")
-    return record
+    return _printed(check, sample)
 
 
 def main(payload: dict, sample: base.Sample) -> None:
@@ -169,16 +172,9 @@ def main(payload: dict, sample: base.Sample) -> None:
     if mode == "assert":
         sample.emit({"test": 0, **_run_assert(payload, sample)})
         return
-    if mode == "check":
-        for index, case in enumerate(payload["cases"]):
-            record = _run_check(payload, sample, case)
-            if record["status"] == "ok":
-                record.pop("stderr", None)
-            sample.emit({"test": index, **record})
-        return
-    run = _run_stdio if mode == "stdio" else _run_call
+    run = {"stdio": _run_stdio, "call": _run_call, "check": _run_check}[mode]
     stop = False
-    for index, test_input in enumerate(payload["inputs"]):
+    for index, test_input in enumerate(payload["cases"] if mode == "check" else payload["inputs"]):
         if stop:
             sample.emit({"test": index, "status": "skipped"})
             continue

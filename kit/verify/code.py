@@ -193,9 +193,9 @@ def _judge(spec: TestSpec, index: int, record: dict[str, Any] | None,
         return {"test": index, "reason": _STATUS_REASON.get(status, "runtime_error"), "detail": _short(detail, 500)}
     if spec.mode == "assert":
         return None
-    expected = spec.outputs[index]
     if spec.checker is not None:
         return _checker_verdict(index, checked)
+    expected = spec.outputs[index]
     if spec.mode == "stdio":
         if outputs_match(record.get("output", ""), expected):
             return None
