@@ -161,6 +161,54 @@ def test_reasoning_content_column(tmp_path):
                                                                    "She packs $\\boxed{63}$ muffins.")
 
 
+def test_list_of_replies_is_a_sample_each(tmp_path):
+    """OpenR1-Math-220k ships 2-4 R1 replies per problem in `generations`, their ends in `finish_reasons`: each
+    reply is a sample of its own, verified and rejection-sampled like generated samples; a rejected one is
+    listed by its row and its place in the list."""
+    rows = [{"problem": PROBLEMS[0][0], "answer": "63", "finish": ["stop", "stop", "length"], "generations": [
+                "<think>\n9 * 7 = 63.\n</think>\n\nShe packs $\\boxed{63}$ muffins.",
+                "<think>\n9 * 7 = 56?\n</think>\n\nShe packs $\\boxed{56}$ muffins.",
+                "<think>\nNine sevens are\n</think>\n\nShe packs $\\boxed{"]},
+            {"problem": PROBLEMS[1][0], "answer": "60", "finish": ["stop"],
+             "generations": ["<think>\n12 * 5 = 60.\n</think>\n\n$\\boxed{60}$"]},
+            {"problem": PROBLEMS[2][0], "answer": "5", "finish": [], "generations": []},
+            {"problem": PROBLEMS[3][0], "answer": "12", "finish": ["stop"],  # two replies, one end: unpaired
+             "generations": ["<think>\n3/7 of 28.\n</think>\n\n$\\boxed{12}$", "<think>\n12\n</think>\n\n$\\boxed{12}$"]}]
+    out = curate(tmp_path, write_jsonl(tmp_path / "openr1.jsonl", rows),
+                 {"ground_truth_answer": "answer", "reply": "generations", "finish_reason": "finish"})
+    stats = json.loads((out / "stats.json").read_text())
+    metadata = config_rows(out, "metadata")
+    assert [(m["problem"], m["reasoning"]) for m in metadata] == [(PROBLEMS[0][0], "9 * 7 = 63."),
+                                                                  (PROBLEMS[1][0], "12 * 5 = 60.")]
+    assert [json.loads(m["generation"])["sample_index"] for m in metadata] == [0, 0]
+    assert json.loads(metadata[0]["generation"])["finish_reason"] == "stop"
+    assert {(r["row"], r.get("sample_index"), r["stage"], r["reason"]) for r in stats["rejected_rows"]} == {
+        (0, 1, "verify", "wrong_answer"), (0, 2, "generate", "truncated"), (2, 0, "generate", "empty_reply"),
+        (3, None, "validate", "invalid_trace")}
+    assert next(r["detail"] for r in stats["rejected_rows"] if r["row"] == 3) == "2 replies but 1 finish reasons"
+    stages = {s["stage"]: (s["in"], s["out"]) for s in stats["stages"]}
+    assert stages["load"] == (4, 6) and stages["validate"] == (6, 5) and stats["total_rows"] == 4
+    assert stats["kept"] == 2
+
+
+def test_reasoning_as_a_list_of_parts(tmp_path):
+    """s1K ships its reasoning as `thinking_trajectories`, a list of texts, and the answer as `attempt`: s1's SFT
+    data joins the parts by newlines, and so does the kit (never the list's JSON text)."""
+    rows = [{"question": PROBLEMS[0][0], "solution": "$9 \\cdot 7 = \\boxed{63}$",
+             "thinking_trajectories": ["Nine boxes of seven.", "9 * 7 = 63."], "attempt": "She packs $\\boxed{63}$."},
+            {"question": PROBLEMS[1][0], "solution": "$\\boxed{60}$", "thinking_trajectories": [],
+             "attempt": "$\\boxed{60}$"}]
+    out = curate(tmp_path, write_jsonl(tmp_path / "s1k.jsonl", rows),
+                 {"problem": "question", "ground_truth_solution": "solution", "reasoning": "thinking_trajectories",
+                  "solution": "attempt"})
+    metadata = config_rows(out, "metadata")
+    assert [m["reasoning"] for m in metadata] == ["Nine boxes of seven.\n9 * 7 = 63."]
+    assert config_rows(out, "data")[0]["messages"][-1]["content"] == (
+        "<think>\nNine boxes of seven.\n9 * 7 = 63.\n</think>\n\nShe packs $\\boxed{63}$.")
+    stats = json.loads((out / "stats.json").read_text())
+    assert [(r["row"], r["reason"]) for r in stats["rejected_rows"]] == [(1, "missing_field")]
+
+
 def sharegpt(problem: str, reply: str, system_turn: bool) -> list[dict]:
     turns = [{"from": "human", "value": problem}, {"from": "gpt", "value": reply}]
     if system_turn:

@@ -195,24 +195,30 @@ def test_system_and_conversations(tmp_path, preset):
 
 def test_openr1_math(tmp_path):
     # open-r1/OpenR1-Math-220k columns
-    def row(problem, solution, answer, generations, correct):
+    def row(problem, solution, answer, generations, correct, finish=None):
+        finish = finish or ["stop"] * len(generations)
         return {"problem": problem, "solution": solution, "answer": answer, "problem_type": "Algebra",
                 "question_type": "math-word-problem", "source": "olympiads", "uuid": f"u-{answer}",
-                "is_reasoning_complete": [True] * len(generations), "generations": generations,
+                "is_reasoning_complete": [end == "stop" for end in finish], "generations": generations,
                 "correctness_math_verify": correct, "correctness_llama": None,
-                "finish_reasons": ["stop"] * len(generations), "correctness_count": sum(correct),
+                "finish_reasons": finish, "correctness_count": sum(correct),
                 "messages": [{"role": "user", "content": problem}, {"role": "assistant", "content": generations[0]}]}
     rows = [row("A baker packs 7 muffins into each of 9 boxes. How many muffins?", "$9 \\cdot 7 = 63$", "63",
-                ["<think>\n9 * 7 = 63.\n</think>\n\nShe packs $\\boxed{63}$.", "<think>\n63\n</think>\n\n$\\boxed{63}$"],
-                [True, True]),
+                ["<think>\n9 * 7 = 63.\n</think>\n\nShe packs $\\boxed{63}$.", "<think>\n63\n</think>\n\n$\\boxed{63}$",
+                 "<think>\nNine times seven is\n</think>\n\nShe packs $\\boxed{6"], [True, True, False],
+                ["stop", "stop", "length"]),
             row("Mira reads 12 pages on each of 5 evenings. How many pages?", "$12 \\cdot 5 = 60$", "60",
                 ["<think>\n12 * 5 = 50.\n</think>\n\n$\\boxed{50}$"], [False])]
     data = tmp_path / "openr1.parquet"
     pq.write_table(pa.Table.from_pylist(rows), data)
     metadata, stats = curate(tmp_path, {"preset": "openr1-math-220k", "path": str(data)})
-    assert [m["problem"] for m in metadata] == [rows[0]["problem"]]
-    assert metadata[0]["ground_truth_answer"] == "63" and metadata[0]["reasoning"] == "9 * 7 = 63."
-    assert rejected(stats) == {(1, "verify", "wrong_answer")}
+    # every generation is a sample: both right ones of the first problem are kept
+    assert [(m["problem"], m["reasoning"]) for m in metadata] == [(rows[0]["problem"], "9 * 7 = 63."),
+                                                                  (rows[0]["problem"], "63")]
+    assert metadata[0]["ground_truth_answer"] == "63"
+    assert [json.loads(m["generation"])["sample_index"] for m in metadata] == [0, 1]
+    assert rejected(stats) == {(0, "generate", "truncated"), (1, "verify", "wrong_answer")}
+    assert stats["total_rows"] == 2 and {s["stage"]: s["out"] for s in stats["stages"]}["load"] == 4
 
 
 def test_codeforces_cots(tmp_path):

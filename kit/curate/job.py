@@ -121,7 +121,8 @@ class CurateResult:
 def _load(recipe: DataRecipe, stats: _Stats, required: tuple[str, ...],
           teacher: DatasetTeacher | None = None) -> Iterator[dict[str, Any]]:
     """Rows of every source in the metadata contract; for a generating teacher, only their problem columns.
-    With the dataset `teacher`, each row's trace is read first (`DatasetTeacher.read`)."""
+    With the dataset `teacher`, each row's traces are read first (`DatasetTeacher.read`): a row whose reply
+    column holds a list of replies goes on as one row per reply (`load` counts the rows in and those out)."""
     columns = [k for k in METADATA_FEATURES if required == REQUIRED_COLUMNS or k not in GENERATED_COLUMNS]
     index = 0
     for source in recipe.sources:
@@ -131,31 +132,41 @@ def _load(recipe: DataRecipe, stats: _Stats, required: tuple[str, ...],
         for position, row in enumerate(rows):
             if isinstance(row.get("problem"), list | tuple):
                 row = _chat_problem(row)
-            if teacher is not None:
-                row = teacher.read(row, recipe.format.instructions.get(source.domain or row.get("domain") or ""))
+            traces = [row] if teacher is None else teacher.read(
+                row, recipe.format.instructions.get(source.domain or row.get("domain") or ""))
             if position == 0:
-                missing = [c for c in required if c not in row]
+                missing = [c for c in required if c not in traces[0]]
                 if missing:
                     raw = (", or the raw trace: {reply: your_column} or a chat column {messages: your_column}"
                            if teacher is not None and missing[0] in ("reasoning", "solution") else "")
                     raise CurateError(f"source {source.path}: missing column {missing[0]!r} "
                                       f"(map it with sources[].columns, e.g. {{{missing[0]}: your_column}}{raw})")
-            trace, checker = row.get(TRACE), row.get("checker") if "checker" in source.columns else None
-            row = {k: row.get(k) for k in columns if k in row} | {"_row": index}
-            for column in TEXT_COLUMNS:  # numbers and lists (an int answer, a list of answers) as the contract's text
-                if column in row and column != "test_cases":
-                    row[column] = as_text(row[column])
-            if "test_cases" in row:  # a dataset's own test form (and checker), stored in the contract's (kit.core.testcases)
-                row["test_cases"] = stored_test_cases(row["test_cases"], checker)
-            if trace is not None:
-                row[TRACE] = trace
-                stats.raw_traces = True
-            row["source"] = row.get("source") or name
-            row["domain"] = source.domain or row.get("domain")
             stats.stage_in["load"] += 1
-            stats.stage_out["load"] += 1
+            for traced in traces:
+                stats.stage_out["load"] += 1
+                yield _contract_row(traced, columns, index, name, source.domain, "checker" in source.columns, stats)
             index += 1
-            yield row
+
+
+def _contract_row(row: dict[str, Any], columns: list[str], index: int, name: str, domain: str | None,
+                  checker: bool, stats: _Stats) -> dict[str, Any]:
+    """One loaded row in the metadata contract, with its input row's index (`_row`), the position of its trace in
+    the row's list of replies (`sample_index`) and what the dataset teacher found of a raw trace (`_trace`)."""
+    trace, tests_checker = row.get(TRACE), row.get("checker") if checker else None
+    out = {k: row.get(k) for k in columns if k in row} | {"_row": index}
+    for column in TEXT_COLUMNS:  # numbers and lists (an int answer, a list of answers) as the contract's text
+        if column in out and column != "test_cases":
+            out[column] = as_text(out[column])
+    if "test_cases" in out:  # a dataset's own test form (and checker), stored in the contract's (kit.core.testcases)
+        out["test_cases"] = stored_test_cases(out["test_cases"], tests_checker)
+    if "sample_index" in row:
+        out["sample_index"] = row["sample_index"]
+    if trace is not None:
+        out[TRACE] = trace
+        stats.raw_traces = True
+    out["source"] = out.get("source") or name
+    out["domain"] = domain or out.get("domain")
+    return out
 
 
 def _chat_problem(row: dict[str, Any]) -> dict[str, Any]:
@@ -174,7 +185,7 @@ def _validate(row: dict[str, Any], required: tuple[str, ...]) -> tuple[str, str]
     trace = row.get(TRACE)
     if trace is not None:
         if trace.get("invalid"):
-            return "invalid_chat", trace["invalid"]
+            return trace["reason"], trace["invalid"]
         required = PROBLEM_COLUMNS
     for column in required:
         if not isinstance(row.get(column), str) or not row[column].strip():

@@ -1,10 +1,13 @@
 """Teachers: where the reasoning traces of a data recipe come from.
 
 - `dataset`: the traces are already in the input rows (the OpenThoughts-Unverified -> verified path);
-  `DatasetTeacher.read()` takes a row's trace in whatever shape it ships and `DatasetTeacher.samples()`
-  turns each row into a sample. Shapes (the first one a row has is read):
-  1. `reply` (+ optional `reasoning_content`, `finish_reason`): a raw reply, as a server returned it;
-  2. `reasoning` + `solution`: already split (taken as they are);
+  `DatasetTeacher.read()` takes a row's traces in whatever shape it ships them and `DatasetTeacher.samples()`
+  turns each trace into a sample. Shapes (the first one a row has is read):
+  1. `reply` (+ optional `reasoning_content`, `finish_reason`): a raw reply, as a server returned it; a list of
+     replies (OpenR1-Math-220k's `generations`) is one sample each, with `finish_reason` a list in the same
+     order (its `finish_reasons`);
+  2. `reasoning` + `solution`: already split (taken as they are); a reasoning given as a list of texts
+     (s1K's `thinking_trajectories`) is one reasoning, its parts joined by newlines as s1's own SFT data joins them;
   3. a chat column, `messages` or `conversations` (role/content or ShareGPT from/value): the last assistant
      turn is the reply, the user turn before it the problem (unless the row has `problem`), a system turn
      (or a `system_prompt` column) that row's system prompt.
@@ -40,23 +43,44 @@ class DatasetTeacher:
     def __init__(self, cfg: TeacherConfig) -> None:
         self.cfg = cfg
 
-    def read(self, row: dict[str, Any], instruction: str | None = None) -> dict[str, Any]:
-        """The row with its trace in `reasoning` and `solution`. A raw trace (a reply or a chat) is split by
+    def read(self, row: dict[str, Any], instruction: str | None = None) -> list[dict[str, Any]]:
+        """The row's traces, a row each, with the trace in `reasoning` and `solution`: one, or one per reply of a
+        list of replies (each with its `sample_index` in that list). A raw trace (a reply or a chat) is split by
         `split_reply` and leaves `_trace`: its format, the rejection (None for a usable trace), the system
         prompt and finish reason. A problem taken from a chat's user turn loses the domain's format
         `instruction` at its start or end (the formatter appends it again). Rows in neither shape are returned
         as they are (the job names the missing column)."""
+        if isinstance(row.get("reply"), list | tuple):
+            return self._replies(row)
+        return [self._read(row, instruction)]
+
+    def _replies(self, row: dict[str, Any]) -> list[dict[str, Any]]:
+        """A row whose `reply` is a list: a row per reply, `finish_reason` (a list too) taken in the same order.
+        An empty list is one empty reply; finish reasons that do not pair with the replies make the row
+        invalid (`invalid_trace`), as the replies cannot be told apart from their ends."""
+        replies, finish = list(row["reply"]), row.get("finish_reason")
+        if not replies:
+            replies, finish = [None], None
+        if isinstance(finish, list | tuple) and len(finish) != len(replies):
+            detail = f"{len(replies)} replies but {len(finish)} finish reasons"
+            return [{**row, "reply": None, "reasoning": "", "solution": "",
+                     TRACE: {"format": "reply", "invalid": detail, "reason": "invalid_trace"}}]
+        finishes = finish if isinstance(finish, list | tuple) else [finish] * len(replies)
+        return [self._read({**row, "reply": reply, "finish_reason": end, "sample_index": n})
+                for n, (reply, end) in enumerate(zip(replies, finishes, strict=True))]
+
+    def _read(self, row: dict[str, Any], instruction: str | None = None) -> dict[str, Any]:
         if "reply" in row:
-            fmt, reply, reasoning, system = "reply", row["reply"], row.get("reasoning_content"), None
+            fmt, reply, reasoning, system = "reply", row["reply"], _joined(row.get("reasoning_content")), None
         elif "reasoning" in row:
-            return row
+            return {**row, "reasoning": _joined(row["reasoning"])}
         elif chat_column := next((c for c in CHAT_COLUMNS if c in row), None):
             fmt = "chat"
             try:
                 chat = read_chat(row[chat_column])
             except ChatError as exc:
                 return {**row, "problem": row.get("problem"), "reasoning": "", "solution": "",
-                        TRACE: {"format": fmt, "invalid": f"{chat_column}: {exc}"}}
+                        TRACE: {"format": fmt, "invalid": f"{chat_column}: {exc}", "reason": "invalid_chat"}}
             reply, reasoning, system = chat.reply, chat.reasoning_content, chat.system
             if "problem" not in row:
                 row = {**row, "problem": _without(chat.prompt, instruction)}
@@ -97,6 +121,14 @@ class DatasetTeacher:
 
 def _as_text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def _joined(value: Any) -> Any:
+    """A reasoning given as a list of texts (s1K's `thinking_trajectories`) as one text, its parts joined by
+    newlines; anything else as it is."""
+    if isinstance(value, list | tuple) and all(isinstance(part, str) for part in value):
+        return "\n".join(value)
+    return value
 
 
 def _without(prompt: str | None, instruction: str | None) -> str | None:
