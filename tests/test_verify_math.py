@@ -90,6 +90,12 @@ def test_gold_answer_prefers_the_answer_then_the_solution_box():
     ("\\text{Monday}", "Monday"),
     ("10\\%", "0.1"),
     ("\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}", "\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}"),
+    # thousands as MATH writes them, and grouped by thin spaces (SI style), which Math-Verify reads as a product
+    ("10,\\!080", "10080"),
+    ("10080", "10\\,080"),
+    ("10\\,080", "10,080"),
+    ("1000000", "1~000~000"),
+    ("1,2", "1,\\,2"),
 ])
 def test_equivalent_forms_pass(gold, predicted):
     verdict = verify_answer(gold, f"Therefore the answer is $\\boxed{{{predicted}}}$.")
@@ -103,6 +109,7 @@ def test_equivalent_forms_pass(gold, predicted):
     ("(-\\infty, 3)", "(-\\infty, 3]"),
     ("\\text{Monday}", "\\text{Tuesday}"),
     ("(1, 2)", "(2, 1)"),
+    ("800", "10\\,080"),
 ])
 def test_wrong_answers_fail(gold, predicted):
     verdict = verify_answer(gold, f"\\boxed{{{predicted}}}")
@@ -275,6 +282,7 @@ def test_gsm8k_human_solutions_verify_against_their_gold(index):
     ("1234", "In all she pays $1,234."),
     ("1234", "The answer is 1,234."),
     ("1,234", "The answer is 1234."),
+    ("10080", "The answer is $10\\,080$."),
     ("\\frac{1}{2}", "The answer is 1/2."),
     ("0.5", "Answer: $\\frac{1}{2}$"),
     ("-7", "The answer is -7."),

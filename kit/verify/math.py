@@ -26,7 +26,8 @@ else by the choice's value (`answer_choice`), so `\\boxed{B}` and `\\boxed{12}` 
 
 A gold answer and a boxed candidate are handed to math-verify wrapped as `\\boxed{...}` - bare, `parse`
 reads `(-\\infty, 3)` as 3, `3, 5` as 5, and `x^2+1` or `\\text{Evelyn}` as nothing - then parsed and
-compared with `math_verify.parse` / `verify`.
+compared with `math_verify.parse` / `verify`. Digits grouped by thin spaces (`10\\,080`, SI style, which
+Math-Verify reads as 10 times 80) are joined first, in answers and in the text answers are extracted from.
 
 Time limits. math-verify's own timeouts are `signal.alarm` calls: main thread only, whole seconds only
 (a float such as 0.5 makes `parse` return `[]` and `verify` return False without a word), one budget per
@@ -76,6 +77,9 @@ _CHOICE = re.compile(r"(?:\\(?:textbf|textrm|text|mathrm|mathbf)\s*\{\s*(?:\(\s*
                      + _SPACING + r"\}|\(\s*([A-E])\s*\))" + _SPACING + r"(.*)", re.DOTALL)
 _OPERATOR = re.compile(r"[+=<>,*/^_|]|\\(?:cup|cap|setminus|times|cdot|leq?|geq?|neq?|to|in)(?![A-Za-z])")  # `(A) \cup (B)`
 _DIGIT = re.compile(r"\d")
+# Digits grouped by thin spaces, `10\,080` (SI style; MATH's own `10,\!080` Math-Verify reads already): one number
+_SPACE_GROUPED = re.compile(r"(?<![\d.])\d{1,3}(?:(?:\\[,;:]|~)\d{3})+(?![\d])")
+_GROUP_SPACE = re.compile(r"\\[,;:]|~")
 # NuminaMath-1.5's `answer` for a proof problem and for one whose answer its authors could not extract
 PLACEHOLDER_ANSWERS = frozenset({"proof", "notfound"})
 _MAX_GOLD_LIST_CHARS = 20_000  # a longer text is read as one answer, never parsed as a list
@@ -252,7 +256,7 @@ def extract_answer(solution: str) -> list[Any]:
     """Math-Verify's extraction of the final answer of the answer part of `solution` (no time limit: call
     it inside `_time_limit`): `parse`'s list, empty when it finds nothing. Without a digit in the text only
     anchored answers count ("the answer is $\\pi$"), so that a stray `$n$` is no answer."""
-    text = answer_part(solution)
+    text = _ungrouped(answer_part(solution))
     if not text.strip():
         return []
     configs = _EXTRACT_ANY if _DIGIT.search(text) else _EXTRACT_ANCHORED
@@ -278,8 +282,15 @@ def _text(value: Any) -> str:
 
 
 def _as_latex(answer: str) -> str:
-    """An answer in the form math-verify extracts from: inside `\\boxed{}` on one line."""
-    return "\\boxed{" + answer.replace("\n", " ") + "}"
+    """An answer in the form math-verify extracts from: inside `\\boxed{}` on one line, digits grouped by thin
+    spaces joined (`_ungrouped`)."""
+    return "\\boxed{" + _ungrouped(answer).replace("\n", " ") + "}"
+
+
+def _ungrouped(text: str) -> str:
+    """`text` with numbers whose digits are grouped by thin spaces written whole: `10\\,080` and `1~000~000` read
+    as 10080 and 1000000 (Math-Verify reads `10\\,080` as 10 times 80)."""
+    return _SPACE_GROUPED.sub(lambda m: _GROUP_SPACE.sub("", m.group()), text)
 
 
 # --------------------------------------------------------------------------------------------------
