@@ -96,6 +96,10 @@ def test_gold_answer_prefers_the_answer_then_the_solution_box():
     ("10\\,080", "10,080"),
     ("1000000", "1~000~000"),
     ("1,2", "1,\\,2"),
+    # a sentence's full stop inside the box, or at the end of a dataset's answer
+    ("7", "7."),
+    ("7.", "7"),
+    ("3.5", "3.5."),
 ])
 def test_equivalent_forms_pass(gold, predicted):
     verdict = verify_answer(gold, f"Therefore the answer is $\\boxed{{{predicted}}}$.")
@@ -110,6 +114,7 @@ def test_equivalent_forms_pass(gold, predicted):
     ("\\text{Monday}", "\\text{Tuesday}"),
     ("(1, 2)", "(2, 1)"),
     ("800", "10\\,080"),
+    ("8", "7."),
 ])
 def test_wrong_answers_fail(gold, predicted):
     verdict = verify_answer(gold, f"\\boxed{{{predicted}}}")

@@ -27,7 +27,8 @@ else by the choice's value (`answer_choice`), so `\\boxed{B}` and `\\boxed{12}` 
 A gold answer and a boxed candidate are handed to math-verify wrapped as `\\boxed{...}` - bare, `parse`
 reads `(-\\infty, 3)` as 3, `3, 5` as 5, and `x^2+1` or `\\text{Evelyn}` as nothing - then parsed and
 compared with `math_verify.parse` / `verify`. Digits grouped by thin spaces (`10\\,080`, SI style, which
-Math-Verify reads as 10 times 80) are joined first, in answers and in the text answers are extracted from.
+Math-Verify reads as 10 times 80) are joined first, in answers and in the text answers are extracted from, and
+the full stop (or comma) of a sentence that ends an answer is dropped (`\\boxed{7.}`, a gold `7.`).
 
 Time limits. math-verify's own timeouts are `signal.alarm` calls: main thread only, whole seconds only
 (a float such as 0.5 makes `parse` return `[]` and `verify` return False without a word), one budget per
@@ -282,9 +283,10 @@ def _text(value: Any) -> str:
 
 
 def _as_latex(answer: str) -> str:
-    """An answer in the form math-verify extracts from: inside `\\boxed{}` on one line, digits grouped by thin
+    """An answer in the form math-verify extracts from: inside `\\boxed{}` on one line, without the punctuation
+    that ends a sentence (`\\boxed{7.}`, a gold `7.`: Math-Verify reads `7.` as no number), digits grouped by thin
     spaces joined (`_ungrouped`)."""
-    return "\\boxed{" + _ungrouped(answer).replace("\n", " ") + "}"
+    return "\\boxed{" + _ungrouped(answer.rstrip().rstrip(".,;").rstrip()).replace("\n", " ") + "}"
 
 
 def _ungrouped(text: str) -> str:
