@@ -229,3 +229,35 @@ def test_codeforces_rows_with_a_checker_filtered_by_where(tmp_path):
     recipe = load_train_recipe(GRPO, [f"data.mixture={json.dumps(entries)}"])
     with pytest.raises(RecipeError, match="where: no column 'lang'"):
         load_mixture(recipe.data, log=lambda _: None, prompt=recipe.prompt)
+
+
+def test_sft_chats_in_sharegpt_or_with_separate_reasoning_become_openai_turns(tmp_path):
+    """SFT straight from a public chat dataset: Sky-T1/Bespoke-Stratos/OpenThoughts ship ShareGPT `conversations`
+    (from/value), others an assistant turn with its reasoning apart; TRL trains on role/content turns, with the
+    reasoning inside <think> as the kit writes a trace."""
+    sky = write(tmp_path / "sky-t1", [{"system": "Think first.", "conversations": [
+        {"from": "system", "value": "Think first."}, {"from": "human", "value": "What is 2+3?"},
+        {"from": "gpt", "value": "<|begin_of_thought|>2+3=5<|end_of_thought|>\n\n<|begin_of_solution|>5<|end_of_solution|>"}]}])
+    apart = write(tmp_path / "apart", [{"messages": [
+        {"role": "user", "content": "What is 4+4?", "reasoning_content": None},
+        {"role": "assistant", "content": "\\boxed{8}", "reasoning_content": "4+4 is 8."}]}])
+    kit_rows = write(tmp_path / "kit", [{"messages": [{"role": "user", "content": "Q"},
+                                                      {"role": "assistant", "content": "<think>\nr\n</think>\n\nA"}]}])
+    entries = [{"path": sky, "config": "default", "columns": {"messages": "conversations"}},
+               {"path": apart, "config": "default"}, {"path": kit_rows, "config": "default"}]
+    recipe = load_train_recipe(ROOT / "recipes/sft/tiny-cpu.yaml",
+                               [f"data.mixture={json.dumps(entries)}", "data.shuffle=false"])
+    rows = [row["messages"] for row in load_mixture(recipe.data, log=lambda _: None)[0]]
+    assert rows == [
+        [{"role": "system", "content": "Think first."}, {"role": "user", "content": "What is 2+3?"},
+         {"role": "assistant", "content": "<|begin_of_thought|>2+3=5<|end_of_thought|>\n\n<|begin_of_solution|>5"
+                                          "<|end_of_solution|>"}],
+        [{"role": "user", "content": "What is 4+4?"},
+         {"role": "assistant", "content": "<think>\n4+4 is 8.\n</think>\n\n\\boxed{8}"}],
+        [{"role": "user", "content": "Q"}, {"role": "assistant", "content": "<think>\nr\n</think>\n\nA"}]]
+
+    bad = write(tmp_path / "bad", [{"conversations": [{"from": "narrator", "value": "Once"}]}])
+    recipe = load_train_recipe(ROOT / "recipes/sft/tiny-cpu.yaml", [
+        f"data.mixture={json.dumps([{'path': bad, 'config': 'default', 'columns': {'messages': 'conversations'}}])}"])
+    with pytest.raises(RecipeError, match="column messages: turn 0 has role 'narrator'"):
+        load_mixture(recipe.data, log=lambda _: None)

@@ -259,9 +259,9 @@ class Chat:
     reasoning_content: str | None = None
 
 
-def read_chat(turns: Any) -> Chat:
-    """The system turn, the last assistant turn and the user turn before it, of a chat column in either role
-    format (a JSON string holding the list is read too); raises `ChatError` for anything else."""
+def chat_turns(turns: Any) -> list[dict[str, Any]]:
+    """The turns of a chat column in either role format (a JSON string holding the list is read too), each as
+    `{role, content, reasoning_content}` with the role in OpenAI's words; raises `ChatError` for anything else."""
     if isinstance(turns, str):
         try:
             turns = json.loads(turns)
@@ -269,7 +269,13 @@ def read_chat(turns: Any) -> Chat:
             raise ChatError("a chat column must hold a list of turns, got text that is not JSON") from None
     if not isinstance(turns, list | tuple):
         raise ChatError(f"a chat column must hold a list of turns, got {type(turns).__name__}")
-    read = [_turn(turn, n) for n, turn in enumerate(turns)]
+    return [_turn(turn, n) for n, turn in enumerate(turns)]
+
+
+def read_chat(turns: Any) -> Chat:
+    """The system turn, the last assistant turn and the user turn before it, of a chat column (`chat_turns`);
+    raises `ChatError` for anything else."""
+    read = chat_turns(turns)
     system = next((t["content"] for t in read if t["role"] == "system"), None)
     last = max((n for n, t in enumerate(read) if t["role"] == "assistant"), default=None)
     answered = read if last is None else read[:last]

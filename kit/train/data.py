@@ -1,7 +1,9 @@
 """The training mixture: Hub dataset repos or local folders made by `kit curate`, each weighted.
 
-A chat dataset's `default` config is used as it is (`messages`); a `text` entry is plain text for
-mid-training. Every entry keeps only its training column, so datasets with different extra columns mix. An
+A chat dataset's `default` config is used as it is (`messages`), and a chat column in another form is turned into
+OpenAI turns (`_chats`: ShareGPT `from`/`value`, as `columns: {messages: conversations}` maps Sky-T1's or
+OpenThoughts' column; an assistant turn's separate `reasoning_content` inside `<think>`); a `text` entry is plain
+text for mid-training. Every entry keeps only its training column, so datasets with different extra columns mix. An
 entry's `where:` keeps the rows whose column has a value (`kit.core.sources.row_filter`, as `kit curate`).
 
 A `problem` entry (GRPO) reads problems with their references - a kit `metadata` config, or any dataset whose
@@ -17,10 +19,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from kit.core.chat import Format, prompt_messages
+from kit.core.chat import THINK_OPEN, THINK_TEMPLATE, Format, prompt_messages
 from kit.core.log import Log
 from kit.core.schema import as_text, problem_id
-from kit.core.sources import MISSING, ChatError, chat_problem, column_value, not_found, row_filter
+from kit.core.sources import MISSING, ChatError, chat_problem, chat_turns, column_value, not_found, row_filter
 from kit.core.testcases import stored_test_cases
 from kit.hub.ids import is_repo_id
 from kit.recipes import RecipeError
@@ -56,6 +58,8 @@ def load_mixture(data: DataConfig, log: Log = print, prompt: Format | None = Non
                               f"it has {', '.join(dataset.column_names)}")
         if entry.column == "problem":
             dataset = _problems(dataset, entry, prompt)
+        elif entry.column == "messages":
+            dataset = _chats(dataset, entry)
         dataset = _weighted(dataset.select_columns(_kept(entry)), entry.weight, data.seed)
         parts.append(dataset)
         records.append({"path": entry.path, "hub": hub, "config": entry.config, "split": entry.split,
@@ -155,6 +159,36 @@ def _filtered(dataset: Any, entry: DatasetEntry) -> Any:
 def _kept(entry: DatasetEntry) -> list[str]:
     """The columns an entry keeps: its training column, or (problems) the prompt and the reward columns."""
     return ["prompt", *REWARD_COLUMNS] if entry.column == "problem" else [entry.column]
+
+
+def _chats(dataset: Any, entry: DatasetEntry) -> Any:
+    """A chat column as TRL trains on it: OpenAI turns (`role`/`content`), as a kit `default` config has them. ShareGPT
+    turns (`from`/`value`, human/gpt: Sky-T1, Bespoke-Stratos and OpenThoughts ship them) are renamed, a content
+    given as a list of text parts is joined, and an assistant turn that keeps its reasoning apart (`reasoning_content`)
+    gets it back as the kit writes a trace, `<think>` reasoning `</think>` then the answer (`kit.core.chat`)."""
+    first = dataset[0]["messages"] if len(dataset) else []
+    if isinstance(first, list) and all(isinstance(t, dict) and set(t) == {"role", "content"} for t in first):
+        return dataset
+
+    def convert(row: dict[str, Any]) -> dict[str, Any]:
+        try:
+            turns = chat_turns(row["messages"])
+        except ChatError as exc:
+            raise RecipeError(f"data.mixture: {entry.path}: column messages: {exc}") from None
+        return {"messages": [{"role": t["role"], "content": _turn_text(t)} for t in turns]}
+
+    from datasets import Features, List, Value
+
+    features = Features({"messages": List({"role": Value("string"), "content": Value("string")})})
+    return dataset.map(convert, remove_columns=dataset.column_names, features=features,
+                       desc=f"chat turns of {entry.path}")
+
+
+def _turn_text(turn: dict[str, Any]) -> str:
+    content, reasoning = (turn["content"] or "").strip(), (turn["reasoning_content"] or "").strip()
+    if turn["role"] == "assistant" and reasoning and THINK_OPEN not in content:
+        return THINK_TEMPLATE.format(reasoning=reasoning, solution=content)
+    return turn["content"] or ""
 
 
 def _problems(dataset: Any, entry: DatasetEntry, prompt: Format | None) -> Any:
