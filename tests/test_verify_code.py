@@ -46,6 +46,17 @@ def test_extract_code_takes_the_last_python_block():
     assert extract_code("no code here") is None
 
 
+def test_without_a_python_block_the_last_unnamed_block_is_the_code():
+    """LiveCodeBench reads the last fenced block whatever it names; the kit prefers a python block and otherwise
+    takes the last block that names no language, pairing fences in order."""
+    text = "Sample:\n```\n1 2\n```\nSolution:\n```\nprint(sum(map(int, input().split())))\n```\nDone."
+    assert extract_code(text) == "print(sum(map(int, input().split())))\n"
+    assert extract_code("```cpp\nint main() {}\n```\nthen\n```\nprint(1)\n```") == "print(1)\n"
+    assert extract_code("```cpp\nint main() {}\n```\nno more") is None  # its closing fence opens nothing
+    assert extract_code("```\nprint(1)\n") is None  # never closed
+    assert extract_code("```python\nA\n```\n```\nB\n```") == "A\n"
+
+
 def test_outputs_match_rules():
     assert outputs_match("3  \n\n", "3\n")
     assert outputs_match("1 2 3\n", "1  2\t3")

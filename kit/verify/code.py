@@ -1,7 +1,8 @@
 """Verify code solutions by running their tests in the sandbox.
 
-The code under test is the last fenced python block of `solution`. `test_cases` (a JSON string; the forms public
-datasets ship are read too, see `kit.core.testcases`) takes one of three forms:
+The code under test is the last fenced python block of `solution` (or, when it has none, its last fenced block
+that names no language). `test_cases` (a JSON string; the forms public datasets ship are read too, see
+`kit.core.testcases`) takes one of three forms:
 
 - stdin/stdout (APPS, TACO, Codeforces): `{"inputs": ["1 2\\n"], "outputs": ["3\\n"]}` (an input or output may be
   a list of lines, as in some APPS/TACO rows: joined with newlines, as APPS's grader does), optionally with a
@@ -65,9 +66,28 @@ class TestSpec:
 
 
 def extract_code(solution: str | None) -> str | None:
-    """The last fenced python block of a solution, or None."""
+    """The last fenced python block of a solution; when it has none, its last fenced block that names no language
+    (LiveCodeBench's extraction takes the last block whatever it names); else None."""
     blocks = _FENCE.findall(solution or "")
-    return blocks[-1] if blocks else None
+    if blocks:
+        return blocks[-1]
+    return _last_unnamed_block(solution or "")
+
+
+def _last_unnamed_block(text: str) -> str | None:
+    """The last fenced block whose opening fence names no language, fences paired in order line by line (so a
+    ```cpp block's closing fence never opens one)."""
+    found, opening, lines = None, None, text.splitlines(keepends=True)
+    for n, line in enumerate(lines):
+        if not line.lstrip().startswith("```"):
+            continue
+        if opening is None:
+            opening = n
+            continue
+        if not lines[opening].strip().removeprefix("```").strip():
+            found = "".join(lines[opening + 1:n])
+        opening = None
+    return found
 
 
 def parse_test_cases(test_cases: Any, starter_code: str | None = None) -> TestSpec:
@@ -247,7 +267,7 @@ def verify_code(row: Mapping[str, Any], sandbox: Sandbox, limits: Limits | None 
     """Verify one row (`solution`, `test_cases`, optional `starter_code`) in the given sandbox."""
     code = extract_code(row.get("solution"))
     if code is None:
-        return Verdict(False, VERIFIER, "no_code", {"error": "the solution has no fenced python block"})
+        return Verdict(False, VERIFIER, "no_code", {"error": "the solution has no fenced python block (```python)"})
     try:
         spec = parse_test_cases(row.get("test_cases"), row.get("starter_code"))
     except InvalidTestCases as exc:
