@@ -65,6 +65,12 @@ def test_outputs_match_rules():
     assert not outputs_match("0.3334\n", "0.3333")
     assert not outputs_match("3\n4\n", "3\n")
     assert not outputs_match("YES\n", "yes\n")
+    # integers compare exactly: big answers (sums, values modulo 1e9+7) are within 1e-6 of their neighbours
+    assert not outputs_match("1000000000\n", "1000000001\n")
+    assert not outputs_match("999999999999999999\n", "1000000000000000000\n")  # one float apart
+    assert not outputs_match("7" * 5000 + "\n", "7" * 4999 + "8\n")  # longer than int() reads
+    assert outputs_match("+7 007 -0\n", "7 7 0\n")
+    assert outputs_match("3.0\n", "3\n") and outputs_match("1000000000.0000001\n", "1000000000\n")
 
 
 def test_values_match_rules():
@@ -74,6 +80,8 @@ def test_values_match_rules():
     assert not values_match(True, 1)
     assert not values_match("3", 3)
     assert not values_match({"a": 1}, {"a": 2})
+    assert not values_match(10**9, 10**9 + 1) and not values_match([10**18], [10**18 + 1])
+    assert values_match(3, 3.0000000001)
 
 
 @pytest.mark.parametrize("raw, message", [

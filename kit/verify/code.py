@@ -13,8 +13,8 @@ that names no language). `test_cases` (a JSON string; the forms public datasets 
 
 The tests of one sample run in one sandbox request, one after the other, each in its own confined test process.
 Only the inputs enter the sandbox; outputs are compared here: line by line and token by token, ignoring
-trailing whitespace, numbers equal within 1e-6 relative or absolute. A sample passes only when every test
-passes and the harness ran to its end.
+trailing whitespace, integers equal exactly and other numbers within 1e-6 relative or absolute. A sample passes
+only when every test passes and the harness ran to its end.
 
 A checker (open-r1/codeforces's `generated_checker`: a Python program run as `checker.py INPUT EXPECTED OUTPUT`
 that prints `1`, or `100`, to accept) replaces that comparison. It runs in the sandbox too, in a second request
@@ -46,6 +46,7 @@ VERIFIER = "sandbox"
 WINDOW = 256  # rows in flight (a GRPO step's batch of code completions: bench/reward_throughput.py --hanging)
 _FENCE = re.compile(r"```[ \t]*(?:python3?|py)[ \t]*\r?\n(.*?)```", re.DOTALL | re.IGNORECASE)
 _TOLERANCE = 1e-6
+_INTEGER = re.compile(r"[+-]?\d+")
 _MAX_FAILURES = 10
 
 
@@ -150,15 +151,28 @@ def _as_number(token: str) -> float | None:
     return None if math.isnan(value) else value
 
 
+def _integer_text(token: str) -> str | None:
+    """An integer token in one spelling (`+7`, `007` -> `7`, `-0` -> `0`); None for any other token."""
+    if not _INTEGER.fullmatch(token):
+        return None
+    digits = token.lstrip("+-").lstrip("0") or "0"
+    return digits if digits == "0" or not token.startswith("-") else "-" + digits
+
+
 def _tokens_equal(a: str, b: str) -> bool:
+    """Two output tokens: the same text, the same integer (exactly: within 1e-6 relative, 1000000000 would pass
+    for 1000000001), or numbers within 1e-6 when either one is not an integer (`0.5` and `0.500000`, `3` and `3.0`)."""
     if a == b:
         return True
+    i, j = _integer_text(a), _integer_text(b)
+    if i is not None and j is not None:
+        return i == j
     x, y = _as_number(a), _as_number(b)
     return x is not None and y is not None and math.isclose(x, y, rel_tol=_TOLERANCE, abs_tol=_TOLERANCE)
 
 
 def outputs_match(actual: str, expected: str) -> bool:
-    """stdin/stdout comparison: line by line, token by token, trailing whitespace ignored, numbers within 1e-6."""
+    """stdin/stdout comparison: line by line, token by token (`_tokens_equal`), trailing whitespace ignored."""
     got = actual.rstrip().splitlines()
     want = expected.rstrip().splitlines()
     if len(got) != len(want):
@@ -171,7 +185,8 @@ def outputs_match(actual: str, expected: str) -> bool:
 
 
 def values_match(actual: Any, expected: Any) -> bool:
-    """Call-based comparison of plain (JSON) values; floats within 1e-6; TACO's `[value]` wrapping accepted."""
+    """Call-based comparison of plain (JSON) values; integers exactly, floats within 1e-6; TACO's `[value]` wrapping
+    accepted."""
     if _values_equal(actual, expected):
         return True
     return isinstance(expected, list) and len(expected) == 1 and _values_equal(actual, expected[0])
@@ -180,6 +195,8 @@ def values_match(actual: Any, expected: Any) -> bool:
 def _values_equal(a: Any, b: Any) -> bool:
     if isinstance(a, bool) or isinstance(b, bool):
         return type(a) is type(b) and a == b
+    if isinstance(a, int) and isinstance(b, int):
+        return a == b  # exactly, as output tokens
     if isinstance(a, int | float) and isinstance(b, int | float):
         return math.isclose(a, b, rel_tol=_TOLERANCE, abs_tol=_TOLERANCE) or a == b
     if isinstance(a, list) and isinstance(b, list):
