@@ -121,9 +121,12 @@ def test_a_model_that_cannot_load_shows_its_error_on_its_side(reasoners, start_a
     assert text(panel(final, "right")[0][1]) == RIGHT_ANSWER
 
 
-def test_an_openai_compatible_endpoint_streams_its_reasoning_content(reasoners, start_arena, teacher, monkeypatch):
-    """The endpoint backend: thinking from `reasoning_content` deltas, the answer from `content`, the key
-    from ARENA_RIGHT_API_KEY (sent as the bearer token, shown nowhere)."""
+@pytest.mark.parametrize("field", ["reasoning_content", "reasoning"])
+def test_an_openai_compatible_endpoint_streams_its_reasoning_content(reasoners, start_arena, teacher, monkeypatch,
+                                                                     field):
+    """The endpoint backend: thinking from `reasoning_content` deltas (`reasoning` ones from vLLM since the rename),
+    the answer from `content`, the key from ARENA_RIGHT_API_KEY (sent as the bearer token, shown nowhere)."""
+    teacher.app.reasoning_field = field
     problem, gold = arena_problem()
     thinking = "Width w, length w + 3, so w(w + 3) = 88 and w = 8. " * 3
     teacher.add_recording(problem, [{"reasoning_content": thinking, "content": "So the perimeter is \\boxed{38}."}])

@@ -156,6 +156,20 @@ def test_curate_generates_with_an_openai_teacher_and_keeps_the_key_secret(teache
     assert written and not [p for p in written if teacher.api_key.encode() in p.read_bytes()]
 
 
+def test_a_server_that_sends_the_reasoning_as_reasoning_keeps_it(teacher, tmp_path):
+    """vLLM renamed `reasoning_content` to `reasoning` (and has since removed the old name), as OpenRouter sends it:
+    the trace must keep that reasoning, not come out as an empty <think> block with only the answer."""
+    teacher.app.reasoning_field = "reasoning"
+    source = problems_file(tmp_path / "problems.jsonl", limit=2)
+    result = curate(write_recipe(tmp_path / "recipe.yaml", teacher, source), tmp_path / "out", teacher)
+    assert result.returncode == 0, result.stderr
+    samples = store_lines(tmp_path / "out")
+    assert len(samples) == 4 and all(s["reasoning"].strip() and s["solution"].strip() for s in samples)
+    problems = [json.loads(line)["problem"] for line in source.read_text().splitlines()]
+    recorded = {(c.reasoning_content or "").strip() for p in problems for c in teacher.app.recordings.find(p)}
+    assert {s["reasoning"] for s in samples} <= recorded
+
+
 def test_killed_runs_resume_to_the_same_folder_as_an_uninterrupted_run(teacher, tmp_path):
     source = problems_file(tmp_path / "problems.jsonl", limit=10)
     recipe = write_recipe(tmp_path / "recipe.yaml", teacher, source, concurrency=2)

@@ -291,6 +291,9 @@ def test_read_chat_role_formats():
                                      {"from": "gpt", "value": "A"}]))  # a chat stored as JSON text
     assert sharegpt == Chat("S", "Q", "A")
     assert read_chat([{"from": "user", "value": "Q"}]).reply is None
+    for field in ("reasoning", "thinking"):  # vLLM's name since the rename; gpt-oss chat templates'
+        assert read_chat([{"role": "user", "content": "Q"}, {"role": "assistant", "content": "A", field: "R"}]) == \
+            Chat(None, "Q", "A", "R")
     with pytest.raises(ChatError, match="turn 1 has role 'narrator'"):
         read_chat([{"role": "user", "content": "Q"}, {"role": "narrator", "content": "x"}])
     with pytest.raises(ChatError, match="list of turns"):

@@ -11,8 +11,8 @@ Reading (`split_reply`): a reply is split into its reasoning and its final answe
 
 Reasoning reaches us in one of three shapes:
 
-1. the server's `reasoning_content` field (vLLM/SGLang reasoning parsers, hosted R1 providers), with the
-   answer in `content`;
+1. the server's `reasoning_content` or `reasoning` field (`REASONING_FIELDS`: vLLM/SGLang reasoning parsers,
+   hosted R1 providers), with the answer in `content`;
 2. `<think>...</think>` inline at the start of `content` (DeepSeek-R1, QwQ and most open reasoning models
    when the server does not parse it out);
 3. Sky-T1's format: `<|begin_of_thought|>...<|end_of_thought|>` then
@@ -48,6 +48,15 @@ CLOSERS = ("</think>", "<|end_of_thought|>")
 SOLUTION_MARKS = ("<|begin_of_solution|>", "<|end_of_solution|>")
 THINK_OPEN, THINK_CLOSE = OPENERS[0], CLOSERS[0]
 THINK_TEMPLATE = f"{THINK_OPEN}\n{{reasoning}}\n{THINK_CLOSE}\n\n{{solution}}"
+# Where a reply (or a chat turn) keeps its reasoning apart from its content, in the order they are read:
+# DeepSeek's `reasoning_content` (vLLM until 0.16, SGLang, hosted R1 providers), `reasoning` (vLLM since the rename,
+# OpenRouter, OpenAI's guidance for gpt-oss) and `thinking` (gpt-oss chat templates, TRL's response parsers).
+REASONING_FIELDS = ("reasoning_content", "reasoning", "thinking")
+
+
+def reasoning_field(message: Mapping[str, Any]) -> Any:
+    """The reasoning a reply or chat turn keeps apart (`REASONING_FIELDS`, the first one that is set), else None."""
+    return next((message[key] for key in REASONING_FIELDS if message.get(key)), None)
 
 
 class Format(Protocol):

@@ -30,6 +30,8 @@ from typing import IO, Any
 
 import pyarrow.parquet as pq
 
+from kit.core.chat import reasoning_field
+
 PACKAGE_PREFIX = "kit:"
 _JSON_SUFFIXES = (".jsonl", ".jsonl.gz", ".json")
 _FILE_SUFFIXES = (*_JSON_SUFFIXES, ".parquet")
@@ -301,7 +303,7 @@ def _turn(turn: Any, n: int) -> dict[str, Any]:
     role = _ROLES.get(str(who).strip().lower()) if who is not None else None
     if role is None:
         raise ChatError(f"turn {n} has role {who!r} (expected role/from in {', '.join(_ROLES)})")
-    reasoning = turn.get("reasoning_content")
+    reasoning = reasoning_field(turn)
     return {"role": role, "content": content_text(turn.get("content", turn.get("value"))),
             "reasoning_content": reasoning if isinstance(reasoning, str) else None}
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from kit.core.chat import reasoning_field
 from kit.demo.stream import CLOSERS, OPENERS
 
 
@@ -249,7 +250,7 @@ def _cuda_dtype(saved: Any, bf16: bool) -> Any:
 
 class OpenAIBackend:
     """An OpenAI-compatible chat-completions endpoint, streamed; reasoning from `reasoning_content` (or
-    `reasoning`) deltas, or inline in the content. One token is counted per streamed delta."""
+    `reasoning`: `kit.core.chat.REASONING_FIELDS`) deltas, or inline in the content. One token is counted per streamed delta."""
 
     def __init__(self, spec: ModelSpec, key: str) -> None:
         import openai
@@ -281,7 +282,7 @@ class OpenAIBackend:
                         return
                     for choice in chunk.choices:
                         delta = choice.delta
-                        reasoning = getattr(delta, "reasoning_content", None) or getattr(delta, "reasoning", None)
+                        reasoning = reasoning_field(delta.model_extra or {})
                         if reasoning:
                             yield Piece(reasoning, thinking=True, tokens=1)
                         if delta.content:

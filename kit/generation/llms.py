@@ -11,6 +11,7 @@ from typing import Any
 from distilabel.models.llms import OpenAILLM, TransformersLLM, vLLM
 from pydantic import PrivateAttr, SecretStr
 
+from kit.core.chat import reasoning_field
 from kit.recipes import LLMConfig, RecipeError
 
 Reply = dict[str, Any]
@@ -71,7 +72,7 @@ class KitOpenAILLM(OpenAILLM):
         choice = completion.choices[0]
         message = choice.message
         extra = message.model_extra or {}
-        return {"content": message.content, "reasoning_content": extra.get("reasoning_content"),
+        return {"content": message.content, "reasoning_content": reasoning_field(extra),
                 "finish_reason": choice.finish_reason,
                 "output_tokens": completion.usage.completion_tokens if completion.usage else None, "error": None}
 

@@ -73,7 +73,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
-from kit.core.chat import CLOSERS, OPENERS, Split, split_reply
+from kit.core.chat import CLOSERS, OPENERS, Split, reasoning_field, split_reply
 from kit.core.sources import content_text
 from kit.recipes import RecipeError, VerifyConfig
 from kit.recipes.train import RewardConfig
@@ -85,7 +85,6 @@ from kit.verify.registry import DOMAIN_VERIFIERS, VERIFIERS, RowVerifier
 log = logging.getLogger(__name__)
 
 REQUIRED = object()  # an option without a default
-_REASONING_KEYS = ("reasoning_content", "reasoning", "thinking")  # where response parsers put the reasoning
 _VERIFIER_LABELS = {entry.label: name for name, entry in VERIFIERS.items()}  # math-verify -> math, ...
 _DOMAIN_OF = {name: domain for domain, name in DOMAIN_VERIFIERS.items()}  # math -> math, code -> code
 # Reasons that say the data or the machinery, not the model, decided: warned about, not only counted.
@@ -110,7 +109,7 @@ def completion_parts(completion: Any) -> tuple[str, str | None]:
         message = (assistant or messages or [{}])[-1]
     if not isinstance(message, Mapping):
         return "", None
-    reasoning = next((content_text(message[k]) for k in _REASONING_KEYS if message.get(k)), None)
+    reasoning = content_text(reasoning_field(message))
     return content_text(message.get("content")) or "", reasoning
 
 

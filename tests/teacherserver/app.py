@@ -11,7 +11,9 @@ Endpoints (all need ``Authorization: Bearer <api key>``, else 401):
 - ``POST /v1/chat/completions``: answered from the recordings, in OpenAI's response shape, with the
   thinking in ``choices[i].message.reasoning_content`` and the answer in ``choices[i].message.content``
   as reasoning servers do. ``stream: true`` answers Server-Sent Events (``chat.completion.chunk`` objects
-  carrying ``delta.reasoning_content`` / ``delta.content``, then ``data: [DONE]``).
+  carrying ``delta.reasoning_content`` / ``delta.content``, then ``data: [DONE]``). With
+  ``reasoning_field = "reasoning"`` the thinking is sent under that name instead, as vLLM does since it renamed
+  the field (vllm-project/vllm#27752; ``reasoning_content`` was removed in #33402) and as OpenRouter does.
 
 Replay rule: a recording ``{"problem": ..., "completions": [...]}`` matches when its ``problem`` occurs in
 the content of the request's LAST user message (so a prompt template may wrap it; the longest matching
@@ -271,6 +273,7 @@ class TeacherApp(RequestLog):
         self.faults_fired = 0
         self._ids = itertools.count(1)
         self.chunk_delay = 0.0  # seconds between the chunks of a streamed answer (a server generating slowly)
+        self.reasoning_field = "reasoning_content"  # the name the thinking is sent under ("reasoning": vLLM today)
         # (host, port) of a client connection -> its asyncio transport, filled by the uvicorn protocol
         # subclass in tests/asgi_thread.py so that a fault can abort the connection outright.
         self.transports: dict[tuple, asyncio.BaseTransport] = {}
@@ -427,7 +430,8 @@ class TeacherApp(RequestLog):
             options = body.get("stream_options") or {}
             include_usage = isinstance(options, dict) and bool(options.get("include_usage"))
             return StreamingResponse(
-                _sse(head, replies, usage if include_usage else None, self.chunk_delay), media_type="text/event-stream"
+                _sse(head, replies, usage if include_usage else None, self.chunk_delay, self.reasoning_field),
+                media_type="text/event-stream",
             )
         choices = [
             {
@@ -435,7 +439,7 @@ class TeacherApp(RequestLog):
                 "message": {
                     "role": "assistant",
                     "content": r.content,
-                    "reasoning_content": r.reasoning_content,
+                    self.reasoning_field: r.reasoning_content,
                 },
                 "logprobs": None,
                 "finish_reason": r.finish_reason,
@@ -446,7 +450,7 @@ class TeacherApp(RequestLog):
 
 
 async def _sse(head: dict[str, Any], replies: list[Completion], usage: dict | None,
-               chunk_delay: float = 0.0) -> AsyncIterator[str]:
+               chunk_delay: float = 0.0, reasoning_field: str = "reasoning_content") -> AsyncIterator[str]:
     """The chunks a streaming server sends: per choice a role delta, reasoning deltas, content deltas and a
     final delta with the finish reason; then usage (if asked for) and ``[DONE]``; ``chunk_delay`` seconds
     before each reasoning or content delta."""
@@ -460,12 +464,12 @@ async def _sse(head: dict[str, Any], replies: list[Completion], usage: dict | No
 
     for i, reply in enumerate(replies):
         yield event(choice(i, {"role": "assistant", "content": ""}))
-        for key in ("reasoning_content", "content"):
+        for key, sent_as in (("reasoning_content", reasoning_field), ("content", "content")):
             text = getattr(reply, key) or ""
             for start in range(0, len(text), _STREAM_PIECE):
                 if chunk_delay:
                     await asyncio.sleep(chunk_delay)
-                yield event(choice(i, {key: text[start : start + _STREAM_PIECE]}))
+                yield event(choice(i, {sent_as: text[start : start + _STREAM_PIECE]}))
         yield event(choice(i, {}, reply.finish_reason))
     if usage is not None:
         yield event([], usage=usage)
