@@ -160,14 +160,19 @@ def test_openthoughts_metadata_config(tmp_path):
             row("Write add(a, b) returning the sum of two integers a and b.", "Return a + b.", CODE_ADD, None,
                 "code", "apps", ADD_TESTS, "def add(a, b):"),
             row("Read two integers on one line and print their sum on its own line.", "Read, add, print.",
-                STDIN_SUM, None, "code", "codeforces", SUM_TESTS, "")]
+                STDIN_SUM, None, "code", "codeforces", SUM_TESTS, ""),
+            # open-thoughts' science rows name their subject (its science.py): biology, chemistry, physics
+            row("Which organelle makes most of a cell's ATP?", "Cellular respiration happens in mitochondria.",
+                "The mitochondrion.", None, "biology", "camel")]
     data = tmp_path / "ot.parquet"
     pq.write_table(pa.Table.from_pylist(rows), data)
     metadata, stats = curate(tmp_path, {"preset": "openthoughts-114k", "path": str(data)})
     assert [m["problem"] for m in metadata] == [rows[0]["problem"], rows[2]["problem"], rows[3]["problem"]]
     assert [m["domain"] for m in metadata] == ["math", "code", "code"]
     assert metadata[0]["reasoning"] == "Side 9, area 81." and metadata[0]["source"] == "numina_math"
-    assert rejected(stats) == {(1, "verify", "wrong_answer")}
+    # the biology row is a science row: without `verify.judge` there is nothing to check it with (not a bad domain)
+    assert rejected(stats) == {(1, "verify", "wrong_answer"), (4, "verify", "unsupported_domain")}
+    assert stats["by_domain"]["science"] == {"in": 1, "kept": 0}
 
 
 def sharegpt(problem: str, reply: str) -> list[dict]:

@@ -261,3 +261,17 @@ def test_sft_chats_in_sharegpt_or_with_separate_reasoning_become_openai_turns(tm
         f"data.mixture={json.dumps([{'path': bad, 'config': 'default', 'columns': {'messages': 'conversations'}}])}"])
     with pytest.raises(RecipeError, match="column messages: turn 0 has role 'narrator'"):
         load_mixture(recipe.data, log=lambda _: None)
+
+
+def test_a_domain_column_as_datasets_name_it(tmp_path):
+    """verl datasets name the domain in `ability` ("MATH"); OpenThoughts' science rows say biology, chemistry or
+    physics: they are the kit's math and science, so the accuracy reward routes them (not unsupported_domain)."""
+    dapo = write(tmp_path / "dapo", dapo_rows())
+    entry = {"path": dapo, "config": "default",
+             "columns": {"problem": "prompt", "ground_truth_answer": "reward_model.ground_truth", "domain": "ability"}}
+    recipe = load_train_recipe(GRPO, [f"data.mixture={json.dumps([entry])}"])
+    row = load_mixture(recipe.data, log=lambda _: None, prompt=recipe.prompt)[0][0]
+    assert row["domain"] == "math" and row["prompt"][-1]["content"] == f"{DAPO}\n\n{DEFAULT_INSTRUCTIONS['math']}"
+    from kit.core.schema import kit_domain
+    assert [kit_domain(d) for d in ("Biology", "chemistry", "PHYSICS", "crossword", "code", "poetry", None)] == \
+        ["science", "science", "science", "puzzle", "code", "poetry", None]

@@ -11,6 +11,11 @@ from typing import Any
 from datasets import Features, List, Value
 
 DOMAINS = ("math", "code", "science", "puzzle")
+# Domains as public datasets name them -> the kit's: OpenThoughts-114k's science rows say biology, chemistry or
+# physics (open-thoughts' science.py), s1K's `cot_type` says crossword for its puzzles; case is folded too (verl
+# datasets' `ability: MATH`).
+DOMAIN_ALIASES = {"biology": "science", "chemistry": "science", "physics": "science", "crossword": "puzzle",
+                  "mathematics": "math", "coding": "code"}
 
 # A starter code defining `class Solution` (LeetCode style): its call-based test_cases call methods of it.
 SOLUTION_CLASS = re.compile(r"^\s*class\s+Solution\b", re.MULTILINE)
@@ -37,6 +42,16 @@ METADATA_FEATURES = Features(
 
 # The metadata columns the contract keeps as text (all but `verified`).
 TEXT_COLUMNS = tuple(name for name, feature in METADATA_FEATURES.items() if feature == Value("string"))
+
+
+def kit_domain(value: Any) -> Any:
+    """A dataset's domain as the kit's (`DOMAINS`): case folded, `DOMAIN_ALIASES` applied; a value that names none
+    of them is returned as it is (the stage that needs a domain names it in its rejection)."""
+    if not isinstance(value, str):
+        return value
+    name = value.strip().lower()
+    name = DOMAIN_ALIASES.get(name, name)
+    return name if name in DOMAINS else value
 
 
 def as_text(value: Any) -> str | None:

@@ -31,7 +31,7 @@ from typing import Any
 import kit
 from kit.core.chat import default_row
 from kit.core.log import Log, Progress
-from kit.core.schema import DOMAINS, METADATA_FEATURES, TEXT_COLUMNS, as_text, problem_id
+from kit.core.schema import DOMAINS, METADATA_FEATURES, TEXT_COLUMNS, as_text, kit_domain, problem_id
 from kit.core.sources import ChatError, SourceError, chat_problem, iter_rows
 from kit.core.testcases import stored_test_cases
 from kit.curate.card import render_dataset_card
@@ -133,7 +133,7 @@ def _load(recipe: DataRecipe, stats: _Stats, required: tuple[str, ...],
             if isinstance(row.get("problem"), list | tuple):
                 row = _chat_problem(row)
             traces = [row] if teacher is None else teacher.read(
-                row, recipe.format.instructions.get(source.domain or row.get("domain") or ""))
+                row, recipe.format.instructions.get(kit_domain(source.domain or row.get("domain")) or ""))
             if position == 0:
                 missing = [c for c in required if c not in traces[0]]
                 if missing:
@@ -165,7 +165,7 @@ def _contract_row(row: dict[str, Any], columns: list[str], index: int, name: str
         out[TRACE] = trace
         stats.raw_traces = True
     out["source"] = out.get("source") or name
-    out["domain"] = domain or out.get("domain")
+    out["domain"] = kit_domain(domain or out.get("domain"))  # biology -> science, MATH -> math
     return out
 
 

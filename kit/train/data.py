@@ -21,7 +21,7 @@ from typing import Any
 
 from kit.core.chat import THINK_OPEN, THINK_TEMPLATE, Format, prompt_messages
 from kit.core.log import Log
-from kit.core.schema import as_text, problem_id
+from kit.core.schema import as_text, kit_domain, problem_id
 from kit.core.sources import MISSING, ChatError, chat_problem, chat_turns, column_value, not_found, row_filter
 from kit.core.testcases import stored_test_cases
 from kit.hub.ids import is_repo_id
@@ -207,7 +207,7 @@ def _problems(dataset: Any, entry: DatasetEntry, prompt: Format | None) -> Any:
                 raise RecipeError(f"data.mixture: {entry.path}: column problem: {exc}") from None
             system = system or chat_system
         # the row as the prompt builder reads it: the entry's domain picks the instruction, as in `kit curate`
-        row = {**row, "problem": problem, "domain": row.get("domain") or entry.domain}
+        row = {**row, "problem": problem, "domain": kit_domain(row.get("domain") or entry.domain)}
         # tests in the dataset's own form (and its checker column) are stored in the contract's (kit.core.testcases)
         values = {name: as_text(row.get(name)) for name in REWARD_COLUMNS if name != "test_cases"}
         values["test_cases"] = stored_test_cases(row.get("test_cases"), row.get("checker") if checker else None)
