@@ -43,6 +43,18 @@ def test_function_call_forms():
     assert contract_tests({"test_cases": apps, "fn_name": "add"}) == {**apps, "fn_name": "add"}
 
 
+def test_a_list_of_asserts_is_test_code_with_its_entry_point():
+    """MBPP's `test_list` and AceCode-87K's `test_cases` are assert statements; the function under test is the one
+    every assert calls (read from the syntax; builtins and names the tests import or assign are not it)."""
+    mbpp = ["assert similar_elements((3, 4, 5, 6),(5, 7, 4, 10)) == (4, 5)",
+            "assert similar_elements((1, 2, 3, 4),(5, 4, 3, 7)) == (3, 4)"]
+    assert contract_tests(mbpp) == {"test_code": "\n".join(mbpp), "entry_point": "similar_elements"}
+    acecode = json.dumps(["from math import isclose", "assert isclose(area(2), 12.566, rel_tol=1e-3)",
+                          "assert sorted(set(area_list([1]))) == [3.14] or area(0) == 0"])
+    assert contract_tests(acecode)["entry_point"] == "area"
+    assert json.loads(stored_test_cases(mbpp)) == contract_tests(mbpp)
+
+
 @pytest.mark.parametrize("shipped, message", [
     (None, "empty"),
     ("{not json", "not valid JSON"),
@@ -57,6 +69,11 @@ def test_function_call_forms():
     ([{"input": "[1,", "output": "1", "type": "function_call", "fn_name": "f"}], "test 0 input is not JSON"),
     ({"language": "cpp", "test_cases": [{"input": "1", "output": "1"}]}, "are for cpp; the sandbox runs Python"),
     ({"tests": []}, "needs lists `inputs` and `outputs`"),
+    (["assert f(1) == g(2)", "assert g(3) == f(4)"], "do not all call one function .*they share f, g"),
+    (["assert len([1]) == 1"], "none is shared"),
+    (["print(1)"], "holds no assert statement"),
+    (["assert (1 +"], "not Python"),
+    (["assert Solution().two(1) == 2"], "call methods of Solution"),
 ])
 def test_unreadable_tests_raise_one_line(shipped, message):
     with pytest.raises(InvalidTestCases, match=message) as info:

@@ -131,6 +131,11 @@ def test_three_forms_right_wrong_crash_timeout(verifier):
         (row("def add(a, b):\n    while True:\n        pass", ASSERT), False, "timeout"),
         (row("def add(a, b):\n    return a + b",
              {"test_code": "assert add(1, 2) == 3\nassert add(2, 2) == 4\n", "entry_point": "add"}), True, None),
+        # MBPP's test_list, as the dataset ships it: a list of asserts
+        (row("def add(a, b):\n    return a + b", json.dumps(["assert add(1, 2) == 3", "assert add(2, 2) == 4"])),
+         True, None),
+        (row("def add(a, b):\n    return 3", json.dumps(["assert add(1, 2) == 3", "assert add(2, 2) == 4"])),
+         False, "wrong_answer"),
     ]
     results = verdicts(verifier, [c[0] for c in cases])
     for (_, passed, failure), verdict in zip(cases, results, strict=True):

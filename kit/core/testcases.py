@@ -21,7 +21,10 @@ puts it into the tests. Only a mapped column is read: CodeContests+ names its C+
   function_call, with `fn_name`);
 - a `verification_info` object around them, `{"language": "python", "test_cases": ...}` (PrimeIntellect's
   verifiable-coding-problems, open-r1's verifiable-coding-problems-python); tests for another language are
-  refused, since the sandbox runs Python.
+  refused, since the sandbox runs Python;
+- a list of assert statements (MBPP's `test_list`, AceCode-87K's `test_cases`): one `test_code`, whose entry point
+  is the one function every assert calls (read from their syntax, never run here; asserts that do not share one
+  are refused).
 
 A functional test's `input` is its positional arguments: a list as is; LiveCodeBench's text holds one JSON value
 per line; PrimeIntellect's function_call text is one JSON value, the argument list (not confirmed: the python
@@ -33,6 +36,8 @@ that text (so a dataset's own tests read back exactly as written) or cannot be r
 
 from __future__ import annotations
 
+import ast
+import builtins
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -99,9 +104,12 @@ def stored_test_cases(value: Any, checker: str | None = None) -> str | None:
 
 
 def _from_list(tests: list[Any], fn_name: str | None) -> dict[str, Any]:
-    """A list of test objects in the contract form: all stdin/stdout, or all calls of one function."""
+    """A list of test objects in the contract form: all stdin/stdout, or all calls of one function; or a list of
+    assert statements (`_from_asserts`)."""
     if not tests:
         raise InvalidTestCases("test_cases has no tests")
+    if all(isinstance(test, str) for test in tests):
+        return _from_asserts(tests, fn_name)
     kinds = set()
     for i, test in enumerate(tests):
         if not (isinstance(test, Mapping) and "input" in test and "output" in test):
@@ -123,6 +131,42 @@ def _from_list(tests: list[Any], fn_name: str | None) -> dict[str, Any]:
     return {"fn_name": names.pop(), "inputs": [_arguments(test, i) for i, test in enumerate(tests)],
             "outputs": [_json(test["output"], i, "output") if isinstance(test["output"], str) else test["output"]
                         for i, test in enumerate(tests)]}
+
+
+def _from_asserts(tests: list[str], fn_name: str | None) -> dict[str, Any]:
+    """Assert statements (`assert add(1, 2) == 3`) as one `test_code`; the entry point is `fn_name`, else the one
+    function that every assert calls by name (builtins and names the tests bind themselves left out)."""
+    code = "\n".join(test.strip() for test in tests)
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        raise InvalidTestCases(f"the assert tests are not Python ({type(exc).__name__})") from None
+    asserts = [node for node in tree.body if isinstance(node, ast.Assert)]
+    if not asserts:
+        raise InvalidTestCases("test_cases is a list of texts but holds no assert statement")
+    if fn_name:
+        return {"test_code": code, "entry_point": fn_name}
+    bound = {alias.asname or alias.name.partition(".")[0] for node in ast.walk(tree)
+             if isinstance(node, ast.Import | ast.ImportFrom) for alias in node.names}
+    bound |= {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
+    shared: set[str] | None = None
+    for node in asserts:
+        called = {call.func.id for call in ast.walk(node) if isinstance(call, ast.Call)
+                  and isinstance(call.func, ast.Name)} - _BUILTIN_NAMES - bound
+        shared = called if shared is None else shared & called
+    if not shared or len(shared) > 1:
+        raise InvalidTestCases("the asserts do not all call one function (the entry point): "
+                               + (f"they share {', '.join(sorted(shared))}" if shared else "none is shared"))
+    entry = shared.pop()
+    instances = {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
+    if all(id(call) in instances for call in ast.walk(tree) if isinstance(call, ast.Call)
+           and isinstance(call.func, ast.Name) and call.func.id == entry):
+        raise InvalidTestCases(f"the asserts call methods of {entry}(), not a function: the sandbox checks a "
+                               "function's return values")
+    return {"test_code": code, "entry_point": entry}
+
+
+_BUILTIN_NAMES = frozenset(dir(builtins))
 
 
 def _test_fn_name(test: Mapping[str, Any]) -> str | None:
