@@ -392,6 +392,22 @@ def test_gold_sources():
     assert (verdict.reason, verdict.detail["gold_from"]) == ("no_ground_truth", None)
 
 
+@pytest.mark.parametrize(("solution", "gold"), [
+    ("34", "34"),  # open-r1/DAPO-Math-17k-Processed: `solution` is reward_model.ground_truth, the bare answer
+    ("$\\frac{1}{2}$", "\\frac{1}{2}"),
+    ("x = 3", "x = 3"),
+    ("5 cm", "5 cm"),
+    ("The answer is 34.", None),  # prose: no answer the rule reads
+    ("Add them up.\n34", None),  # a worked solution without a box or #### line
+    ("proof", None),
+])
+def test_a_solution_that_is_only_an_answer_is_the_gold(solution, gold):
+    assert gold_source({"ground_truth_solution": solution}) == ((gold, "answer_solution") if gold else (None, None))
+    if gold:
+        verdict = verify_row({"ground_truth_solution": solution, "solution": f"\\boxed{{{gold}}}"})
+        assert (verdict.passed, verdict.detail["gold_from"]) == (True, "answer_solution")
+
+
 @pytest.mark.parametrize(("gold", "answers"), [
     ("['10']", ["10"]),  # Skywork-OR1-RL-Data's reward_model.ground_truth: the Python text of a list
     ("['\\\\frac{1}{2}', '0.5']", ["\\frac{1}{2}", "0.5"]),

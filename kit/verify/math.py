@@ -5,7 +5,8 @@ This module holds the kit's one math answer rule; curation and `kit eval` (the r
 
 Gold (`gold_source`): the row's `ground_truth_answer` when non-empty, else the last `\\boxed{}` of its
 `ground_truth_solution`, else that solution's GSM8K `#### N` line (thousands commas and a leading `$`
-dropped). NuminaMath-1.5's placeholder answers, `proof` and `notfound`, are no gold answer (and the solution is
+dropped), else the solution itself when it is only an answer: one short line that is no prose
+(open-r1/DAPO-Math-17k-Processed's `solution` is the bare answer, `34`). NuminaMath-1.5's placeholder answers, `proof` and `notfound`, are no gold answer (and the solution is
 not searched then): such rows get `no_ground_truth`, so a model that boxes the word is not rewarded. A gold that
 is a list of quoted answers - `["\\frac{1}{2}", "0.5"]`, or the Python text `['10']` that verl datasets such as
 Skywork-OR1-RL-Data keep in `reward_model.ground_truth` - accepts any of them (`gold_answers`).
@@ -17,7 +18,7 @@ anchored forms first ("final answer is ...", "Answer: ...", "the answer is ...")
 answer part has a digit at all - the last plain LaTeX expression or number ("#### 18", "A: 18", "**18**",
 "$1,234"). With `require_boxed` (recipe `verify.math.require_boxed: true`) only the last box of the
 whole solution counts, as before. `detail` records `answer_from` (`boxed` | `math_verify_extraction`) and
-`gold_from` (`ground_truth_answer` | `boxed_solution` | `gsm8k_hash`).
+`gold_from` (`ground_truth_answer` | `boxed_solution` | `gsm8k_hash` | `answer_solution`).
 
 Multiple choice (AMC): a gold or boxed answer that names a choice - `B`, `(B)`, `\\text{(B)}`, or the
 `\\textbf{(B)}\\ 12` of AoPS solutions, letter then value - is compared by its letter when both sides name one,
@@ -83,6 +84,9 @@ _SPACE_GROUPED = re.compile(r"(?<![\d.])\d{1,3}(?:(?:\\[,;:]|~)\d{3})+(?![\d])")
 _GROUP_SPACE = re.compile(r"\\[,;:]|~")
 # NuminaMath-1.5's `answer` for a proof problem and for one whose answer its authors could not extract
 PLACEHOLDER_ANSWERS = frozenset({"proof", "notfound"})
+_MAX_ANSWER_ONLY_CHARS = 100  # a ground_truth_solution this short, on one line and no prose, is an answer
+_PROSE = re.compile(r"[A-Za-z]{2,}[\s,;:.]+[A-Za-z]{2,}")  # two words in a row
+_LATEX_COMMAND = re.compile(r"\\[A-Za-z]+")
 _MAX_GOLD_LIST_CHARS = 20_000  # a longer text is read as one answer, never parsed as a list
 
 # Math-Verify's extraction of a final answer from free text, in its own priority order: "final answer is",
@@ -159,7 +163,8 @@ def gsm8k_answer(text: str) -> str | None:
 def gold_source(row: Mapping[str, Any]) -> tuple[str | None, str | None]:
     """The row's gold answer and where it came from: `ground_truth_answer` when non-empty (enclosing `$...$`
     removed), else the last box of `ground_truth_solution` (`boxed_solution`), else that solution's
-    `#### N` line (`gsm8k_hash`); (None, None) when none gives one, or when the answer is a placeholder
+    `#### N` line (`gsm8k_hash`), else the solution when it is only an answer (`answer_solution`, see
+    `_answer_only`); (None, None) when none gives one, or when the answer is a placeholder
     (`PLACEHOLDER_ANSWERS`: the row has no answer to check)."""
     answer = _unwrapped(_text(row.get("ground_truth_answer")))
     if answer:  # a placeholder is no answer, and then the solution is not searched for one either
@@ -169,7 +174,19 @@ def gold_source(row: Mapping[str, Any]) -> tuple[str | None, str | None]:
         return boxed, "boxed_solution"
     if hashed := gsm8k_answer(solution):
         return hashed, "gsm8k_hash"
+    if (bare := _answer_only(solution)) and gold_answers(bare):
+        return bare, "answer_solution"
     return None, None
+
+
+def _answer_only(solution: str) -> str | None:
+    """A `ground_truth_solution` that is only an answer - one short line that is no prose (`34`, `\\frac{1}{2}`,
+    `x = 3`): open-r1/DAPO-Math-17k-Processed's `solution` is the bare answer, which open-r1's reward parses as it
+    is. None for anything longer or worded ("The answer is 34." is no answer the math rule reads)."""
+    text = _unwrapped(solution)
+    if not text or "\n" in text or len(text) > _MAX_ANSWER_ONLY_CHARS:
+        return None
+    return None if _PROSE.search(_LATEX_COMMAND.sub(" ", text)) else text
 
 
 def gold_answers(gold: str) -> list[str]:
