@@ -11,6 +11,7 @@ from kit.sandbox import Limits
 from kit.verify.code import (
     CodeVerifier,
     InvalidTestCases,
+    accepts_any_case,
     extract_code,
     outputs_match,
     parse_test_cases,
@@ -71,6 +72,35 @@ def test_outputs_match_rules():
     assert not outputs_match("7" * 5000 + "\n", "7" * 4999 + "8\n")  # longer than int() reads
     assert outputs_match("+7 007 -0\n", "7 7 0\n")
     assert outputs_match("3.0\n", "3\n") and outputs_match("1000000000.0000001\n", "1000000000\n")
+
+
+@pytest.mark.parametrize(("statement", "any_case"), [
+    ("You can output the answer in any case (upper or lower). For example, the strings yEs, yes, Yes and YES will "
+     "be recognized as positive responses.", True),                         # Codeforces, today's wording
+    ("You can print each letter in any register.", True),                  # Codeforces, older translations
+    ("Each letter can be printed in any case.", True),
+    ("Print YES or NO (case-insensitive).", True),
+    ("If there are several answers, print any. In any case the answer fits in 64 bits.", False),  # the idiom
+    ("The answer in any case does not exceed 10^9.", False),
+    ("Print Yes if S is a palindrome, and No otherwise.", False),          # AtCoder: case is checked
+    (None, False),
+])
+def test_statements_that_accept_any_case(statement, any_case):
+    assert accepts_any_case(statement) is any_case
+
+
+def test_any_case_statements_compare_letters_up_to_case(verifier):
+    """Codeforces judges a YES/NO problem whose statement accepts any case with a case-insensitive checker: `Yes`
+    is right for `YES` there, and only there."""
+    tests = {"inputs": ["4\n", "7\n"], "outputs": ["YES\n", "NO\n"]}
+    code = "print('Yes' if int(input()) % 2 == 0 else 'no')"
+    rows = [{**row(code, tests), "problem": "Is n even? You can output the answer in any case (upper or lower)."},
+            {**row(code, tests), "problem": "Is n even? Print YES or NO."},
+            {**row("print('YES')", tests), "problem": "Is n even? You can print each letter in any case."}]
+    right, exact, wrong = verdicts(verifier, rows)
+    assert (right.passed, right.detail["any_case"]) == (True, True)
+    assert (exact.passed, exact.reason) == (False, "tests_failed") and "any_case" not in exact.detail
+    assert (wrong.passed, wrong.detail["passed_tests"]) == (False, 1)
 
 
 def test_values_match_rules():

@@ -13,8 +13,10 @@ that names no language). `test_cases` (a JSON string; the forms public datasets 
 
 The tests of one sample run in one sandbox request, one after the other, each in its own confined test process.
 Only the inputs enter the sandbox; outputs are compared here: line by line and token by token, ignoring
-trailing whitespace, integers equal exactly and other numbers within 1e-6 relative or absolute. A sample passes
-only when every test passes and the harness ran to its end.
+trailing whitespace, integers equal exactly and other numbers within 1e-6 relative or absolute, and letters up to
+case when the statement accepts answers in any case (`accepts_any_case`: Codeforces' "You can output the answer in
+any case", judged there by a case-insensitive checker). A sample passes only when every test passes and the harness
+ran to its end.
 
 A checker (open-r1/codeforces's `generated_checker`: a Python program run as `checker.py INPUT EXPECTED OUTPUT`
 that prints `1`, or `100`, to accept) replaces that comparison. It runs in the sandbox too, in a second request
@@ -47,6 +49,10 @@ WINDOW = 256  # rows in flight (a GRPO step's batch of code completions: bench/r
 _FENCE = re.compile(r"```[ \t]*(?:python3?|py)[ \t]*\r?\n(.*?)```", re.DOTALL | re.IGNORECASE)
 _TOLERANCE = 1e-6
 _INTEGER = re.compile(r"[+-]?\d+")
+# "output/print ... in any case / register" within one sentence, or "case-insensitive" ("in any case, ..." alone is
+# the idiom, not a rule about letters)
+_ANY_CASE = re.compile(r"\b(?:print|output|write)\w*\b[^.\n]{0,80}?\bin\s+any\s+(?:letter\s+)?(?:case|register)\b"
+                       r"|\bcase[\s-]?insensitive", re.IGNORECASE)
 _MAX_FAILURES = 10
 
 
@@ -159,10 +165,11 @@ def _integer_text(token: str) -> str | None:
     return digits if digits == "0" or not token.startswith("-") else "-" + digits
 
 
-def _tokens_equal(a: str, b: str) -> bool:
-    """Two output tokens: the same text, the same integer (exactly: within 1e-6 relative, 1000000000 would pass
-    for 1000000001), or numbers within 1e-6 when either one is not an integer (`0.5` and `0.500000`, `3` and `3.0`)."""
-    if a == b:
+def _tokens_equal(a: str, b: str, any_case: bool = False) -> bool:
+    """Two output tokens: the same text (or, `any_case`, the same up to letter case), the same integer (exactly:
+    within 1e-6 relative, 1000000000 would pass for 1000000001), or numbers within 1e-6 when either one is not an
+    integer (`0.5` and `0.500000`, `3` and `3.0`)."""
+    if a == b or (any_case and a.casefold() == b.casefold()):
         return True
     i, j = _integer_text(a), _integer_text(b)
     if i is not None and j is not None:
@@ -171,17 +178,25 @@ def _tokens_equal(a: str, b: str) -> bool:
     return x is not None and y is not None and math.isclose(x, y, rel_tol=_TOLERANCE, abs_tol=_TOLERANCE)
 
 
-def outputs_match(actual: str, expected: str) -> bool:
-    """stdin/stdout comparison: line by line, token by token (`_tokens_equal`), trailing whitespace ignored."""
+def outputs_match(actual: str, expected: str, any_case: bool = False) -> bool:
+    """stdin/stdout comparison: line by line, token by token (`_tokens_equal`), trailing whitespace ignored; with
+    `any_case` (the statement accepts its answers in any letter case, `accepts_any_case`) `Yes` matches `YES`."""
     got = actual.rstrip().splitlines()
     want = expected.rstrip().splitlines()
     if len(got) != len(want):
         return False
     for line_got, line_want in zip(got, want, strict=True):
         a, b = line_got.split(), line_want.split()
-        if len(a) != len(b) or not all(_tokens_equal(x, y) for x, y in zip(a, b, strict=True)):
+        if len(a) != len(b) or not all(_tokens_equal(x, y, any_case) for x, y in zip(a, b, strict=True)):
             return False
     return True
+
+
+def accepts_any_case(problem: str | None) -> bool:
+    """Whether a statement lets answers be printed in any letter case - Codeforces': "You can output the answer in
+    any case (upper or lower)", "print each letter in any register" - which its judge then checks with a
+    case-insensitive checker (testlib's yesno). AtCoder's statements never say so, and their judges keep case."""
+    return bool(_ANY_CASE.search(problem or ""))
 
 
 def values_match(actual: Any, expected: Any) -> bool:
@@ -219,9 +234,9 @@ def _short(text: Any, n: int = 200) -> str:
 
 
 def _judge(spec: TestSpec, index: int, record: dict[str, Any] | None,
-           checked: dict[str, Any] | None = None) -> dict[str, Any] | None:
+           checked: dict[str, Any] | None = None, any_case: bool = False) -> dict[str, Any] | None:
     """None if the test passed, else a failure {test, reason, detail}; `checked`: the checker's record of the
-    test (tests with a checker)."""
+    test (tests with a checker); `any_case`: stdin/stdout outputs compare up to letter case."""
     if record is None:
         return {"test": index, "reason": "not_run", "detail": "the sample ended before this test ran"}
     status = record.get("status")
@@ -234,7 +249,7 @@ def _judge(spec: TestSpec, index: int, record: dict[str, Any] | None,
         return _checker_verdict(index, checked)
     expected = spec.outputs[index]
     if spec.mode == "stdio":
-        if outputs_match(record.get("output", ""), expected):
+        if outputs_match(record.get("output", ""), expected, any_case):
             return None
         return {"test": index, "reason": "wrong_answer",
                 "detail": f"expected {_short(expected)!r}, got {_short(record.get('output', ''))!r}"}
@@ -294,13 +309,17 @@ def verify_code(row: Mapping[str, Any], sandbox: Sandbox, limits: Limits | None 
     result = sandbox.run("tests", payload, limits)
     by_test = {r["test"]: r for r in result.records if isinstance(r.get("test"), int)}
     checked = _run_checker(spec, by_test, sandbox, limits) if spec.checker is not None and result.complete else {}
-    failures = [f for i in range(spec.total) if (f := _judge(spec, i, by_test.get(i), checked.get(i))) is not None]
+    any_case = accepts_any_case(row.get("problem"))
+    failures = [f for i in range(spec.total)
+                if (f := _judge(spec, i, by_test.get(i), checked.get(i), any_case)) is not None]
     passed_tests = spec.total - len(failures)
     detail: dict[str, Any] = {"mode": spec.mode, "passed_tests": passed_tests, "total_tests": spec.total,
                               "failures": failures[:_MAX_FAILURES],
                               "isolation": sandbox.isolation}
     if spec.checker is not None:
         detail["checker"] = True
+    elif any_case and spec.mode == "stdio":
+        detail["any_case"] = True
     if not result.complete:
         why = ("the sample outran its time limit" if result.timed_out else
                "the sandbox server was killed" if result.crashed else
