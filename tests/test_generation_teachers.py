@@ -277,6 +277,10 @@ def test_missing_trace_names_the_shapes(tmp_path):
     (sky_t1("a", None), None, ("a", "", "no_answer")),
     (sky_t1("a", None) + "The answer is \\boxed{1}.", None, ("a", "The answer is \\boxed{1}.", None)),
     ("a\n</think>\n\n\\boxed{1}", "stop", ("a", "\\boxed{1}", None)),
+    # R1-Zero's template, as the a-m-team distilled datasets write their replies: the answer inside its tags
+    ("<think>\na\n</think>\n<answer>\nSo \\boxed{1}.\n</answer>", None, ("a", "So \\boxed{1}.", None)),
+    ("<think>\na\n</think>\n<answer>\n</answer>", None, ("a", "", "no_answer")),
+    ("<think>\na\n</think>\nIt is <answer>1</answer>.", None, ("a", "It is <answer>1</answer>.", None)),
 ])
 def test_split_reply_of_cut_and_template_opened_replies(content, finish, expected):
     split = split_reply(content, None, finish)

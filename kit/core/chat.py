@@ -20,6 +20,8 @@ Reasoning reaches us in one of three shapes:
 
 A reply whose chat template opened `<think>` itself (DeepSeek-R1-Distill, QwQ: the prompt ends with
 `<think>\n`) has only the closing tag: the text before `</think>` is the reasoning, as `kit.demo.stream` reads it.
+An answer wrapped whole in `<answer>...</answer>` (DeepSeek-R1-Zero's template; the a-m-team distilled datasets
+write `<think>...</think> <answer>...</answer>`) is the text inside the tags.
 
 The same splitter reads the replies of a generating teacher and the traces a dataset ships (the `dataset`
 teacher, `kit.generation.teachers`): a dataset's reply has no `finish_reason` (None), so a Sky-T1 solution that never
@@ -49,8 +51,9 @@ SOLUTION_MARKS = ("<|begin_of_solution|>", "<|end_of_solution|>")
 THINK_OPEN, THINK_CLOSE = OPENERS[0], CLOSERS[0]
 THINK_TEMPLATE = f"{THINK_OPEN}\n{{reasoning}}\n{THINK_CLOSE}\n\n{{solution}}"
 # Where a reply (or a chat turn) keeps its reasoning apart from its content, in the order they are read:
-# DeepSeek's `reasoning_content` (vLLM until 0.16, SGLang, hosted R1 providers), `reasoning` (vLLM since the rename,
-# OpenRouter, OpenAI's guidance for gpt-oss) and `thinking` (gpt-oss chat templates, TRL's response parsers).
+# DeepSeek's `reasoning_content` (SGLang, hosted R1 providers, vLLM before it renamed the field: vllm#27752,
+# removed in vllm#33402), `reasoning` (vLLM since, OpenRouter) and `thinking` (gpt-oss chat templates, TRL's
+# response parsers).
 REASONING_FIELDS = ("reasoning_content", "reasoning", "thinking")
 
 
@@ -126,6 +129,7 @@ def default_row(row: Mapping[str, Any], fmt: Format, system_prompt: str | None =
 _THINK = re.compile(r"^\s*<think>(.*?)</think>(.*)$", re.DOTALL)
 _SKY_T1 = re.compile(r"<\|begin_of_thought\|>(.*?)<\|end_of_thought\|>(.*)$", re.DOTALL)
 _SKY_T1_SOLUTION = re.compile(r"<\|begin_of_solution\|>(.*?)(<\|end_of_solution\|>|$)", re.DOTALL)
+_ANSWER_TAGS = re.compile(r"<answer>(.*)</answer>", re.DOTALL)  # a whole answer in DeepSeek-R1-Zero's tags
 
 
 @dataclass(frozen=True)
@@ -159,6 +163,8 @@ def split_reply(content: str | None, reasoning_content: str | None = None, finis
         elif THINK_CLOSE in content:  # the chat template opened <think>
             thinking, _, content = content.partition(THINK_CLOSE)
             thinking, content = thinking.strip(), content.strip()
+    if match := _ANSWER_TAGS.fullmatch(content):  # R1-Zero's and the AM datasets' `<answer>...</answer>`
+        content = match.group(1).strip()
     if not content:
         return Split(thinking, "", "no_answer", "reasoning without a final answer")
     return Split(thinking, content)

@@ -250,7 +250,8 @@ def _cuda_dtype(saved: Any, bf16: bool) -> Any:
 
 class OpenAIBackend:
     """An OpenAI-compatible chat-completions endpoint, streamed; reasoning from `reasoning_content` (or
-    `reasoning`: `kit.core.chat.REASONING_FIELDS`) deltas, or inline in the content. One token is counted per streamed delta."""
+    `reasoning`: `kit.core.chat.REASONING_FIELDS`) deltas, or inline in the content. One token is counted per
+    streamed delta."""
 
     def __init__(self, spec: ModelSpec, key: str) -> None:
         import openai

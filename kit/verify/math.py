@@ -6,8 +6,9 @@ This module holds the kit's one math answer rule; curation and `kit eval` (the r
 Gold (`gold_source`): the row's `ground_truth_answer` when non-empty, else the last `\\boxed{}` of its
 `ground_truth_solution`, else that solution's GSM8K `#### N` line (thousands commas and a leading `$`
 dropped), else the solution itself when it is only an answer: one short line that is no prose
-(open-r1/DAPO-Math-17k-Processed's `solution` is the bare answer, `34`). NuminaMath-1.5's placeholder answers, `proof` and `notfound`, are no gold answer (and the solution is
-not searched then): such rows get `no_ground_truth`, so a model that boxes the word is not rewarded. A gold that
+(open-r1/DAPO-Math-17k-Processed's `solution` is the bare answer, `34`). NuminaMath-1.5's placeholder answers,
+`proof` and `notfound`, are no gold answer (and the solution is not searched then): such rows get
+`no_ground_truth`, so a model that boxes the word is not rewarded. A gold that
 is a list of quoted answers - `["\\frac{1}{2}", "0.5"]`, or the Python text `['10']` that verl datasets such as
 Skywork-OR1-RL-Data keep in `reward_model.ground_truth` - accepts any of them (`gold_answers`).
 Candidate (`boxed_answer`, else `extract_answer`): only the answer part of the solution counts - after the last
