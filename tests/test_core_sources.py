@@ -121,6 +121,27 @@ def test_a_nested_field_of_a_null_struct_or_a_later_row_without_it_is_none(tmp_p
     assert [r["ground_truth_answer"] for r in read] == ["0", None, None]
 
 
+@pytest.mark.parametrize("suffix", ["jsonl", "parquet"])
+def test_a_number_in_a_path_indexes_a_list(tmp_path, suffix):
+    """A field inside a list column - a chat turn's reference answer, `messages.0.info.reference_answer` - by its
+    index (-1: the last); past the end of a later row's list it is None, as a missing nested field is."""
+    def chat(question, answer, reply):
+        return {"messages": [{"role": "user", "content": question, "info": {"reference_answer": answer}},
+                             {"role": "assistant", "content": reply, "info": {"reference_answer": answer}}]}
+    rows = [chat("What is 2 + 2?", "4", "<think>\n2+2\n</think>\n<answer>\n\\boxed{4}\n</answer>"),
+            {"messages": [{"role": "user", "content": "Hi", "info": {"reference_answer": None}}]}]
+    path = write_jsonl(tmp_path / "rows.jsonl", rows)
+    if suffix == "parquet":
+        path = tmp_path / "rows.parquet"
+        datasets.Dataset.from_list(rows).to_parquet(str(path))
+    read = list(iter_rows(str(path), columns={"ground_truth_answer": "messages.0.info.reference_answer",
+                                              "reply": "messages.-1.content", "second": "messages.1.role"}))
+    assert [(r["ground_truth_answer"], r["second"]) for r in read] == [("4", "assistant"), (None, None)]
+    assert read[0]["reply"].endswith("</answer>") and read[1]["reply"] == "Hi"
+    with pytest.raises(SourceError, match=r"no column 'messages.0.gold'"):
+        list(iter_rows(str(path), columns={"ground_truth_answer": "messages.0.gold"}))
+
+
 def test_where_keeps_matching_rows_before_the_limit(tmp_path):
     path = write_jsonl(tmp_path / "rows.jsonl", ROWS)
     levels = [row["level"] for row in ROWS]

@@ -20,8 +20,8 @@ Reasoning reaches us in one of three shapes:
 
 A reply whose chat template opened `<think>` itself (DeepSeek-R1-Distill, QwQ: the prompt ends with
 `<think>\n`) has only the closing tag: the text before `</think>` is the reasoning, as `kit.demo.stream` reads it.
-An answer wrapped whole in `<answer>...</answer>` (DeepSeek-R1-Zero's template; the a-m-team distilled datasets
-write `<think>...</think> <answer>...</answer>`) is the text inside the tags.
+An answer wrapped whole in `<answer>...</answer>` (DeepSeek-R1-Zero's template, `<think>...</think> <answer>...
+</answer>`, which some distilled datasets keep) is the text inside the tags.
 
 The same splitter reads the replies of a generating teacher and the traces a dataset ships (the `dataset`
 teacher, `kit.generation.teachers`): a dataset's reply has no `finish_reason` (None), so a Sky-T1 solution that never
@@ -163,7 +163,7 @@ def split_reply(content: str | None, reasoning_content: str | None = None, finis
         elif THINK_CLOSE in content:  # the chat template opened <think>
             thinking, _, content = content.partition(THINK_CLOSE)
             thinking, content = thinking.strip(), content.strip()
-    if match := _ANSWER_TAGS.fullmatch(content):  # R1-Zero's and the AM datasets' `<answer>...</answer>`
+    if match := _ANSWER_TAGS.fullmatch(content):  # R1-Zero's `<answer>...</answer>`
         content = match.group(1).strip()
     if not content:
         return Split(thinking, "", "no_answer", "reasoning without a final answer")

@@ -103,17 +103,29 @@ def row_filter(where: Mapping[str, Any] | None) -> Callable[[Mapping[str, Any]],
 
 def column_value(row: Mapping[str, Any], name: str) -> Any:
     """`row[name]`, or a nested field named by its path (`reward_model.ground_truth`, as `datasets`' `flatten()`
-    names it) when no column has that name; `MISSING` when there is neither. A field of a null struct is None.
-    `kit train` reads a mixture's nested columns with it too."""
+    names it) when no column has that name; `MISSING` when there is neither. A number in the path indexes a list
+    (`messages.0.info.reference_answer`, a field of a chat's first turn; `-1` is the last). A field of a null struct
+    is None, a list index past the end MISSING. `kit train` reads a mixture's nested columns with it too."""
     if name in row:
         return row[name]
     head, dot, rest = name.partition(".")
     if not dot or head not in row:
         return MISSING
-    value = row[head]
+    return _nested(row[head], rest)
+
+
+def _nested(value: Any, path: str) -> Any:
     if value is None:
         return None
-    return column_value(value, rest) if isinstance(value, Mapping) else MISSING
+    if isinstance(value, Mapping):
+        return column_value(value, path)
+    head, dot, rest = path.partition(".")
+    if not isinstance(value, list | tuple) or not head.lstrip("-").isdigit():
+        return MISSING
+    index = int(head)
+    if not -len(value) <= index < len(value):
+        return MISSING
+    return _nested(value[index], rest) if dot else value[index]
 
 
 def _present(value: Any) -> Any:
