@@ -55,6 +55,17 @@ def test_a_list_of_asserts_is_test_code_with_its_entry_point():
     assert json.loads(stored_test_cases(mbpp)) == contract_tests(mbpp)
 
 
+def test_an_entry_point_column_makes_test_code_the_assert_form():
+    """HumanEval-style datasets keep `test` (a `check(candidate)` function) and `entry_point` apart: mapped both,
+    the stored tests are the assert form; tests in another form are kept as they are."""
+    check = "def check(candidate):\n    assert candidate(1, 2) == 3\n"
+    assert json.loads(stored_test_cases(check, entry_point="add")) == {"test_code": check, "entry_point": "add"}
+    assert stored_test_cases(check) == check  # no entry point: nothing to call (the verifier says so)
+    assert json.loads(stored_test_cases(["assert plus(1, 2) == 3"], entry_point="plus")) == {
+        "test_code": "assert plus(1, 2) == 3", "entry_point": "plus"}
+    assert json.loads(stored_test_cases(json.dumps(STDIO), entry_point="add")) == STDIO  # names no stdin function
+
+
 @pytest.mark.parametrize("shipped, message", [
     (None, "empty"),
     ("{not json", "not valid JSON"),

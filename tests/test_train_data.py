@@ -275,3 +275,27 @@ def test_a_domain_column_as_datasets_name_it(tmp_path):
     from kit.core.schema import kit_domain
     assert [kit_domain(d) for d in ("Biology", "chemistry", "PHYSICS", "crossword", "code", "poetry", None)] == \
         ["science", "science", "science", "puzzle", "code", "poetry", None]
+
+
+def test_humaneval_style_test_and_entry_point_columns(tmp_path):
+    """HumanEval, HumanEval+ and BigCodeBench keep the check function in `test` and the function's name in
+    `entry_point`: mapped both, they are the assert form, and the accuracy reward runs them in the sandbox."""
+    prompt = 'def add(a, b):\n    """Return the sum of a and b."""\n'
+    test = "\n\nMETADATA = {}\n\n\ndef check(candidate):\n    assert candidate(1, 2) == 3\n    assert candidate(-4, 4) == 0\n"
+    data = write(tmp_path / "humaneval", [{"task_id": "HumanEval/0", "prompt": prompt, "entry_point": "add",
+                                            "canonical_solution": "    return a + b\n", "test": test}])
+    entry = {"path": data, "config": "default", "domain": "code",
+             "columns": {"problem": "prompt", "test_cases": "test", "entry_point": "entry_point"}}
+    recipe = load_train_recipe(GRPO, [f"data.mixture={json.dumps([entry])}"])
+    row = load_mixture(recipe.data, log=lambda _: None, prompt=recipe.prompt)[0][0]
+    assert json.loads(row["test_cases"]) == {"test_code": test, "entry_point": "add"}
+    funcs, _ = make_rewards([RewardConfig(name="accuracy")],
+                            VerifyConfig(workers=1, code={"test_timeout_s": 2, "sample_timeout_s": 10}))
+    completions = [[{"role": "assistant", "content": f"<think>\nsum\n</think>\n\n```python\n{prompt}    return {body}\n```"}]
+                   for body in ("a + b", "a - b")]
+    try:
+        scores = funcs[0](prompts=[row["prompt"]] * 2, completions=completions,
+                          **{name: [row[name]] * 2 for name in row if name != "prompt"})
+    finally:
+        close_rewards(funcs)
+    assert scores == [1.0, 0.0]

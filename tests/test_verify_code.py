@@ -122,6 +122,13 @@ def test_values_match_rules():
     ('[1, 2]', "test 0 is not an object with `input` and `output`"),
     ('"text"', "a JSON object or a list of tests, got str"),
     ('{"fn_name": "1bad", "inputs": [[1]], "outputs": [1]}', "not a function name"),
+    # test code that runs no check would pass every solution: BigCodeBench's unittest classes, pytest functions
+    (json.dumps({"test_code": "import unittest\nclass TestCases(unittest.TestCase):\n    def test_1(self):\n"
+                              "        self.assertEqual(task_func(1), 2)\n", "entry_point": "task_func"}),
+     "checks nothing when run"),
+    (json.dumps({"test_code": "def test_add():\n    assert add(1, 2) == 3\n", "entry_point": "add"}),
+     "checks nothing when run"),
+    (json.dumps({"test_code": "def check(candidate):\n    assert (", "entry_point": "add"}), "not Python"),
 ])
 def test_malformed_test_cases_raise_one_line(raw, message):
     with pytest.raises(InvalidTestCases, match=message) as info:

@@ -6,6 +6,10 @@ The contract (design.md) holds a code problem's tests as JSON in one of two form
 - `{"inputs": [...], "outputs": [...]}`, with `"fn_name"` for call-based tests (APPS/TACO's `input_output`);
 - `{"test_code": "def check(candidate): ...", "entry_point": "name"}` (HumanEval-style asserts).
 
+A dataset that keeps the function under test in a column of its own (HumanEval's `test` and `entry_point`) maps it
+to the kit name `entry_point` (`columns: {test_cases: test, entry_point: entry_point}`): the test code and it make
+the assert form.
+
 Stdin/stdout tests may carry `"checker"`: the Python source of a checker for problems that accept more than one
 output, run as `checker.py INPUT EXPECTED OUTPUT` and printing `1` (or `100`) when it accepts the output -
 open-r1/codeforces's `generated_checker`. A dataset keeps it in a column of its own: map that column to the kit
@@ -84,16 +88,32 @@ def contract_tests(value: Any, fn_name: str | None = None) -> dict[str, Any]:
                            "list of {input, output} tests)")
 
 
-def stored_test_cases(value: Any, checker: str | None = None) -> str | None:
+# Columns that complete a row's tests, read only where a recipe maps them (`columns: {checker: ...}`): CodeContests+
+# names its C++ testlib checker `checker`, which is no checker the kit runs.
+TEST_COLUMNS = ("checker", "entry_point")
+
+
+def mapped_test_columns(row: Mapping[str, Any], columns: Mapping[str, str]) -> dict[str, Any]:
+    """The `TEST_COLUMNS` a recipe maps, with the row's values: the keyword arguments of `stored_test_cases`."""
+    return {name: row.get(name) for name in TEST_COLUMNS if name in columns}
+
+
+def stored_test_cases(value: Any, checker: str | None = None, entry_point: str | None = None) -> str | None:
     """What the kit stores as `test_cases`: the contract's JSON text (see the module docstring), with `checker` (a
-    dataset's checker column; None or empty for none) put into stdin/stdout tests; None stays None."""
+    dataset's checker column; None or empty for none) put into stdin/stdout tests; None stays None. With
+    `entry_point` (a dataset's entry-point column: HumanEval and HumanEval+ keep `test` and
+    `entry_point` apart) a `test` that is Python source - `def check(candidate): ...`, or asserts - is the assert
+    form `{"test_code": ..., "entry_point": ...}`, and a list of asserts calls that function."""
     if value is None:
         return None
+    if entry_point and isinstance(value, str) and _python_source(value):
+        return json.dumps({"test_code": value, "entry_point": entry_point}, ensure_ascii=False)
     try:
         parsed = json.loads(value) if isinstance(value, str) else value  # parsed once: tests can be megabytes
         if isinstance(parsed, str):  # JSON text of a string: no test form (contract_tests says so)
             raise InvalidTestCases
-        tests = contract_tests(parsed)
+        asserts = isinstance(parsed, list) and all(isinstance(test, str) for test in parsed)
+        tests = contract_tests(parsed, entry_point if asserts else None)  # it names no stdin or call tests' function
     except (json.JSONDecodeError, InvalidTestCases):
         return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
     if checker and "test_code" not in tests and not tests.get("fn_name"):
@@ -101,6 +121,17 @@ def stored_test_cases(value: Any, checker: str | None = None) -> str | None:
     if isinstance(value, str) and parsed == tests:  # already the contract's form: kept as written
         return value
     return json.dumps(tests, ensure_ascii=False)
+
+
+def _python_source(text: str) -> bool:
+    """Whether `text` is Python source rather than JSON (compiled, never run)."""
+    if text.lstrip()[:1] in ("{", "["):
+        return False
+    try:
+        compile(text, "<tests>", "exec")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
 
 
 def _from_list(tests: list[Any], fn_name: str | None) -> dict[str, Any]:

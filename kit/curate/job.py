@@ -33,7 +33,7 @@ from kit.core.chat import default_row
 from kit.core.log import Log, Progress
 from kit.core.schema import DOMAINS, METADATA_FEATURES, TEXT_COLUMNS, as_text, kit_domain, problem_id
 from kit.core.sources import ChatError, SourceError, chat_problem, iter_rows
-from kit.core.testcases import stored_test_cases
+from kit.core.testcases import mapped_test_columns, stored_test_cases
 from kit.curate.card import render_dataset_card
 from kit.curate.decontaminate import Decontaminator
 from kit.curate.dedup import Deduplicator
@@ -144,21 +144,21 @@ def _load(recipe: DataRecipe, stats: _Stats, required: tuple[str, ...],
             stats.stage_in["load"] += 1
             for traced in traces:
                 stats.stage_out["load"] += 1
-                yield _contract_row(traced, columns, index, name, source.domain, "checker" in source.columns, stats)
+                yield _contract_row(traced, columns, index, name, source.domain, source.columns, stats)
             index += 1
 
 
 def _contract_row(row: dict[str, Any], columns: list[str], index: int, name: str, domain: str | None,
-                  checker: bool, stats: _Stats) -> dict[str, Any]:
+                  mapped: dict[str, str], stats: _Stats) -> dict[str, Any]:
     """One loaded row in the metadata contract, with its input row's index (`_row`), the position of its trace in
     the row's list of replies (`sample_index`) and what the dataset teacher found of a raw trace (`_trace`)."""
-    trace, tests_checker = row.get(TRACE), row.get("checker") if checker else None
+    trace, test_columns = row.get(TRACE), mapped_test_columns(row, mapped)
     out = {k: row.get(k) for k in columns if k in row} | {"_row": index}
     for column in TEXT_COLUMNS:  # numbers and lists (an int answer, a list of answers) as the contract's text
         if column in out and column != "test_cases":
             out[column] = as_text(out[column])
-    if "test_cases" in out:  # a dataset's own test form (and checker), stored in the contract's (kit.core.testcases)
-        out["test_cases"] = stored_test_cases(out["test_cases"], tests_checker)
+    if "test_cases" in out:  # a dataset's own test form (checker, entry point), stored in the contract's
+        out["test_cases"] = stored_test_cases(out["test_cases"], **test_columns)
     if "sample_index" in row:
         out["sample_index"] = row["sample_index"]
     if trace is not None:

@@ -23,7 +23,7 @@ from kit.core.chat import THINK_OPEN, THINK_TEMPLATE, Format, prompt_messages
 from kit.core.log import Log
 from kit.core.schema import as_text, kit_domain, problem_id
 from kit.core.sources import MISSING, ChatError, chat_problem, chat_turns, column_value, not_found, row_filter
-from kit.core.testcases import stored_test_cases
+from kit.core.testcases import mapped_test_columns, stored_test_cases
 from kit.hub.ids import is_repo_id
 from kit.recipes import RecipeError
 from kit.recipes.train import DataConfig, DatasetEntry
@@ -196,7 +196,6 @@ def _problems(dataset: Any, entry: DatasetEntry, prompt: Format | None) -> Any:
     if prompt is None:
         raise RecipeError(f"data.mixture: {entry.path}: problems need the recipe's prompt format")
 
-    checker = "checker" in entry.columns  # only a mapped one: a dataset's own `checker` column may be C++ (testlib)
 
     def convert(row: dict[str, Any]) -> dict[str, Any]:
         problem, system = row["problem"], row.get("system_prompt")
@@ -208,9 +207,9 @@ def _problems(dataset: Any, entry: DatasetEntry, prompt: Format | None) -> Any:
             system = system or chat_system
         # the row as the prompt builder reads it: the entry's domain picks the instruction, as in `kit curate`
         row = {**row, "problem": problem, "domain": kit_domain(row.get("domain") or entry.domain)}
-        # tests in the dataset's own form (and its checker column) are stored in the contract's (kit.core.testcases)
+        # tests in the dataset's own form (and its checker or entry-point column) are stored in the contract's
         values = {name: as_text(row.get(name)) for name in REWARD_COLUMNS if name != "test_cases"}
-        values["test_cases"] = stored_test_cases(row.get("test_cases"), row.get("checker") if checker else None)
+        values["test_cases"] = stored_test_cases(row.get("test_cases"), **mapped_test_columns(row, entry.columns))
         values["problem_id"] = values["problem_id"] or problem_id(problem)
         return {"prompt": prompt_messages(row, prompt, system), **values}
 

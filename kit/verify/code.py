@@ -28,6 +28,7 @@ anything else or runs out of time rejects the output.
 
 from __future__ import annotations
 
+import ast
 import json
 import math
 import re
@@ -107,6 +108,7 @@ def parse_test_cases(test_cases: Any, starter_code: str | None = None) -> TestSp
         entry = data.get("entry_point")
         if not isinstance(entry, str) or not entry.isidentifier():
             raise InvalidTestCases("test_cases.entry_point must name the function under test")
+        _check_runs_something(data["test_code"])
         return TestSpec("assert", [], [], test_code=data["test_code"], entry_point=entry)
     inputs, outputs = data.get("inputs"), data.get("outputs")
     if not isinstance(inputs, list) or not isinstance(outputs, list):
@@ -136,6 +138,22 @@ def parse_test_cases(test_cases: Any, starter_code: str | None = None) -> TestSp
             raise InvalidTestCases(f"test_cases.checker is not Python ({type(exc).__name__}: "
                                    f"{(str(exc).splitlines() or [''])[0][:100]})") from None
     return TestSpec("stdio", inputs, outputs, checker=checker or None)
+
+
+def _check_runs_something(test_code: str) -> None:
+    """InvalidTestCases unless the test code checks something when the harness runs it: an `assert` outside any
+    function or class, or a `check(candidate)` function (which the harness calls). Test code that only defines
+    other things - unittest `TestCase` classes (BigCodeBench), pytest `test_*` functions - would run no test, and
+    every solution would pass. The code is parsed here, never run."""
+    try:
+        tree = ast.parse(test_code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        raise InvalidTestCases(f"test_cases.test_code is not Python ({type(exc).__name__})") from None
+    defines_check = any(isinstance(node, ast.FunctionDef) and node.name == "check" for node in tree.body)
+    top_level = [node for node in tree.body if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)]
+    if not defines_check and not any(isinstance(node, ast.Assert) for stmt in top_level for node in ast.walk(stmt)):
+        raise InvalidTestCases("test_cases.test_code checks nothing when run: it needs asserts or a "
+                               "check(candidate) function (unittest classes and pytest test_ functions are not run)")
 
 
 def _joined(value: Any) -> Any:
