@@ -53,6 +53,9 @@ def test_a_list_of_asserts_is_test_code_with_its_entry_point():
                           "assert sorted(set(area_list([1]))) == [3.14] or area(0) == 0"])
     assert contract_tests(acecode)["entry_point"] == "area"
     assert json.loads(stored_test_cases(mbpp)) == contract_tests(mbpp)
+    # MBPP keeps the asserts' imports in `test_imports`: a standard module they use unimported is imported first
+    mbpp_math = ["assert math.isclose(volume(2), 33.51, rel_tol=0.001)", "assert volume(0) == 0"]
+    assert contract_tests(mbpp_math) == {"test_code": "import math\n" + "\n".join(mbpp_math), "entry_point": "volume"}
 
 
 def test_an_entry_point_column_makes_test_code_the_assert_form():

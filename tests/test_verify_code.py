@@ -173,6 +173,8 @@ def test_three_forms_right_wrong_crash_timeout(verifier):
          True, None),
         (row("def add(a, b):\n    return 3", json.dumps(["assert add(1, 2) == 3", "assert add(2, 2) == 4"])),
          False, "wrong_answer"),
+        (row("def area(r):\n    return 3.14159 * r * r",  # the asserts use math; the solution never imports it
+             json.dumps(["assert math.isclose(area(2), 12.566, rel_tol=0.01)"])), True, None),
     ]
     results = verdicts(verifier, [c[0] for c in cases])
     for (_, passed, failure), verdict in zip(cases, results, strict=True):

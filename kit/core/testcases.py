@@ -28,7 +28,7 @@ puts it into the tests. Only a mapped column is read: CodeContests+ names its C+
   refused, since the sandbox runs Python;
 - a list of assert statements (MBPP's `test_list`, AceCode-87K's `test_cases`): one `test_code`, whose entry point
   is the one function every assert calls (read from their syntax, never run here; asserts that do not share one
-  are refused).
+  are refused), a standard module they use without importing it (`math.isclose`) imported first.
 
 A functional test's `input` is its positional arguments: a list as is; LiveCodeBench's text holds one JSON value
 per line; PrimeIntellect's function_call text is one JSON value, the argument list (not confirmed: the python
@@ -43,6 +43,7 @@ from __future__ import annotations
 import ast
 import builtins
 import json
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -194,7 +195,11 @@ def _from_asserts(tests: list[str], fn_name: str | None) -> dict[str, Any]:
            and isinstance(call.func, ast.Name) and call.func.id == entry):
         raise InvalidTestCases(f"the asserts call methods of {entry}(), not a function: the sandbox checks a "
                                "function's return values")
-    return {"test_code": code, "entry_point": entry}
+    # A standard module the asserts use but do not import (`math.isclose(...)`: MBPP keeps its imports in another
+    # column, `test_imports`) is imported first, so a right solution that did not import it passes.
+    modules = sorted({node.value.id for node in ast.walk(tree) if isinstance(node, ast.Attribute)
+                      and isinstance(node.value, ast.Name) and node.value.id in sys.stdlib_module_names} - bound)
+    return {"test_code": "".join(f"import {name}\n" for name in modules) + code, "entry_point": entry}
 
 
 _BUILTIN_NAMES = frozenset(dir(builtins))
