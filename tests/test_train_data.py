@@ -299,3 +299,15 @@ def test_humaneval_style_test_and_entry_point_columns(tmp_path):
     finally:
         close_rewards(funcs)
     assert scores == [1.0, 0.0]
+
+
+def test_the_entrys_domain_wins_over_a_domain_column(tmp_path):
+    """Big-Math keeps a subject taxonomy in its own `domain` column (a list); the entry's `domain: math` is what
+    picks the verifier, as a curate source's `domain` wins over the rows'."""
+    data = write(tmp_path / "big-math", [{"problem": "What is 6 times 7?", "answer": "42", "source": "orca_math",
+                                          "domain": ["Mathematics -> Algebra -> Prealgebra -> Integers"],
+                                          "llama8b_solve_rate": 0.9}])
+    entry = {"path": data, "config": "default", "domain": "math", "columns": {"ground_truth_answer": "answer"}}
+    recipe = load_train_recipe(GRPO, [f"data.mixture={json.dumps([entry])}"])
+    row = load_mixture(recipe.data, log=lambda _: None, prompt=recipe.prompt)[0][0]
+    assert row["domain"] == "math" and row["prompt"][-1]["content"].endswith(DEFAULT_INSTRUCTIONS["math"])

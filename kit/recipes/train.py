@@ -83,8 +83,9 @@ class DatasetEntry(Strict):
         "(mid-training, loss on all); `problem`: problems with their references, for GRPO (the default with "
         "method: grpo, which also reads the `metadata` config by default).")
     domain: str | None = Field(None, exclude_if=lambda value: value is None, description="method: grpo: the "
-                               "domain of every row that has none (a dataset without a `domain` column: math, "
-                               "code, ...), which picks the verifier of the accuracy reward.")
+                               "domain of every row (math, code, ...: it picks the verifier of the accuracy "
+                               "reward), over a `domain` column the dataset has, as a curate source's `domain`; "
+                               "default: each row's own.")
     columns: dict[str, str] = Field(default_factory=dict, exclude_if=lambda value: not value,
                                     description="method: grpo: column map, kit column -> "
                                     "dataset column (problem, domain, ground_truth_answer, ground_truth_solution, "
