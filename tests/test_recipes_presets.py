@@ -163,7 +163,8 @@ def test_openthoughts_metadata_config(tmp_path):
                 STDIN_SUM, None, "code", "codeforces", SUM_TESTS, ""),
             # open-thoughts' science rows name their subject (its science.py): biology, chemistry, physics
             row("Which organelle makes most of a cell's ATP?", "Cellular respiration happens in mitochondria.",
-                "The mitochondrion.", None, "biology", "camel")]
+                "The mitochondrion.", None, "biology", "camel"),
+            row("Who wrote the Iliad?", "Tradition names Homer.", "Homer.", None, "history", "trivia")]
     data = tmp_path / "ot.parquet"
     pq.write_table(pa.Table.from_pylist(rows), data)
     metadata, stats = curate(tmp_path, {"preset": "openthoughts-114k", "path": str(data)})
@@ -171,8 +172,11 @@ def test_openthoughts_metadata_config(tmp_path):
     assert [m["domain"] for m in metadata] == ["math", "code", "code"]
     assert metadata[0]["reasoning"] == "Side 9, area 81." and metadata[0]["source"] == "numina_math"
     # the biology row is a science row: without `verify.judge` there is nothing to check it with (not a bad domain)
-    assert rejected(stats) == {(1, "verify", "wrong_answer"), (4, "verify", "unsupported_domain")}
+    assert rejected(stats) == {(1, "verify", "wrong_answer"), (4, "verify", "unsupported_domain"),
+                               (5, "validate", "unknown_domain")}
     assert stats["by_domain"]["science"] == {"in": 1, "kept": 0}
+    assert stats["rejected_rows"][-1]["detail"] == ("domain 'history' is not one of math, code, science, puzzle "
+                                                    "(set the source's `domain:`)")
 
 
 def sharegpt(problem: str, reply: str) -> list[dict]:

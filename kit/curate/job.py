@@ -191,7 +191,8 @@ def _validate(row: dict[str, Any], required: tuple[str, ...]) -> tuple[str, str]
         if not isinstance(row.get(column), str) or not row[column].strip():
             return "missing_field", f"{column} is empty"
     if row.get("domain") not in DOMAINS:
-        return "unknown_domain", f"domain {row.get('domain')!r} is not one of {', '.join(DOMAINS)}"
+        return "unknown_domain", (f"domain {row.get('domain')!r} is not one of {', '.join(DOMAINS)} "
+                                  "(set the source's `domain:`)")
     if row["domain"] == "code":
         try:
             parse_test_cases(row.get("test_cases"), row.get("starter_code"))
