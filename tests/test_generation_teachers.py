@@ -172,23 +172,28 @@ def test_list_of_replies_is_a_sample_each(tmp_path):
             {"problem": PROBLEMS[1][0], "answer": "60", "finish": ["stop"],
              "generations": ["<think>\n12 * 5 = 60.\n</think>\n\n$\\boxed{60}$"]},
             {"problem": PROBLEMS[2][0], "answer": "5", "finish": [], "generations": []},
+            {"problem": PROBLEMS[4][0], "answer": "81", "finish": ["stop", "stop"],  # reasoning apart, per reply
+             "generations": ["The area is $\\boxed{81}$.", "It is $\\boxed{18}$."], "thinking": ["9 * 9 = 81", "2 * 9"]},
             {"problem": PROBLEMS[3][0], "answer": "12", "finish": ["stop"],  # two replies, one end: unpaired
              "generations": ["<think>\n3/7 of 28.\n</think>\n\n$\\boxed{12}$", "<think>\n12\n</think>\n\n$\\boxed{12}$"]}]
+    rows = [{"thinking": None, **row} for row in rows]  # the others' reasoning is inline
     out = curate(tmp_path, write_jsonl(tmp_path / "openr1.jsonl", rows),
-                 {"ground_truth_answer": "answer", "reply": "generations", "finish_reason": "finish"})
+                 {"ground_truth_answer": "answer", "reply": "generations", "finish_reason": "finish",
+                  "reasoning_content": "thinking"})
     stats = json.loads((out / "stats.json").read_text())
     metadata = config_rows(out, "metadata")
     assert [(m["problem"], m["reasoning"]) for m in metadata] == [(PROBLEMS[0][0], "9 * 7 = 63."),
-                                                                  (PROBLEMS[1][0], "12 * 5 = 60.")]
-    assert [json.loads(m["generation"])["sample_index"] for m in metadata] == [0, 0]
+                                                                  (PROBLEMS[1][0], "12 * 5 = 60."),
+                                                                  (PROBLEMS[4][0], "9 * 9 = 81")]
+    assert [json.loads(m["generation"])["sample_index"] for m in metadata] == [0, 0, 0]
     assert json.loads(metadata[0]["generation"])["finish_reason"] == "stop"
     assert {(r["row"], r.get("sample_index"), r["stage"], r["reason"]) for r in stats["rejected_rows"]} == {
         (0, 1, "verify", "wrong_answer"), (0, 2, "generate", "truncated"), (2, 0, "generate", "empty_reply"),
-        (3, None, "validate", "invalid_trace")}
-    assert next(r["detail"] for r in stats["rejected_rows"] if r["row"] == 3) == "2 replies but 1 finish reasons"
+        (3, 1, "verify", "wrong_answer"), (4, None, "validate", "invalid_trace")}
+    assert next(r["detail"] for r in stats["rejected_rows"] if r["row"] == 4) == "2 replies but 1 finish_reasons"
     stages = {s["stage"]: (s["in"], s["out"]) for s in stats["stages"]}
-    assert stages["load"] == (4, 6) and stages["validate"] == (6, 5) and stats["total_rows"] == 4
-    assert stats["kept"] == 2
+    assert stages["load"] == (5, 8) and stages["validate"] == (8, 7) and stats["total_rows"] == 5
+    assert stats["kept"] == 3
 
 
 def test_reasoning_as_a_list_of_parts(tmp_path):

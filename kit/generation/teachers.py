@@ -4,8 +4,8 @@
   `DatasetTeacher.read()` takes a row's traces in whatever shape it ships them and `DatasetTeacher.samples()`
   turns each trace into a sample. Shapes (the first one a row has is read):
   1. `reply` (+ optional `reasoning_content`, `finish_reason`): a raw reply, as a server returned it; a list of
-     replies (OpenR1-Math-220k's `generations`) is one sample each, with `finish_reason` a list in the same
-     order (its `finish_reasons`);
+     replies (OpenR1-Math-220k's `generations`) is one sample each, with `finish_reason` and `reasoning_content`
+     lists in the same order (its `finish_reasons`);
   2. `reasoning` + `solution`: already split (taken as they are); a reasoning given as a list of texts
      (s1K's `thinking_trajectories`) is one reasoning, its parts joined by newlines as s1's own SFT data joins them;
   3. a chat column, `messages` or `conversations` (role/content or ShareGPT from/value): the last assistant
@@ -55,19 +55,22 @@ class DatasetTeacher:
         return [self._read(row, instruction)]
 
     def _replies(self, row: dict[str, Any]) -> list[dict[str, Any]]:
-        """A row whose `reply` is a list: a row per reply, `finish_reason` (a list too) taken in the same order.
-        An empty list is one empty reply; finish reasons that do not pair with the replies make the row
-        invalid (`invalid_trace`), as the replies cannot be told apart from their ends."""
-        replies, finish = list(row["reply"]), row.get("finish_reason")
+        """A row whose `reply` is a list: a row per reply, `finish_reason` and `reasoning_content` (lists too) taken
+        in the same order. An empty list is one empty reply; lists that do not pair with the replies make the row
+        invalid (`invalid_trace`), as the replies cannot be told apart from their ends or reasoning."""
+        replies = list(row["reply"])
         if not replies:
-            replies, finish = [None], None
-        if isinstance(finish, list | tuple) and len(finish) != len(replies):
-            detail = f"{len(replies)} replies but {len(finish)} finish reasons"
+            return [self._read({**row, "reply": None, "finish_reason": None, "reasoning_content": None,
+                                "sample_index": 0})]
+        paired = {name: row[name] for name in ("finish_reason", "reasoning_content")
+                  if isinstance(row.get(name), list | tuple)}
+        if unpaired := [f"{len(values)} {name}s" for name, values in paired.items() if len(values) != len(replies)]:
+            detail = f"{len(replies)} replies but {' and '.join(unpaired)}"
             return [{**row, "reply": None, "reasoning": "", "solution": "",
                      TRACE: {"format": "reply", "invalid": detail, "reason": "invalid_trace"}}]
-        finishes = finish if isinstance(finish, list | tuple) else [finish] * len(replies)
-        return [self._read({**row, "reply": reply, "finish_reason": end, "sample_index": n})
-                for n, (reply, end) in enumerate(zip(replies, finishes, strict=True))]
+        return [self._read({**row, "reply": reply, "sample_index": n,
+                            **{name: values[n] for name, values in paired.items()}})
+                for n, reply in enumerate(replies)]
 
     def _read(self, row: dict[str, Any], instruction: str | None = None) -> dict[str, Any]:
         if "reply" in row:
