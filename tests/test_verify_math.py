@@ -400,6 +400,7 @@ def test_gold_sources():
     ("The answer is 34.", None),  # prose: no answer the rule reads
     ("Add them up.\n34", None),  # a worked solution without a box or #### line
     ("proof", None),
+    ("Proof.", None),  # a placeholder still, with its full stop
 ])
 def test_a_solution_that_is_only_an_answer_is_the_gold(solution, gold):
     assert gold_source({"ground_truth_solution": solution}) == ((gold, "answer_solution") if gold else (None, None))

@@ -198,7 +198,7 @@ def gold_answers(gold: str) -> list[str]:
     text = _unwrapped(gold)
     listed = _quoted_list(text)
     answers = [text] if listed is None else [_unwrapped(answer) for answer in listed]
-    return [answer for answer in answers if answer and answer.lower() not in PLACEHOLDER_ANSWERS]
+    return [answer for answer in answers if answer and answer.lower().rstrip(".") not in PLACEHOLDER_ANSWERS]
 
 
 def _quoted_list(text: str) -> list[str] | None:
