@@ -197,7 +197,6 @@ def _problems(dataset: Any, entry: DatasetEntry, prompt: Format | None) -> Any:
     if prompt is None:
         raise RecipeError(f"data.mixture: {entry.path}: problems need the recipe's prompt format")
 
-
     def convert(row: dict[str, Any]) -> dict[str, Any]:
         problem, system = row["problem"], row.get("system_prompt")
         if isinstance(problem, list | tuple):  # a chat (verl's `prompt`): its user turn is the problem
@@ -206,9 +205,8 @@ def _problems(dataset: Any, entry: DatasetEntry, prompt: Format | None) -> Any:
             except ChatError as exc:
                 raise RecipeError(f"data.mixture: {entry.path}: column problem: {exc}") from None
             system = system or chat_system
-        # the row as the prompt builder reads it: the entry's domain picks the instruction, as in `kit curate`
-        # the entry's domain wins, as a curate source's does: a dataset's own `domain` may be a subject taxonomy
-        # (Big-Math's is a list such as ["Mathematics -> Algebra -> ..."])
+        # the row as the prompt builder reads it. The entry's domain picks the instruction and wins, as a curate
+        # source's does: a dataset's own `domain` may be a subject taxonomy (Big-Math's is a list of subjects).
         row = {**row, "problem": problem, "domain": kit_domain(entry.domain or row.get("domain"))}
         # tests in the dataset's own form (and its checker or entry-point column) are stored in the contract's
         values = {name: as_text(row.get(name)) for name in REWARD_COLUMNS if name != "test_cases"}
