@@ -278,8 +278,8 @@ def test_a_domain_column_as_datasets_name_it(tmp_path):
 
 
 def test_humaneval_style_test_and_entry_point_columns(tmp_path):
-    """HumanEval, HumanEval+ and BigCodeBench keep the check function in `test` and the function's name in
-    `entry_point`: mapped both, they are the assert form, and the accuracy reward runs them in the sandbox."""
+    """HumanEval and HumanEval+ keep the check function in `test` and the function's name in `entry_point`:
+    mapped both, they are the assert form, and the accuracy reward runs them in the sandbox."""
     prompt = 'def add(a, b):\n    """Return the sum of a and b."""\n'
     test = "\n\nMETADATA = {}\n\n\ndef check(candidate):\n    assert candidate(1, 2) == 3\n    assert candidate(-4, 4) == 0\n"
     data = write(tmp_path / "humaneval", [{"task_id": "HumanEval/0", "prompt": prompt, "entry_point": "add",
