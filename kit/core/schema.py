@@ -54,6 +54,15 @@ def kit_domain(value: Any) -> Any:
     return name if name in DOMAINS else value
 
 
+def joined_lines(value: Any) -> Any:
+    """A text a dataset gives as a list of its lines or parts - some APPS/TACO stdin tests (APPS's grader joins them),
+    s1K's `thinking_trajectories` (s1's SFT code joins them) - as one text, joined by newlines; anything else as it
+    is."""
+    if isinstance(value, list | tuple) and all(isinstance(part, str) for part in value):
+        return "\n".join(value)
+    return value
+
+
 def as_text(value: Any) -> str | None:
     """A value of a text column as the contract stores it: text and None as they are, anything else as its JSON text -
     a number (`42`, `0.5`: AIME sets type their answers as integers) or a list (`["1/2", "0.5"]`: a list of accepted

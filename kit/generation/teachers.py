@@ -28,7 +28,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from kit.core.chat import split_reply
-from kit.core.schema import problem_id
+from kit.core.schema import joined_lines, problem_id
 from kit.core.sources import CHAT_COLUMNS, ChatError, read_chat
 from kit.recipes import TeacherConfig
 
@@ -74,9 +74,10 @@ class DatasetTeacher:
 
     def _read(self, row: dict[str, Any], instruction: str | None = None) -> dict[str, Any]:
         if "reply" in row:
-            fmt, reply, reasoning, system = "reply", row["reply"], _joined(row.get("reasoning_content")), None
+            fmt, reply, system = "reply", row["reply"], None
+            reasoning = joined_lines(row.get("reasoning_content"))
         elif "reasoning" in row:
-            return {**row, "reasoning": _joined(row["reasoning"])}
+            return {**row, "reasoning": joined_lines(row["reasoning"])}
         elif chat_column := next((c for c in CHAT_COLUMNS if c in row), None):
             fmt = "chat"
             try:
@@ -124,14 +125,6 @@ class DatasetTeacher:
 
 def _as_text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
-
-
-def _joined(value: Any) -> Any:
-    """A reasoning given as a list of texts (s1K's `thinking_trajectories`) as one text, its parts joined by
-    newlines; anything else as it is."""
-    if isinstance(value, list | tuple) and all(isinstance(part, str) for part in value):
-        return "\n".join(value)
-    return value
 
 
 def _without(prompt: str | None, instruction: str | None) -> str | None:

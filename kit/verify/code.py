@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kit.core.parallel import Closing, cpu_count, ordered_map
-from kit.core.schema import SOLUTION_CLASS
+from kit.core.schema import SOLUTION_CLASS, joined_lines
 from kit.core.testcases import InvalidTestCases, contract_tests
 from kit.recipes import CodeVerifyConfig
 from kit.sandbox import Limits, Sandbox
@@ -125,7 +125,7 @@ def parse_test_cases(test_cases: Any, starter_code: str | None = None) -> TestSp
             raise InvalidTestCases(f"test_cases.fn_name is not a function name: {fn_name!r}")
         use_class = bool(starter_code and SOLUTION_CLASS.search(starter_code))
         return TestSpec("call", inputs, outputs, fn_name=fn_name, use_class=use_class)
-    inputs, outputs = [_joined(x) for x in inputs], [_joined(x) for x in outputs]
+    inputs, outputs = [joined_lines(x) for x in inputs], [joined_lines(x) for x in outputs]  # APPS/TACO lists
     if not all(isinstance(x, str) for x in inputs + outputs):
         raise InvalidTestCases("stdin/stdout test_cases need string inputs and outputs")
     checker = data.get("checker")
@@ -156,12 +156,6 @@ def _check_runs_something(test_code: str) -> None:
                                "check(candidate) function (unittest classes and pytest test_ functions are not run)")
 
 
-def _joined(value: Any) -> Any:
-    """A stdin/stdout input or output given as a list of lines (some APPS/TACO rows) as one text, as APPS's own
-    grader joins it; any other value as it is."""
-    if isinstance(value, list) and all(isinstance(line, str) for line in value):
-        return "\n".join(value)
-    return value
 
 
 # -- comparison (outside the sandbox) -------------------------------------------------------------
