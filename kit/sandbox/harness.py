@@ -5,9 +5,10 @@ sample, ...)` forks a test process that confines itself first (its own session a
 sample's working folder, a non-root uid that can gain no privilege back, an environment of PATH, LANG, HOME
 and TMPDIR alone, rlimits: processes, open files, no core dumps, then stack and address space (both the
 sample's memory limit), CPU seconds and file size), takes stdin from an anonymous file holding the test's
-input and writes stdout/stderr into capped anonymous files, and only then calls `fn()`. The server waits at most the test's time limit (never past the
-sample's deadline) and reads what came back from its own descriptors of those files, so nothing the code
-does to the working folder (symlinks, FIFOs, swapped files) reaches the server.
+input and writes stdout/stderr into capped anonymous files, and only then calls `fn()`. The server waits at
+most the test's time limit (never past the sample's deadline) and reads what came back from its own
+descriptors of those files, so nothing the code does to the working folder (symlinks, FIFOs, swapped files)
+reaches the server.
 This module's `main` is the `script` entry: run a Python source as `__main__` and report how it ended.
 
 What it does not protect against: code in a test process can reach anything in that process - the

@@ -150,7 +150,8 @@ def _check_runs_something(test_code: str) -> None:
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         raise InvalidTestCases(f"test_cases.test_code is not Python ({type(exc).__name__})") from None
     defines_check = any(isinstance(node, ast.FunctionDef) and node.name == "check" for node in tree.body)
-    top_level = [node for node in tree.body if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)]
+    definitions = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+    top_level = [node for node in tree.body if not isinstance(node, definitions)]
     if not defines_check and not any(isinstance(node, ast.Assert) for stmt in top_level for node in ast.walk(stmt)):
         raise InvalidTestCases("test_cases.test_code checks nothing when run: it needs asserts or a "
                                "check(candidate) function (unittest classes and pytest test_ functions are not run)")
@@ -297,7 +298,8 @@ def _run_checker(spec: TestSpec, by_test: dict[int, dict[str, Any]], sandbox: Sa
     ran = [i for i in range(spec.total) if by_test.get(i, {}).get("status") == "ok"]
     if not ran:
         return {}
-    cases = [{"input": spec.inputs[i], "expected": spec.outputs[i], "output": by_test[i].get("output", "")} for i in ran]
+    cases = [{"input": spec.inputs[i], "expected": spec.outputs[i], "output": by_test[i].get("output", "")}
+             for i in ran]
     result = sandbox.run("tests", {"mode": "check", "code": spec.checker, "cases": cases}, limits)
     return {ran[r["test"]]: r for r in result.records if isinstance(r.get("test"), int) and 0 <= r["test"] < len(ran)}
 

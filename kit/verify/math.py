@@ -203,7 +203,8 @@ def gold_answers(gold: str) -> list[str]:
 
 def _quoted_list(text: str) -> list[str] | None:
     """The strings of `text` when it is a list of quoted strings (JSON or Python literal), else None."""
-    if not (text.startswith("[") and text.endswith("]") and ("'" in text or '"' in text)) or len(text) > _MAX_GOLD_LIST_CHARS:
+    quoted = text.startswith("[") and text.endswith("]") and ("'" in text or '"' in text)
+    if not quoted or len(text) > _MAX_GOLD_LIST_CHARS:
         return None
     try:
         values = json.loads(text)
