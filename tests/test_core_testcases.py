@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from kit.core.testcases import InvalidTestCases, contract_tests, stored_test_cases
+from kit.core.testcases import InvalidTestCases, contract_tests, pytest_module, stored_test_cases
 
 STDIO = {"inputs": ["1 2\n", "5 5\n"], "outputs": ["3\n", "10\n"]}
 
@@ -67,6 +67,29 @@ def test_an_entry_point_column_makes_test_code_the_assert_form():
     assert json.loads(stored_test_cases(["assert plus(1, 2) == 3"], entry_point="plus")) == {
         "test_code": "assert plus(1, 2) == 3", "entry_point": "plus"}
     assert json.loads(stored_test_cases(json.dumps(STDIO), entry_point="add")) == STDIO  # names no stdin function
+
+
+KODCODE_TEST = """from solution import add
+
+def test_add():
+    assert add(1, 2) == 3
+"""
+
+
+def test_a_pytest_module_is_test_code_without_an_entry_point():
+    """KodCode's `test` column is a pytest module importing from `solution` (its grader runs pytest); BigCodeBench's
+    `test` a unittest class. Stored, each is the pytest form: test code, nothing to name."""
+    assert pytest_module(KODCODE_TEST)
+    assert json.loads(stored_test_cases(KODCODE_TEST)) == {"test_code": KODCODE_TEST}
+    unittest_code = "import unittest\nclass TestCases(unittest.TestCase):\n    def test_1(self):\n        pass\n"
+    assert pytest_module(unittest_code) and pytest_module("class Check(TestCase):\n    pass\n")
+    assert json.loads(stored_test_cases(unittest_code, entry_point="task_func")) == {
+        "test_code": unittest_code, "entry_point": "task_func"}
+    assert contract_tests({"test_code": KODCODE_TEST}) == {"test_code": KODCODE_TEST}
+    # HumanEval's check(candidate) is the assert form, as are asserts and text that is not Python
+    assert not pytest_module("def check(candidate):\n    assert candidate(1) == 1\ndef test_x():\n    pass\n")
+    assert not pytest_module("assert add(1, 2) == 3") and not pytest_module("def test_(:")
+    assert not pytest_module("class Helper:\n    pass\ndef helper():\n    pass\n")
 
 
 @pytest.mark.parametrize("shipped, message", [

@@ -1,4 +1,4 @@
-"""The GRPO rewards (kit.train.rewards) with the real verifiers: math, code in its three test forms, multiple
+"""The GRPO rewards (kit.train.rewards) with the real verifiers: math, code in its four test forms, multiple
 choice, routing, hostile and hanging code, failures that score 0, picklability, and the shaping rewards."""
 
 from __future__ import annotations
@@ -93,6 +93,7 @@ STDIO = {"inputs": ["1 2\n", "10 -3\n"], "outputs": ["3\n", "7\n"]}
 CALL = {"fn_name": "add", "inputs": [[1, 2], [10, -3]], "outputs": [3, 7]}
 ASSERT = {"test_code": "def check(candidate):\n    assert candidate(1, 2) == 3\n    assert candidate(10, -3) == 7\n",
           "entry_point": "add"}
+PYTEST = {"test_code": "from solution import add\n\ndef test_add():\n    assert add(1, 2) == 3\n    assert add(10, -3) == 7\n"}
 
 
 def code_row(tests: dict | str, starter: str | None = None) -> dict:
@@ -129,7 +130,7 @@ ACCURACY_CASES = [
     ("<think>\nadd\n</think>\n\n\\boxed{18}", GSM8K, 1.0, None, "math gold from #### line"),
     ("<think>\nhalve\n</think>\n\n\\boxed{0.5}", HALF, 1.0, None, "math equivalent answer"),
     ("<think>\nadd\n</think>\n\n\\boxed{18}", NO_GOLD, 0.0, "no_ground_truth", "math without gold"),
-    # code: the three test forms
+    # code: the four test forms
     (code("a, b = map(int, input().split())\nprint(a + b)"), code_row(STDIO), 1.0, None, "stdio right"),
     (code("print(3)"), code_row(STDIO), 0.0, "tests_failed", "stdio wrong"),
     (code("def add(a, b):\n    return a + b"), code_row(CALL), 1.0, None, "call right"),
@@ -139,6 +140,8 @@ ACCURACY_CASES = [
     (code("def add(a, b):\n    return a + b"), code_row(ASSERT), 1.0, None, "assert right"),
     (code("def add(a, b):\n    return a * b"), code_row(ASSERT), 0.0, "tests_failed", "assert wrong"),
     (code("def add(a, b):\n    return [][1]"), code_row(ASSERT), 0.0, "tests_failed", "assert crash"),
+    (code("def add(a, b):\n    return a + b"), code_row(PYTEST), 1.0, None, "pytest module right"),
+    (code("def add(a, b):\n    return a * b"), code_row(PYTEST), 0.0, "tests_failed", "pytest module wrong"),
     ("<think>\n```python\ndef add(a, b):\n    return a + b\n```\n</think>\n\nDone.", code_row(ASSERT), 0.0,
      "no_code", "code only in the reasoning"),
     ("<think>\nadd\n</think>\n\ndef add(a, b): return a + b", code_row(ASSERT), 0.0, "no_code", "no code block"),

@@ -1,4 +1,4 @@
-"""The code verifier: three test forms, output comparison, reward hacks (HumanEval runs in test_cli_verify)."""
+"""The code verifier: four test forms, output comparison, reward hacks (HumanEval runs in test_cli_verify)."""
 
 from __future__ import annotations
 
@@ -122,12 +122,10 @@ def test_values_match_rules():
     ('[1, 2]', "test 0 is not an object with `input` and `output`"),
     ('"text"', "a JSON object or a list of tests, got str"),
     ('{"fn_name": "1bad", "inputs": [[1]], "outputs": [1]}', "not a function name"),
-    # test code that runs no check would pass every solution: BigCodeBench's unittest classes, pytest functions
-    (json.dumps({"test_code": "import unittest\nclass TestCases(unittest.TestCase):\n    def test_1(self):\n"
-                              "        self.assertEqual(task_func(1), 2)\n", "entry_point": "task_func"}),
+    # test code that runs no check would pass every solution: asserts inside a function nothing calls
+    (json.dumps({"test_code": "def verify_add():\n    assert add(1, 2) == 3\n", "entry_point": "add"}),
      "checks nothing when run"),
-    (json.dumps({"test_code": "def test_add():\n    assert add(1, 2) == 3\n", "entry_point": "add"}),
-     "checks nothing when run"),
+    ('{"test_code": "def helper():\\n    assert add(1, 2) == 3\\n"}', "entry_point must name"),
     (json.dumps({"test_code": "def check(candidate):\n    assert (", "entry_point": "add"}), "not Python"),
 ])
 def test_malformed_test_cases_raise_one_line(raw, message):
@@ -185,6 +183,71 @@ def test_three_forms_right_wrong_crash_timeout(verifier):
             assert verdict.detail["failures"][0]["reason"] == failure
     assert results[0].detail["passed_tests"] == 2 and results[0].detail["total_tests"] == 2
     assert results[3].detail["passed_tests"] == 1  # print(3) is right for the first test only
+
+
+# KodCode's `test` column: a pytest module importing from `solution` (KodCode's grader runs pytest on it), with the
+# pytest features its tests use: raises, approx, parametrize, fixtures.
+KODCODE = """from solution import add, ratio
+import pytest
+
+def test_add():
+    assert add(1, 2) == 3
+    assert add(10, -3) == 7
+
+@pytest.mark.parametrize("a, b, total", [(0, 0, 0), (2, 5, 7)])
+def test_add_many(a, b, total):
+    assert add(a, b) == total
+
+def test_ratio():
+    assert ratio(1, 3) == pytest.approx(0.3333333)
+    with pytest.raises(ZeroDivisionError):
+        ratio(1, 0)
+
+def test_written(tmp_path):
+    path = tmp_path / "sum.txt"
+    path.write_text(str(add(2, 2)))
+    assert path.read_text() == "4"
+"""
+# BigCodeBench's `test`: a unittest class calling the function of the solution's own module (not imported)
+BIGCODEBENCH = """import unittest
+
+class TestCases(unittest.TestCase):
+    def test_case_1(self):
+        self.assertEqual(task_func([1, 2, 3]), 6)
+
+    def test_empty(self):
+        self.assertEqual(task_func([]), 0)
+"""
+RATIO = "\ndef ratio(a, b):\n    return a / b"
+
+
+def test_pytest_modules_run_with_pytest_against_the_solution_module(verifier):
+    """The pytest form, as KodCode and BigCodeBench ship it: right passes; wrong, crashing, hanging, skipping or
+    misnamed solutions fail, and the failure says which test and why."""
+    kod = json.dumps({"test_code": KODCODE})
+    bcb = stored_test_cases(BIGCODEBENCH, entry_point="task_func")
+    cases = [
+        (row("def add(a, b):\n    return a + b" + RATIO, kod), True, None),
+        (row("def add(a, b):\n    return a + b if b != 2 else 0" + RATIO, kod), False, "test_add: assert 0 == 3"),
+        (row("def add(a, b):\n    return a + b\ndef ratio(a, b):\n    return a // b", kod), False, "test_ratio"),
+        (row("def add(a, b):\n    while True:\n        pass" + RATIO, kod), False, "timeout"),
+        (row("def plus(a, b):\n    return a + b" + RATIO, kod), False, "cannot import name 'add'"),
+        # a solution that skips the tests it would fail is not passed (pytest itself exits 0)
+        (row("import pytest\ndef add(a, b):\n    if a == 10:\n        pytest.skip('no')\n    return a + b" + RATIO,
+             kod), False, "was skipped"),
+        (row("import os\ndef add(a, b):\n    os._exit(0)" + RATIO, kod), False, "early_exit"),
+        (row("def add(a, b):\n    print('x' * (8 << 20))\n    return a + b" + RATIO, kod), False, "output_limit"),
+        (row("def task_func(numbers):\n    return sum(numbers)", bcb), True, None),
+        (row("def task_func(numbers):\n    return max(numbers)", bcb), False, "test_case_1: AssertionError: 3 != 6 (and 1 more)"),  # max([]) raises
+    ]
+    results = verdicts(verifier, [c[0] for c in cases])
+    for (_, passed, why), verdict in zip(cases, results, strict=True):
+        assert verdict.passed is passed, verdict
+        assert verdict.detail["mode"] == "pytest"
+        if why:
+            failure = verdict.detail["failures"][0]
+            assert why in failure["detail"] or why == failure["reason"], verdict
+    assert "(and 1 more)" in results[1].detail["failures"][0]["detail"]  # test_add and test_written (2 + 2)
 
 
 # The tests of one problem (a + b) as public datasets ship them, in the value `datasets` yields (kit.core.testcases)

@@ -4,8 +4,12 @@ The contract (design.md) holds a code problem's tests as JSON in one of two form
 (`kit.verify.code`) runs:
 
 - `{"inputs": [...], "outputs": [...]}`, with `"fn_name"` for call-based tests (APPS/TACO's `input_output`);
-- `{"test_code": "def check(candidate): ...", "entry_point": "name"}` (HumanEval-style asserts).
+- `{"test_code": "def check(candidate): ...", "entry_point": "name"}` (HumanEval-style asserts);
+- `{"test_code": "from solution import add\ndef test_add(): ..."}`: a pytest module (`pytest_module`), run with
+  pytest against the solution saved as `solution.py`, as KodCode's grader does; its `test_*` functions and
+  unittest `TestCase` classes (BigCodeBench) are the tests, and it needs no entry point.
 
+A `test` column holding Python source (KodCode's pytest modules, HumanEval's `check`) is read as that source.
 A dataset that keeps the function under test in a column of its own (HumanEval's `test` and `entry_point`) maps it
 to the kit name `entry_point` (`columns: {test_cases: test, entry_point: entry_point}`): the test code and it make
 the assert form.
@@ -85,8 +89,8 @@ def contract_tests(value: Any, fn_name: str | None = None) -> dict[str, Any]:
         if isinstance(value["input"], list) and isinstance(value["output"], list):  # CodeContests
             return {"inputs": value["input"], "outputs": value["output"]}
         return _from_list([value], fn_name)  # one test object
-    raise InvalidTestCases("test_cases needs lists `inputs` and `outputs` (or `test_code` and `entry_point`, or a "
-                           "list of {input, output} tests)")
+    raise InvalidTestCases("test_cases needs lists `inputs` and `outputs` (or `test_code`, or a list of "
+                           "{input, output} tests)")
 
 
 # Columns that complete a row's tests, read only where a recipe maps them (`columns: {checker: ...}`): CodeContests+
@@ -107,8 +111,9 @@ def stored_test_cases(value: Any, checker: str | None = None, entry_point: str |
     form `{"test_code": ..., "entry_point": ...}`, and a list of asserts calls that function."""
     if value is None:
         return None
-    if entry_point and isinstance(value, str) and _python_source(value):
-        return json.dumps({"test_code": value, "entry_point": entry_point}, ensure_ascii=False)
+    if isinstance(value, str) and _python_source(value) and (entry_point or pytest_module(value)):
+        tests = {"test_code": value, **({"entry_point": entry_point} if entry_point else {})}
+        return json.dumps(tests, ensure_ascii=False)
     try:
         parsed = json.loads(value) if isinstance(value, str) else value  # parsed once: tests can be megabytes
         if isinstance(parsed, str):  # JSON text of a string: no test form (contract_tests says so)
@@ -122,6 +127,30 @@ def stored_test_cases(value: Any, checker: str | None = None, entry_point: str |
     if isinstance(value, str) and parsed == tests:  # already the contract's form: kept as written
         return value
     return json.dumps(tests, ensure_ascii=False)
+
+
+def pytest_module(test_code: str) -> bool:
+    """Whether test code is a pytest module: it defines top-level tests pytest collects (`test*` functions,
+    `Test*` classes, unittest `TestCase` subclasses) and no `check(candidate)` function (HumanEval's form, which
+    pytest would not call). Parsed, never run; False for text that is not Python."""
+    try:
+        tree = ast.parse(test_code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    functions = {node.name for node in tree.body if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)}
+    classes = [node for node in tree.body if isinstance(node, ast.ClassDef)]
+    if "check" in functions:
+        return False
+    return (any(name.startswith("test") for name in functions)
+            or any(node.name.startswith("Test") or any(_names(base).endswith("TestCase") for base in node.bases)
+                   for node in classes))
+
+
+def _names(node: ast.expr) -> str:
+    """A base class as written (`unittest.TestCase`), or "" for an expression that is no dotted name."""
+    if isinstance(node, ast.Attribute):
+        return f"{_names(node.value)}.{node.attr}"
+    return node.id if isinstance(node, ast.Name) else ""
 
 
 def _python_source(text: str) -> bool:

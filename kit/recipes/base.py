@@ -138,7 +138,8 @@ class MathVerifyConfig(Strict):
 
 
 class CodeVerifyConfig(Strict):
-    test_timeout_s: float = Field(6.0, gt=0, description="Time limit of one test.")
+    test_timeout_s: float = Field(6.0, gt=0, description="Time limit of one test (of the whole test code, for the "
+                                  "assert and pytest forms, which run in one test process).")
     sample_timeout_s: float = Field(60.0, gt=0, description="Time limit of all tests of one sample.")
     memory_mb: int = Field(2048, ge=64, description="Address-space limit of the code under test.")
     max_output_kb: int = Field(4096, ge=1, description="Output cap of one test (stdout and files).")

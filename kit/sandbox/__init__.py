@@ -15,7 +15,8 @@ still dropping to a non-root uid when started as root - and says loudly that iso
 bwrap is installed but cannot start, that is an error, never a silent downgrade.
 
 May import: kit.core (the fork lock). `server.py`, `harness.py` and `code_harness.py` run inside the sandbox
-as scripts of the stdlib alone and import nothing of kit there. The code verifier and the CLI, above it,
+as scripts of the stdlib (and pytest, which `code_harness.py` imports for tests written as pytest modules) and
+import nothing of kit there. The code verifier and the CLI, above it,
 use it; the sandbox knows nothing of verdicts or recipes.
 """
 

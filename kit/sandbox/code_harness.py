@@ -9,6 +9,7 @@ sandbox, or sends them to a checker in a request of its own. Payload:
     {"mode": "call", "code": ..., "fn_name": "add", "use_class": false, "inputs": [[1, 2], ...]}
     {"mode": "assert", "code": ..., "test_code": "def check(candidate): ..." or "assert add(1, 2) == 3",
      "entry_point": "add"}
+    {"mode": "pytest", "code": ..., "test_code": "from solution import add\ndef test_add(): ..."}
     {"mode": "check", "code": checker source, "cases": [{"input": ..., "expected": ..., "output": ...}, ...]}
 
 `check` runs a dataset's checker (open-r1/codeforces's `generated_checker`) once per case, as `checker.py INPUT
@@ -16,6 +17,14 @@ EXPECTED OUTPUT` in a fresh folder of its test process, and reports what it prin
 of its own, after the program's request has ended and the server has killed every process it left, so the
 expected outputs it carries never reach the program under test (as in the other modes, they never enter a
 request that runs it).
+
+`pytest` runs a test module with pytest, as KodCode's grader does: the solution is `solution.py` and the tests
+`test_solution.py` in a fresh folder of the test process (tests that import nothing from `solution` -
+BigCodeBench's, written to share the solution's module - get `from solution import *` first), with no plugin
+but pytest's own and no configuration but an empty one of that folder. pytest is imported here in the server,
+once, so test processes fork with it loaded; it is the one module these harnesses import beyond the stdlib (a
+dependency of the kit). Its record says how many tests passed (`passed`) and what failed; the sample passes
+only when pytest exits 0 and no test was skipped (the code under test can skip a test itself).
 
 Each record: {"test": i, "status": ok | early_exit | error | failed | memory | timeout | killed |
 output_limit | skipped, "output": stdout text (stdio) or JSON text of the return value (call), "error": ...}.
@@ -25,8 +34,11 @@ same).
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
+import pkgutil
+import re
 import sys
 import tempfile
 from collections.abc import Callable
@@ -142,6 +154,107 @@ def _run_assert(payload: dict, sample: base.Sample) -> dict:
     return record
 
 
+_PYTEST_CONFIG = "[pytest]\n"  # an empty configuration: none of the host's is read
+# -s: what the code prints goes to the test process's capped stdout, as in the other modes (capsys still works)
+# -p no:...: plugins a test run here has no use for (a cache, doctests, reports written to files or sent away)
+_PYTEST_ARGS = ("-q", "-s", "--no-header", "--tb=short", "-p", "no:cacheprovider", "-p", "no:doctest",
+                "-p", "no:junitxml", "-p", "no:pastebin")
+_NO_TESTS_COLLECTED = 5
+_IMPORTS_SOLUTION = re.compile(r"^\s*(?:from\s+solution\s+import|import\s+solution\b)", re.MULTILINE)
+_loaded_pytest = None
+
+
+def _load_pytest():
+    """pytest and its own plugins, imported in the server (trusted code) once, so test processes fork with them
+    loaded - and, in the rlimits-only fallback started as root, can use them at all (see `base.PRELOADED`)."""
+    global _loaded_pytest
+    if _loaded_pytest is None:
+        import pdb  # noqa: F401 - its debugging plugin imports it when configured (unittest tests need that plugin)
+
+        import _pytest
+        import pytest
+
+        for module in pkgutil.walk_packages(_pytest.__path__, "_pytest."):  # what pytest.main imports lazily
+            try:
+                importlib.import_module(module.name)
+            except ImportError:  # a module for another platform or an optional dependency
+                pass
+        _loaded_pytest = pytest
+    return _loaded_pytest
+
+
+class _Outcomes:
+    """A pytest plugin object counting what passed and noting what did not (one line each)."""
+
+    def __init__(self) -> None:
+        self.passed, self.problems = 0, []
+
+    def _note(self, where: str, report) -> None:
+        crash = getattr(report.longrepr, "reprcrash", None)  # the exception's message (a failed assert's text)
+        if isinstance(report.longrepr, tuple):  # a skip: (path, line, reason)
+            text = str(report.longrepr[-1])
+        else:
+            text = crash.message if crash is not None else str(getattr(report, "longreprtext", "") or "")
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        why = (lines[0] if crash is not None else lines[-1]) if lines else report.outcome
+        self.problems.append(f"{where}: {why}"[:300])
+
+    def pytest_runtest_logreport(self, report) -> None:
+        name = report.nodeid.rpartition("::")[2] or report.nodeid
+        if report.when == "call" and report.passed:
+            self.passed += 1
+        elif report.failed:
+            self._note(name if report.when == "call" else f"{name} ({report.when})", report)
+        elif report.skipped:
+            self._note(f"{name} was skipped", report)
+
+    def pytest_collectreport(self, report) -> None:
+        if report.failed:
+            self._note("collecting the tests", report)
+
+
+def _run_pytest(payload: dict, sample: base.Sample) -> dict:
+    pytest, outcomes = _load_pytest(), _Outcomes()
+    tests = payload["test_code"]
+    if not _IMPORTS_SOLUTION.search(tests):
+        tests = "from solution import *\n" + tests
+    files = {"solution.py": payload["code"], "test_solution.py": tests, "pytest.ini": _PYTEST_CONFIG}
+
+    def run() -> bytes:
+        folder = tempfile.mkdtemp(dir=sample.workdir)
+        for name, text in files.items():
+            with open(os.path.join(folder, name), "w", encoding="utf-8") as handle:
+                handle.write(text)
+        os.chdir(folder)
+        os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+        sys.dont_write_bytecode = True
+        code = pytest.main([os.path.join(folder, "test_solution.py"), "-c", os.path.join(folder, "pytest.ini"),
+                            "--rootdir", folder, *_PYTEST_ARGS], plugins=[outcomes])
+        return json.dumps({"exit_code": int(code), "passed": outcomes.passed, "problems": outcomes.problems}).encode()
+
+    record = base.run_in_test_process(run, sample, exit_ok=False)
+    record.pop("stdout", None)
+    returned = record.pop("result", b"")
+    if record["status"] != "ok":
+        return record
+    try:
+        ran = json.loads(returned)
+    except ValueError:
+        return {**record, "status": "error", "error": "pytest reported nothing"}
+    record["passed"], code, problems = ran.get("passed", 0), ran.get("exit_code"), ran.get("problems") or []
+    if code == 0 and record["passed"] and not problems:
+        return record
+    if problems:
+        why = problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
+    elif code in (0, _NO_TESTS_COLLECTED):
+        why = "no test ran"
+    else:  # a usage or internal error of pytest itself: its last words are on stderr
+        last = [line for line in record.get("stderr", "").splitlines() if line.strip()][-1:]
+        why = f"pytest ended with exit code {code}" + (f": {last[0].strip()[:300]}" if last else "")
+    record.update(status="failed", error=why)
+    return record
+
+
 def _grader_text(text: str) -> str:
     """An output as the Codeforces grader hands it to a checker: `\\r` and empty lines dropped."""
     lines = [line.rstrip("\r") for line in text.splitlines()]
@@ -169,8 +282,8 @@ def _run_check(payload: dict, sample: base.Sample, case: dict) -> dict:
 
 def main(payload: dict, sample: base.Sample) -> None:
     mode = payload["mode"]
-    if mode == "assert":
-        sample.emit({"test": 0, **_run_assert(payload, sample)})
+    if mode in ("assert", "pytest"):
+        sample.emit({"test": 0, **(_run_assert if mode == "assert" else _run_pytest)(payload, sample)})
         return
     run = {"stdio": _run_stdio, "call": _run_call, "check": _run_check}[mode]
     stop = False

@@ -2,14 +2,17 @@
 
 The code under test is the last fenced python block of `solution` (or, when it has none, its last fenced block
 that names no language). `test_cases` (a JSON string; the forms public datasets ship are read too, see
-`kit.core.testcases`) takes one of three forms:
+`kit.core.testcases`) takes one of four forms:
 
 - stdin/stdout (APPS, TACO, Codeforces): `{"inputs": ["1 2\\n"], "outputs": ["3\\n"]}` (an input or output may be
   a list of lines, as in some APPS/TACO rows: joined with newlines, as APPS's grader does), optionally with a
   `"checker"` for problems that accept more than one output (see below);
 - call-based (APPS/TACO/LiveCodeBench functional): `{"fn_name": "add", "inputs": [[1, 2]], "outputs": [3]}`,
   a top-level function, or a method of `class Solution` when `starter_code` defines one;
-- assert-based (HumanEval, MBPP): `{"test_code": "def check(candidate): ...", "entry_point": "add"}`.
+- assert-based (HumanEval, MBPP): `{"test_code": "def check(candidate): ...", "entry_point": "add"}`;
+- a pytest module (KodCode; BigCodeBench's unittest classes): `{"test_code": "from solution import add\n\ndef
+  test_add(): ..."}`, run with pytest against the solution saved as `solution.py`, as KodCode's grader runs it.
+  It passes when pytest exits 0 with no test skipped; the detail's failures say which test failed and why.
 
 The tests of one sample run in one sandbox request, one after the other, each in its own confined test process.
 Only the inputs enter the sandbox; outputs are compared here: line by line and token by token, ignoring
@@ -40,7 +43,7 @@ from typing import Any
 
 from kit.core.parallel import Closing, cpu_count, ordered_map
 from kit.core.schema import SOLUTION_CLASS, joined_lines
-from kit.core.testcases import InvalidTestCases, contract_tests
+from kit.core.testcases import InvalidTestCases, contract_tests, pytest_module
 from kit.recipes import CodeVerifyConfig
 from kit.sandbox import Limits, Sandbox
 from kit.verify import Verdict
@@ -59,7 +62,7 @@ _MAX_FAILURES = 10
 
 @dataclass(frozen=True)
 class TestSpec:
-    mode: str  # stdio | call | assert
+    mode: str  # stdio | call | assert | pytest
     inputs: list[Any]
     outputs: list[Any]
     fn_name: str | None = None
@@ -70,7 +73,7 @@ class TestSpec:
 
     @property
     def total(self) -> int:
-        return 1 if self.mode == "assert" else len(self.inputs)
+        return 1 if self.mode in ("assert", "pytest") else len(self.inputs)
 
 
 def extract_code(solution: str | None) -> str | None:
@@ -105,14 +108,17 @@ def parse_test_cases(test_cases: Any, starter_code: str | None = None) -> TestSp
     if "test_code" in data:
         if not isinstance(data["test_code"], str) or not data["test_code"].strip():
             raise InvalidTestCases("test_cases.test_code must be a non-empty string")
+        if pytest_module(data["test_code"]):
+            return TestSpec("pytest", [], [], test_code=data["test_code"])
         entry = data.get("entry_point")
         if not isinstance(entry, str) or not entry.isidentifier():
-            raise InvalidTestCases("test_cases.entry_point must name the function under test")
+            raise InvalidTestCases("test_cases.entry_point must name the function under test (a dataset's "
+                                   "entry-point column maps to it: `columns: {entry_point: ...}`)")
         _check_runs_something(data["test_code"])
         return TestSpec("assert", [], [], test_code=data["test_code"], entry_point=entry)
     inputs, outputs = data.get("inputs"), data.get("outputs")
     if not isinstance(inputs, list) or not isinstance(outputs, list):
-        raise InvalidTestCases("test_cases needs lists `inputs` and `outputs` (or `test_code` and `entry_point`)")
+        raise InvalidTestCases("test_cases needs lists `inputs` and `outputs` (or `test_code`)")
     if len(inputs) != len(outputs):
         raise InvalidTestCases(f"test_cases has {len(inputs)} inputs but {len(outputs)} outputs")
     if not inputs:
@@ -141,10 +147,10 @@ def parse_test_cases(test_cases: Any, starter_code: str | None = None) -> TestSp
 
 
 def _check_runs_something(test_code: str) -> None:
-    """InvalidTestCases unless the test code checks something when the harness runs it: an `assert` outside any
-    function or class, or a `check(candidate)` function (which the harness calls). Test code that only defines
-    other things - unittest `TestCase` classes (BigCodeBench), pytest `test_*` functions - would run no test, and
-    every solution would pass. The code is parsed here, never run."""
+    """InvalidTestCases unless assert-form test code checks something when the harness runs it: an `assert` outside
+    any function or class, or a `check(candidate)` function (which the harness calls). Test code that only defines
+    other things would run no test, and every solution would pass (pytest modules are the `pytest` form, never
+    this one). The code is parsed here, never run."""
     try:
         tree = ast.parse(test_code)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
@@ -153,8 +159,8 @@ def _check_runs_something(test_code: str) -> None:
     definitions = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
     top_level = [node for node in tree.body if not isinstance(node, definitions)]
     if not defines_check and not any(isinstance(node, ast.Assert) for stmt in top_level for node in ast.walk(stmt)):
-        raise InvalidTestCases("test_cases.test_code checks nothing when run: it needs asserts or a "
-                               "check(candidate) function (unittest classes and pytest test_ functions are not run)")
+        raise InvalidTestCases("test_cases.test_code checks nothing when run: it needs asserts, a "
+                               "check(candidate) function, or pytest tests (test_ functions, TestCase classes)")
 
 
 
@@ -256,7 +262,7 @@ def _judge(spec: TestSpec, index: int, record: dict[str, Any] | None,
     if status != "ok":
         detail = record.get("error") or (f"signal {record['signal']}" if "signal" in record else status)
         return {"test": index, "reason": _STATUS_REASON.get(status, "runtime_error"), "detail": _short(detail, 500)}
-    if spec.mode == "assert":
+    if spec.mode in ("assert", "pytest"):
         return None
     if spec.checker is not None:
         return _checker_verdict(index, checked)
