@@ -65,6 +65,10 @@ def test_outputs_match_rules():
     assert outputs_match("1000000.0000001\n", "1000000")
     assert not outputs_match("0.3334\n", "0.3333")
     assert not outputs_match("3\n4\n", "3\n")
+    # line breaks separate tokens like spaces, as Codeforces' default checker (testlib's wcmp) and open-r1's grader
+    # read outputs: answers printed on one line for "one per line", or with blank lines between them, are right
+    assert outputs_match("1 2 3\n", "1\n2\n3\n") and outputs_match("1\n\n2\r\n", "1\n2\n")
+    assert not outputs_match("1 2\n", "1\n2\n3\n") and not outputs_match("12\n", "1 2\n")
     assert not outputs_match("YES\n", "yes\n")
     # integers compare exactly: big answers (sums, values modulo 1e9+7) are within 1e-6 of their neighbours
     assert not outputs_match("1000000000\n", "1000000001\n")

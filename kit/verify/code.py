@@ -15,11 +15,12 @@ that names no language). `test_cases` (a JSON string; the forms public datasets 
   It passes when pytest exits 0 with no test skipped; the detail's failures say which test failed and why.
 
 The tests of one sample run in one sandbox request, one after the other, each in its own confined test process.
-Only the inputs enter the sandbox; outputs are compared here: line by line and token by token, ignoring
-trailing whitespace, integers equal exactly and other numbers within 1e-6 relative or absolute, and letters up to
-case when the statement accepts answers in any case (`accepts_any_case`: Codeforces' "You can output the answer in
-any case", judged there by a case-insensitive checker). A sample passes only when every test passes and the harness
-ran to its end.
+Only the inputs enter the sandbox; outputs are compared here: token by token, whitespace and line breaks between
+tokens ignored (as Codeforces' default checker, testlib's wcmp, and the grader open-r1 validated its Codeforces
+tests with compare them: `1 2` on one line is `1\n2`), integers equal exactly and other numbers within 1e-6
+relative or absolute, and letters up to case when the statement accepts answers in any case (`accepts_any_case`:
+Codeforces' "You can output the answer in any case", judged there by a case-insensitive checker). A sample passes
+only when every test passes and the harness ran to its end.
 
 A checker (open-r1/codeforces's `generated_checker`: a Python program run as `checker.py INPUT EXPECTED OUTPUT`
 that prints `1`, or `100`, to accept) replaces that comparison. It runs in the sandbox too, in a second request
@@ -198,17 +199,11 @@ def _tokens_equal(a: str, b: str, any_case: bool = False) -> bool:
 
 
 def outputs_match(actual: str, expected: str, any_case: bool = False) -> bool:
-    """stdin/stdout comparison: line by line, token by token (`_tokens_equal`), trailing whitespace ignored; with
-    `any_case` (the statement accepts its answers in any letter case, `accepts_any_case`) `Yes` matches `YES`."""
-    got = actual.rstrip().splitlines()
-    want = expected.rstrip().splitlines()
-    if len(got) != len(want):
-        return False
-    for line_got, line_want in zip(got, want, strict=True):
-        a, b = line_got.split(), line_want.split()
-        if len(a) != len(b) or not all(_tokens_equal(x, y, any_case) for x, y in zip(a, b, strict=True)):
-            return False
-    return True
+    """stdin/stdout comparison: the same tokens (`_tokens_equal`) in the same order, however whitespace and line
+    breaks separate them (testlib's wcmp, Codeforces' default checker); with `any_case` (the statement accepts its
+    answers in any letter case, `accepts_any_case`) `Yes` matches `YES`."""
+    got, want = actual.split(), expected.split()
+    return len(got) == len(want) and all(_tokens_equal(x, y, any_case) for x, y in zip(got, want, strict=True))
 
 
 def accepts_any_case(problem: str | None) -> bool:
