@@ -63,7 +63,8 @@ def test_an_entry_point_column_makes_test_code_the_assert_form():
     the stored tests are the assert form; tests in another form are kept as they are."""
     check = "def check(candidate):\n    assert candidate(1, 2) == 3\n"
     assert json.loads(stored_test_cases(check, entry_point="add")) == {"test_code": check, "entry_point": "add"}
-    assert stored_test_cases(check) == check  # no entry point: nothing to call (the verifier says so)
+    # no entry point and none to infer (check is only defined): the verifier names the missing entry point
+    assert json.loads(stored_test_cases(check)) == {"test_code": check}
     assert json.loads(stored_test_cases(["assert plus(1, 2) == 3"], entry_point="plus")) == {
         "test_code": "assert plus(1, 2) == 3", "entry_point": "plus"}
     assert json.loads(stored_test_cases(json.dumps(STDIO), entry_point="add")) == STDIO  # names no stdin function
@@ -74,6 +75,40 @@ KODCODE_TEST = """from solution import add
 def test_add():
     assert add(1, 2) == 3
 """
+
+
+# MBPP+'s `test` (evalplus/mbppplus): helpers, then a top-level loop calling the function under test by name; the
+# dataset has no entry-point column
+MBPP_PLUS = """import numpy as np
+from math import inf
+
+def is_floats(x) -> bool:
+    return isinstance(x, float) or isinstance(x, (list, tuple)) and all(isinstance(i, float) for i in x)
+
+def assertion(out, exp, atol):
+    if atol == 0 and is_floats(exp):
+        atol = 1e-6
+    if out != exp and atol != 0:
+        assert np.allclose(out, exp, rtol=1e-07, atol=atol)
+    else:
+        assert out == exp, f"out: {out}, exp: {exp}"
+
+inputs = [[(3, 4, 5, 6), (5, 7, 4, 10)], [(1, 2, 3, 4), (5, 4, 3, 7)]]
+results = [(4, 5), (3, 4)]
+for i, (inp, exp) in enumerate(zip(inputs, results)):
+    assertion(similar_elements(*inp), exp, 0)
+"""
+
+
+def test_a_program_calling_the_function_by_name_is_the_assert_form_with_that_entry_point():
+    assert json.loads(stored_test_cases(MBPP_PLUS)) == {"test_code": MBPP_PLUS, "entry_point": "similar_elements"}
+    assert contract_tests({"test_code": MBPP_PLUS})["entry_point"] == "similar_elements"
+    # HumanEval+ ends its test with `check(fn)`: the entry point is its own column there; one given always wins
+    assert json.loads(stored_test_cases(MBPP_PLUS, entry_point="other")) == {"test_code": MBPP_PLUS,
+                                                                               "entry_point": "other"}
+    # two functions called by every statement: no one entry point (the verifier then says it is missing)
+    ambiguous = "assert f(1) == g(2)\nassert g(3) == f(4)\n"
+    assert json.loads(stored_test_cases(ambiguous)) == {"test_code": ambiguous}
 
 
 def test_a_pytest_module_is_test_code_without_an_entry_point():

@@ -254,6 +254,20 @@ def test_pytest_modules_run_with_pytest_against_the_solution_module(verifier):
     assert "(and 1 more)" in results[1].detail["failures"][0]["detail"]  # test_add and test_written (2 + 2)
 
 
+def test_a_program_calling_the_function_by_name_runs_in_the_assert_form(verifier):
+    """MBPP+'s `test`: a numpy-using helper holds the asserts, a top-level loop calls it on the function's results;
+    the entry point is the function the loop calls (kit.core.testcases)."""
+    from tests.test_core_testcases import MBPP_PLUS
+
+    tests = stored_test_cases(MBPP_PLUS)
+    assert parse_test_cases(tests).mode == "assert"
+    right, wrong = verdicts(verifier, [
+        row("def similar_elements(a, b):\n    return tuple(sorted(set(a) & set(b)))", tests),
+        row("def similar_elements(a, b):\n    return tuple(set(a) | set(b))", tests)])
+    assert right.passed, right
+    assert not wrong.passed and "exp: (4, 5)" in wrong.detail["failures"][0]["detail"], wrong
+
+
 # The tests of one problem (a + b) as public datasets ship them, in the value `datasets` yields (kit.core.testcases)
 SHIPPED = {
     "codecontests public_tests": {"input": ["1 2\n", "10 -3\n"], "output": ["3\n", "7\n"]},

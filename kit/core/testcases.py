@@ -9,7 +9,9 @@ The contract (design.md) holds a code problem's tests as JSON in one of two form
   pytest against the solution saved as `solution.py`, as KodCode's grader does; its `test_*` functions and
   unittest `TestCase` classes (BigCodeBench) are the tests, and it needs no entry point.
 
-A `test` column holding Python source (KodCode's pytest modules, HumanEval's `check`) is read as that source.
+A `test` column holding Python source (KodCode's pytest modules, HumanEval's `check`, MBPP+'s program that loops
+over its inputs calling the function by name) is read as that source; test code that names no entry point calls
+the one function its top level calls (`_program`).
 A dataset that keeps the function under test in a column of its own (HumanEval's `test` and `entry_point`) maps it
 to the kit name `entry_point` (`columns: {test_cases: test, entry_point: entry_point}`): the test code and it make
 the assert form.
@@ -84,6 +86,8 @@ def contract_tests(value: Any, fn_name: str | None = None) -> dict[str, Any]:
         data = dict(value)
         if fn_name and "test_code" not in data and not data.get("fn_name"):
             data["fn_name"] = fn_name
+        if "test_code" in data and not data.get("entry_point"):
+            data.update(_entry_point_of(data["test_code"]))
         return data
     if "input" in value and "output" in value:
         if isinstance(value["input"], list) and isinstance(value["output"], list):  # CodeContests
@@ -105,14 +109,15 @@ def mapped_test_columns(row: Mapping[str, Any], columns: Mapping[str, str]) -> d
 
 def stored_test_cases(value: Any, checker: str | None = None, entry_point: str | None = None) -> str | None:
     """What the kit stores as `test_cases`: the contract's JSON text (see the module docstring), with `checker` (a
-    dataset's checker column; None or empty for none) put into stdin/stdout tests; None stays None. With
-    `entry_point` (a dataset's entry-point column: HumanEval and HumanEval+ keep `test` and
-    `entry_point` apart) a `test` that is Python source - `def check(candidate): ...`, or asserts - is the assert
-    form `{"test_code": ..., "entry_point": ...}`, and a list of asserts calls that function."""
+    dataset's checker column; None or empty for none) put into stdin/stdout tests; None stays None. A `test`
+    that is Python source is `{"test_code": ...}`: a pytest module as it is; `def check(candidate): ...`, asserts or
+    a program calling the function under test (MBPP+) with `entry_point` (a dataset's entry-point column: HumanEval
+    and HumanEval+ keep `test` and `entry_point` apart), else with the one function its top level calls
+    (`_program`), else with none (the verifier says it is missing). A list of asserts calls `entry_point`."""
     if value is None:
         return None
-    if isinstance(value, str) and _python_source(value) and (entry_point or pytest_module(value)):
-        tests = {"test_code": value, **({"entry_point": entry_point} if entry_point else {})}
+    if isinstance(value, str) and _python_source(value):
+        tests = contract_tests({"test_code": value, **({"entry_point": entry_point} if entry_point else {})})
         return json.dumps(tests, ensure_ascii=False)
     try:
         parsed = json.loads(value) if isinstance(value, str) else value  # parsed once: tests can be megabytes
@@ -196,39 +201,64 @@ def _from_list(tests: list[Any], fn_name: str | None) -> dict[str, Any]:
 
 def _from_asserts(tests: list[str], fn_name: str | None) -> dict[str, Any]:
     """Assert statements (`assert add(1, 2) == 3`) as one `test_code`; the entry point is `fn_name`, else the one
-    function that every assert calls by name (builtins and names the tests bind themselves left out)."""
+    function that every assert calls by name (`_program`)."""
     code = "\n".join(test.strip() for test in tests)
     try:
         tree = ast.parse(code)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         raise InvalidTestCases(f"the assert tests are not Python ({type(exc).__name__})") from None
-    asserts = [node for node in tree.body if isinstance(node, ast.Assert)]
-    if not asserts:
+    if not any(isinstance(node, ast.Assert) for node in tree.body):
         raise InvalidTestCases("test_cases is a list of texts but holds no assert statement")
-    if fn_name:
-        return {"test_code": code, "entry_point": fn_name}
+    return _program(code, tree, fn_name)
+
+
+def _entry_point_of(test_code: Any) -> dict[str, Any]:
+    """`test_code` and its entry point (`_program`) for test code that names none; {} when it needs none (a pytest
+    module), is no Python, or calls no one function (the verifier then says the entry point is missing)."""
+    if not isinstance(test_code, str) or pytest_module(test_code):
+        return {}
+    try:
+        return _program(test_code, ast.parse(test_code), None)
+    except (SyntaxError, ValueError, RecursionError, MemoryError, InvalidTestCases):
+        return {}
+
+
+def _program(code: str, tree: ast.Module, fn_name: str | None) -> dict[str, Any]:
+    """Test code that calls the function under test from its top level - asserts (MBPP's `test_list`), or a program
+    looping over inputs (MBPP+'s `test`: `assertion(similar_elements(*inp), exp, 0)`) - in the assert form. The
+    entry point is `fn_name`, else the one function that every top-level statement calling an outside function
+    calls by name: builtins, and names the code binds itself (its helpers, imports, variables), left out. A
+    standard module the code uses without importing it (`math.isclose(...)`: MBPP keeps its imports in another
+    column, `test_imports`) is imported first, so a right solution that did not import it passes."""
     bound = {alias.asname or alias.name.partition(".")[0] for node in ast.walk(tree)
              if isinstance(node, ast.Import | ast.ImportFrom) for alias in node.names}
     bound |= {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
+    bound |= {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef
+                                                                 | ast.ClassDef)}
+    modules = sorted({node.value.id for node in ast.walk(tree) if isinstance(node, ast.Attribute)
+                      and isinstance(node.value, ast.Name) and node.value.id in sys.stdlib_module_names} - bound)
+    imports = "".join(f"import {name}\n" for name in modules)
+    if fn_name:
+        return {"test_code": imports + code, "entry_point": fn_name}
+    definitions = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Import | ast.ImportFrom
     shared: set[str] | None = None
-    for node in asserts:
-        called = {call.func.id for call in ast.walk(node) if isinstance(call, ast.Call)
+    for statement in tree.body:
+        if isinstance(statement, definitions):
+            continue
+        called = {call.func.id for call in ast.walk(statement) if isinstance(call, ast.Call)
                   and isinstance(call.func, ast.Name)} - _BUILTIN_NAMES - bound
-        shared = called if shared is None else shared & called
+        if called:
+            shared = called if shared is None else shared & called
     if not shared or len(shared) > 1:
-        raise InvalidTestCases("the asserts do not all call one function (the entry point): "
+        raise InvalidTestCases("the tests do not all call one function (the entry point): "
                                + (f"they share {', '.join(sorted(shared))}" if shared else "none is shared"))
     entry = shared.pop()
     instances = {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
     if all(id(call) in instances for call in ast.walk(tree) if isinstance(call, ast.Call)
            and isinstance(call.func, ast.Name) and call.func.id == entry):
-        raise InvalidTestCases(f"the asserts call methods of {entry}(), not a function: the sandbox checks a "
+        raise InvalidTestCases(f"the tests call methods of {entry}(), not a function: the sandbox checks a "
                                "function's return values")
-    # A standard module the asserts use but do not import (`math.isclose(...)`: MBPP keeps its imports in another
-    # column, `test_imports`) is imported first, so a right solution that did not import it passes.
-    modules = sorted({node.value.id for node in ast.walk(tree) if isinstance(node, ast.Attribute)
-                      and isinstance(node.value, ast.Name) and node.value.id in sys.stdlib_module_names} - bound)
-    return {"test_code": "".join(f"import {name}\n" for name in modules) + code, "entry_point": entry}
+    return {"test_code": imports + code, "entry_point": entry}
 
 
 _BUILTIN_NAMES = frozenset(dir(builtins))

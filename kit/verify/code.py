@@ -148,22 +148,32 @@ def parse_test_cases(test_cases: Any, starter_code: str | None = None) -> TestSp
 
 
 def _check_runs_something(test_code: str) -> None:
-    """InvalidTestCases unless assert-form test code checks something when the harness runs it: an `assert` outside
-    any function or class, or a `check(candidate)` function (which the harness calls). Test code that only defines
-    other things would run no test, and every solution would pass (pytest modules are the `pytest` form, never
-    this one). The code is parsed here, never run."""
+    """InvalidTestCases unless assert-form test code checks something when the harness runs it: an `assert` run from
+    its top level - in a top-level statement, or in a function of the test code that one calls (MBPP+'s
+    `assertion(...)` in a loop over its inputs) - or a `check(candidate)` function (which the harness calls). Test
+    code that only defines things would run no test, and every solution would pass (pytest modules are the `pytest`
+    form, never this one). The code is parsed here, never run."""
     try:
         tree = ast.parse(test_code)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         raise InvalidTestCases(f"test_cases.test_code is not Python ({type(exc).__name__})") from None
-    defines_check = any(isinstance(node, ast.FunctionDef) and node.name == "check" for node in tree.body)
+    functions = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)}
+    if "check" in functions:
+        return
     definitions = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
-    top_level = [node for node in tree.body if not isinstance(node, definitions)]
-    if not defines_check and not any(isinstance(node, ast.Assert) for stmt in top_level for node in ast.walk(stmt)):
-        raise InvalidTestCases("test_cases.test_code checks nothing when run: it needs asserts, a "
-                               "check(candidate) function, or pytest tests (test_ functions, TestCase classes)")
-
-
+    pending = [node for node in tree.body if not isinstance(node, definitions)]
+    seen: set[str] = set()
+    while pending:  # the top level, then the test code's functions it calls, and those they call
+        node = pending.pop()
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.Assert):
+                return
+            if (isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name) and inner.func.id in functions
+                    and inner.func.id not in seen):
+                seen.add(inner.func.id)
+                pending.append(functions[inner.func.id])
+    raise InvalidTestCases("test_cases.test_code checks nothing when run: it needs asserts, a "
+                           "check(candidate) function, or pytest tests (test_ functions, TestCase classes)")
 
 
 # -- comparison (outside the sandbox) -------------------------------------------------------------
