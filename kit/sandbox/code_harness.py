@@ -214,7 +214,10 @@ class _Outcomes:
 
 
 def _run_pytest(payload: dict, sample: base.Sample) -> dict:
-    pytest, outcomes = _load_pytest(), _Outcomes()
+    try:
+        pytest, outcomes = _load_pytest(), _Outcomes()
+    except ImportError as exc:  # a kit installed without its dependencies
+        return {"status": "error", "error": f"tests written for pytest need pytest installed with the kit ({exc})"}
     tests = payload["test_code"]
     if not _IMPORTS_SOLUTION.search(tests):
         tests = "from solution import *\n" + tests

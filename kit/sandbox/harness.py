@@ -12,10 +12,10 @@ reaches the server.
 This module's `main` is the `script` entry: run a Python source as `__main__` and report how it ended.
 
 What it does not protect against: code in a test process can reach anything in that process - the
-proof-of-completion nonce below and, in the assert form, the tests themselves - so a solution written to game
-its own verdict can pass assert-form tests (stdin/stdout and call-based outputs are compared outside the
-sandbox, against expected outputs that never enter it). The namespaces, the uid and the rlimits around the
-process are what keep the host, the server and the next sample safe (see `kit.sandbox`).
+proof-of-completion nonce below and, in the assert and pytest forms, the tests themselves (and pytest's report) -
+so a solution written to game its own verdict can pass tests of those forms (stdin/stdout and call-based outputs
+are compared outside the sandbox, against expected outputs that never enter it). The namespaces, the uid and the
+rlimits around the process are what keep the host, the server and the next sample safe (see `kit.sandbox`).
 """
 
 from __future__ import annotations
