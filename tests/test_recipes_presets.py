@@ -336,3 +336,26 @@ def test_kodcode(tmp_path):
     assert json.loads(metadata[0]["verification"])["mode"] == "pytest"
     assert metadata[0]["domain"] == "code" and metadata[0]["source"] == "kodcode"
     assert rejected(stats) == {(1, "verify", "tests_failed")}
+
+
+def test_s1k(tmp_path):
+    # simplescaling/s1K columns (s1's data/gemini.py writes them): the thinking is a list of texts, the domain is
+    # `cot_type`, the reference `solution` a worked solution or only the answer
+    def row(question, solution, cot_type, thinking, attempt):
+        return {"solution": solution, "question": question, "cot_type": cot_type, "source_type": "AI-MO/NuminaMath-CoT",
+                "metadata": "{'source': 'olympiads'}", "thinking_trajectories": thinking, "attempt": attempt}
+
+    rows = [row("What is the sum of the first 10 positive integers?", "Pair them up: $\\boxed{55}$.", "math",
+                ["Pair 1 with 10.", "Five pairs of 11."], "The sum is $\\boxed{55}$."),
+            row("How many primes are below 20?", "8", "math", ["2, 3, 5, 7, 11, 13, 17, 19."], "\\boxed{7}"),
+            row("Crossword clue: Feline (3)", "CAT", "crossword", ["Three letters: cat."], "CAT")]
+    data = tmp_path / "s1k.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), data)
+    metadata, stats = curate(tmp_path, {"preset": "s1k", "path": str(data)})
+    assert [m["problem"] for m in metadata] == [rows[0]["question"]]
+    assert metadata[0]["reasoning"] == "Pair 1 with 10.\nFive pairs of 11."  # joined as s1's SFT data joins it
+    assert metadata[0]["solution"] == "The sum is $\\boxed{55}$." and metadata[0]["domain"] == "math"
+    assert metadata[0]["ground_truth_solution"] == rows[0]["solution"]
+    # the bare answer `8` is the reference of the second row; the crossword is a puzzle, for the judge alone
+    assert rejected(stats) == {(1, "verify", "wrong_answer"), (2, "verify", "unsupported_domain")}
+    assert stats["by_domain"]["puzzle"] == {"in": 1, "kept": 0}
