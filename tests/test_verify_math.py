@@ -100,6 +100,10 @@ def test_gold_answer_prefers_the_answer_then_the_solution_box():
     ("7", "7."),
     ("7.", "7"),
     ("3.5", "3.5."),
+    # AoPS writes AIME answers in bold with leading zeros (aime24's own solutions box `\textbf{(073)}`)
+    ("073", "\\textbf{(073)}"),
+    ("73", "\\textbf{073}"),
+    ("\\textbf{(073)}", "73"),
 ])
 def test_equivalent_forms_pass(gold, predicted):
     verdict = verify_answer(gold, f"Therefore the answer is $\\boxed{{{predicted}}}$.")
@@ -115,6 +119,8 @@ def test_equivalent_forms_pass(gold, predicted):
     ("(1, 2)", "(2, 1)"),
     ("800", "10\\,080"),
     ("8", "7."),
+    ("073", "\\textbf{(074)}"),
+    ("766", "\\textbf{7} + \\textbf{66}"),  # two bold parts, not one answer in bold
 ])
 def test_wrong_answers_fail(gold, predicted):
     verdict = verify_answer(gold, f"\\boxed{{{predicted}}}")
@@ -602,3 +608,15 @@ def test_a_worker_holds_none_of_the_parents_connections_open():
 
 # --------------------------------------------------------------------------------------------------
 # Real data: MATH500
+
+
+def test_the_reference_solutions_of_math500_and_aime24_verify_against_their_answers(verifier):
+    """Each bundled benchmark row's own worked solution against its own answer: the answer rule reads the answers
+    as these datasets write them (AoPS boxes AIME answers as `\\textbf{(073)}`, against a gold `073`)."""
+    rows = [json.loads(line) for name in ("math500", "aime24")
+            for line in (MATH500.parent / f"{name}.jsonl").read_text().splitlines()]
+    verdicts = list(verifier.verify([{"ground_truth_answer": str(row["answer"]), "solution": row["solution"]}
+                                     for row in rows]))
+    assert len(rows) == 530 and [v for v in verdicts if not v.passed] == []
+    bold = [v for row, v in zip(rows, verdicts, strict=True) if "\\textbf{(" in row["solution"]]
+    assert bold, "no AIME solution boxes its answer in bold"

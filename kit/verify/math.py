@@ -80,6 +80,7 @@ _CHOICE = re.compile(r"(?:\\(?:textbf|textrm|text|mathrm|mathbf)\s*\{\s*(?:\(\s*
                      + _SPACING + r"\}|\(\s*([A-E])\s*\))" + _SPACING + r"(.*)", re.DOTALL)
 _OPERATOR = re.compile(r"[+=<>,*/^_|]|\\(?:cup|cap|setminus|times|cdot|leq?|geq?|neq?|to|in)(?![A-Za-z])")  # `(A) \cup (B)`
 _DIGIT = re.compile(r"\d")
+_BOLD = re.compile(r"\\textbf\s*\{(.*)\}", re.DOTALL)  # an answer in bold, all of it
 # Digits grouped by thin spaces, `10\,080` (SI style; MATH's own `10,\!080` Math-Verify reads already): one number
 _SPACE_GROUPED = re.compile(r"(?<![\d.])\d{1,3}(?:(?:\\[,;:]|~)\d{3})+(?![\d])")
 _GROUP_SPACE = re.compile(r"\\[,;:]|~")
@@ -303,9 +304,23 @@ def _text(value: Any) -> str:
 
 def _as_latex(answer: str) -> str:
     """An answer in the form math-verify extracts from: inside `\\boxed{}` on one line, without the punctuation
-    that ends a sentence (`\\boxed{7.}`, a gold `7.`: Math-Verify reads `7.` as no number), digits grouped by thin
-    spaces joined (`_ungrouped`)."""
-    return "\\boxed{" + _ungrouped(answer.rstrip().rstrip(".,;").rstrip()).replace("\n", " ") + "}"
+    that ends a sentence (`\\boxed{7.}`, a gold `7.`: Math-Verify reads `7.` as no number), out of a bold wrapper
+    around all of it (AoPS writes AIME answers `\\textbf{(073)}`, which Math-Verify reads as no number), digits
+    grouped by thin spaces joined (`_ungrouped`)."""
+    text = answer.strip().rstrip(".,;").rstrip()
+    if (bold := _BOLD.fullmatch(text)) and _balanced(bold.group(1)):
+        text = bold.group(1).strip()
+    return "\\boxed{" + _ungrouped(text).replace("\n", " ") + "}"
+
+
+def _balanced(text: str) -> bool:
+    """Whether the braces of `text` pair up (`A} + \\textbf{B` does not: not one wrapper's content)."""
+    depth = 0
+    for char in text:
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        if depth < 0:
+            return False
+    return depth == 0
 
 
 def _ungrouped(text: str) -> str:
