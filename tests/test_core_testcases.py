@@ -120,7 +120,7 @@ def test_a_pytest_module_is_test_code_without_an_entry_point():
     assert pytest_module(unittest_code) and pytest_module("class Check(TestCase):\n    pass\n")
     assert json.loads(stored_test_cases(unittest_code, entry_point="task_func")) == {
         "test_code": unittest_code, "entry_point": "task_func"}
-    assert contract_tests({"test_code": KODCODE_TEST}) == {"test_code": KODCODE_TEST}
+    assert contract_tests({"test_code": KODCODE_TEST}) == contract_tests(KODCODE_TEST) == {"test_code": KODCODE_TEST}
     # HumanEval's check(candidate) is the assert form, as are asserts and text that is not Python
     assert not pytest_module("def check(candidate):\n    assert candidate(1) == 1\ndef test_x():\n    pass\n")
     assert not pytest_module("assert add(1, 2) == 3") and not pytest_module("def test_(:")
@@ -146,6 +146,9 @@ def test_a_pytest_module_is_test_code_without_an_entry_point():
     (["print(1)"], "holds no assert statement"),
     (["assert (1 +"], "not Python"),
     (["assert Solution().two(1) == 2"], "call methods of Solution"),
+    # test code that does not compile (some of KodCode's own trials): the failing line is named
+    ("from solution import *\n\n``\nimport pytest\n", "not valid JSON .*nor Python test code "
+                                                        "\\(SyntaxError at line 3: invalid syntax\\)"),
 ])
 def test_unreadable_tests_raise_one_line(shipped, message):
     with pytest.raises(InvalidTestCases, match=message) as info:

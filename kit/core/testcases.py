@@ -10,8 +10,9 @@ The contract (design.md) holds a code problem's tests as JSON in one of two form
   unittest `TestCase` classes (BigCodeBench) are the tests, and it needs no entry point.
 
 A `test` column holding Python source (KodCode's pytest modules, HumanEval's `check`, MBPP+'s program that loops
-over its inputs calling the function by name) is read as that source; test code that names no entry point calls
-the one function its top level calls (`_program`).
+over its inputs calling the function by name) is read as that source, `{"test_code": ...}`; test code that names no
+entry point calls the one function its top level calls (`_program`). Text that starts as Python does but does not
+compile is refused with the line that fails.
 A dataset that keeps the function under test in a column of its own (HumanEval's `test` and `entry_point`) maps it
 to the kit name `entry_point` (`columns: {test_cases: test, entry_point: entry_point}`): the test code and it make
 the assert form.
@@ -49,6 +50,7 @@ from __future__ import annotations
 import ast
 import builtins
 import json
+import re
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -72,7 +74,12 @@ def contract_tests(value: Any, fn_name: str | None = None) -> dict[str, Any]:
         try:
             value = json.loads(value)
         except json.JSONDecodeError as exc:
-            raise InvalidTestCases(f"test_cases is not valid JSON ({exc.msg} at char {exc.pos})") from None
+            why = f"test_cases is not valid JSON ({exc.msg} at char {exc.pos})"
+            if not _looks_like_python(value):
+                raise InvalidTestCases(why) from None
+            if error := _python_error(value):  # test code (KodCode's `test`) that does not compile: say where
+                raise InvalidTestCases(f"{why}, nor Python test code ({error})") from None
+            return contract_tests({"test_code": value})  # test code as a dataset ships it
     if isinstance(value, list | tuple):
         return _from_list(list(value), fn_name)
     if not isinstance(value, Mapping):
@@ -160,13 +167,26 @@ def _names(node: ast.expr) -> str:
 
 def _python_source(text: str) -> bool:
     """Whether `text` is Python source rather than JSON (compiled, never run)."""
-    if text.lstrip()[:1] in ("{", "["):
-        return False
+    return text.lstrip()[:1] not in ("{", "[") and _python_error(text) is None
+
+
+def _python_error(text: str) -> str | None:
+    """Why `text` does not compile as Python (one line), or None when it does; compiled, never run."""
     try:
         compile(text, "<tests>", "exec")
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return False
-    return True
+    except SyntaxError as exc:
+        return f"{type(exc).__name__} at line {exc.lineno}: {exc.msg}"
+    except (ValueError, RecursionError, MemoryError) as exc:
+        return type(exc).__name__
+    return None
+
+
+_PYTHON_START = re.compile(r"\s*(?:(?:from|import|def|class|assert)\b|[@#])")
+
+
+def _looks_like_python(text: str) -> bool:
+    """Whether test text that is no JSON starts as Python does (imports, definitions, asserts, a comment)."""
+    return bool(_PYTHON_START.match(text))
 
 
 def _from_list(tests: list[Any], fn_name: str | None) -> dict[str, Any]:
