@@ -142,6 +142,22 @@ def test_a_number_in_a_path_indexes_a_list(tmp_path, suffix):
         list(iter_rows(str(path), columns={"ground_truth_answer": "messages.0.gold"}))
 
 
+def test_a_path_reads_through_a_column_of_json_text(tmp_path):
+    """PrimeIntellect's RL datasets keep a math row's answer in `verification_info`, a string column of JSON text
+    (`{"ground_truth": "4"}`): the path reads through it as through a struct; a string that is not JSON has no
+    fields."""
+    rows = [{"prompt": "What is 2 + 2?", "task_type": "verifiable_math",
+             "verification_info": json.dumps({"ground_truth": "4"})},
+            {"prompt": "Say hi.", "task_type": "chat", "verification_info": "{not json"}]
+    path = write_jsonl(tmp_path / "rows.jsonl", rows)
+    read = list(iter_rows(str(path), columns={"problem": "prompt", "ground_truth_answer": "verification_info.ground_truth"},
+                          where={"task_type": "verifiable_math"}))
+    assert [(r["problem"], r["ground_truth_answer"]) for r in read] == [("What is 2 + 2?", "4")]
+    chat = write_jsonl(tmp_path / "chat.jsonl", rows[1:])
+    with pytest.raises(SourceError, match=r"no column 'verification_info.ground_truth'"):
+        list(iter_rows(str(chat), columns={"ground_truth_answer": "verification_info.ground_truth"}))
+
+
 def test_where_keeps_matching_rows_before_the_limit(tmp_path):
     path = write_jsonl(tmp_path / "rows.jsonl", ROWS)
     levels = [row["level"] for row in ROWS]

@@ -104,7 +104,8 @@ def row_filter(where: Mapping[str, Any] | None) -> Callable[[Mapping[str, Any]],
 def column_value(row: Mapping[str, Any], name: str) -> Any:
     """`row[name]`, or a nested field named by its path (`reward_model.ground_truth`, as `datasets`' `flatten()`
     names it) when no column has that name; `MISSING` when there is neither. A number in the path indexes a list
-    (`messages.0.info.reference_answer`, a field of a chat's first turn; `-1` is the last). A field of a null struct
+    (`messages.0.info.reference_answer`, a field of a chat's first turn; `-1` is the last). A column holding JSON
+    text is read through as its value (PrimeIntellect's `verification_info.ground_truth`). A field of a null struct
     is None, a list index past the end MISSING. `kit train` reads a mixture's nested columns with it too."""
     if name in row:
         return row[name]
@@ -117,6 +118,11 @@ def column_value(row: Mapping[str, Any], name: str) -> Any:
 def _nested(value: Any, path: str) -> Any:
     if value is None:
         return None
+    if isinstance(value, str) and value.lstrip()[:1] in ("{", "["):  # a JSON text column: its fields
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            return MISSING
     if isinstance(value, Mapping):
         return column_value(value, path)
     head, dot, rest = path.partition(".")
