@@ -312,6 +312,15 @@ def test_stdin_tests_given_as_lists_of_lines_are_joined(verifier):
         parse_test_cases({"inputs": [[1, 2]], "outputs": ["3"]})
 
 
+def test_windows_line_ends_in_an_input_reach_the_program_as_newlines(verifier):
+    """Some Codeforces tests keep `\\r\\n` line ends; the grader open-r1 validated them with strips the `\\r`, so a
+    program that reads a line as bytes and cuts its line end off is right."""
+    tests = {"inputs": ["ab\r\ncd\r\n"], "outputs": ["abcd\n"]}
+    assert parse_test_cases(tests).inputs == ["ab\ncd\n"]
+    code = "import sys\nlines = sys.stdin.buffer.read().decode().split('\\n')\nprint(lines[0] + lines[1])"
+    assert verdicts(verifier, [row(code, tests)])[0].passed
+
+
 def test_deep_recursion_through_c_gets_the_stack_a_judge_gives(verifier):
     """Competitive Python raises the recursion limit and recurses through C (`functools.lru_cache`): 10^5 levels
     need more than the usual 8 MiB stack. Judges give the memory limit as stack (Codeforces), so does the sandbox."""

@@ -5,8 +5,9 @@ that names no language). `test_cases` (a JSON string; the forms public datasets 
 `kit.core.testcases`) takes one of four forms:
 
 - stdin/stdout (APPS, TACO, Codeforces): `{"inputs": ["1 2\\n"], "outputs": ["3\\n"]}` (an input or output may be
-  a list of lines, as in some APPS/TACO rows: joined with newlines, as APPS's grader does), optionally with a
-  `"checker"` for problems that accept more than one output (see below);
+  a list of lines, as in some APPS/TACO rows: joined with newlines, as APPS's grader does; an input's `\\r\\n` line
+  ends reach the program as `\\n`, as open-r1's Codeforces grader feeds them), optionally with a `"checker"` for
+  problems that accept more than one output (see below);
 - call-based (APPS/TACO/LiveCodeBench functional): `{"fn_name": "add", "inputs": [[1, 2]], "outputs": [3]}`,
   a top-level function, or a method of `class Solution` when `starter_code` defines one;
 - assert-based (HumanEval, MBPP): `{"test_code": "def check(candidate): ...", "entry_point": "add"}`;
@@ -135,6 +136,9 @@ def parse_test_cases(test_cases: Any, starter_code: str | None = None) -> TestSp
     inputs, outputs = [joined_lines(x) for x in inputs], [joined_lines(x) for x in outputs]  # APPS/TACO lists
     if not all(isinstance(x, str) for x in inputs + outputs):
         raise InvalidTestCases("stdin/stdout test_cases need string inputs and outputs")
+    # Windows line ends in a test's input (some Codeforces tests have them) reach the program as `\n`, as the grader
+    # open-r1 validated those tests with feeds them: a program that cuts the last character off a line is right
+    inputs = [x.replace("\r\n", "\n") for x in inputs]
     checker = data.get("checker")
     if checker is not None and not isinstance(checker, str):
         raise InvalidTestCases("test_cases.checker must be the checker's Python source")
