@@ -5,7 +5,7 @@ The contract (design.md) holds a code problem's tests as JSON in one of two form
 
 - `{"inputs": [...], "outputs": [...]}`, with `"fn_name"` for call-based tests (APPS/TACO's `input_output`);
 - `{"test_code": "def check(candidate): ...", "entry_point": "name"}` (HumanEval-style asserts);
-- `{"test_code": "from solution import add\ndef test_add(): ..."}`: a pytest module (`pytest_module`), run with
+- `{"test_code": "from solution import add\\ndef test_add(): ..."}`: a pytest module (`pytest_module`), run with
   pytest against the solution saved as `solution.py`, as KodCode's grader does; its `test_*` functions and
   unittest `TestCase` classes (BigCodeBench) are the tests, and it needs no entry point.
 
@@ -13,6 +13,7 @@ A `test` column holding Python source (KodCode's pytest modules, HumanEval's `ch
 over its inputs calling the function by name) is read as that source, `{"test_code": ...}`; test code that names no
 entry point calls the one function its top level calls (`_program`). Text that starts as Python does but does not
 compile is refused with the line that fails.
+
 A dataset that keeps the function under test in a column of its own (HumanEval's `test` and `entry_point`) maps it
 to the kit name `entry_point` (`columns: {test_cases: test, entry_point: entry_point}`): the test code and it make
 the assert form.

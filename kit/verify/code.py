@@ -11,14 +11,14 @@ that names no language). `test_cases` (a JSON string; the forms public datasets 
 - call-based (APPS/TACO/LiveCodeBench functional): `{"fn_name": "add", "inputs": [[1, 2]], "outputs": [3]}`,
   a top-level function, or a method of `class Solution` when `starter_code` defines one;
 - assert-based (HumanEval, MBPP): `{"test_code": "def check(candidate): ...", "entry_point": "add"}`;
-- a pytest module (KodCode; BigCodeBench's unittest classes): `{"test_code": "from solution import add\n\ndef
+- a pytest module (KodCode; BigCodeBench's unittest classes): `{"test_code": "from solution import add\\n\\ndef
   test_add(): ..."}`, run with pytest against the solution saved as `solution.py`, as KodCode's grader runs it.
   It passes when pytest exits 0 with no test skipped; the detail's failures say which test failed and why.
 
 The tests of one sample run in one sandbox request, one after the other, each in its own confined test process.
 Only the inputs enter the sandbox; outputs are compared here: token by token, whitespace and line breaks between
 tokens ignored (as Codeforces' default checker, testlib's wcmp, and the grader open-r1 validated its Codeforces
-tests with compare them: `1 2` on one line is `1\n2`), integers equal exactly and other numbers within 1e-6
+tests with compare them: `1 2` on one line is `1\\n2`), integers equal exactly and other numbers within 1e-6
 relative or absolute, and letters up to case when the statement accepts answers in any case (`accepts_any_case`:
 Codeforces' "You can output the answer in any case", judged there by a case-insensitive checker). A sample passes
 only when every test passes and the harness ran to its end.
