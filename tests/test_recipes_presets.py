@@ -359,3 +359,34 @@ def test_s1k(tmp_path):
     # the bare answer `8` is the reference of the second row; the crossword is a puzzle, for the judge alone
     assert rejected(stats) == {(1, "verify", "wrong_answer"), (2, "verify", "unsupported_domain")}
     assert stats["by_domain"]["puzzle"] == {"in": 1, "kept": 0}
+
+
+def test_kodcode_sft_r1(tmp_path):
+    # KodCode/KodCode-V1-SFT-R1 columns; `conversations` is [human: question, gpt: R1's whole reply], as KodCode's
+    # step3.3.5_gen_sft_datasets.py writes it. R1's replies often end with a block of example usage.
+    def row(n, question, reply, test_code):
+        return {"style": "instruct", "subset": "Prefill", "question_id": f"Prefill_{n}_I", "question": question,
+                "solution": "def add(a, b):\n    return a + b", "test_code": test_code,
+                "test_info": [{"docstring": None, "function_declaration": "def add(a, b):", "function_name": "add",
+                               "parameter_list": "(a, b)"}],
+                "gpt_pass_sequence": [1], "gpt_pass_trial_num": 1, "gpt_difficulty": "easy",
+                "gpt_pass_percentage": 1.0, "r1_pass_sequence": [1], "r1_pass_trial_num": 1, "r1_correctness": "True",
+                "r1_solution": "def add(a, b):\n    return a + b",
+                "metadata": {"original_instruction": question, "prompt_id": f"p{n}", "row_id": n, "seed_ids": "[]"},
+                "conversations": [{"from": "human", "value": question}, {"from": "gpt", "value": reply}]}
+
+    usage = "\n\nExample usage:\n```python\nprint(add(2, 3))\n```"
+    rows = [row(1, "Write a python function add(a, b) returning a + b.",
+                f"<think>\nAdd them.\n</think>\n\nHere it is:\n{CODE_ADD}{usage}", KODCODE_TEST),
+            row(2, "Write a python function add(a, b) returning the sum of a and b.",
+                f"<think>\nSubtract?\n</think>\n\n{CODE_SUB}{usage}", KODCODE_TEST),
+            row(3, "Write a python function that adds two numbers a and b.",  # R1 named it otherwise
+                "<think>\nSum.\n</think>\n\n```python\ndef plus(a, b):\n    return a + b\n```", KODCODE_TEST)]
+    data = tmp_path / "kodcode-sft.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), data)
+    metadata, stats = curate(tmp_path, {"preset": "kodcode-sft-r1", "path": str(data)})
+    assert [m["problem"] for m in metadata] == [rows[0]["question"]]
+    assert metadata[0]["reasoning"] == "Add them." and metadata[0]["solution"].endswith("print(add(2, 3))\n```")
+    assert json.loads(metadata[0]["test_cases"]) == {"test_code": KODCODE_TEST}
+    assert rejected(stats) == {(1, "verify", "tests_failed"), (2, "verify", "tests_failed")}
+    assert "cannot import name 'add'" in stats["rejected_rows"][-1]["detail"]

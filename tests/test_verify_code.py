@@ -47,6 +47,43 @@ def test_extract_code_takes_the_last_python_block():
     assert extract_code("no code here") is None
 
 
+# A reply as R1 often ends one (KodCode's SFT trials): the function, then a block of example usage that calls it
+USAGE_LAST = ("Here is the function:\n```python\ndef add(a, b):\n    return a + b\n```\n\nExample usage:\n"
+              "```python\nprint(add(2, 3))  # 5\n```\n")
+
+
+def test_the_code_is_the_last_block_that_defines_what_the_tests_call():
+    assert extract_code(USAGE_LAST) == "print(add(2, 3))  # 5\n"  # nothing named: the last block
+    assert extract_code(USAGE_LAST, {"add"}) == "def add(a, b):\n    return a + b\n"
+    two = "```python\ndef add(a, b):\n    return 0\n```\nFixed:\n```python\ndef add(a, b):\n    return a + b\n```"
+    assert extract_code(two, {"add"}).endswith("return a + b\n")  # the last one that defines it
+    assert extract_code(USAGE_LAST, {"sub"}) == "print(add(2, 3))  # 5\n"  # none defines it: the last block
+    assert extract_code("```python\nfrom operator import add\n```\n```python\nadd(1, 2)\n```", {"add"}) == (
+        "from operator import add\n")
+    assert parse_test_cases(CALL).needs == {"add"} and parse_test_cases(ASSERT).needs == {"add"}
+    assert parse_test_cases(STDIO).needs == set()
+    assert parse_test_cases(CALL, "class Solution:\n    def add(self, a, b):\n").needs == {"Solution"}
+    pytest_tests = {"test_code": "from solution import add, sub\nfrom solution import *\ndef test_a():\n    pass\n"}
+    assert parse_test_cases(pytest_tests).needs == {"add", "sub"}
+    # KodCode's tests also use the solution's names unimported (they run after `from solution import *`)
+    star = {"test_code": "import pytest\n\ndef test_a(tmp_path):\n    for n in range(2):\n"
+                         "        assert mul(n, math.pi) >= 0\n    with pytest.raises(TypeError) as e:\n"
+                         "        mul(None, 1)\n"}
+    assert parse_test_cases(star).needs == {"mul", "math"}
+    block = "```python\nimport math\nif True:\n    def mul(a, b):\n        return a * b\n```"
+    assert extract_code(block + "\n```python\nprint(mul(2, 3))\n```", {"mul", "math"}) == (
+        "import math\nif True:\n    def mul(a, b):\n        return a * b\n")
+
+
+def test_a_reply_ending_in_example_usage_passes_in_every_form_that_names_its_function(verifier):
+    """The last python block alone (print(add(2, 3))) defines nothing the tests call; the block before it does."""
+    pytest_tests = {"test_code": "from solution import add\n\ndef test_add():\n    assert add(1, 2) == 3\n"}
+    unimported = {"test_code": "def test_add():\n    assert add(1, 2) == 3\n"}  # after `from solution import *`
+    rows = [{"solution": USAGE_LAST, "test_cases": json.dumps(tests)}
+            for tests in (CALL, ASSERT, pytest_tests, unimported)]
+    assert [v.passed for v in verdicts(verifier, rows)] == [True, True, True, True]
+
+
 def test_without_a_python_block_the_last_unnamed_block_is_the_code():
     """LiveCodeBench reads the last fenced block whatever it names; the kit prefers a python block and otherwise
     takes the last block that names no language, pairing fences in order."""

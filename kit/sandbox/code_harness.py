@@ -19,11 +19,10 @@ expected outputs it carries never reach the program under test (as in the other 
 request that runs it).
 
 `pytest` runs a test module with pytest, as KodCode's grader does: the solution is `solution.py` and the tests
-`test_solution.py` in a fresh folder of the test process (tests that import nothing from `solution` -
-BigCodeBench's, written to share the solution's module - get `from solution import *` first), with no plugin
-but pytest's own and no configuration but an empty one of that folder. pytest is imported here in the server,
-once, so test processes fork with it loaded; it is the one module these harnesses import beyond the stdlib (a
-dependency of the kit). Its record says how many tests passed (`passed`) and what failed; the sample passes
+`test_solution.py` in a fresh folder of the test process, after `from solution import *` (as in every test file
+KodCode's grader ran; BigCodeBench's tests share the solution's module), with no plugin but pytest's own and no
+configuration but an empty one of that folder. pytest is imported here in the server, once, so test processes
+fork with it loaded; it is the one module these harnesses import beyond the stdlib (a dependency of the kit). Its record says how many tests passed (`passed`) and what failed; the sample passes
 only when pytest exits 0 and no test was skipped (the code under test can skip a test itself).
 
 Each record: {"test": i, "status": ok | early_exit | error | failed | memory | timeout | killed |
@@ -38,7 +37,6 @@ import importlib
 import json
 import os
 import pkgutil
-import re
 import sys
 import tempfile
 from collections.abc import Callable
@@ -160,7 +158,6 @@ _PYTEST_CONFIG = "[pytest]\n"  # an empty configuration: none of the host's is r
 _PYTEST_ARGS = ("-q", "-s", "--no-header", "--tb=short", "-p", "no:cacheprovider", "-p", "no:doctest",
                 "-p", "no:junitxml", "-p", "no:pastebin")
 _NO_TESTS_COLLECTED = 5
-_IMPORTS_SOLUTION = re.compile(r"^\s*(?:from\s+solution\s+import|import\s+solution\b)", re.MULTILINE)
 _loaded_pytest = None
 
 
@@ -218,10 +215,10 @@ def _run_pytest(payload: dict, sample: base.Sample) -> dict:
         pytest, outcomes = _load_pytest(), _Outcomes()
     except ImportError as exc:  # a kit installed without its dependencies
         return {"status": "error", "error": f"tests written for pytest need pytest installed with the kit ({exc})"}
-    tests = payload["test_code"]
-    if not _IMPORTS_SOLUTION.search(tests):
-        tests = "from solution import *\n" + tests
-    files = {"solution.py": payload["code"], "test_solution.py": tests, "pytest.ini": _PYTEST_CONFIG}
+    # The module starts with `from solution import *`, as every test_solution.py KodCode's grader ran does: tests
+    # use the solution's names (and modules it imported, `math`) without importing them, as BigCodeBench's do too
+    files = {"solution.py": payload["code"], "test_solution.py": "from solution import *\n" + payload["test_code"],
+             "pytest.ini": _PYTEST_CONFIG}
 
     def run() -> bytes:
         folder = tempfile.mkdtemp(dir=sample.workdir)

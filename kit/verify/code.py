@@ -1,7 +1,7 @@
 """Verify code solutions by running their tests in the sandbox.
 
-The code under test is the last fenced python block of `solution` (or, when it has none, its last fenced block
-that names no language). `test_cases` (a JSON string; the forms public datasets ship are read too, see
+The code under test is the last fenced python block of `solution` that defines the functions the tests call by name
+(else its last python block; when it has none, its last fenced block that names no language). `test_cases` (a JSON string; the forms public datasets ship are read too, see
 `kit.core.testcases`) takes one of four forms:
 
 - stdin/stdout (APPS, TACO, Codeforces): `{"inputs": ["1 2\\n"], "outputs": ["3\\n"]}` (an input or output may be
@@ -34,6 +34,7 @@ anything else or runs out of time rejects the output.
 from __future__ import annotations
 
 import ast
+import builtins
 import json
 import math
 import re
@@ -60,6 +61,7 @@ _INTEGER = re.compile(r"[+-]?\d+")
 _ANY_CASE = re.compile(r"\b(?:print|output|write)\w*\b[^.\n]{0,80}?\bin\s+any\s+(?:letter\s+)?(?:case|register)\b"
                        r"|\bcase[\s-]?insensitive", re.IGNORECASE)
 _MAX_FAILURES = 10
+_BUILTINS = frozenset(dir(builtins))
 
 
 @dataclass(frozen=True)
@@ -77,14 +79,71 @@ class TestSpec:
     def total(self) -> int:
         return 1 if self.mode in ("assert", "pytest") else len(self.inputs)
 
+    @property
+    def needs(self) -> set[str]:
+        """The names the tests call in the code under test: the function (or `class Solution`) of call-based tests,
+        the entry point of asserts, what a pytest module imports from `solution` by name; none for stdin/stdout."""
+        if self.mode == "call":
+            return {"Solution" if self.use_class else self.fn_name or ""} - {""}
+        if self.mode == "assert":
+            return {self.entry_point} if self.entry_point else set()
+        if self.mode == "pytest" and self.test_code:
+            return _from_solution(self.test_code)
+        return set()
 
-def extract_code(solution: str | None) -> str | None:
-    """The last fenced python block of a solution; when it has none, its last fenced block that names no language
-    (LiveCodeBench's extraction takes the last block whatever it names); else None."""
+
+def _from_solution(test_code: str) -> set[str]:
+    """The names a pytest module takes from the solution: those it imports from `solution` by name, and those it uses
+    without binding them (it runs after `from solution import *`, as KodCode's do)."""
+    try:
+        tree = ast.parse(test_code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module == "solution"
+                for alias in node.names if alias.name != "*"}
+    bound = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load)}
+    bound |= {node.arg for node in ast.walk(tree) if isinstance(node, ast.arg)}
+    bound |= {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef
+                                                                 | ast.ClassDef | ast.ExceptHandler) and node.name}
+    bound |= {alias.asname or alias.name.partition(".")[0] for node in ast.walk(tree)
+              if isinstance(node, ast.Import | ast.ImportFrom) for alias in node.names if alias.name != "*"}
+    used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+    return imported | (used - bound - _BUILTINS)
+
+
+def extract_code(solution: str | None, needs: Iterable[str] = ()) -> str | None:
+    """The last fenced python block of a solution - or, when the tests call functions by name (`needs`, see
+    `TestSpec.needs`), the last python block that defines them all, if one does: replies often end with a block of
+    example usage that calls the function an earlier block defined (KodCode's grader takes a reply's first block).
+    When it has no python block, its last fenced block that names no language (LiveCodeBench's extraction takes the
+    last block whatever it names); else None."""
     blocks = _FENCE.findall(solution or "")
     if blocks:
-        return blocks[-1]
+        needed = set(needs)
+        return next((block for block in reversed(blocks) if needed and needed <= _defined(block)), blocks[-1])
     return _last_unnamed_block(solution or "")
+
+
+def _defined(code: str) -> set[str]:
+    """The names a block of code binds in its module (functions, classes, assignments, imports, also inside `if`,
+    `try` or loops, never inside a function or class body); parsed, never run, and empty when it is not Python."""
+    try:
+        pending: list[ast.AST] = list(ast.parse(code).body)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+    names: set[str] = set()
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+            continue  # its body binds names of its own scope
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            names |= {alias.asname or alias.name.partition(".")[0] for alias in node.names}
+        elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            names.add(node.id)
+        if not isinstance(node, ast.Lambda | ast.comprehension):
+            pending.extend(ast.iter_child_nodes(node))
+    return names
 
 
 def _last_unnamed_block(text: str) -> str | None:
@@ -333,6 +392,7 @@ def verify_code(row: Mapping[str, Any], sandbox: Sandbox, limits: Limits | None 
         spec = parse_test_cases(row.get("test_cases"), row.get("starter_code"))
     except InvalidTestCases as exc:
         return Verdict(False, VERIFIER, "invalid_test_cases", {"error": str(exc)})
+    code = extract_code(row.get("solution"), spec.needs)
     payload = {"mode": spec.mode, "code": code, "inputs": spec.inputs, "fn_name": spec.fn_name,
                "use_class": spec.use_class, "test_code": spec.test_code, "entry_point": spec.entry_point}
     result = sandbox.run("tests", payload, limits)
