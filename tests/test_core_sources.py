@@ -124,7 +124,7 @@ def test_a_nested_field_of_a_null_struct_or_a_later_row_without_it_is_none(tmp_p
 @pytest.mark.parametrize("suffix", ["jsonl", "parquet"])
 def test_a_number_in_a_path_indexes_a_list(tmp_path, suffix):
     """A field inside a list column - a chat turn's reference answer, `messages.0.info.reference_answer` - by its
-    index (-1: the last); past the end of a later row's list it is None, as a missing nested field is."""
+    index (-1: the last); past the end of a row's list it is None, in the first row too (a list may be empty)."""
     def chat(question, answer, reply):
         return {"messages": [{"role": "user", "content": question, "info": {"reference_answer": answer}},
                              {"role": "assistant", "content": reply, "info": {"reference_answer": answer}}]}
@@ -140,6 +140,8 @@ def test_a_number_in_a_path_indexes_a_list(tmp_path, suffix):
     assert read[0]["reply"].endswith("</answer>") and read[1]["reply"] == "Hi"
     with pytest.raises(SourceError, match=r"no column 'messages.0.gold'"):
         list(iter_rows(str(path), columns={"ground_truth_answer": "messages.0.gold"}))
+    first_short = list(iter_rows(str(path), columns={"fourth": "messages.3.content"}))  # no row has a 4th turn
+    assert [r["fourth"] for r in first_short] == [None, None]
 
 
 def test_a_path_reads_through_a_column_of_json_text(tmp_path):

@@ -318,24 +318,29 @@ def test_add_is_a_sum(a, b):
 def test_kodcode(tmp_path):
     # KodCode/KodCode-V1 columns; `test` is a pytest module run against the reply's code as solution.py. The problems
     # carry no trace: this test maps a reply column of its own, as a dataset teacher reads one.
-    def row(n, question, generation):
+    def row(n, question, generation, declared=True):
+        info = [{"docstring": "Sum of a and b.", "function_declaration": "def add(a, b):", "function_name": "add",
+                 "parameter_list": "(a, b)"}]
         return {"version": "v1.0", "style": "instruct", "subset": "Leetcode", "question_id": f"Leetcode_{n}_I",
                 "question": question, "solution": "def add(a, b):\n    return a + b", "test": KODCODE_TEST,
-                "test_info": [{"docstring": "Sum of a and b.", "function_declaration": "def add(a, b):",
-                               "function_name": "add", "parameter_list": "(a, b)"}],
+                "test_info": info if declared else [],
                 "gpt_pass_sequence": [1, 1, 1], "gpt_pass_trial_num": 3, "gpt_difficulty": "easy",
                 "gpt_pass_percentage": 1.0, "generation": f"<think>\nAdd them.\n</think>\n\n{generation}"}
 
-    rows = [row(1, "Write a function add(a, b) that returns the sum of a and b.", CODE_ADD),
+    # the first row's test_info is empty (KodCode's is when the solution has no function): no starter code, no error
+    rows = [row(0, "Define add(a, b): the sum of two numbers.", CODE_ADD, declared=False),
+            row(1, "Write a function add(a, b) that returns the sum of a and b.", CODE_ADD),
             row(2, "Implement add(a, b), returning a plus b.", CODE_SUB)]
     data = tmp_path / "kodcode.parquet"
     pq.write_table(pa.Table.from_pylist(rows), data)
     metadata, stats = curate(tmp_path, {"preset": "kodcode", "path": str(data), "columns": {"reply": "generation"}})
-    assert [m["problem"] for m in metadata] == [rows[0]["question"]]
-    assert json.loads(metadata[0]["test_cases"]) == {"test_code": KODCODE_TEST}
-    assert json.loads(metadata[0]["verification"])["mode"] == "pytest"
-    assert metadata[0]["domain"] == "code" and metadata[0]["source"] == "kodcode"
-    assert rejected(stats) == {(1, "verify", "tests_failed")}
+    assert [m["problem"] for m in metadata] == [rows[0]["question"], rows[1]["question"]]
+    assert json.loads(metadata[1]["test_cases"]) == {"test_code": KODCODE_TEST}
+    assert json.loads(metadata[1]["verification"])["mode"] == "pytest"
+    # the declaration the tests import is the starter code, shown to a generating teacher under the question
+    assert [m["starter_code"] for m in metadata] == [None, "def add(a, b):"]
+    assert metadata[1]["domain"] == "code" and metadata[1]["source"] == "kodcode"
+    assert rejected(stats) == {(2, "verify", "tests_failed")}
 
 
 def test_s1k(tmp_path):

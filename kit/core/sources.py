@@ -106,7 +106,8 @@ def column_value(row: Mapping[str, Any], name: str) -> Any:
     names it) when no column has that name; `MISSING` when there is neither. A number in the path indexes a list
     (`messages.0.info.reference_answer`, a field of a chat's first turn; `-1` is the last). A column holding JSON
     text is read through as its value (PrimeIntellect's `verification_info.ground_truth`). A field of a null struct
-    is None, a list index past the end MISSING. `kit train` reads a mixture's nested columns with it too."""
+    is None, and so is an index past the end of a list (a row's list may be short or empty: KodCode's `test_info`);
+    a field no struct has is MISSING. `kit train` reads a mixture's nested columns with it too."""
     if name in row:
         return row[name]
     head, dot, rest = name.partition(".")
@@ -130,7 +131,7 @@ def _nested(value: Any, path: str) -> Any:
         return MISSING
     index = int(head)
     if not -len(value) <= index < len(value):
-        return MISSING
+        return None
     return _nested(value[index], rest) if dot else value[index]
 
 
