@@ -233,6 +233,29 @@ def _from_asserts(tests: list[str], fn_name: str | None) -> dict[str, Any]:
     return _program(code, tree, fn_name)
 
 
+def bound_names(tree: ast.AST, module_scope: bool = False) -> set[str]:
+    """The names a piece of code binds: assigned, imported (not `*`), defined by `def` or `class`, parameters and
+    `except ... as` names; with `module_scope`, only those its module sees (nothing bound inside a function, class or
+    comprehension, but a function's or class's own name). Parsed code only: nothing runs."""
+    names: set[str] = set()
+    pending: list[ast.AST] = [tree]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.ExceptHandler) and node.name:
+            names.add(node.name)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names |= {alias.asname or alias.name.partition(".")[0] for alias in node.names if alias.name != "*"}
+        elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            names.add(node.id)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+        scoped = isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda
+                            | ast.comprehension)
+        if not (module_scope and scoped):
+            pending.extend(ast.iter_child_nodes(node))
+    return names
+
+
 def _entry_point_of(test_code: Any) -> dict[str, Any]:
     """`test_code` and its entry point (`_program`) for test code that names none; {} when it needs none (a pytest
     module), is no Python, or calls no one function (the verifier then says the entry point is missing)."""
@@ -251,11 +274,7 @@ def _program(code: str, tree: ast.Module, fn_name: str | None) -> dict[str, Any]
     calls by name: builtins, and names the code binds itself (its helpers, imports, variables), left out. A
     standard module the code uses without importing it (`math.isclose(...)`: MBPP keeps its imports in another
     column, `test_imports`) is imported first, so a right solution that did not import it passes."""
-    bound = {alias.asname or alias.name.partition(".")[0] for node in ast.walk(tree)
-             if isinstance(node, ast.Import | ast.ImportFrom) for alias in node.names}
-    bound |= {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
-    bound |= {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef
-                                                                 | ast.ClassDef)}
+    bound = bound_names(tree)
     modules = sorted({node.value.id for node in ast.walk(tree) if isinstance(node, ast.Attribute)
                       and isinstance(node.value, ast.Name) and node.value.id in sys.stdlib_module_names} - bound)
     imports = "".join(f"import {name}\n" for name in modules)

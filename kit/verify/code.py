@@ -46,7 +46,7 @@ from typing import Any
 
 from kit.core.parallel import Closing, cpu_count, ordered_map
 from kit.core.schema import SOLUTION_CLASS, joined_lines
-from kit.core.testcases import InvalidTestCases, contract_tests, pytest_module
+from kit.core.testcases import InvalidTestCases, bound_names, contract_tests, pytest_module
 from kit.recipes import CodeVerifyConfig
 from kit.sandbox import Limits, Sandbox
 from kit.verify import Verdict
@@ -101,14 +101,8 @@ def _from_solution(test_code: str) -> set[str]:
         return set()
     imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module == "solution"
                 for alias in node.names if alias.name != "*"}
-    bound = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load)}
-    bound |= {node.arg for node in ast.walk(tree) if isinstance(node, ast.arg)}
-    bound |= {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef
-                                                                 | ast.ClassDef | ast.ExceptHandler) and node.name}
-    bound |= {alias.asname or alias.name.partition(".")[0] for node in ast.walk(tree)
-              if isinstance(node, ast.Import | ast.ImportFrom) for alias in node.names if alias.name != "*"}
     used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
-    return imported | (used - bound - _BUILTINS)
+    return imported | (used - bound_names(tree) - _BUILTINS)
 
 
 def extract_code(solution: str | None, needs: Iterable[str] = ()) -> str | None:
@@ -128,22 +122,9 @@ def _defined(code: str) -> set[str]:
     """The names a block of code binds in its module (functions, classes, assignments, imports, also inside `if`,
     `try` or loops, never inside a function or class body); parsed, never run, and empty when it is not Python."""
     try:
-        pending: list[ast.AST] = list(ast.parse(code).body)
+        return bound_names(ast.parse(code), module_scope=True)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return set()
-    names: set[str] = set()
-    while pending:
-        node = pending.pop()
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            names.add(node.name)
-            continue  # its body binds names of its own scope
-        if isinstance(node, ast.Import | ast.ImportFrom):
-            names |= {alias.asname or alias.name.partition(".")[0] for alias in node.names}
-        elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
-            names.add(node.id)
-        if not isinstance(node, ast.Lambda | ast.comprehension):
-            pending.extend(ast.iter_child_nodes(node))
-    return names
 
 
 def _last_unnamed_block(text: str) -> str | None:
