@@ -256,6 +256,13 @@ def bound_names(tree: ast.AST, module_scope: bool = False) -> set[str]:
     return names
 
 
+def free_names(tree: ast.AST) -> set[str]:
+    """The names a piece of code uses without binding them (`bound_names`), builtins left out: what it expects from
+    elsewhere - the solution's functions, for tests that run after `from solution import *`."""
+    used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+    return used - bound_names(tree) - _BUILTIN_NAMES
+
+
 def _entry_point_of(test_code: Any) -> dict[str, Any]:
     """`test_code` and its entry point (`_program`) for test code that names none; {} when it needs none (a pytest
     module), is no Python, or calls no one function (the verifier then says the entry point is missing)."""

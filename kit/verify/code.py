@@ -34,7 +34,6 @@ anything else or runs out of time rejects the output.
 from __future__ import annotations
 
 import ast
-import builtins
 import json
 import math
 import re
@@ -46,7 +45,7 @@ from typing import Any
 
 from kit.core.parallel import Closing, cpu_count, ordered_map
 from kit.core.schema import SOLUTION_CLASS, joined_lines
-from kit.core.testcases import InvalidTestCases, bound_names, contract_tests, pytest_module
+from kit.core.testcases import InvalidTestCases, bound_names, contract_tests, free_names, pytest_module
 from kit.recipes import CodeVerifyConfig
 from kit.sandbox import Limits, Sandbox
 from kit.verify import Verdict
@@ -61,7 +60,6 @@ _INTEGER = re.compile(r"[+-]?\d+")
 _ANY_CASE = re.compile(r"\b(?:print|output|write)\w*\b[^.\n]{0,80}?\bin\s+any\s+(?:letter\s+)?(?:case|register)\b"
                        r"|\bcase[\s-]?insensitive", re.IGNORECASE)
 _MAX_FAILURES = 10
-_BUILTINS = frozenset(dir(builtins))
 
 
 @dataclass(frozen=True)
@@ -82,7 +80,8 @@ class TestSpec:
     @property
     def needs(self) -> set[str]:
         """The names the tests call in the code under test: the function (or `class Solution`) of call-based tests,
-        the entry point of asserts, what a pytest module imports from `solution` by name; none for stdin/stdout."""
+        the entry point of asserts, the names a pytest module takes from `solution` (`_from_solution`); none for
+        stdin/stdout."""
         if self.mode == "call":
             return {"Solution" if self.use_class else self.fn_name or ""} - {""}
         if self.mode == "assert":
@@ -101,8 +100,7 @@ def _from_solution(test_code: str) -> set[str]:
         return set()
     imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module == "solution"
                 for alias in node.names if alias.name != "*"}
-    used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
-    return imported | (used - bound_names(tree) - _BUILTINS)
+    return imported | free_names(tree)
 
 
 def extract_code(solution: str | None, needs: Iterable[str] = ()) -> str | None:
