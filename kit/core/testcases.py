@@ -155,14 +155,14 @@ def pytest_module(test_code: str) -> bool:
     if "check" in functions:
         return False
     return (any(name.startswith("test") for name in functions)
-            or any(node.name.startswith("Test") or any(_names(base).endswith("TestCase") for base in node.bases)
+            or any(node.name.startswith("Test") or any(_dotted_name(base).endswith("TestCase") for base in node.bases)
                    for node in classes))
 
 
-def _names(node: ast.expr) -> str:
+def _dotted_name(node: ast.expr) -> str:
     """A base class as written (`unittest.TestCase`), or "" for an expression that is no dotted name."""
     if isinstance(node, ast.Attribute):
-        return f"{_names(node.value)}.{node.attr}"
+        return f"{_dotted_name(node.value)}.{node.attr}"
     return node.id if isinstance(node, ast.Name) else ""
 
 

@@ -22,8 +22,9 @@ request that runs it).
 `test_solution.py` in a fresh folder of the test process, after `from solution import *` (as in every test file
 KodCode's grader ran; BigCodeBench's tests share the solution's module), with no plugin but pytest's own and no
 configuration but an empty one of that folder. pytest is imported here in the server, once, so test processes
-fork with it loaded; it is the one module these harnesses import beyond the stdlib (a dependency of the kit). Its record says how many tests passed (`passed`) and what failed; the sample passes
-only when pytest exits 0 and no test was skipped (the code under test can skip a test itself).
+fork with it loaded; it is the one module these harnesses import beyond the stdlib (a dependency of the kit). Its
+record says how many tests passed (`passed`) and what failed; the sample passes only when pytest exits 0 and no
+test was skipped (the code under test can skip a test itself).
 
 Each record: {"test": i, "status": ok | early_exit | error | failed | memory | timeout | killed |
 output_limit | skipped, "output": stdout text (stdio) or JSON text of the return value (call), "error": ...}.
@@ -263,7 +264,7 @@ def _grader_text(text: str) -> str:
 
 def _run_check(payload: dict, sample: base.Sample, case: dict) -> dict:
     namespace = base.fresh_globals()
-    files = {"input.txt": case["input"].replace("\r\n", "\n"), "expected.txt": _grader_text(case["expected"]),
+    files = {"input.txt": case["input"], "expected.txt": _grader_text(case["expected"]),
              "output.txt": _grader_text(case["output"])}
 
     def check() -> None:

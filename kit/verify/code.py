@@ -1,8 +1,8 @@
 """Verify code solutions by running their tests in the sandbox.
 
 The code under test is the last fenced python block of `solution` that defines the functions the tests call by name
-(else its last python block; when it has none, its last fenced block that names no language). `test_cases` (a JSON string; the forms public datasets ship are read too, see
-`kit.core.testcases`) takes one of four forms:
+(else its last python block; when it has none, its last fenced block that names no language). `test_cases` (a
+JSON string; the forms public datasets ship are read too, see `kit.core.testcases`) takes one of four forms:
 
 - stdin/stdout (APPS, TACO, Codeforces): `{"inputs": ["1 2\\n"], "outputs": ["3\\n"]}` (an input or output may be
   a list of lines, as in some APPS/TACO rows: joined with newlines, as APPS's grader does; an input's `\\r\\n` line
@@ -174,8 +174,8 @@ def parse_test_cases(test_cases: Any, starter_code: str | None = None) -> TestSp
     inputs, outputs = [joined_lines(x) for x in inputs], [joined_lines(x) for x in outputs]  # APPS/TACO lists
     if not all(isinstance(x, str) for x in inputs + outputs):
         raise InvalidTestCases("stdin/stdout test_cases need string inputs and outputs")
-    # Windows line ends in a test's input (some Codeforces tests have them) reach the program as `\n`, as the grader
-    # open-r1 validated those tests with feeds them: a program that cuts the last character off a line is right
+    # Windows line ends in a test's input (some Codeforces tests have them) reach the program - and a checker - as
+    # `\n`, as the grader open-r1 validated those tests with feeds them: a program that cuts a line's end off is right
     inputs = [x.replace("\r\n", "\n") for x in inputs]
     checker = data.get("checker")
     if checker is not None and not isinstance(checker, str):
