@@ -395,3 +395,34 @@ def test_kodcode_sft_r1(tmp_path):
     assert json.loads(metadata[0]["test_cases"]) == {"test_code": KODCODE_TEST}
     assert rejected(stats) == {(1, "verify", "tests_failed"), (2, "verify", "tests_failed")}
     assert "cannot import name 'add'" in stats["rejected_rows"][-1]["detail"]
+
+
+def test_leetcode(tmp_path):
+    # newfacade/LeetCodeDataset columns: `prompt` (imports, ListNode / TreeNode helpers) runs before the solution,
+    # `entry_point` is a method of a fresh Solution. The problems carry no trace: this test maps a reply column of its
+    # own, as a dataset teacher reads one.
+    from tests.test_verify_code import (
+        LEETCODE_PRELUDE,
+        REVERSE,
+        REVERSE_TEST,
+        TWO_SUM,
+        TWO_SUM_TEST,
+        leetcode_row,
+    )
+
+    def reply(code):
+        return f"<think>\nWalk the list.\n</think>\n\n```python\n{code}\n```"
+
+    rows = [leetcode_row("two-sum", "twoSum", TWO_SUM_TEST, TWO_SUM, generation=reply(TWO_SUM)),
+            leetcode_row("reverse-linked-list", "reverseList", REVERSE_TEST, REVERSE, generation=reply(REVERSE)),
+            leetcode_row("reverse-linked-list-ii", "reverseList", REVERSE_TEST, REVERSE,
+                         generation=reply(REVERSE.replace("return previous", "return head")))]
+    data = tmp_path / "leetcode.jsonl"
+    write_jsonl(data, rows)
+    metadata, stats = curate(tmp_path, {"preset": "leetcode", "path": str(data), "columns": {"reply": "generation"}})
+    assert [m["problem"] for m in metadata] == [rows[0]["problem_description"], rows[1]["problem_description"]]
+    assert json.loads(metadata[1]["test_cases"]) == {"test_code": REVERSE_TEST, "entry_point": "Solution().reverseList",
+                                                     "prelude": LEETCODE_PRELUDE}
+    assert metadata[1]["starter_code"] == rows[1]["starter_code"] and metadata[1]["source"] == "leetcode"
+    assert json.loads(metadata[1]["verification"])["mode"] == "assert"
+    assert rejected(stats) == {(2, "verify", "tests_failed")}

@@ -311,3 +311,29 @@ def test_the_entrys_domain_wins_over_a_domain_column(tmp_path):
     recipe = load_train_recipe(GRPO, [f"data.mixture={json.dumps([entry])}"])
     row = load_mixture(recipe.data, log=lambda _: None, prompt=recipe.prompt)[0][0]
     assert row["domain"] == "math" and row["prompt"][-1]["content"].endswith(DEFAULT_INSTRUCTIONS["math"])
+
+
+def test_leetcode_dataset_columns(tmp_path):
+    """newfacade/LeetCodeDataset: `test` is a check(candidate), `entry_point` a method of a fresh Solution and `prompt`
+    the prelude its solutions and tests assume (ListNode and its helpers); mapped, the accuracy reward runs them."""
+    from tests.test_verify_code import LEETCODE_PRELUDE, REVERSE, REVERSE_TEST, leetcode_row
+
+    data = write(tmp_path / "leetcode", [leetcode_row("reverse-linked-list", "reverseList", REVERSE_TEST, REVERSE)])
+    entry = {"path": data, "config": "default", "domain": "code",
+             "columns": {"problem": "problem_description", "starter_code": "starter_code", "test_cases": "test",
+                         "entry_point": "entry_point", "prelude": "prompt"}}
+    recipe = load_train_recipe(GRPO, [f"data.mixture={json.dumps([entry])}"])
+    row = load_mixture(recipe.data, log=lambda _: None, prompt=recipe.prompt)[0][0]
+    assert json.loads(row["test_cases"]) == {"test_code": REVERSE_TEST, "entry_point": "Solution().reverseList",
+                                             "prelude": LEETCODE_PRELUDE}
+    assert "class Solution:\n    def reverseList(self, *args):" in row["prompt"][-1]["content"]  # the starter code
+    funcs, _ = make_rewards([RewardConfig(name="accuracy")],
+                            VerifyConfig(workers=1, code={"test_timeout_s": 2, "sample_timeout_s": 10}))
+    completions = [[{"role": "assistant", "content": f"<think>\nflip\n</think>\n\n```python\n{code}\n```"}]
+                   for code in (REVERSE, REVERSE.replace("return previous", "return head"))]
+    try:
+        scores = funcs[0](prompts=[row["prompt"]] * 2, completions=completions,
+                          **{name: [row[name]] * 2 for name in row if name != "prompt"})
+    finally:
+        close_rewards(funcs)
+    assert scores == [1.0, 0.0]

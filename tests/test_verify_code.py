@@ -480,3 +480,187 @@ def test_a_checker_is_for_stdin_stdout_tests_only():
         parse_test_cases({**STDIO, "checker": testlib})  # CodeContests+ ships C++ checkers
     assert "\n" not in str(info.value)
     assert parse_test_cases(STDIO).checker is None
+
+
+# LeetCodeDataset (newfacade/LeetCodeDataset): `prompt` holds the imports and linked-list / tree helpers its solutions
+# and tests use without defining them, `entry_point` is a method of a fresh Solution, and `test` a check(candidate)
+# with keyword arguments. Its grader runs prompt + completion + test + check(entry_point). A prelude of that shape:
+LEETCODE_PRELUDE = '''from typing import *
+from collections import *
+from heapq import *
+
+inf = float('inf')
+
+class ListNode:
+    def __init__(self, val=0, next=None):
+        self.val = val
+        self.next = next
+
+def list_node(values: list):
+    head = None
+    for value in reversed(values):
+        head = ListNode(value, head)
+    return head
+
+def is_same_list(p1, p2):
+    while p1 and p2:
+        if p1.val != p2.val:
+            return False
+        p1, p2 = p1.next, p2.next
+    return p1 is None and p2 is None
+
+class TreeNode:
+    def __init__(self, val=0, left=None, right=None):
+        self.val = val
+        self.left = left
+        self.right = right
+
+def tree_node(values: list):
+    if not values:
+        return None
+    root = TreeNode(values[0])
+    queue, i = deque([root]), 1
+    while queue and i < len(values):
+        node = queue.popleft()
+        for side in ("left", "right"):
+            if i < len(values) and values[i] is not None:
+                setattr(node, side, TreeNode(values[i]))
+                queue.append(getattr(node, side))
+            i += 1
+    return root
+
+def is_same_tree(p, q):
+    if not p or not q:
+        return p is q
+    return p.val == q.val and is_same_tree(p.left, q.left) and is_same_tree(p.right, q.right)
+'''
+REVERSE_TEST = """def check(candidate):
+    assert is_same_list(candidate(head = list_node([1, 2, 3])), list_node([3, 2, 1]))
+    assert is_same_list(candidate(head = list_node([7])), list_node([7]))
+    assert candidate(head = list_node([])) is None
+"""
+REVERSE = """class Solution:
+    def reverseList(self, head: Optional[ListNode]) -> Optional[ListNode]:
+        previous = None
+        while head:
+            head.next, previous, head = previous, head, head.next
+        return previous"""
+MIRROR_TEST = """def check(candidate):
+    assert is_same_tree(candidate(root = tree_node([4, 2, 7, 1, 3])), tree_node([4, 7, 2, None, None, 3, 1]))
+    assert candidate(root = tree_node([])) is None
+"""
+MIRROR = """class Solution:
+    def invertTree(self, root: Optional[TreeNode]) -> Optional[TreeNode]:
+        if root:
+            root.left, root.right = self.invertTree(root.right), self.invertTree(root.left)
+        return root"""
+TWO_SUM_TEST = """def check(candidate):
+    assert candidate(nums = [2, 7, 11, 15], target = 9) == [0, 1]
+    assert candidate(nums = [3, 3], target = 6) == [0, 1]
+"""
+TWO_SUM = """class Solution:
+    def twoSum(self, nums: List[int], target: int) -> List[int]:
+        seen = {}
+        for i, x in enumerate(nums):
+            if target - x in seen:
+                return [seen[target - x], i]
+            seen[x] = i"""
+
+
+def leetcode(test: str, method: str) -> str:
+    return stored_test_cases(test, entry_point=f"Solution().{method}", prelude=LEETCODE_PRELUDE)
+
+
+def test_leetcode_tests_run_a_method_of_a_fresh_solution_after_the_prelude(verifier):
+    tests = leetcode(TWO_SUM_TEST, "twoSum")
+    assert json.loads(tests) == {"test_code": TWO_SUM_TEST, "entry_point": "Solution().twoSum",
+                                 "prelude": LEETCODE_PRELUDE}
+    spec = parse_test_cases(tests)
+    assert (spec.mode, spec.entry_point, spec.needs) == ("assert", "Solution().twoSum", {"Solution"})
+    own_node = "class ListNode:\n    def __init__(self, val=0, next=None):\n        self.val, self.next = val, next\n"
+    cases = [
+        (TWO_SUM, TWO_SUM_TEST, "twoSum", True),  # `List` comes from the prelude
+        (TWO_SUM.replace("[seen[target - x], i]", "[i, seen[target - x]]"), TWO_SUM_TEST, "twoSum", False),
+        (REVERSE, REVERSE_TEST, "reverseList", True),  # returns linked lists, compared by the prelude's helper
+        (own_node + REVERSE, REVERSE_TEST, "reverseList", True),  # the reply defines its own ListNode, as many do
+        (REVERSE.replace("return previous", "return head"), REVERSE_TEST, "reverseList", False),
+        (MIRROR, MIRROR_TEST, "invertTree", True),
+        (MIRROR.replace("self.invertTree(root.right), self.invertTree(root.left)",
+                        "self.invertTree(root.left), self.invertTree(root.right)"), MIRROR_TEST, "invertTree", False),
+        ("def twoSum(nums, target):\n    return [0, 1]", TWO_SUM_TEST, "twoSum", False),  # no Solution class
+    ]
+    results = verdicts(verifier, [row(code, leetcode(test, method)) for code, test, method, _ in cases])
+    assert [v.passed for v in results] == [c[3] for c in cases], results
+    assert "no class 'Solution'" in results[-1].detail["failures"][0]["detail"]
+    # without the prelude the helpers the tests call are missing
+    bare = verdicts(verifier, [row(REVERSE, stored_test_cases(REVERSE_TEST, entry_point="Solution().reverseList"))])
+    assert not bare.pop().passed
+
+
+LEETCODE_HACKS = {
+    "redefines the list helper": "def is_same_list(p1, p2):\n    return True\n",
+    "node class with __eq__": "class Node:\n    def __eq__(self, other):\n        return True\n"
+                              "    val = 0\n    next = None\n",
+    "__eq__ set on the class later": "class Node:\n    pass\nNode.__eq__ = lambda self, other: True\n",
+    "node with a property": "class Node:\n    next = None\n    @property\n    def val(self):\n        return 3\n",
+}
+
+
+@pytest.mark.parametrize("name", list(LEETCODE_HACKS))
+def test_leetcode_reward_hacks_fail(verifier, name):
+    """A solution cannot redefine the prelude's helpers the tests judge with, and a result must be made of plain
+    values and plain objects (no class of its own that compares, or computes attributes)."""
+    hack = LEETCODE_HACKS[name] + ("class Solution:\n    def reverseList(self, head):\n"
+                                   "        return Node() if 'Node' in globals() else head\n")
+    verdict = verdicts(verifier, [row(hack, leetcode(REVERSE_TEST, "reverseList"))])[0]
+    assert not verdict.passed, verdict
+
+
+def test_plain_objects_are_walked_without_recursion():
+    from kit.sandbox.code_harness import _plain_objects
+
+    class Node:
+        def __init__(self, val, next=None):
+            self.val, self.next = val, next
+
+    head = None
+    for value in range(200_000):  # far deeper than the recursion limit
+        head = Node(value, head)
+    _plain_objects([head, {"k": head}])
+    cyclic = []
+    cyclic.append(cyclic)
+    _plain_objects(cyclic)
+
+    class Fake(int):
+        pass
+
+    with pytest.raises(TypeError, match="not a plain value"):
+        _plain_objects({Fake(1): 2})  # dict keys too
+    with pytest.raises(TypeError, match="defines __hash__"):
+        _plain_objects([Node(type("Key", (), {"__hash__": lambda self: 1})())])
+
+
+def test_a_prelude_is_for_assert_tests_and_must_be_python():
+    with pytest.raises(InvalidTestCases, match="prelude applies to assert tests"):
+        parse_test_cases({**STDIO, "prelude": "import math"})
+    with pytest.raises(InvalidTestCases, match="prelude applies to assert tests, not to a pytest module"):
+        parse_test_cases({"test_code": KODCODE, "prelude": "import math"})
+    with pytest.raises(InvalidTestCases, match="prelude is not Python") as info:
+        parse_test_cases({**ASSERT, "prelude": "#include <vector>\nint x;"})
+    assert "\n" not in str(info.value)
+    with pytest.raises(InvalidTestCases, match=r"or a method as `Solution\(\).name`"):
+        parse_test_cases({**ASSERT, "entry_point": "Solution.add"})
+    assert stored_test_cases(CALL, prelude="import math") == json.dumps(CALL)  # only test code takes one
+    assert json.loads(stored_test_cases(ASSERT["test_code"], entry_point="add", prelude="  ")) == ASSERT
+
+
+def leetcode_row(task_id: str, method: str, test: str, completion: str, **extra) -> dict:
+    """A row of newfacade/LeetCodeDataset as its v0.3.1 files ship it (its README's fields)."""
+    description = f"{task_id}: write {method}. Example 1:\nInput: ...\nOutput: ..."
+    starter = f"class Solution:\n    def {method}(self, *args):\n        "
+    return {"task_id": task_id, "question_id": len(task_id), "difficulty": "Easy", "tags": ["Array"],
+            "problem_description": description, "starter_code": starter, "estimated_date": "2015-08-07",
+            "prompt": LEETCODE_PRELUDE, "completion": completion, "entry_point": f"Solution().{method}", "test": test,
+            "input_output": [{"input": "nums = [2,7,11,15], target = 9", "output": "[0, 1]"}],
+            "query": f"### Question:\n{description}\n\n### Format: ...\n```python\n{starter}\n```",
+            "response": f"```python\n{completion}\n```", **extra}

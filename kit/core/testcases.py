@@ -16,7 +16,11 @@ compile is refused with the line that fails.
 
 A dataset that keeps the function under test in a column of its own (HumanEval's `test` and `entry_point`) maps it
 to the kit name `entry_point` (`columns: {test_cases: test, entry_point: entry_point}`): the test code and it make
-the assert form.
+the assert form. An entry point is a function's name, or a method of a fresh instance of a class, `Solution().twoSum`
+(LeetCodeDataset's, `ENTRY_POINT`). A dataset whose solutions and tests assume code run before them - imports, and
+helpers such as LeetCodeDataset's `ListNode`, `tree_node` and `is_same_list`, all in its `prompt` column, which its
+grader runs before the completion - maps that column to the kit name `prelude`: it is stored in assert tests as
+`"prelude"` (the sandbox verifier runs it before the solution, see `kit.verify.code`).
 
 Stdin/stdout tests may carry `"checker"`: the Python source of a checker for problems that accept more than one
 output, run as `checker.py INPUT EXPECTED OUTPUT` and printing `1` (or `100`) when it accepts the output -
@@ -107,7 +111,9 @@ def contract_tests(value: Any, fn_name: str | None = None) -> dict[str, Any]:
 
 # Columns that complete a row's tests, read only where a recipe maps them (`columns: {checker: ...}`): CodeContests+
 # names its C++ testlib checker `checker`, which is no checker the kit runs.
-TEST_COLUMNS = ("checker", "entry_point")
+TEST_COLUMNS = ("checker", "entry_point", "prelude")
+# An assert test's entry point: a function's name, or `Class().method`, a method of a fresh instance (LeetCodeDataset)
+ENTRY_POINT = re.compile(r"(?P<name>[^\W\d]\w*)(?:\(\)\.(?P<method>[^\W\d]\w*))?")
 
 
 def mapped_test_columns(row: Mapping[str, Any], columns: Mapping[str, str]) -> dict[str, Any]:
@@ -115,17 +121,20 @@ def mapped_test_columns(row: Mapping[str, Any], columns: Mapping[str, str]) -> d
     return {name: row.get(name) for name in TEST_COLUMNS if name in columns}
 
 
-def stored_test_cases(value: Any, checker: str | None = None, entry_point: str | None = None) -> str | None:
+def stored_test_cases(value: Any, checker: str | None = None, entry_point: str | None = None,
+                      prelude: str | None = None) -> str | None:
     """What the kit stores as `test_cases`: the contract's JSON text (see the module docstring), with `checker` (a
-    dataset's checker column; None or empty for none) put into stdin/stdout tests; None stays None. A `test`
+    dataset's checker column; None or empty for none) put into stdin/stdout tests and `prelude` (code the solution
+    and tests assume run first) into test code; None stays None. A `test`
     that is Python source is `{"test_code": ...}`: a pytest module as it is; `def check(candidate): ...`, asserts or
     a program calling the function under test (MBPP+) with `entry_point` (a dataset's entry-point column: HumanEval
     and HumanEval+ keep `test` and `entry_point` apart), else with the one function its top level calls
     (`_program`), else with none (the verifier says it is missing). A list of asserts calls `entry_point`."""
     if value is None:
         return None
+    extra = {"prelude": prelude} if isinstance(prelude, str) and prelude.strip() else {}
     if isinstance(value, str) and _python_source(value):
-        tests = contract_tests({"test_code": value, **({"entry_point": entry_point} if entry_point else {})})
+        tests = contract_tests({"test_code": value, **({"entry_point": entry_point} if entry_point else {}), **extra})
         return json.dumps(tests, ensure_ascii=False)
     try:
         parsed = json.loads(value) if isinstance(value, str) else value  # parsed once: tests can be megabytes
@@ -137,6 +146,8 @@ def stored_test_cases(value: Any, checker: str | None = None, entry_point: str |
         return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
     if checker and "test_code" not in tests and not tests.get("fn_name"):
         tests["checker"] = checker
+    if extra and "test_code" in tests:
+        tests.update(extra)
     if isinstance(value, str) and parsed == tests:  # already the contract's form: kept as written
         return value
     return json.dumps(tests, ensure_ascii=False)

@@ -27,9 +27,9 @@ class SourceConfig(Strict):
 
     preset: str | None = Field(None, description="A well-known dataset (kit.recipes.presets: apps, taco, numinamath-cot, "
                                "openthoughts-114k, openthoughts-114k-chat, bespoke-stratos-17k, openr1-math-220k, "
-                               "codeforces-cots, codeforces, kodcode, kodcode-sft-r1, s1k): fills path, config, split, "
-                               "columns, where, name, domain, license and citation; a key the source sets itself wins "
-                               "(columns and where merge key by key).")
+                               "codeforces-cots, codeforces, kodcode, kodcode-sft-r1, leetcode, s1k): fills path, config, "
+                               "split, columns, where, name, domain, license and citation; a key the source sets itself "
+                               "wins (columns and where merge key by key).")
     path: str = Field(description="Local JSONL/JSON/Parquet file or dataset folder; `kit:samples/NAME.jsonl` "
                       "for a file bundled with the kit; or a Hub dataset id.")
     config: str | None = Field(None, description="Dataset config name (Hub or folder datasets).")
@@ -37,8 +37,9 @@ class SourceConfig(Strict):
     columns: dict[str, str] = Field(default_factory=dict, description="Column map: kit column -> input column, "
                                     "e.g. {problem: question, test_cases: input_output}; a nested field by its "
                                     "path (reward_model.ground_truth); a `problem` that is a chat (verl's "
-                                    "`prompt`) gives its user turn; `checker` and `entry_point` complete "
-                                    "`test_cases` (a checker program, the function under test). For the `dataset` "
+                                    "`prompt`) gives its user turn; `checker`, `entry_point` and `prelude` complete "
+                                    "`test_cases` (a checker program, the function under test, code run before "
+                                    "the solution: LeetCodeDataset's `prompt`). For the `dataset` "
                                     "teacher the trace is either split (`reasoning` + `solution`), a raw reply "
                                     "(`reply`, optionally `reasoning_content` and `finish_reason`: split like a "
                                     "generated reply, <think> or Sky-T1 tags) or a chat (`messages`: role/content "

@@ -8,9 +8,16 @@ sandbox, or sends them to a checker in a request of its own. Payload:
     {"mode": "stdio", "code": ..., "inputs": ["1 2\\n", ...]}
     {"mode": "call", "code": ..., "fn_name": "add", "use_class": false, "inputs": [[1, 2], ...]}
     {"mode": "assert", "code": ..., "test_code": "def check(candidate): ..." or "assert add(1, 2) == 3",
-     "entry_point": "add"}
+     "entry_point": "add" or "Solution().add", "prelude": optional code run first}
     {"mode": "pytest", "code": ..., "test_code": "from solution import add\ndef test_add(): ..."}
     {"mode": "check", "code": checker source, "cases": [{"input": ..., "expected": ..., "output": ...}, ...]}
+
+`assert` runs the solution, then the test code with the entry point bound: a function of the solution, or a method
+of a fresh instance of one of its classes (`Solution().add`, LeetCodeDataset's form). A `prelude` (LeetCodeDataset's
+imports and `ListNode` / `TreeNode` helpers) runs first, in a namespace of its own; the solution starts with its
+names, and the tests see them as the prelude bound them, so a solution cannot redefine the helpers that judge it. A
+value the entry point returns must be plain (`plain`) or a plain object (`_plain_objects`: the linked lists and
+trees LeetCode's tests compare with `is_same_list` / `is_same_tree`).
 
 `check` runs a dataset's checker (open-r1/codeforces's `generated_checker`) once per case, as `checker.py INPUT
 EXPECTED OUTPUT` in a fresh folder of its test process, and reports what it printed. The kit sends it in a request
@@ -40,6 +47,7 @@ import os
 import pkgutil
 import sys
 import tempfile
+import types
 from collections.abc import Callable
 
 try:  # inside the sandbox server the generic harness is registered under this name
@@ -69,6 +77,49 @@ def plain(value, depth: int = 0):
             out[str(key) if type(key) is not str else key] = plain(v, depth + 1)
         return out
     raise TypeError(f"result is not a plain value (type {kind.__name__})")
+
+
+# The special methods a plain object's class may define: none that compares, converts, hashes or fetches attributes
+_OBJECT_METHODS = frozenset({"__init__", "__repr__", "__str__", "__module__", "__qualname__", "__doc__", "__dict__",
+                             "__weakref__", "__annotations__", "__firstlineno__", "__static_attributes__",
+                             "__annotate__", "__annotate_func__", "__annotations_cache__"})
+_MAX_OBJECTS = 1_000_000
+
+
+def _plain_objects(value) -> None:
+    """TypeError unless `value` is made of plain values (`plain`: dict keys too) and plain objects - instances of a
+    class whose only base is `object` and whose body defines only methods, plain constants and none of the special
+    methods that compare, convert, hash or fetch attributes, with attributes that are again such values. It is
+    walked without recursion (a LeetCode linked list may hold 10^5 nodes). A plain object compares by identity, so it
+    passes only a test that reads its attributes (`is_same_list`, `is_same_tree`)."""
+    pending, seen = [value], set()
+    while pending:
+        item = pending.pop()
+        kind = type(item)
+        if kind in _PLAIN or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if len(seen) > _MAX_OBJECTS:
+            raise TypeError("result holds too many objects")
+        if kind in (list, tuple, set, frozenset):
+            pending.extend(item)
+        elif kind is dict:
+            pending.extend(item)
+            pending.extend(item.values())
+        else:
+            _check_plain_class(kind)
+            pending.extend(vars(item).values())
+
+
+def _check_plain_class(kind: type) -> None:
+    """TypeError unless instances of `kind` are plain objects (see `_plain_objects`)."""
+    if kind.__bases__ != (object,) or type(kind) is not type or "__slots__" in vars(kind):
+        raise TypeError(f"result is not a plain value (type {kind.__name__})")
+    for name, member in vars(kind).items():
+        special = name.startswith("__") and name.endswith("__")
+        if special and name not in _OBJECT_METHODS or not special and not (
+                isinstance(member, types.FunctionType) or type(member) in _PLAIN):
+            raise TypeError(f"result is an object whose class {kind.__name__} defines {name}")
 
 
 def _run_solution(code: str, namespace: dict) -> dict:
@@ -122,27 +173,44 @@ def _run_call(payload: dict, sample: base.Sample, args: list) -> dict:
     return record
 
 
-def _run_assert(payload: dict, sample: base.Sample) -> dict:
-    namespace, test_builtins = base.fresh_globals(), dict(base.CLEAN_BUILTINS)
-
-    def check() -> None:
-        _run_solution(payload["code"], namespace)
-        entry = payload["entry_point"]
+def _entry_point(namespace: dict, entry: str):
+    """The function under test: `name` in the solution's namespace, or the method of a fresh instance of a class
+    there, `Class().method`."""
+    name, _, method = entry.partition("().")
+    if not method:
         if entry not in namespace:
             raise NameError(f"the solution defines no function {entry!r}")
-        candidate = namespace[entry]
+        return namespace[entry]
+    if not isinstance(namespace.get(name), type):
+        raise NameError(f"the solution defines no class {name!r}")
+    return getattr(namespace[name](), method)
+
+
+def _run_assert(payload: dict, sample: base.Sample) -> dict:
+    namespace, prelude, test_builtins = base.fresh_globals(), base.fresh_globals(), dict(base.CLEAN_BUILTINS)
+
+    def check() -> None:
+        given = {}
+        if payload.get("prelude"):
+            exec(compile(payload["prelude"], "<prelude>", "exec"), prelude)
+            given = {name: value for name, value in prelude.items() if name != "__builtins__"}
+            namespace.update(given)
+        _run_solution(payload["code"], namespace)
+        entry = payload["entry_point"]
+        candidate = _entry_point(namespace, entry)
 
         def guarded(*args, **kwargs):
             result = candidate(*args, **kwargs)
-            plain(result)  # raises for objects that could fake equality; the original value is returned
+            _plain_objects(result)  # raises for objects that could fake equality; the original value is returned
             return result
 
-        # The tests see the solution's names (HumanEval tests call helpers from the prompt) with clean
-        # builtins; the entry point's name is bound to the guarded candidate, so MBPP-style top-level
-        # `assert add(1, 2) == 3` lines are checked too. A `check(candidate)` function is then called.
-        tests = dict(namespace)
+        # The tests see the solution's names (HumanEval tests call helpers from the prompt) and the prelude's as it
+        # bound them, with clean builtins; the entry point's name is bound to the guarded candidate, so MBPP-style
+        # top-level `assert add(1, 2) == 3` lines are checked too. A `check(candidate)` function is then called.
+        tests = {**namespace, **given}
         tests["__builtins__"] = test_builtins
-        tests[entry] = guarded
+        if entry.isidentifier():
+            tests[entry] = guarded
         tests.pop("check", None)
         exec(compile(payload["test_code"], "<tests>", "exec"), tests)
         if callable(tests.get("check")):

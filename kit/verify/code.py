@@ -10,7 +10,10 @@ JSON string; the forms public datasets ship are read too, see `kit.core.testcase
   problems that accept more than one output (see below);
 - call-based (APPS/TACO/LiveCodeBench functional): `{"fn_name": "add", "inputs": [[1, 2]], "outputs": [3]}`,
   a top-level function, or a method of `class Solution` when `starter_code` defines one;
-- assert-based (HumanEval, MBPP): `{"test_code": "def check(candidate): ...", "entry_point": "add"}`;
+- assert-based (HumanEval, MBPP): `{"test_code": "def check(candidate): ...", "entry_point": "add"}`; the entry
+  point may be a method of a fresh instance, `Solution().twoSum`, and a `"prelude"` runs before the solution, in a
+  namespace of its own whose names the solution and the tests see (LeetCodeDataset's imports and its `ListNode` /
+  `TreeNode` helpers; the tests see the prelude's own helpers, whatever the solution binds);
 - a pytest module (KodCode; BigCodeBench's unittest classes): `{"test_code": "from solution import add\\n\\ndef
   test_add(): ..."}`, run with pytest against the solution saved as `solution.py`, as KodCode's grader runs it.
   It passes when pytest exits 0 with no test skipped; the detail's failures say which test failed and why.
@@ -45,7 +48,14 @@ from typing import Any
 
 from kit.core.parallel import Closing, cpu_count, ordered_map
 from kit.core.schema import SOLUTION_CLASS, joined_lines
-from kit.core.testcases import InvalidTestCases, bound_names, contract_tests, free_names, pytest_module
+from kit.core.testcases import (
+    ENTRY_POINT,
+    InvalidTestCases,
+    bound_names,
+    contract_tests,
+    free_names,
+    pytest_module,
+)
 from kit.recipes import CodeVerifyConfig
 from kit.sandbox import Limits, Sandbox
 from kit.verify import Verdict
@@ -72,6 +82,7 @@ class TestSpec:
     test_code: str | None = None
     entry_point: str | None = None
     checker: str | None = None  # stdio: a checker program (see the module doc) instead of the comparison
+    prelude: str | None = None  # assert: code run before the solution (see the module doc)
 
     @property
     def total(self) -> int:
@@ -84,8 +95,8 @@ class TestSpec:
         stdin/stdout."""
         if self.mode == "call":
             return {"Solution" if self.use_class else self.fn_name or ""} - {""}
-        if self.mode == "assert":
-            return {self.entry_point} if self.entry_point else set()
+        if self.mode == "assert" and self.entry_point and (entry := ENTRY_POINT.fullmatch(self.entry_point)):
+            return {entry["name"]}
         if self.mode == "pytest" and self.test_code:
             return _from_solution(self.test_code)
         return set()
@@ -148,14 +159,20 @@ def parse_test_cases(test_cases: Any, starter_code: str | None = None) -> TestSp
     if "test_code" in data:
         if not isinstance(data["test_code"], str) or not data["test_code"].strip():
             raise InvalidTestCases("test_cases.test_code must be a non-empty string")
+        prelude = _prelude(data.get("prelude"))
         if pytest_module(data["test_code"]):
+            if prelude:
+                raise InvalidTestCases("test_cases.prelude applies to assert tests, not to a pytest module")
             return TestSpec("pytest", [], [], test_code=data["test_code"])
         entry = data.get("entry_point")
-        if not isinstance(entry, str) or not entry.isidentifier():
-            raise InvalidTestCases("test_cases.entry_point must name the function under test (a dataset's "
-                                   "entry-point column maps to it: `columns: {entry_point: ...}`)")
+        if not isinstance(entry, str) or not ENTRY_POINT.fullmatch(entry):
+            raise InvalidTestCases("test_cases.entry_point must name the function under test, or a method as "
+                                   "`Solution().name` (a dataset's entry-point column maps to it: "
+                                   "`columns: {entry_point: ...}`)")
         _check_runs_something(data["test_code"])
-        return TestSpec("assert", [], [], test_code=data["test_code"], entry_point=entry)
+        return TestSpec("assert", [], [], test_code=data["test_code"], entry_point=entry, prelude=prelude)
+    if data.get("prelude"):
+        raise InvalidTestCases("test_cases.prelude applies to assert tests (test_code), not to input/output tests")
     inputs, outputs = data.get("inputs"), data.get("outputs")
     if not isinstance(inputs, list) or not isinstance(outputs, list):
         raise InvalidTestCases("test_cases needs lists `inputs` and `outputs` (or `test_code`)")
@@ -187,6 +204,21 @@ def parse_test_cases(test_cases: Any, starter_code: str | None = None) -> TestSp
             raise InvalidTestCases(f"test_cases.checker is not Python ({type(exc).__name__}: "
                                    f"{(str(exc).splitlines() or [''])[0][:100]})") from None
     return TestSpec("stdio", inputs, outputs, checker=checker or None)
+
+
+def _prelude(prelude: Any) -> str | None:
+    """A test's prelude (code run before the solution), compiled here - never run - so that one that is not Python
+    is named at once; None for none."""
+    if prelude is None or prelude == "":
+        return None
+    if not isinstance(prelude, str):
+        raise InvalidTestCases("test_cases.prelude must be Python source")
+    try:
+        compile(prelude, "<prelude>", "exec")
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        raise InvalidTestCases(f"test_cases.prelude is not Python ({type(exc).__name__}: "
+                               f"{(str(exc).splitlines() or [''])[0][:100]})") from None
+    return prelude
 
 
 def _check_runs_something(test_code: str) -> None:
@@ -373,7 +405,8 @@ def verify_code(row: Mapping[str, Any], sandbox: Sandbox, limits: Limits | None 
         return Verdict(False, VERIFIER, "invalid_test_cases", {"error": str(exc)})
     code = extract_code(row.get("solution"), spec.needs)
     payload = {"mode": spec.mode, "code": code, "inputs": spec.inputs, "fn_name": spec.fn_name,
-               "use_class": spec.use_class, "test_code": spec.test_code, "entry_point": spec.entry_point}
+               "use_class": spec.use_class, "test_code": spec.test_code, "entry_point": spec.entry_point,
+               "prelude": spec.prelude}
     result = sandbox.run("tests", payload, limits)
     by_test = {r["test"]: r for r in result.records if isinstance(r.get("test"), int)}
     checked = _run_checker(spec, by_test, sandbox, limits) if spec.checker is not None and result.complete else {}
