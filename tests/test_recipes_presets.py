@@ -426,3 +426,25 @@ def test_leetcode(tmp_path):
     assert metadata[1]["starter_code"] == rows[1]["starter_code"] and metadata[1]["source"] == "leetcode"
     assert json.loads(metadata[1]["verification"])["mode"] == "assert"
     assert rejected(stats) == {(2, "verify", "tests_failed")}
+
+
+def test_openmathreasoning(tmp_path):
+    # nvidia/OpenMathReasoning columns (its card's dataset_info): one row per generated solution, the model that wrote
+    # it in generation_model
+    def row(problem, answer, solution, model="DeepSeek-R1"):
+        return {"expected_answer": answer, "problem_type": "has_answer_extracted", "problem_source": "aops_c4",
+                "generation_model": model, "pass_rate_72b_tir": "0.5", "problem": problem,
+                "generated_solution": solution, "inference_mode": "cot", "used_in_kaggle": False}
+
+    question = "Find the remainder when $2^{10}$ is divided by $7$."
+    rows = [row(question, "2", "<think>\n1024 = 7 * 146 + 2.\n</think>\n\nThe remainder is $\\boxed{2}$."),
+            row(question, "2", "<think>\n2^3 = 1 mod 7, so 2^10 = 2.\n</think>\n\n\\boxed{2}", model="QwQ-32B"),
+            row(question, "2", "<think>\nguess\n</think>\n\n\\boxed{4}"),
+            row("Evaluate $\\sum_{k=1}^{4} k^2$.", "\\(30\\)", "<think>\n1 + 4 + 9 + 16\n</think>\n\n$\\boxed{30}$")]
+    data = tmp_path / "omr.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), data)
+    metadata, stats = curate(tmp_path, {"preset": "openmathreasoning", "path": str(data)})
+    assert [(m["problem"], m["teacher"]) for m in metadata] == [(question, "DeepSeek-R1"), (question, "QwQ-32B"),
+                                                                (rows[3]["problem"], "DeepSeek-R1")]
+    assert metadata[0]["reasoning"] == "1024 = 7 * 146 + 2." and metadata[0]["ground_truth_answer"] == "2"
+    assert rejected(stats) == {(2, "verify", "wrong_answer")}
