@@ -96,6 +96,12 @@ def test_gold_answer_prefers_the_answer_then_the_solution_box():
     ("10\\,080", "10,080"),
     ("1000000", "1~000~000"),
     ("1,2", "1,\\,2"),
+    ("1 000 000", "1000000"),  # digits grouped by plain spaces (European style)
+    ("2500", "2 500"),
+    ("-12 345.5", "-12345.5"),
+    # the empty set's two symbols
+    ("\\emptyset", "\\varnothing"),
+    ("\\varnothing", "\\{\\}"),
     # a sentence's full stop inside the box, or at the end of a dataset's answer
     ("7", "7."),
     ("7.", "7"),
@@ -118,6 +124,8 @@ def test_equivalent_forms_pass(gold, predicted):
     ("\\text{Monday}", "\\text{Tuesday}"),
     ("(1, 2)", "(2, 1)"),
     ("800", "10\\,080"),
+    ("12", "1 2"),  # no thousands group: not one number
+    ("\\emptyset", "\\{0\\}"),
     ("8", "7."),
     ("073", "\\textbf{(074)}"),
     ("766", "\\textbf{7} + \\textbf{66}"),  # two bold parts, not one answer in bold

@@ -29,7 +29,8 @@ else by the choice's value (`answer_choice`), so `\\boxed{B}` and `\\boxed{12}` 
 A gold answer and a boxed candidate are handed to math-verify wrapped as `\\boxed{...}` - bare, `parse`
 reads `(-\\infty, 3)` as 3, `3, 5` as 5, and `x^2+1` or `\\text{Evelyn}` as nothing - then parsed and
 compared with `math_verify.parse` / `verify`. Digits grouped by thin spaces (`10\\,080`, SI style, which
-Math-Verify reads as 10 times 80) are joined first, in answers and in the text answers are extracted from, and
+Math-Verify reads as 10 times 80) are joined first, in answers and in the text answers are extracted from, as are
+those of a whole answer grouped by plain spaces (`1 000 000`); `\\varnothing` is the empty set, as `\\emptyset`; and
 the full stop (or comma) of a sentence that ends an answer is dropped (`\\boxed{7.}`, a gold `7.`).
 
 Time limits. math-verify's own timeouts are `signal.alarm` calls: main thread only, whole seconds only
@@ -84,6 +85,11 @@ _BOLD = re.compile(r"\\textbf\s*\{(.*)\}", re.DOTALL)  # an answer in bold, all 
 # Digits grouped by thin spaces, `10\,080` (SI style; MATH's own `10,\!080` Math-Verify reads already): one number
 _SPACE_GROUPED = re.compile(r"(?<![\d.])\d{1,3}(?:(?:\\[,;:]|~)\d{3})+(?![\d])")
 _GROUP_SPACE = re.compile(r"\\[,;:]|~")
+# A whole answer whose digits are grouped by plain spaces, `1 000 000` (the European style of some translated olympiad
+# problems); in running text two numbers may stand so, so only a whole answer is joined
+_PLAIN_GROUPED = re.compile(r"[-+]?\d{1,3}(?: \d{3})+(?:\.\d+)?")
+# The empty set's other symbol, which Math-Verify reads as a variable named varnothing
+_EMPTY_SET = re.compile(r"\\varnothing(?![A-Za-z])")
 # NuminaMath-1.5's `answer` for a proof problem and for one whose answer its authors could not extract
 PLACEHOLDER_ANSWERS = frozenset({"proof", "notfound"})
 _MAX_ANSWER_ONLY_CHARS = 100  # a ground_truth_solution this short, on one line and no prose, is an answer
@@ -306,11 +312,14 @@ def _as_latex(answer: str) -> str:
     """An answer in the form math-verify extracts from: inside `\\boxed{}` on one line, without the punctuation
     that ends a sentence (`\\boxed{7.}`, a gold `7.`: Math-Verify reads `7.` as no number), out of a bold wrapper
     around all of it (AoPS writes AIME answers `\\textbf{(073)}`, which Math-Verify reads as no number), digits
-    grouped by thin spaces joined (`_ungrouped`)."""
+    grouped by thin spaces joined (`_ungrouped`), and by plain spaces when that is the whole answer (`1 000`), the
+    empty set written `\\emptyset` (Math-Verify reads `\\varnothing` as a variable)."""
     text = answer.strip().rstrip(".,;").rstrip()
     if (bold := _BOLD.fullmatch(text)) and _balanced(bold.group(1)):
         text = bold.group(1).strip()
-    return "\\boxed{" + _ungrouped(text).replace("\n", " ") + "}"
+    if _PLAIN_GROUPED.fullmatch(text):
+        text = text.replace(" ", "")
+    return "\\boxed{" + _EMPTY_SET.sub(r"\\emptyset", _ungrouped(text)).replace("\n", " ") + "}"
 
 
 def _balanced(text: str) -> bool:
