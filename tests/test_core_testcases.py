@@ -10,7 +10,13 @@ import json
 
 import pytest
 
-from kit.core.testcases import InvalidTestCases, contract_tests, pytest_module, stored_test_cases
+from kit.core.testcases import (
+    InvalidTestCases,
+    contract_tests,
+    pytest_module,
+    stored_test_cases,
+    time_limit_seconds,
+)
 
 STDIO = {"inputs": ["1 2\n", "5 5\n"], "outputs": ["3\n", "10\n"]}
 
@@ -179,3 +185,25 @@ def test_a_checker_column_is_put_into_stdin_stdout_tests():
     assert json.loads(stored_test_cases(written, "print(1)"))["checker"] == "print(1)"
     calls = [{"input": "[1, 2]", "output": "3", "type": "function_call", "fn_name": "add"}]
     assert "checker" not in json.loads(stored_test_cases(calls, "print(1)"))  # checkers judge stdout only
+
+
+@pytest.mark.parametrize(("value", "seconds"), [
+    (2, 2.0), (1.5, 1.5),  # open-r1/codeforces: seconds
+    ("2 seconds", 2.0), ("1 second", 1.0), ("1.0 seconds", 1.0), ("1 second per test", 1.0), ("3s", 3.0),
+    ("1500 ms", 1.5), (2000, 2.0), ("2000", 2.0),  # milliseconds, named or above 100
+    ({"seconds": 2, "nanos": 500_000_000}, 2.5),  # CodeContests' time_limit
+    (None, None), ("", None), ("None", None), (0, None), ({"seconds": 0, "nanos": 0}, None), (True, None),
+    ("fast", None), (float("nan"), None), (float("inf"), None),
+])
+def test_time_limit_seconds(value, seconds):
+    assert time_limit_seconds(value) == seconds
+
+
+def test_a_time_limit_is_stored_in_input_output_tests():
+    stdio = {"inputs": ["1 2\n"], "outputs": ["3\n"]}
+    assert json.loads(stored_test_cases(stdio, time_limit="2 seconds")) == {**stdio, "time_limit": 2.0}
+    call = [{"input": "[1, 2]", "output": "3", "type": "function_call", "fn_name": "add"}]
+    assert json.loads(stored_test_cases(call, time_limit=1))["time_limit"] == 1.0
+    assert stored_test_cases(json.dumps(stdio), time_limit="None") == json.dumps(stdio)  # none given: kept as written
+    test = "def check(candidate):\n    assert candidate(1, 2) == 3\n"
+    assert "time_limit" not in json.loads(stored_test_cases(test, entry_point="add", time_limit=2))

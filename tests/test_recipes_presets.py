@@ -290,17 +290,22 @@ def test_codeforces(tmp_path):
                 "```python\nn = int(input())\nprint(n // 2, n - n // 2)\n```"),  # 5 5 for n = 10
             row(3, "Read two integers and print their sum.", sums, None, STDIN_SUM),
             row(3, "Read two integers and print their sum.", sums, None, "```cpp\nint main() {}\n```", language="cpp"),
-            row(4, "Read input.txt, write output.txt.", sums, None, STDIN_SUM, input_mode="file")]
+            row(4, "Read input.txt, write output.txt.", sums, None, STDIN_SUM, input_mode="file"),
+            row(5, "Read two integers; print their sum.", sums, None,  # right, but slower than the 1 s limit
+                "```python\nimport time\ntime.sleep(1.5)\nprint(sum(map(int, input().split())))\n```")]
     data = tmp_path / "cf.parquet"
     pq.write_table(pa.Table.from_pylist(rows), data)
     metadata, stats = curate(tmp_path, {"preset": "codeforces", "path": str(data), "columns": {"reply": "generation"}})
     assert [m["problem"] for m in metadata] == [rows[0]["prompt"], rows[2]["prompt"]]
     assert json.loads(metadata[0]["test_cases"]) == {"inputs": ["5\n", "10\n"], "outputs": ["1 4\n", "1 9\n"],
-                                                     "checker": PAIR_CHECKER}
-    assert metadata[1]["test_cases"] == SUM_TESTS  # no checker: compared as usual
+                                                     "checker": PAIR_CHECKER, "time_limit": 1.0}
+    assert json.loads(metadata[1]["test_cases"]) == {**json.loads(SUM_TESTS), "time_limit": 1.0}  # no checker
     assert json.loads(metadata[0]["verification"])["checker"] is True
-    assert rejected(stats) == {(1, "verify", "tests_failed")}
-    assert stats["stages"][0] == {"stage": "load", "in": 3, "out": 3}  # no C++ row, no file-input problem
+    # each test runs within the problem's own time limit, as open-r1's grader runs it
+    assert json.loads(metadata[1]["verification"])["time_limit_s"] == 1.0
+    assert rejected(stats) == {(1, "verify", "tests_failed"), (3, "verify", "tests_failed")}
+    assert "timeout" in stats["rejected_rows"][-1]["detail"]
+    assert stats["stages"][0] == {"stage": "load", "in": 4, "out": 4}  # no C++ row, no file-input problem
 
 
 KODCODE_TEST = """from solution import add

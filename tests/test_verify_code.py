@@ -664,3 +664,19 @@ def leetcode_row(task_id: str, method: str, test: str, completion: str, **extra)
             "input_output": [{"input": "nums = [2,7,11,15], target = 9", "output": "[0, 1]"}],
             "query": f"### Question:\n{description}\n\n### Format: ...\n```python\n{starter}\n```",
             "response": f"```python\n{completion}\n```", **extra}
+
+
+def test_a_problems_own_time_limit_replaces_the_test_timeout(verifier):
+    """open-r1's Codeforces grader runs each test within the problem's `time_limit`; the kit does so when a dataset's
+    time limit column is mapped (stored as `time_limit` in the tests). The verifier's own limit here is 2 s."""
+    slow = "import time\ntime.sleep(0.6)\na, b = map(int, input().split())\nprint(a + b)"
+    tight, loose = {**STDIO, "time_limit": 0.3}, {**STDIO, "time_limit": 1.5}
+    slow_call = "import time\ndef add(a, b):\n    time.sleep(0.6)\n    return a + b"
+    results = verdicts(verifier, [row(slow, tight), row(slow, loose), row(slow, STDIO),
+                                  row(slow_call, {**CALL, "time_limit": 0.3}), row(slow_call, CALL)])
+    assert [v.passed for v in results] == [False, True, True, False, True], results
+    assert results[0].detail["failures"][0]["reason"] == "timeout" and results[0].detail["time_limit_s"] == 0.3
+    assert "time_limit_s" not in results[2].detail
+    for bad in (0, -1, "2 seconds", True):
+        with pytest.raises(InvalidTestCases, match="time_limit must be a number of seconds"):
+            parse_test_cases({**STDIO, "time_limit": bad})

@@ -22,6 +22,11 @@ helpers such as LeetCodeDataset's `ListNode`, `tree_node` and `is_same_list`, al
 grader runs before the completion - maps that column to the kit name `prelude`: it is stored in assert tests as
 `"prelude"` (the sandbox verifier runs it before the solution, see `kit.verify.code`).
 
+Stdin/stdout and call-based tests may carry `"time_limit"`, the problem's own limit in seconds for each test, as the
+judge gave it (open-r1/codeforces's `time_limit`, which the grader open-r1 validated its tests with applies to every
+test): map the column to the kit name `time_limit` (`time_limit_seconds` reads seconds, `"2 seconds"`, `"1500 ms"` and
+CodeContests' `{"seconds": 2, "nanos": 0}`) and it replaces `verify.code.test_timeout_s` for that problem's tests.
+
 Stdin/stdout tests may carry `"checker"`: the Python source of a checker for problems that accept more than one
 output, run as `checker.py INPUT EXPECTED OUTPUT` and printing `1` (or `100`) when it accepts the output -
 open-r1/codeforces's `generated_checker`. A dataset keeps it in a column of its own: map that column to the kit
@@ -55,6 +60,7 @@ from __future__ import annotations
 import ast
 import builtins
 import json
+import math
 import re
 import sys
 from collections.abc import Mapping
@@ -111,7 +117,7 @@ def contract_tests(value: Any, fn_name: str | None = None) -> dict[str, Any]:
 
 # Columns that complete a row's tests, read only where a recipe maps them (`columns: {checker: ...}`): CodeContests+
 # names its C++ testlib checker `checker`, which is no checker the kit runs.
-TEST_COLUMNS = ("checker", "entry_point", "prelude")
+TEST_COLUMNS = ("checker", "entry_point", "prelude", "time_limit")
 # An assert test's entry point: a function's name, or `Class().method`, a method of a fresh instance (LeetCodeDataset)
 ENTRY_POINT = re.compile(r"(?P<name>[^\W\d]\w*)(?:\(\)\.(?P<method>[^\W\d]\w*))?")
 
@@ -122,10 +128,11 @@ def mapped_test_columns(row: Mapping[str, Any], columns: Mapping[str, str]) -> d
 
 
 def stored_test_cases(value: Any, checker: str | None = None, entry_point: str | None = None,
-                      prelude: str | None = None) -> str | None:
+                      prelude: str | None = None, time_limit: Any = None) -> str | None:
     """What the kit stores as `test_cases`: the contract's JSON text (see the module docstring), with `checker` (a
-    dataset's checker column; None or empty for none) put into stdin/stdout tests and `prelude` (code the solution
-    and tests assume run first) into test code; None stays None. A `test`
+    dataset's checker column; None or empty for none) put into stdin/stdout tests, `time_limit` (a dataset's limit per
+    test, `time_limit_seconds`) into stdin/stdout and call-based tests, and `prelude` (code the solution and tests
+    assume run first) into test code; None stays None. A `test`
     that is Python source is `{"test_code": ...}`: a pytest module as it is; `def check(candidate): ...`, asserts or
     a program calling the function under test (MBPP+) with `entry_point` (a dataset's entry-point column: HumanEval
     and HumanEval+ keep `test` and `entry_point` apart), else with the one function its top level calls
@@ -148,9 +155,38 @@ def stored_test_cases(value: Any, checker: str | None = None, entry_point: str |
         tests["checker"] = checker
     if extra and "test_code" in tests:
         tests.update(extra)
+    if (seconds := time_limit_seconds(time_limit)) is not None and "test_code" not in tests:
+        tests["time_limit"] = seconds
     if isinstance(value, str) and parsed == tests:  # already the contract's form: kept as written
         return value
     return json.dumps(tests, ensure_ascii=False)
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(ms|milliseconds?|s|secs?|seconds?)?(?:\s+per\s+test)?", re.IGNORECASE)
+_MAX_SECONDS = 100  # a bare number above this is milliseconds: no judge gives a test 100 s
+
+
+def time_limit_seconds(value: Any) -> float | None:
+    """A dataset's time limit per test in seconds: a number (seconds; one above 100 is milliseconds), a text with its
+    unit (`"2 seconds"`, `"1 second per test"`, `"1500 ms"`), or CodeContests' `{"seconds": 2, "nanos": 500000000}`;
+    None when it gives none (`None`, `""`, TACO's `"None"`, zero) or cannot be read."""
+    if isinstance(value, Mapping) and ("seconds" in value or "nanos" in value):
+        try:
+            seconds = float(value.get("seconds") or 0) + float(value.get("nanos") or 0) / 1e9
+        except (TypeError, ValueError):
+            return None
+        return seconds if seconds > 0 else None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    if isinstance(value, str):
+        match = _DURATION.fullmatch(value.strip())
+        if match is None:
+            return None
+        number, unit = float(match.group(1)), (match.group(2) or "").lower()
+        seconds = number / 1000 if unit.startswith("m") or (not unit and number > _MAX_SECONDS) else number
+    else:
+        seconds = value / 1000 if value > _MAX_SECONDS else float(value)
+    return seconds if math.isfinite(seconds) and seconds > 0 else None
 
 
 def pytest_module(test_code: str) -> bool:

@@ -157,7 +157,7 @@ def _contract_row(row: dict[str, Any], columns: list[str], index: int, name: str
     for column in TEXT_COLUMNS:  # numbers and lists (an int answer, a list of answers) as the contract's text
         if column in out and column != "test_cases":
             out[column] = as_text(out[column])
-    if "test_cases" in out:  # a dataset's own test form (checker, entry point, prelude), stored in the contract's
+    if "test_cases" in out:  # a dataset's own test form (checker, entry point, prelude, time limit) -> the contract's
         out["test_cases"] = stored_test_cases(out["test_cases"], **test_columns)
     if "sample_index" in row:
         out["sample_index"] = row["sample_index"]

@@ -9,10 +9,10 @@ entry's `where:` keeps the rows whose column has a value (`kit.core.sources.row_
 A `problem` entry (GRPO) reads problems with their references - a kit `metadata` config, or any dataset whose
 columns `columns:` maps to the metadata names (a nested field by its path, `reward_model.ground_truth`; a problem
 given as a chat, as verl's `prompt` column, by its user turn; tests in the dataset's own form, with a `checker`,
-`entry_point` or `prelude` column put into them) with `domain:` for every row (default: each row's own) - into a
-`prompt` (the chat turns, built by the kit's one prompt builder, `kit.core.chat.prompt_messages`, as `kit curate`
-asked the teacher and `kit eval` asks the model) and the reward columns (`REWARD_COLUMNS`), which TRL hands to every
-reward function.
+`entry_point`, `prelude` or `time_limit` column put into them) with `domain:` for every row (default: each row's
+own) - into a `prompt` (the chat turns, built by the kit's one prompt builder, `kit.core.chat.prompt_messages`, as
+`kit curate` asked the teacher and `kit eval` asks the model) and the reward columns (`REWARD_COLUMNS`), which TRL
+hands to every reward function.
 """
 
 from __future__ import annotations
@@ -208,7 +208,7 @@ def _problems(dataset: Any, entry: DatasetEntry, prompt: Format | None) -> Any:
         # the row as the prompt builder reads it. The entry's domain picks the instruction and wins, as a curate
         # source's does: a dataset's own `domain` may be a subject taxonomy (Big-Math's is a list of subjects).
         row = {**row, "problem": problem, "domain": kit_domain(entry.domain or row.get("domain"))}
-        # tests in the dataset's own form (and its checker, entry-point or prelude column), in the contract's form
+        # tests in the dataset's own form (and its checker, entry point, prelude or time limit), in the contract's form
         values = {name: as_text(row.get(name)) for name in REWARD_COLUMNS if name != "test_cases"}
         values["test_cases"] = stored_test_cases(row.get("test_cases"), **mapped_test_columns(row, entry.columns))
         values["problem_id"] = values["problem_id"] or problem_id(problem)

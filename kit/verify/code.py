@@ -18,6 +18,11 @@ JSON string; the forms public datasets ship are read too, see `kit.core.testcase
   test_add(): ..."}`, run with pytest against the solution saved as `solution.py`, as KodCode's grader runs it.
   It passes when pytest exits 0 with no test skipped; the detail's failures say which test failed and why.
 
+Stdin/stdout and call-based tests may carry the problem's own `"time_limit"` per test, in seconds (a dataset's time
+limit column mapped to `time_limit`, see `kit.core.testcases`): it replaces `test_timeout_s` of the limits for that
+problem's tests, as open-r1's Codeforces grader applies each problem's limit. A problem's memory limit is not applied:
+the kit's limit is on the address space of a test process forked from the sandbox server, not a fresh interpreter's.
+
 The tests of one sample run in one sandbox request, one after the other, each in its own confined test process.
 Only the inputs enter the sandbox; outputs are compared here: token by token, whitespace and line breaks between
 tokens ignored (as Codeforces' default checker, testlib's wcmp, and the grader open-r1 validated its Codeforces
@@ -43,7 +48,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from kit.core.parallel import Closing, cpu_count, ordered_map
@@ -83,6 +88,7 @@ class TestSpec:
     entry_point: str | None = None
     checker: str | None = None  # stdio: a checker program (see the module doc) instead of the comparison
     prelude: str | None = None  # assert: code run before the solution (see the module doc)
+    time_limit: float | None = None  # stdio and call: the problem's own limit per test, in seconds
 
     @property
     def total(self) -> int:
@@ -173,6 +179,10 @@ def parse_test_cases(test_cases: Any, starter_code: str | None = None) -> TestSp
         return TestSpec("assert", [], [], test_code=data["test_code"], entry_point=entry, prelude=prelude)
     if data.get("prelude"):
         raise InvalidTestCases("test_cases.prelude applies to assert tests (test_code), not to input/output tests")
+    time_limit = data.get("time_limit")
+    if time_limit is not None and (isinstance(time_limit, bool) or not isinstance(time_limit, int | float)
+                                   or not 0 < time_limit < math.inf):
+        raise InvalidTestCases(f"test_cases.time_limit must be a number of seconds, got {time_limit!r}")
     inputs, outputs = data.get("inputs"), data.get("outputs")
     if not isinstance(inputs, list) or not isinstance(outputs, list):
         raise InvalidTestCases("test_cases needs lists `inputs` and `outputs` (or `test_code`)")
@@ -187,7 +197,7 @@ def parse_test_cases(test_cases: Any, starter_code: str | None = None) -> TestSp
         if not isinstance(fn_name, str) or not fn_name.isidentifier():
             raise InvalidTestCases(f"test_cases.fn_name is not a function name: {fn_name!r}")
         use_class = bool(starter_code and SOLUTION_CLASS.search(starter_code))
-        return TestSpec("call", inputs, outputs, fn_name=fn_name, use_class=use_class)
+        return TestSpec("call", inputs, outputs, fn_name=fn_name, use_class=use_class, time_limit=time_limit)
     inputs, outputs = [joined_lines(x) for x in inputs], [joined_lines(x) for x in outputs]  # APPS/TACO lists
     if not all(isinstance(x, str) for x in inputs + outputs):
         raise InvalidTestCases("stdin/stdout test_cases need string inputs and outputs")
@@ -203,7 +213,7 @@ def parse_test_cases(test_cases: Any, starter_code: str | None = None) -> TestSp
         except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
             raise InvalidTestCases(f"test_cases.checker is not Python ({type(exc).__name__}: "
                                    f"{(str(exc).splitlines() or [''])[0][:100]})") from None
-    return TestSpec("stdio", inputs, outputs, checker=checker or None)
+    return TestSpec("stdio", inputs, outputs, checker=checker or None, time_limit=time_limit)
 
 
 def _prelude(prelude: Any) -> str | None:
@@ -407,7 +417,10 @@ def verify_code(row: Mapping[str, Any], sandbox: Sandbox, limits: Limits | None 
     payload = {"mode": spec.mode, "code": code, "inputs": spec.inputs, "fn_name": spec.fn_name,
                "use_class": spec.use_class, "test_code": spec.test_code, "entry_point": spec.entry_point,
                "prelude": spec.prelude}
-    result = sandbox.run("tests", payload, limits)
+    run_limits = limits or sandbox.limits
+    if spec.time_limit is not None:  # the problem's own limit per test
+        run_limits = replace(run_limits, test_timeout_s=spec.time_limit)
+    result = sandbox.run("tests", payload, run_limits)
     by_test = {r["test"]: r for r in result.records if isinstance(r.get("test"), int)}
     checked = _run_checker(spec, by_test, sandbox, limits) if spec.checker is not None and result.complete else {}
     any_case = accepts_any_case(row.get("problem"))
@@ -417,6 +430,8 @@ def verify_code(row: Mapping[str, Any], sandbox: Sandbox, limits: Limits | None 
     detail: dict[str, Any] = {"mode": spec.mode, "passed_tests": passed_tests, "total_tests": spec.total,
                               "failures": failures[:_MAX_FAILURES],
                               "isolation": sandbox.isolation}
+    if spec.time_limit is not None:
+        detail["time_limit_s"] = spec.time_limit
     if spec.checker is not None:
         detail["checker"] = True
     elif any_case and spec.mode == "stdio":
