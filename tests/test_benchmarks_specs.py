@@ -16,7 +16,8 @@ METADATA = ("problem_id", "problem", "domain", "source", "ground_truth_solution"
 
 def test_specs_are_the_families_specs_in_order() -> None:
     names = [spec.name for family in FAMILIES for spec in family.SPECS]
-    assert names == ["aime24", "aime25", "amc23", "math500", "gpqa_diamond", "livecodebench", "humaneval"]
+    assert names == ["aime24", "aime25", "amc23", "math500", "gsm8k", "olympiadbench", "gpqa_diamond", "livecodebench",
+                     "humaneval"]
     assert list(SPECS) == names  # no name given twice (a duplicate would collapse in the dict)
     for family in FAMILIES:
         for spec in family.SPECS:
@@ -70,3 +71,38 @@ def test_math_answer_of_a_float() -> None:
 def test_public_api() -> None:
     for name in ("SPECS", "BENCHMARKS", "Benchmark", "Row", "load_benchmark", "benchmark_problems"):
         assert hasattr(benchmarks, name)
+
+
+def test_gsm8k_and_olympiadbench_rows_score_with_the_math_answer_rule(tmp_path) -> None:
+    """GSM8K (openai/gsm8k, config main) keeps its answer as the `#### N` line of a worked solution; OlympiadBench
+    (Hothan/OlympiadBench, OE_TO_maths_en_COMP) keeps answers and solutions in lists, the first item being what its
+    own judge compares with. Both read from local copies in those layouts, then scored by the math rule."""
+    import json
+
+    from kit.evaluate.data import load
+    from kit.recipes.eval import BenchmarkConfig
+    from kit.verify.math import verify_row
+
+    gsm8k = tmp_path / "gsm8k.jsonl"
+    gsm8k.write_text(json.dumps({"question": "Janet has 3 boxes of 4 eggs and sells 2 eggs. How many are left?",
+                                 "answer": "She has 3 * 4 = <<3*4=12>>12 eggs.\n12 - 2 = <<12-2=10>>10\n#### 10"}) + "\n")
+    olympiad = tmp_path / "olympiad.jsonl"
+    olympiad.write_text("".join(json.dumps(row) + "\n" for row in [
+        {"id": 1606, "subfield": "Algebra", "context": None, "question": "Find the largest $C$ such that ...",
+         "solution": ["The largest possible $C$ is $C=\\frac{1}{2}$. ..."], "final_answer": ["$\\frac{1}{2}$"],
+         "is_multiple_answer": False, "unit": None, "answer_type": "Numerical", "error": None},
+        {"id": 1700, "subfield": "Number Theory", "context": "Let $n$ be a positive integer.",
+         "question": "Find all $n$ with $n^2 - 8n + 15 = 0$.", "solution": ["Factor: $(n-3)(n-5)=0$."],
+         "final_answer": ["$3$, $5$"], "is_multiple_answer": True, "unit": None, "answer_type": "Numerical",
+         "error": None}]))
+    (egg,) = load(BenchmarkConfig(name="gsm8k", path=str(gsm8k))).rows
+    largest, roots = load(BenchmarkConfig(name="olympiadbench", path=str(olympiad))).rows
+    assert egg["ground_truth_solution"].endswith("#### 10") and egg["source"] == "gsm8k"
+    assert roots["problem"] == "Let $n$ be a positive integer.\n\nFind all $n$ with $n^2 - 8n + 15 = 0$."
+    assert (largest["ground_truth_answer"], roots["ground_truth_answer"]) == ("$\\frac{1}{2}$", "$3$, $5$")
+    cases = [(egg, "So 10 eggs are left: $\\boxed{10}$", True), (egg, "\\boxed{12}", False),
+             (largest, "Hence $\\boxed{0.5}$.", True), (roots, "\\boxed{5, 3}", True), (roots, "\\boxed{3}", False)]
+    assert [verify_row({**row, "solution": reply}).passed for row, reply, _ in cases] == [c[2] for c in cases]
+    # OctoThinker's evaluation copy of GSM8K gives the number alone
+    assert SPECS["gsm8k"].convert({"question": "Q?", "answer": "18", "cot": "...", "id": "gsm8k-test-0"},
+                                  "gsm8k")["ground_truth_answer"] == "18"

@@ -278,3 +278,33 @@ def test_a_hub_model_is_pinned_to_its_commit_and_its_card_is_pushed(hub, tmp_pat
     assert result.source_url == "https://huggingface.co/datasets/me/tiny-reasoner-details"
     assert card.text.index("## Evaluation") < card.text.index("## Usage")
     assert "me/tiny-reasoner-details" in card.text
+
+
+def test_gsm8k_and_olympiadbench_from_local_copies(hub, teacher, tmp_path):
+    """The two benchmarks OctoThinker's RL runs are also measured on, from local copies in their Hub layouts
+    (openai/gsm8k main; Hothan/OlympiadBench OE_TO_maths_en_COMP): each scores by the math answer rule, and the
+    details record the gold the verifier read (GSM8K's is the `#### N` line of its reference solution)."""
+    gsm8k = [{"question": "A box holds 4 eggs. How many eggs are in 3 boxes?", "answer": "3 * 4 = <<3*4=12>>12\n#### 12"},
+             {"question": "Tom has 1,200 stamps and gives away 200. How many are left?", "answer": "#### 1,000"}]
+    olympiad = [{"id": 7, "subfield": "Algebra", "context": None, "question": "Find the real root of $x^3 = 8$.",
+                 "solution": ["$x = 2$."], "final_answer": ["$2$"], "is_multiple_answer": False, "unit": None,
+                 "answer_type": "Numerical", "error": None}]
+    for name, rows in (("gsm8k", gsm8k), ("olympiad", olympiad)):
+        (tmp_path / f"{name}.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    replies = {gsm8k[0]["question"]: "\\boxed{12}", gsm8k[1]["question"]: "\\boxed{1000}",
+               olympiad[0]["question"]: "\\boxed{3}"}  # the last one is wrong
+    for question, reply in replies.items():
+        teacher.add_recording(question, [{"content": f"<think>\nwork\n</think>\n\n{reply}"}])
+    recipe = tmp_path / "octo.yaml"
+    recipe.write_text(f"name: octo\nmodel: {{concurrency: 2}}\nbenchmarks:\n"
+                      f"  - {{name: gsm8k, path: {tmp_path / 'gsm8k.jsonl'}}}\n"
+                      f"  - {{name: olympiadbench, path: {tmp_path / 'olympiad.jsonl'}}}\n")
+    out = tmp_path / "out"
+    env = env_for(tmp_path, hub.url, hub.token, **{KEY_ENV: teacher.api_key})
+    proc = kit_eval(env, str(recipe), *served(teacher), "--out", str(out))
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    results = json.loads((out / "results.json").read_text())["benchmarks"]
+    assert results["gsm8k"]["scores"]["pass@1"]["value"] == 1.0 and results["gsm8k"]["dataset"]["source"] == "local"
+    assert results["olympiadbench"]["scores"]["pass@1"]["value"] == 0.0
+    [details_file] = (out / "details/gsm8k").glob("details-*.parquet")
+    assert sorted(row["gold"] for row in pq.read_table(details_file).to_pylist()) == ["1000", "12"]

@@ -3,7 +3,7 @@ bundled copy (if any), how its rows become metadata rows (problem_id, problem, d
 ground_truth_solution, ground_truth_answer, test_cases, starter_code) and how a sample is scored (`kind`).
 
     common          `Benchmark` (the spec), `Row`, `metadata_row`
-    math            aime24, aime25, amc23, math500 (Math-Verify on the last box)
+    math            aime24, aime25, amc23, math500, gsm8k, olympiadbench (Math-Verify on the last box)
     gpqa            gpqa_diamond (the letter of the chosen answer)
     livecodebench   livecodebench (its tests in the sandbox; the release's files, the tests' decoding)
     humaneval       humaneval (its `check` tests in the sandbox)

@@ -161,7 +161,9 @@ def _judge(item: LoadedBenchmark, stored: dict[tuple[str, int], dict[str, Any]],
         out.append({
             "benchmark": item.spec.name, "problem_id": problem["problem_id"], "sample_index": sample["sample_index"],
             "seed": sample["seed"], "problem": problem["problem"], "prompt": entry["prompt"],
-            "gold": problem.get("ground_truth_answer"), "reasoning": split.reasoning, "answer": split.solution,
+            # the gold the verifier read: GSM8K's is the `#### N` line of its reference solution
+            "gold": problem.get("ground_truth_answer") or verdict.detail.get("gold"),
+            "reasoning": split.reasoning, "answer": split.solution,
             "finish_reason": sample.get("finish_reason"), "output_tokens": sample.get("output_tokens"),
             "correct": verdict.passed, "reason": verdict.reason, "verifier": verdict.verifier,
             "verification": verdict.to_json(),

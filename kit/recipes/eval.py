@@ -26,7 +26,8 @@ from kit.recipes.base import (
     local_path,
 )
 
-BenchmarkName = Literal["aime24", "aime25", "amc23", "math500", "gpqa_diamond", "livecodebench", "humaneval"]
+BenchmarkName = Literal["aime24", "aime25", "amc23", "math500", "gsm8k", "olympiadbench", "gpqa_diamond",
+                        "livecodebench", "humaneval"]
 EVAL_INSTRUCTIONS = {
     **DEFAULT_INSTRUCTIONS,
     "science": "Think it through, then give the letter of the correct choice within \\boxed{}, e.g. \\boxed{A}.",
