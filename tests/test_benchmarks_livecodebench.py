@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from kit.benchmarks.livecodebench import (
+    PRELUDE,
     STDIN_INSTRUCTION,
     decode_tests,
     livecodebench_row,
@@ -159,7 +160,7 @@ def test_stdin_row():
     assert (row["domain"], row["source"], row["starter_code"]) == ("code", "livecodebench", None)
     assert row["ground_truth_solution"] is None and row["ground_truth_answer"] is None
     assert json.loads(row["test_cases"]) == {"inputs": ["3\n1 2 3\n", "2\n-5 5\n", "1\n100\n"],
-                                             "outputs": ["6\n", "0\n", "100\n"]}  # public first
+                                             "outputs": ["6\n", "0\n", "100\n"], "prelude": PRELUDE}  # public first
     assert {k: row[k] for k in ("contest_date", "difficulty", "platform", "question_id")} == {
         "contest_date": "2023-08-19T00:00:00", "difficulty": "easy", "platform": "atcoder", "question_id": "abc999_a"}
     assert livecodebench_row(STDIN_RAW, source="lcb_v5")["source"] == "lcb_v5"
@@ -173,7 +174,7 @@ def test_functional_row():
     assert row["starter_code"] == TWO_SUM_STARTER
     assert json.loads(row["test_cases"]) == {"fn_name": "twoSum", "inputs": [[[2, 7, 11, 15], 9], [[3, 2, 4], 6],
                                                                               [[3, 3], 6]],
-                                             "outputs": [[0, 1], [1, 2], [0, 1]]}
+                                             "outputs": [[0, 1], [1, 2], [0, 1]], "prelude": PRELUDE}
     assert row["platform"] == "leetcode" and row["difficulty"] == "medium"
 
 
@@ -232,3 +233,14 @@ def test_converted_rows_run_in_the_sandbox(sandbox, raw, right_code, wrong_code,
     wrong = verify_code(with_solution(row, wrong_code), sandbox, LIMITS)
     assert not wrong.passed and wrong.reason == "tests_failed"
     assert wrong.detail["passed_tests"] == wrong_passes
+
+
+def test_solutions_may_use_what_the_graders_imports_give_them(sandbox):
+    """LiveCodeBench's grader imports `typing`, `collections`, `math`, `sys` and more for every solution: a solution
+    that uses `deque`, `gcd` or `stdin` without importing them passes there, and so here (the tests' prelude)."""
+    stdin = "n = int(stdin.readline())\nprint(reduce(add, map(int, input().split())) + 0 * gcd(n, 1))"
+    functional = TWO_SUM_RIGHT.replace("from typing import List\n", "").replace("seen = {}", "seen = defaultdict(int)")
+    assert "import" not in functional
+    for raw, code in ((STDIN_RAW, stdin), (FUNCTIONAL_RAW, functional)):
+        verdict = verify_code(with_solution(livecodebench_row(raw), code), sandbox, LIMITS)
+        assert verdict.passed, verdict.detail

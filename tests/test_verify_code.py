@@ -640,9 +640,8 @@ def test_plain_objects_are_walked_without_recursion():
         _plain_objects([Node(type("Key", (), {"__hash__": lambda self: 1})())])
 
 
-def test_a_prelude_is_for_assert_tests_and_must_be_python():
-    with pytest.raises(InvalidTestCases, match="prelude applies to assert tests"):
-        parse_test_cases({**STDIO, "prelude": "import math"})
+def test_a_prelude_is_python_and_not_for_a_pytest_module():
+    assert parse_test_cases({**STDIO, "prelude": "import math"}).prelude == "import math"
     with pytest.raises(InvalidTestCases, match="prelude applies to assert tests, not to a pytest module"):
         parse_test_cases({"test_code": KODCODE, "prelude": "import math"})
     with pytest.raises(InvalidTestCases, match="prelude is not Python") as info:
@@ -650,7 +649,7 @@ def test_a_prelude_is_for_assert_tests_and_must_be_python():
     assert "\n" not in str(info.value)
     with pytest.raises(InvalidTestCases, match=r"or a method as `Solution\(\).name`"):
         parse_test_cases({**ASSERT, "entry_point": "Solution.add"})
-    assert stored_test_cases(CALL, prelude="import math") == json.dumps(CALL)  # only test code takes one
+    assert json.loads(stored_test_cases(CALL, prelude="import math")) == {**CALL, "prelude": "import math"}
     assert json.loads(stored_test_cases(ASSERT["test_code"], entry_point="add", prelude="  ")) == ASSERT
 
 
@@ -680,3 +679,45 @@ def test_a_problems_own_time_limit_replaces_the_test_timeout(verifier):
     for bad in (0, -1, "2 seconds", True):
         with pytest.raises(InvalidTestCases, match="time_limit must be a number of seconds"):
             parse_test_cases({**STDIO, "time_limit": bad})
+
+
+def test_a_prelude_runs_before_stdin_and_call_solutions(verifier):
+    """The imports a grader gives every solution (LiveCodeBench's) reach stdin programs and called functions; the
+    function under test must still be the solution's own, not a name only the prelude bound."""
+    prelude = "from math import *\nfrom collections import *\n"
+    uses_gcd = "a, b = map(int, input().split())\nprint(a + b + 0 * gcd(a, b))"
+    uses_deque = "def add(a, b):\n    return sum(deque([a, b]))"
+    results = verdicts(verifier, [row(uses_gcd, {**STDIO, "prelude": prelude}), row(uses_gcd, STDIO),
+                                  row(uses_deque, {**CALL, "prelude": prelude}), row(uses_deque, CALL),
+                                  row("def other(a, b):\n    return 0",  # `add` is only the prelude's
+                                      {**CALL, "prelude": "from operator import *"})])
+    assert [v.passed for v in results] == [True, False, True, False, False], results
+    assert "NameError: name 'gcd' is not defined" in results[1].detail["failures"][0]["detail"]
+    assert "the solution defines no function 'add'" in results[4].detail["failures"][0]["detail"]
+
+
+def test_annotations_naming_types_never_imported_are_no_error(verifier):
+    """Replies write `List[int]` without importing it, as LeetCode's starter code does; the kit compiles untrusted
+    code with postponed annotations (as Python 3.14 evaluates them lazily), so the annotation is never evaluated."""
+    code = "def add(a: Number, b: Number) -> Number:\n    return a + b"
+    annotated = "x: Deque[int] = 3\na, b = map(int, input().split())\nprint(a + b)"
+    assert [v.passed for v in verdicts(verifier, [row(code, CALL), row(annotated, STDIO)])] == [True, True]
+
+
+def test_humaneval_completions_may_use_the_prompts_imports_and_helpers(verifier):
+    """HumanEval's harness runs prompt + completion: the kit's HumanEval tests carry the prompt as their prelude, so
+    a reply that writes only the function may use the prompt's `List` and helpers (HumanEval/38's `encode_cyclic`),
+    and one that defines no function of that name still fails."""
+    import re
+
+    from kit.benchmarks import load_benchmark
+
+    rows = {json.loads(r["test_cases"])["entry_point"]: r for r in load_benchmark("humaneval")}
+    cyclic = rows["decode_cyclic"]
+    assert json.loads(cyclic["test_cases"])["prelude"] == cyclic["starter_code"]
+    only_function = re.search(r"^def decode_cyclic\b.*", cyclic["ground_truth_solution"], re.S | re.M).group(0)
+    assert "encode_cyclic" in only_function and "def encode_cyclic" not in only_function
+    results = verdicts(verifier, [{**cyclic, "solution": f"```python\n{only_function}\n```"},
+                                  {**cyclic, "solution": "```python\ndef decode(s):\n    return s\n```"}])
+    assert [v.passed for v in results] == [True, False], results
+    assert "defines no function 'decode_cyclic'" in results[1].detail["failures"][0]["detail"]

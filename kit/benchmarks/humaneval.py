@@ -9,10 +9,12 @@ from kit.benchmarks.common import Benchmark, Row, metadata_row
 
 
 def _humaneval_row(row: Row, name: str) -> Row:
-    """HumanEval: the prompt is both the problem and the starter code; tests keep their `check` form."""
+    """HumanEval: the prompt is both the problem and the starter code; tests keep their `check` form, and the prompt
+    is their prelude too - its harness runs prompt + completion, so a completion may use the prompt's imports
+    (`List`) and helpers (`poly`, `encode_cyclic`) without repeating them."""
+    tests = {"test_code": row["test"], "entry_point": row["entry_point"], "prelude": row["prompt"]}
     return metadata_row(row["prompt"], "code", name, solution=row["prompt"] + row["canonical_solution"],
-                        test_cases=json.dumps({"test_code": row["test"], "entry_point": row["entry_point"]}),
-                        starter_code=row["prompt"])
+                        test_cases=json.dumps(tests), starter_code=row["prompt"])
 
 
 SPECS = (

@@ -19,7 +19,7 @@ to the kit name `entry_point` (`columns: {test_cases: test, entry_point: entry_p
 the assert form. An entry point is a function's name, or a method of a fresh instance of a class, `Solution().twoSum`
 (LeetCodeDataset's, `ENTRY_POINT`). A dataset whose solutions and tests assume code run before them - imports, and
 helpers such as LeetCodeDataset's `ListNode`, `tree_node` and `is_same_list`, all in its `prompt` column, which its
-grader runs before the completion - maps that column to the kit name `prelude`: it is stored in assert tests as
+grader runs before the completion - maps that column to the kit name `prelude`: it is stored in the tests as
 `"prelude"` (the sandbox verifier runs it before the solution, see `kit.verify.code`).
 
 Stdin/stdout and call-based tests may carry `"time_limit"`, the problem's own limit in seconds for each test, as the
@@ -132,7 +132,7 @@ def stored_test_cases(value: Any, checker: str | None = None, entry_point: str |
     """What the kit stores as `test_cases`: the contract's JSON text (see the module docstring), with `checker` (a
     dataset's checker column; None or empty for none) put into stdin/stdout tests, `time_limit` (a dataset's limit per
     test, `time_limit_seconds`) into stdin/stdout and call-based tests, and `prelude` (code the solution and tests
-    assume run first) into test code; None stays None. A `test`
+    assume run first) into any; None stays None. A `test`
     that is Python source is `{"test_code": ...}`: a pytest module as it is; `def check(candidate): ...`, asserts or
     a program calling the function under test (MBPP+) with `entry_point` (a dataset's entry-point column: HumanEval
     and HumanEval+ keep `test` and `entry_point` apart), else with the one function its top level calls
@@ -153,7 +153,7 @@ def stored_test_cases(value: Any, checker: str | None = None, entry_point: str |
         return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
     if checker and "test_code" not in tests and not tests.get("fn_name"):
         tests["checker"] = checker
-    if extra and "test_code" in tests:
+    if extra:
         tests.update(extra)
     if (seconds := time_limit_seconds(time_limit)) is not None and "test_code" not in tests:
         tests["time_limit"] = seconds

@@ -5,19 +5,23 @@ after the other, and reports per test what came out (or, `check`, runs a dataset
 Expected outputs never enter a request that runs a solution: `kit/verify/code.py` compares outputs outside the
 sandbox, or sends them to a checker in a request of its own. Payload:
 
-    {"mode": "stdio", "code": ..., "inputs": ["1 2\\n", ...]}
-    {"mode": "call", "code": ..., "fn_name": "add", "use_class": false, "inputs": [[1, 2], ...]}
+    {"mode": "stdio", "code": ..., "inputs": ["1 2\\n", ...], "prelude": optional code run first}
+    {"mode": "call", "code": ..., "fn_name": "add", "use_class": false, "inputs": [[1, 2], ...], "prelude": ...}
     {"mode": "assert", "code": ..., "test_code": "def check(candidate): ..." or "assert add(1, 2) == 3",
      "entry_point": "add" or "Solution().add", "prelude": optional code run first}
     {"mode": "pytest", "code": ..., "test_code": "from solution import add\ndef test_add(): ..."}
     {"mode": "check", "code": checker source, "cases": [{"input": ..., "expected": ..., "output": ...}, ...]}
 
+A `prelude` (`stdio`, `call`, `assert`: the imports a grader gives every solution, as LiveCodeBench's does, or
+LeetCodeDataset's imports and `ListNode` / `TreeNode` helpers) runs first, in a namespace of its own; the solution
+starts with its names. The function under test must be the solution's own, not a name only the prelude bound.
+Untrusted code is compiled with postponed annotations (`base.compiled`).
+
 `assert` runs the solution, then the test code with the entry point bound: a function of the solution, or a method
-of a fresh instance of one of its classes (`Solution().add`, LeetCodeDataset's form). A `prelude` (LeetCodeDataset's
-imports and `ListNode` / `TreeNode` helpers) runs first, in a namespace of its own; the solution starts with its
-names, and the tests see them as the prelude bound them, so a solution cannot redefine the helpers that judge it. A
-value the entry point returns must be plain (`plain`) or a plain object (`_plain_objects`: the linked lists and
-trees LeetCode's tests compare with `is_same_list` / `is_same_tree`).
+of a fresh instance of one of its classes (`Solution().add`, LeetCodeDataset's form). The tests see the prelude's
+names as the prelude bound them, so a solution cannot redefine the helpers that judge it. A value the entry point
+returns must be plain (`plain`) or a plain object (`_plain_objects`: the linked lists and trees LeetCode's tests
+compare with `is_same_list` / `is_same_tree`).
 
 `check` runs a dataset's checker (open-r1/codeforces's `generated_checker`) once per case, as `checker.py INPUT
 EXPECTED OUTPUT` in a fresh folder of its test process, and reports what it printed. The kit sends it in a request
@@ -124,19 +128,36 @@ def _check_plain_class(kind: type) -> None:
 
 def _run_solution(code: str, namespace: dict) -> dict:
     """Run the solution in `namespace` (made by `base.fresh_globals()` before the fork: see there)."""
-    exec(compile(code, "<solution>", "exec"), namespace)
+    exec(base.compiled(code, "<solution>"), namespace)
     return namespace
 
 
-def _callable(namespace: dict, fn_name: str, use_class: bool):
-    solution_class = namespace.get("Solution")
-    if use_class or (fn_name not in namespace and isinstance(solution_class, type)):
+def _run_prelude(payload: dict, namespace: dict, prelude: dict) -> dict:
+    """Run the payload's prelude, if it has one, in `prelude` (its own namespace) and give its names to `namespace`
+    (the solution's); return those names."""
+    if not payload.get("prelude"):
+        return {}
+    exec(base.compiled(payload["prelude"], "<prelude>"), prelude)
+    given = {name: value for name, value in prelude.items() if name != "__builtins__"}
+    namespace.update(given)
+    return given
+
+
+def _own(namespace: dict, name: str, given: dict):
+    """What the solution bound to `name` in `namespace`: None when it is absent or only the prelude's (`given`)."""
+    value = namespace.get(name)
+    return None if name in given and value is given[name] else value
+
+
+def _callable(namespace: dict, fn_name: str, use_class: bool, given: dict):
+    solution_class, function = _own(namespace, "Solution", given), _own(namespace, fn_name, given)
+    if use_class or (function is None and isinstance(solution_class, type)):
         if not isinstance(solution_class, type):
             raise NameError("starter code defines class Solution, but the solution does not")
         return getattr(solution_class(), fn_name)
-    if fn_name not in namespace:
+    if function is None:
         raise NameError(f"the solution defines no function {fn_name!r}")
-    return namespace[fn_name]
+    return function
 
 
 def _printed(fn: Callable[[], None], sample: base.Sample, stdin: str = "") -> dict:
@@ -148,20 +169,28 @@ def _printed(fn: Callable[[], None], sample: base.Sample, stdin: str = "") -> di
     return record
 
 
+def _namespaces(payload: dict) -> tuple[dict, dict]:
+    """The solution's namespace and the prelude's (empty without a prelude), made before the fork."""
+    return base.fresh_globals(), base.fresh_globals() if payload.get("prelude") else {}
+
+
 def _run_stdio(payload: dict, sample: base.Sample, test_input: str) -> dict:
-    namespace = base.fresh_globals()
+    namespace, prelude = _namespaces(payload)
 
     def program() -> None:
+        _run_prelude(payload, namespace, prelude)
         _run_solution(payload["code"], namespace)
 
     return _printed(program, sample, test_input)
 
 
 def _run_call(payload: dict, sample: base.Sample, args: list) -> dict:
-    namespace = base.fresh_globals()
+    namespace, prelude = _namespaces(payload)
 
     def call() -> bytes:
-        fn = _callable(_run_solution(payload["code"], namespace), payload["fn_name"], payload.get("use_class", False))
+        given = _run_prelude(payload, namespace, prelude)
+        fn = _callable(_run_solution(payload["code"], namespace), payload["fn_name"], payload.get("use_class", False),
+                       given)
         result = fn(*args) if isinstance(args, list) else fn(args)
         return json.dumps(plain(result)).encode()
 
@@ -173,31 +202,29 @@ def _run_call(payload: dict, sample: base.Sample, args: list) -> dict:
     return record
 
 
-def _entry_point(namespace: dict, entry: str):
+def _entry_point(namespace: dict, entry: str, given: dict):
     """The function under test: `name` in the solution's namespace, or the method of a fresh instance of a class
-    there, `Class().method`."""
+    there, `Class().method` - bound by the solution, not only by the prelude (`given`: HumanEval's prompt, run as the
+    prelude, holds a stub of the function to write)."""
     name, _, method = entry.partition("().")
+    value = _own(namespace, name, given)
     if not method:
-        if entry not in namespace:
+        if value is None:
             raise NameError(f"the solution defines no function {entry!r}")
-        return namespace[entry]
-    if not isinstance(namespace.get(name), type):
+        return value
+    if not isinstance(value, type):
         raise NameError(f"the solution defines no class {name!r}")
-    return getattr(namespace[name](), method)
+    return getattr(value(), method)
 
 
 def _run_assert(payload: dict, sample: base.Sample) -> dict:
-    namespace, prelude, test_builtins = base.fresh_globals(), base.fresh_globals(), dict(base.CLEAN_BUILTINS)
+    (namespace, prelude), test_builtins = _namespaces(payload), dict(base.CLEAN_BUILTINS)
 
     def check() -> None:
-        given = {}
-        if payload.get("prelude"):
-            exec(compile(payload["prelude"], "<prelude>", "exec"), prelude)
-            given = {name: value for name, value in prelude.items() if name != "__builtins__"}
-            namespace.update(given)
+        given = _run_prelude(payload, namespace, prelude)
         _run_solution(payload["code"], namespace)
         entry = payload["entry_point"]
-        candidate = _entry_point(namespace, entry)
+        candidate = _entry_point(namespace, entry, given)
 
         def guarded(*args, **kwargs):
             result = candidate(*args, **kwargs)
@@ -212,7 +239,7 @@ def _run_assert(payload: dict, sample: base.Sample) -> dict:
         if entry.isidentifier():
             tests[entry] = guarded
         tests.pop("check", None)
-        exec(compile(payload["test_code"], "<tests>", "exec"), tests)
+        exec(base.compiled(payload["test_code"], "<tests>"), tests)
         if callable(tests.get("check")):
             tests["check"](guarded)
 
@@ -344,7 +371,7 @@ def _run_check(payload: dict, sample: base.Sample, case: dict) -> dict:
                 handle.write(text)
             paths.append(path)
         sys.argv = [os.path.join(folder, "checker.py"), *paths]
-        exec(compile(payload["code"], "<checker>", "exec"), namespace)
+        exec(base.compiled(payload["code"], "<checker>"), namespace)
 
     return _printed(check, sample)
 

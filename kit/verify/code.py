@@ -11,12 +11,15 @@ JSON string; the forms public datasets ship are read too, see `kit.core.testcase
 - call-based (APPS/TACO/LiveCodeBench functional): `{"fn_name": "add", "inputs": [[1, 2]], "outputs": [3]}`,
   a top-level function, or a method of `class Solution` when `starter_code` defines one;
 - assert-based (HumanEval, MBPP): `{"test_code": "def check(candidate): ...", "entry_point": "add"}`; the entry
-  point may be a method of a fresh instance, `Solution().twoSum`, and a `"prelude"` runs before the solution, in a
-  namespace of its own whose names the solution and the tests see (LeetCodeDataset's imports and its `ListNode` /
-  `TreeNode` helpers; the tests see the prelude's own helpers, whatever the solution binds);
+  point may be a method of a fresh instance, `Solution().twoSum` (LeetCodeDataset's), and the tests see the
+  prelude's own helpers (below), whatever the solution binds;
 - a pytest module (KodCode; BigCodeBench's unittest classes): `{"test_code": "from solution import add\\n\\ndef
   test_add(): ..."}`, run with pytest against the solution saved as `solution.py`, as KodCode's grader runs it.
   It passes when pytest exits 0 with no test skipped; the detail's failures say which test failed and why.
+
+All but a pytest module may carry a `"prelude"`: code run before the solution, in a namespace of its own whose
+names the solution starts with - the imports a grader gives every solution (LiveCodeBench's), LeetCodeDataset's
+imports and `ListNode` / `TreeNode` helpers, HumanEval's prompt. The function under test must be the solution's own.
 
 Stdin/stdout and call-based tests may carry the problem's own `"time_limit"` per test, in seconds (a dataset's time
 limit column mapped to `time_limit`, see `kit.core.testcases`): it replaces `test_timeout_s` of the limits for that
@@ -87,7 +90,7 @@ class TestSpec:
     test_code: str | None = None
     entry_point: str | None = None
     checker: str | None = None  # stdio: a checker program (see the module doc) instead of the comparison
-    prelude: str | None = None  # assert: code run before the solution (see the module doc)
+    prelude: str | None = None  # code run before the solution (see the module doc); not for a pytest module
     time_limit: float | None = None  # stdio and call: the problem's own limit per test, in seconds
 
     @property
@@ -177,8 +180,7 @@ def parse_test_cases(test_cases: Any, starter_code: str | None = None) -> TestSp
                                    "`columns: {entry_point: ...}`)")
         _check_runs_something(data["test_code"])
         return TestSpec("assert", [], [], test_code=data["test_code"], entry_point=entry, prelude=prelude)
-    if data.get("prelude"):
-        raise InvalidTestCases("test_cases.prelude applies to assert tests (test_code), not to input/output tests")
+    prelude = _prelude(data.get("prelude"))
     time_limit = data.get("time_limit")
     if time_limit is not None and (isinstance(time_limit, bool) or not isinstance(time_limit, int | float)
                                    or not 0 < time_limit < math.inf):
@@ -197,7 +199,8 @@ def parse_test_cases(test_cases: Any, starter_code: str | None = None) -> TestSp
         if not isinstance(fn_name, str) or not fn_name.isidentifier():
             raise InvalidTestCases(f"test_cases.fn_name is not a function name: {fn_name!r}")
         use_class = bool(starter_code and SOLUTION_CLASS.search(starter_code))
-        return TestSpec("call", inputs, outputs, fn_name=fn_name, use_class=use_class, time_limit=time_limit)
+        return TestSpec("call", inputs, outputs, fn_name=fn_name, use_class=use_class, time_limit=time_limit,
+                        prelude=prelude)
     inputs, outputs = [joined_lines(x) for x in inputs], [joined_lines(x) for x in outputs]  # APPS/TACO lists
     if not all(isinstance(x, str) for x in inputs + outputs):
         raise InvalidTestCases("stdin/stdout test_cases need string inputs and outputs")
@@ -213,7 +216,7 @@ def parse_test_cases(test_cases: Any, starter_code: str | None = None) -> TestSp
         except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
             raise InvalidTestCases(f"test_cases.checker is not Python ({type(exc).__name__}: "
                                    f"{(str(exc).splitlines() or [''])[0][:100]})") from None
-    return TestSpec("stdio", inputs, outputs, checker=checker or None, time_limit=time_limit)
+    return TestSpec("stdio", inputs, outputs, checker=checker or None, time_limit=time_limit, prelude=prelude)
 
 
 def _prelude(prelude: Any) -> str | None:
