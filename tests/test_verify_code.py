@@ -642,7 +642,7 @@ def test_plain_objects_are_walked_without_recursion():
 
 def test_a_prelude_is_python_and_not_for_a_pytest_module():
     assert parse_test_cases({**STDIO, "prelude": "import math"}).prelude == "import math"
-    with pytest.raises(InvalidTestCases, match="prelude applies to assert tests, not to a pytest module"):
+    with pytest.raises(InvalidTestCases, match="prelude is not for a pytest module"):
         parse_test_cases({"test_code": KODCODE, "prelude": "import math"})
     with pytest.raises(InvalidTestCases, match="prelude is not Python") as info:
         parse_test_cases({**ASSERT, "prelude": "#include <vector>\nint x;"})

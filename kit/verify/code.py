@@ -171,7 +171,7 @@ def parse_test_cases(test_cases: Any, starter_code: str | None = None) -> TestSp
         prelude = _prelude(data.get("prelude"))
         if pytest_module(data["test_code"]):
             if prelude:
-                raise InvalidTestCases("test_cases.prelude applies to assert tests, not to a pytest module")
+                raise InvalidTestCases("test_cases.prelude is not for a pytest module (its tests import the solution)")
             return TestSpec("pytest", [], [], test_code=data["test_code"])
         entry = data.get("entry_point")
         if not isinstance(entry, str) or not ENTRY_POINT.fullmatch(entry):
