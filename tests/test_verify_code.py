@@ -721,3 +721,54 @@ def test_humaneval_completions_may_use_the_prompts_imports_and_helpers(verifier)
                                   {**cyclic, "solution": "```python\ndef decode(s):\n    return s\n```"}])
     assert [v.passed for v in results] == [True, False], results
     assert "defines no function 'decode_cyclic'" in results[1].detail["failures"][0]["detail"]
+
+
+def test_mbpp_test_imports_are_the_prelude(verifier):
+    """MBPP's sanitized config (and MBPP+) keeps the imports its asserts need in `test_imports`, a list of statements;
+    mapped to `prelude` they run first (the full config's `test_setup_code` is one text)."""
+    test_list = ["assert count_chars('abca') == Counter({'a': 2, 'b': 1, 'c': 1})", "assert count_chars('') == Counter()"]
+    code = "from collections import Counter\ndef count_chars(s):\n    return Counter(s)"
+    with_imports = stored_test_cases(test_list, prelude=["from collections import Counter"])
+    assert json.loads(with_imports)["prelude"] == "from collections import Counter"
+    right, bare = verdicts(verifier, [row(code, with_imports), row(code, stored_test_cases(test_list))])
+    assert right.passed, right
+    # without them `Counter` is one more function every assert calls: no one entry point
+    assert (bare.passed, bare.reason) == (False, "invalid_test_cases") and "Counter" in bare.detail["error"]
+
+
+STANDARD = "from collections import Counter, OrderedDict, defaultdict, deque, namedtuple\n"
+
+
+def test_the_standard_librarys_containers_are_plain_results(verifier):
+    """A solution may return a Counter, an OrderedDict, a defaultdict, a deque or a namedtuple: each compares as the
+    builtin value it is (MBPP's canonical `freq_element` returns a Counter its test compares with a dict)."""
+    counts = {"test_code": "def check(candidate):\n    assert candidate('abca') == {'a': 2, 'b': 1, 'c': 1}\n",
+              "entry_point": "freq"}
+    pair = {"fn_name": "pair", "inputs": [[1, 2]], "outputs": [[1, 2]]}
+    tally = {"fn_name": "freq", "inputs": [["abca"]], "outputs": [{"a": 2, "b": 1, "c": 1}]}
+    results = verdicts(verifier, [
+        row(STANDARD + "def freq(s):\n    return Counter(s)", counts),
+        row(STANDARD + "def freq(s):\n    return Counter(s)", tally),
+        row(STANDARD + "def freq(s):\n    d = defaultdict(int)\n    for c in s:\n        d[c] += 1\n    return d", tally),
+        row(STANDARD + "def freq(s):\n    return OrderedDict(Counter(s))", counts),
+        row(STANDARD + "def pair(a, b):\n    return deque([a, b])", pair),
+        row(STANDARD + "P = namedtuple('P', 'x y')\ndef pair(a, b):\n    return P(a, b)", pair),
+        row(STANDARD + "def freq(s):\n    return Counter(s[:2])", counts),
+    ])
+    assert [v.passed for v in results] == [True, True, True, True, True, True, False], results
+
+
+STANDARD_HACKS = {
+    "patched Counter": "import collections\ncollections.Counter.__eq__ = lambda self, other: True\n"
+                       "def add(a, b):\n    return collections.Counter()",
+    "namedtuple with __eq__": "from collections import namedtuple\nclass P(namedtuple('P', 'x')):\n"
+                              "    def __eq__(self, other):\n        return True\ndef add(a, b):\n    return P(0)",
+    "tuple subclass posing as one": "class P(tuple):\n    _fields = ()\n    def __eq__(self, other):\n"
+                                    "        return True\ndef add(a, b):\n    return P()",
+}
+
+
+@pytest.mark.parametrize("name", list(STANDARD_HACKS))
+def test_standard_containers_cannot_be_faked(verifier, name):
+    results = verdicts(verifier, [row(STANDARD_HACKS[name], ASSERT), row(STANDARD_HACKS[name], CALL)])
+    assert not any(v.passed for v in results), results

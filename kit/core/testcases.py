@@ -19,8 +19,9 @@ to the kit name `entry_point` (`columns: {test_cases: test, entry_point: entry_p
 the assert form. An entry point is a function's name, or a method of a fresh instance of a class, `Solution().twoSum`
 (LeetCodeDataset's, `ENTRY_POINT`). A dataset whose solutions and tests assume code run before them - imports, and
 helpers such as LeetCodeDataset's `ListNode`, `tree_node` and `is_same_list`, all in its `prompt` column, which its
-grader runs before the completion - maps that column to the kit name `prelude`: it is stored in the tests as
-`"prelude"` (the sandbox verifier runs it before the solution, see `kit.verify.code`).
+grader runs before the completion; MBPP's `test_setup_code`, or the `test_imports` list of its sanitized config and
+of MBPP+ - maps that column to the kit name `prelude`: it is stored in the tests as `"prelude"` (the sandbox verifier
+runs it before the solution, see `kit.verify.code`).
 
 Stdin/stdout and call-based tests may carry `"time_limit"`, the problem's own limit in seconds for each test, as the
 judge gave it (open-r1/codeforces's `time_limit`, which the grader open-r1 validated its tests with applies to every
@@ -66,6 +67,8 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+from kit.core.schema import joined_lines
+
 
 class InvalidTestCases(ValueError):
     """Tests in no form the kit reads; the message is one line."""
@@ -76,9 +79,10 @@ _CALL = {"functional", "function_call", "call"}
 _PYTHON = {"python", "python3", "py"}
 
 
-def contract_tests(value: Any, fn_name: str | None = None) -> dict[str, Any]:
+def contract_tests(value: Any, fn_name: str | None = None, prelude: str | None = None) -> dict[str, Any]:
     """The contract form (a dict, see the module docstring) of tests in any form this module reads; `fn_name` names
-    the function of call-based tests that do not name it themselves. InvalidTestCases (one line) otherwise."""
+    the function of call-based tests that do not name it themselves; the names a `prelude` binds are no candidates
+    for the function under test of test code. InvalidTestCases (one line) otherwise."""
     if value is None or value == "":
         raise InvalidTestCases("test_cases is empty")
     if isinstance(value, str):
@@ -90,27 +94,27 @@ def contract_tests(value: Any, fn_name: str | None = None) -> dict[str, Any]:
                 raise InvalidTestCases(why) from None
             if error := _python_error(value):  # test code (KodCode's `test`) that does not compile: say where
                 raise InvalidTestCases(f"{why}, nor Python test code ({error})") from None
-            return contract_tests({"test_code": value})  # test code as a dataset ships it
+            return contract_tests({"test_code": value}, prelude=prelude)  # test code as a dataset ships it
     if isinstance(value, list | tuple):
-        return _from_list(list(value), fn_name)
+        return _from_list(list(value), fn_name, prelude)
     if not isinstance(value, Mapping):
         raise InvalidTestCases(f"test_cases must be a JSON object or a list of tests, got {type(value).__name__}")
     if "test_cases" in value:  # a verification_info object
         language = value.get("language")
         if language is not None and str(language).strip().lower() not in _PYTHON:
             raise InvalidTestCases(f"test_cases are for {language}; the sandbox runs Python")
-        return contract_tests(value["test_cases"], value.get("fn_name") or fn_name)
+        return contract_tests(value["test_cases"], value.get("fn_name") or fn_name, prelude)
     if "test_code" in value or "inputs" in value or "outputs" in value:
         data = dict(value)
         if fn_name and "test_code" not in data and not data.get("fn_name"):
             data["fn_name"] = fn_name
         if "test_code" in data and not data.get("entry_point"):
-            data.update(_entry_point_of(data["test_code"]))
+            data.update(_entry_point_of(data["test_code"], data.get("prelude") or prelude))
         return data
     if "input" in value and "output" in value:
         if isinstance(value["input"], list) and isinstance(value["output"], list):  # CodeContests
             return {"inputs": value["input"], "outputs": value["output"]}
-        return _from_list([value], fn_name)  # one test object
+        return _from_list([value], fn_name, prelude)  # one test object
     raise InvalidTestCases("test_cases needs lists `inputs` and `outputs` (or `test_code`, or a list of "
                            "{input, output} tests)")
 
@@ -128,17 +132,18 @@ def mapped_test_columns(row: Mapping[str, Any], columns: Mapping[str, str]) -> d
 
 
 def stored_test_cases(value: Any, checker: str | None = None, entry_point: str | None = None,
-                      prelude: str | None = None, time_limit: Any = None) -> str | None:
+                      prelude: str | list[str] | None = None, time_limit: Any = None) -> str | None:
     """What the kit stores as `test_cases`: the contract's JSON text (see the module docstring), with `checker` (a
     dataset's checker column; None or empty for none) put into stdin/stdout tests, `time_limit` (a dataset's limit per
     test, `time_limit_seconds`) into stdin/stdout and call-based tests, and `prelude` (code the solution and tests
-    assume run first) into any; None stays None. A `test`
+    assume run first; a list of lines is joined) into any; None stays None. A `test`
     that is Python source is `{"test_code": ...}`: a pytest module as it is; `def check(candidate): ...`, asserts or
     a program calling the function under test (MBPP+) with `entry_point` (a dataset's entry-point column: HumanEval
     and HumanEval+ keep `test` and `entry_point` apart), else with the one function its top level calls
     (`_program`), else with none (the verifier says it is missing). A list of asserts calls `entry_point`."""
     if value is None:
         return None
+    prelude = joined_lines(prelude)  # MBPP's `test_imports`: a list of import statements
     extra = {"prelude": prelude} if isinstance(prelude, str) and prelude.strip() else {}
     if isinstance(value, str) and _python_source(value):
         tests = contract_tests({"test_code": value, **({"entry_point": entry_point} if entry_point else {}), **extra})
@@ -148,7 +153,8 @@ def stored_test_cases(value: Any, checker: str | None = None, entry_point: str |
         if isinstance(parsed, str):  # JSON text of a string: no test form (contract_tests says so)
             raise InvalidTestCases
         asserts = isinstance(parsed, list) and all(isinstance(test, str) for test in parsed)
-        tests = contract_tests(parsed, entry_point if asserts else None)  # it names no stdin or call tests' function
+        # an entry point names no stdin or call tests' function
+        tests = contract_tests(parsed, entry_point if asserts else None, extra.get("prelude"))
     except (json.JSONDecodeError, InvalidTestCases):
         return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
     if checker and "test_code" not in tests and not tests.get("fn_name"):
@@ -237,13 +243,13 @@ def _looks_like_python(text: str) -> bool:
     return bool(_PYTHON_START.match(text))
 
 
-def _from_list(tests: list[Any], fn_name: str | None) -> dict[str, Any]:
+def _from_list(tests: list[Any], fn_name: str | None, prelude: str | None) -> dict[str, Any]:
     """A list of test objects in the contract form: all stdin/stdout, or all calls of one function; or a list of
     assert statements (`_from_asserts`)."""
     if not tests:
         raise InvalidTestCases("test_cases has no tests")
     if all(isinstance(test, str) for test in tests):
-        return _from_asserts(tests, fn_name)
+        return _from_asserts(tests, fn_name, prelude)
     kinds = set()
     for i, test in enumerate(tests):
         if not (isinstance(test, Mapping) and "input" in test and "output" in test):
@@ -267,7 +273,7 @@ def _from_list(tests: list[Any], fn_name: str | None) -> dict[str, Any]:
                         for i, test in enumerate(tests)]}
 
 
-def _from_asserts(tests: list[str], fn_name: str | None) -> dict[str, Any]:
+def _from_asserts(tests: list[str], fn_name: str | None, prelude: str | None) -> dict[str, Any]:
     """Assert statements (`assert add(1, 2) == 3`) as one `test_code`; the entry point is `fn_name`, else the one
     function that every assert calls by name (`_program`)."""
     code = "\n".join(test.strip() for test in tests)
@@ -277,7 +283,7 @@ def _from_asserts(tests: list[str], fn_name: str | None) -> dict[str, Any]:
         raise InvalidTestCases(f"the assert tests are not Python ({type(exc).__name__})") from None
     if not any(isinstance(node, ast.Assert) for node in tree.body):
         raise InvalidTestCases("test_cases is a list of texts but holds no assert statement")
-    return _program(code, tree, fn_name)
+    return _program(code, tree, fn_name, _prelude_names(prelude))
 
 
 def bound_names(tree: ast.AST, module_scope: bool = False) -> set[str]:
@@ -310,25 +316,36 @@ def free_names(tree: ast.AST) -> set[str]:
     return used - bound_names(tree) - _BUILTIN_NAMES
 
 
-def _entry_point_of(test_code: Any) -> dict[str, Any]:
+def _prelude_names(prelude: Any) -> set[str]:
+    """The names a prelude binds in its module (`import *` aside); none for no prelude or one that is no Python."""
+    if not isinstance(prelude, str):
+        return set()
+    try:
+        return bound_names(ast.parse(prelude), module_scope=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+
+
+def _entry_point_of(test_code: Any, prelude: Any = None) -> dict[str, Any]:
     """`test_code` and its entry point (`_program`) for test code that names none; {} when it needs none (a pytest
     module), is no Python, or calls no one function (the verifier then says the entry point is missing)."""
     if not isinstance(test_code, str) or pytest_module(test_code):
         return {}
     try:
-        return _program(test_code, ast.parse(test_code), None)
+        return _program(test_code, ast.parse(test_code), None, _prelude_names(prelude))
     except (SyntaxError, ValueError, RecursionError, MemoryError, InvalidTestCases):
         return {}
 
 
-def _program(code: str, tree: ast.Module, fn_name: str | None) -> dict[str, Any]:
+def _program(code: str, tree: ast.Module, fn_name: str | None, given: set[str] | None = None) -> dict[str, Any]:
     """Test code that calls the function under test from its top level - asserts (MBPP's `test_list`), or a program
     looping over inputs (MBPP+'s `test`: `assertion(similar_elements(*inp), exp, 0)`) - in the assert form. The
     entry point is `fn_name`, else the one function that every top-level statement calling an outside function
     calls by name: builtins, and names the code binds itself (its helpers, imports, variables), left out. A
     standard module the code uses without importing it (`math.isclose(...)`: MBPP keeps its imports in another
-    column, `test_imports`) is imported first, so a right solution that did not import it passes."""
-    bound = bound_names(tree)
+    column, `test_imports`) is imported first, so a right solution that did not import it passes. Names a prelude
+    binds (`given`: MBPP's `test_imports` mapped to it) count as bound."""
+    bound = bound_names(tree) | (given or set())
     modules = sorted({node.value.id for node in ast.walk(tree) if isinstance(node, ast.Attribute)
                       and isinstance(node.value, ast.Name) and node.value.id in sys.stdlib_module_names} - bound)
     imports = "".join(f"import {name}\n" for name in modules)

@@ -45,6 +45,7 @@ same).
 
 from __future__ import annotations
 
+import collections
 import importlib
 import json
 import os
@@ -62,18 +63,46 @@ except ImportError:  # imported from the kit itself (e.g. for reading the docs o
 _PLAIN = (type(None), bool, int, float, str)
 
 
+# The standard library's containers, as it defines them, captured before untrusted code runs: a solution may return
+# one (MBPP's canonical `freq_element` returns a Counter; a namedtuple compares as the tuple it is). Counter is a
+# Python class whose methods a solution could replace; the others are C types, which it cannot change.
+_COUNTER_MEMBERS = dict(vars(collections.Counter))
+_NAMEDTUPLE_MEMBERS = frozenset(vars(collections.namedtuple("_Shape", ""))) | {
+    "__annotations__", "__orig_bases__", "__annotate__", "__annotate_func__", "__replace__", "__qualname__",
+    "__firstlineno__", "__static_attributes__"}
+
+
+def _standard(kind: type) -> type | None:
+    """The builtin type a standard-library container compares as (dict for Counter, OrderedDict and defaultdict, list
+    for deque, tuple for a namedtuple) when `kind` is one as the standard library made it; else None."""
+    if kind in (collections.OrderedDict, collections.defaultdict):
+        return dict
+    if kind is collections.Counter and dict(vars(kind)) == _COUNTER_MEMBERS:
+        return dict
+    if kind is collections.deque:
+        return list
+    members, fields = vars(kind), vars(kind).get("_fields")
+    if (kind.__bases__ == (tuple,) and type(kind) is type and isinstance(fields, tuple)
+            and all(isinstance(name, str) and type(members.get(name)).__name__ == "_tuplegetter" for name in fields)
+            and set(members) <= _NAMEDTUPLE_MEMBERS | set(fields)):
+        return tuple
+    return None
+
+
 def plain(value, depth: int = 0):
-    """`value` made of builtin types only (JSON-ready), or TypeError: objects with a custom `__eq__` never pass."""
+    """`value` made of builtin types only (JSON-ready), or TypeError: objects with a custom `__eq__` never pass. The
+    standard library's containers (`_standard`) become the builtin value they compare as."""
     if depth > 100:
         raise TypeError("result nested too deeply")
     kind = type(value)
     if kind in _PLAIN:
         return value
-    if kind in (list, tuple):
+    standard = _standard(kind) if kind not in (list, tuple, set, frozenset, dict) else None
+    if kind in (list, tuple) or standard in (list, tuple):
         return [plain(v, depth + 1) for v in value]
     if kind in (set, frozenset):
         return sorted((plain(v, depth + 1) for v in value), key=repr)
-    if kind is dict:
+    if kind is dict or standard is dict:
         out = {}
         for key, v in value.items():
             if type(key) not in _PLAIN:
@@ -91,11 +120,11 @@ _MAX_OBJECTS = 1_000_000
 
 
 def _plain_objects(value) -> None:
-    """TypeError unless `value` is made of plain values (`plain`: dict keys too) and plain objects - instances of a
-    class whose only base is `object` and whose body defines only methods, plain constants and none of the special
-    methods that compare, convert, hash or fetch attributes, with attributes that are again such values. It is
-    walked without recursion (a LeetCode linked list may hold 10^5 nodes). A plain object compares by identity, so it
-    passes only a test that reads its attributes (`is_same_list`, `is_same_tree`)."""
+    """TypeError unless `value` is made of plain values (`plain`: dict keys too, and the standard library's containers)
+    and plain objects - instances of a class whose only base is `object` and whose body defines only methods, plain
+    constants and none of the special methods that compare, convert, hash or fetch attributes, with attributes that are
+    again such values. It is walked without recursion (a LeetCode linked list may hold 10^5 nodes). A plain object
+    compares by identity, so it passes only a test that reads its attributes (`is_same_list`, `is_same_tree`)."""
     pending, seen = [value], set()
     while pending:
         item = pending.pop()
@@ -105,9 +134,10 @@ def _plain_objects(value) -> None:
         seen.add(id(item))
         if len(seen) > _MAX_OBJECTS:
             raise TypeError("result holds too many objects")
-        if kind in (list, tuple, set, frozenset):
+        standard = _standard(kind) if kind not in (list, tuple, set, frozenset, dict) else None
+        if kind in (list, tuple, set, frozenset) or standard in (list, tuple):
             pending.extend(item)
-        elif kind is dict:
+        elif kind is dict or standard is dict:
             pending.extend(item)
             pending.extend(item.values())
         else:
