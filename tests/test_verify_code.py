@@ -15,6 +15,7 @@ from kit.verify.code import (
     extract_code,
     outputs_match,
     parse_test_cases,
+    stated_tolerance,
     values_match,
 )
 
@@ -772,3 +773,36 @@ STANDARD_HACKS = {
 def test_standard_containers_cannot_be_faked(verifier, name):
     results = verdicts(verifier, [row(STANDARD_HACKS[name], ASSERT), row(STANDARD_HACKS[name], CALL)])
     assert not any(v.passed for v in results), results
+
+
+@pytest.mark.parametrize(("statement", "tolerance"), [
+    ("Your answer is considered correct if its absolute or relative error does not exceed $10^{-6}$.", 1e-6),
+    ("Your answer will be accepted if its absolute or relative error does not exceed 10 - 4.", 1e-4),  # CodeContests
+    ("Your output is considered correct if the absolute or relative error from the judge's answer is at most "
+     "10^{-9}.", 1e-9),  # AtCoder
+    ("Print the area with an absolute error of at most 1e-3.", 1e-3),
+    ("Answers within 10-5 of the actual answer will be accepted.", 1e-5),  # LeetCode, superscript lost
+    ("The absolute error must be at most 10^{−2} (or the relative error at most 10^{−8}).", 1e-2),
+    ("Print n - 1 numbers. If there is an error, print -1.", None),
+    ("If there is no answer, print -1. Constraints: 1 <= n <= 10-3", None),
+])
+def test_stated_tolerance(statement, tolerance):
+    assert stated_tolerance(statement) == tolerance
+
+
+def test_real_valued_outputs_compare_within_the_statements_own_error(verifier):
+    """A judge's checker accepts the error its statement states (testlib's rcmp4, rcmp9); without one, 1e-6."""
+    third = {"inputs": ["1 3\n"], "outputs": ["0.333333333333\n"]}
+    four_places = "a, b = map(int, input().split())\nprint(f'{a / b:.4f}')"
+    six_places = "a, b = map(int, input().split())\nprint(f'{a / b:.6f}')"
+    loose = "Print a / b. Your answer is correct if its absolute or relative error does not exceed 10^{-4}."
+    strict = "Print a / b. Your answer is correct if its absolute or relative error does not exceed 10^{-9}."
+    call = {"fn_name": "ratio", "inputs": [[1, 3]], "outputs": [0.333333333333]}
+    rows = [{**row(four_places, third), "problem": loose}, {**row(four_places, third), "problem": "Print a / b."},
+            {**row(six_places, third), "problem": "Print a / b."}, {**row(six_places, third), "problem": strict},
+            {**row("def ratio(a, b):\n    return round(a / b, 5)", call),
+             "problem": "Return a / b. Answers within 10^-5 of the actual answer will be accepted."},
+            {**row("def ratio(a, b):\n    return round(a / b, 5)", call), "problem": "Return a / b."}]
+    results = verdicts(verifier, rows)
+    assert [v.passed for v in results] == [True, False, True, False, True, False], results
+    assert results[0].detail["tolerance"] == 1e-4 and "tolerance" not in results[2].detail

@@ -29,10 +29,12 @@ the kit's limit is on the address space of a test process forked from the sandbo
 The tests of one sample run in one sandbox request, one after the other, each in its own confined test process.
 Only the inputs enter the sandbox; outputs are compared here: token by token, whitespace and line breaks between
 tokens ignored (as Codeforces' default checker, testlib's wcmp, and the grader open-r1 validated its Codeforces
-tests with compare them: `1 2` on one line is `1\\n2`), integers equal exactly and other numbers within 1e-6
-relative or absolute, and letters up to case when the statement accepts answers in any case (`accepts_any_case`:
-Codeforces' "You can output the answer in any case", judged there by a case-insensitive checker). A sample passes
-only when every test passes and the harness ran to its end.
+tests with compare them: `1 2` on one line is `1\\n2`), integers equal exactly and other numbers within the error
+the statement states (`stated_tolerance`: "absolute or relative error does not exceed 10^{-4}", which the judge's
+checker applies) or else 1e-6, relative or absolute (call-based return values too), and letters up to case when the
+statement accepts answers in any case (`accepts_any_case`: Codeforces' "You can output the answer in any case",
+judged there by a case-insensitive checker). A sample passes only when every test passes and the harness ran to its
+end.
 
 A checker (open-r1/codeforces's `generated_checker`: a Python program run as `checker.py INPUT EXPECTED OUTPUT`
 that prints `1`, or `100`, to accept) replaces that comparison. It runs in the sandbox too, in a second request
@@ -78,6 +80,13 @@ _INTEGER = re.compile(r"[+-]?\d+")
 _ANY_CASE = re.compile(r"\b(?:print|output|write)\w*\b[^.\n]{0,80}?\bin\s+any\s+(?:letter\s+)?(?:case|register)\b"
                        r"|\bcase[\s-]?insensitive", re.IGNORECASE)
 _MAX_FAILURES = 10
+# A stated bound on the error of real-valued answers: 10^{-k}, 10^-k, 10^(-k), "10 - k" and "10-k" (statements whose
+# superscript was lost in the text), 1e-k; after "error" (or "precision") in the same sentence, or LeetCode's
+# "within 10^-k"
+_POWER = (r"(?:10\s*\^\s*\{\s*[-−–]\s*(\d{1,2})\s*\}|10\s*\^\s*\(?\s*[-−–]\s*(\d{1,2})|10\s*[-−–]\s*(\d{1,2})\b"
+          r"|1\s*[eE]\s*[-−–]\s*(\d{1,2}))")
+_STATED_ERROR = re.compile(r"\b(?:error|precision)\b[^.!?]{0,120}?" + _POWER + r"|\bwithin\s+\$?" + _POWER,
+                           re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -282,25 +291,27 @@ def _integer_text(token: str) -> str | None:
     return digits if digits == "0" or not token.startswith("-") else "-" + digits
 
 
-def _tokens_equal(a: str, b: str, any_case: bool = False) -> bool:
+def _tokens_equal(a: str, b: str, any_case: bool = False, tolerance: float = _TOLERANCE) -> bool:
     """Two output tokens: the same text (or, `any_case`, the same up to letter case), the same integer (exactly:
-    within 1e-6 relative, 1000000000 would pass for 1000000001), or numbers within 1e-6 when either one is not an
-    integer (`0.5` and `0.500000`, `3` and `3.0`)."""
+    within 1e-6 relative, 1000000000 would pass for 1000000001), or numbers within `tolerance` (absolute or relative)
+    when either one is not an integer (`0.5` and `0.500000`, `3` and `3.0`)."""
     if a == b or (any_case and a.casefold() == b.casefold()):
         return True
     i, j = _integer_text(a), _integer_text(b)
     if i is not None and j is not None:
         return i == j
     x, y = _as_number(a), _as_number(b)
-    return x is not None and y is not None and math.isclose(x, y, rel_tol=_TOLERANCE, abs_tol=_TOLERANCE)
+    return x is not None and y is not None and math.isclose(x, y, rel_tol=tolerance, abs_tol=tolerance)
 
 
-def outputs_match(actual: str, expected: str, any_case: bool = False) -> bool:
+def outputs_match(actual: str, expected: str, any_case: bool = False, tolerance: float = _TOLERANCE) -> bool:
     """stdin/stdout comparison: the same tokens (`_tokens_equal`) in the same order, however whitespace and line
     breaks separate them (testlib's wcmp, Codeforces' default checker); with `any_case` (the statement accepts its
-    answers in any letter case, `accepts_any_case`) `Yes` matches `YES`."""
+    answers in any letter case, `accepts_any_case`) `Yes` matches `YES`; numbers within `tolerance` (the statement's
+    own, `stated_tolerance`, else 1e-6)."""
     got, want = actual.split(), expected.split()
-    return len(got) == len(want) and all(_tokens_equal(x, y, any_case) for x, y in zip(got, want, strict=True))
+    return len(got) == len(want) and all(_tokens_equal(x, y, any_case, tolerance)
+                                         for x, y in zip(got, want, strict=True))
 
 
 def accepts_any_case(problem: str | None) -> bool:
@@ -310,25 +321,35 @@ def accepts_any_case(problem: str | None) -> bool:
     return bool(_ANY_CASE.search(problem or ""))
 
 
-def values_match(actual: Any, expected: Any) -> bool:
-    """Call-based comparison of plain (JSON) values; integers exactly, floats within 1e-6; TACO's `[value]` wrapping
-    accepted."""
-    if _values_equal(actual, expected):
+def stated_tolerance(problem: str | None) -> float | None:
+    """The error a statement accepts in real-valued answers - "absolute or relative error does not exceed 10^{-4}",
+    CodeContests' "10 - 4" (its statements lost the superscript), "1e-4", LeetCode's "Answers within 10^-5 of the
+    actual answer will be accepted" - which the judge's checker applies (testlib's rcmp4, rcmp6, rcmp9); the largest
+    when it states more than one; None when it states none (1e-6 applies then)."""
+    found = [10.0 ** -int(next(group for group in match.groups() if group))
+             for match in _STATED_ERROR.finditer(problem or "")]
+    return max(found) if found else None
+
+
+def values_match(actual: Any, expected: Any, tolerance: float = _TOLERANCE) -> bool:
+    """Call-based comparison of plain (JSON) values; integers exactly, floats within `tolerance` (1e-6 unless the
+    statement states its own); TACO's `[value]` wrapping accepted."""
+    if _values_equal(actual, expected, tolerance):
         return True
-    return isinstance(expected, list) and len(expected) == 1 and _values_equal(actual, expected[0])
+    return isinstance(expected, list) and len(expected) == 1 and _values_equal(actual, expected[0], tolerance)
 
 
-def _values_equal(a: Any, b: Any) -> bool:
+def _values_equal(a: Any, b: Any, tolerance: float = _TOLERANCE) -> bool:
     if isinstance(a, bool) or isinstance(b, bool):
         return type(a) is type(b) and a == b
     if isinstance(a, int) and isinstance(b, int):
         return a == b  # exactly, as output tokens
     if isinstance(a, int | float) and isinstance(b, int | float):
-        return math.isclose(a, b, rel_tol=_TOLERANCE, abs_tol=_TOLERANCE) or a == b
+        return math.isclose(a, b, rel_tol=tolerance, abs_tol=tolerance) or a == b
     if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_values_equal(x, y) for x, y in zip(a, b, strict=True))
+        return len(a) == len(b) and all(_values_equal(x, y, tolerance) for x, y in zip(a, b, strict=True))
     if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_values_equal(a[k], b[k]) for k in a)
+        return a.keys() == b.keys() and all(_values_equal(a[k], b[k], tolerance) for k in a)
     return type(a) is type(b) and a == b
 
 
@@ -344,10 +365,11 @@ def _short(text: Any, n: int = 200) -> str:
     return text if len(text) <= n else text[:n] + "..."
 
 
-def _judge(spec: TestSpec, index: int, record: dict[str, Any] | None,
-           checked: dict[str, Any] | None = None, any_case: bool = False) -> dict[str, Any] | None:
+def _judge(spec: TestSpec, index: int, record: dict[str, Any] | None, checked: dict[str, Any] | None = None,
+           any_case: bool = False, tolerance: float = _TOLERANCE) -> dict[str, Any] | None:
     """None if the test passed, else a failure {test, reason, detail}; `checked`: the checker's record of the
-    test (tests with a checker); `any_case`: stdin/stdout outputs compare up to letter case."""
+    test (tests with a checker); `any_case`: stdin/stdout outputs compare up to letter case; `tolerance`: the error
+    real-valued outputs may have."""
     if record is None:
         return {"test": index, "reason": "not_run", "detail": "the sample ended before this test ran"}
     status = record.get("status")
@@ -360,7 +382,7 @@ def _judge(spec: TestSpec, index: int, record: dict[str, Any] | None,
         return _checker_verdict(index, checked)
     expected = spec.outputs[index]
     if spec.mode == "stdio":
-        if outputs_match(record.get("output", ""), expected, any_case):
+        if outputs_match(record.get("output", ""), expected, any_case, tolerance):
             return None
         return {"test": index, "reason": "wrong_answer",
                 "detail": f"expected {_short(expected)!r}, got {_short(record.get('output', ''))!r}"}
@@ -368,7 +390,7 @@ def _judge(spec: TestSpec, index: int, record: dict[str, Any] | None,
         actual = json.loads(record.get("output", ""))
     except json.JSONDecodeError:
         return {"test": index, "reason": "runtime_error", "detail": "no return value was reported"}
-    if values_match(actual, expected):
+    if values_match(actual, expected, tolerance):
         return None
     return {"test": index, "reason": "wrong_answer", "detail": f"expected {_short(expected)}, got {_short(actual)}"}
 
@@ -426,15 +448,17 @@ def verify_code(row: Mapping[str, Any], sandbox: Sandbox, limits: Limits | None 
     result = sandbox.run("tests", payload, run_limits)
     by_test = {r["test"]: r for r in result.records if isinstance(r.get("test"), int)}
     checked = _run_checker(spec, by_test, sandbox, limits) if spec.checker is not None and result.complete else {}
-    any_case = accepts_any_case(row.get("problem"))
+    any_case, stated = accepts_any_case(row.get("problem")), stated_tolerance(row.get("problem"))
     failures = [f for i in range(spec.total)
-                if (f := _judge(spec, i, by_test.get(i), checked.get(i), any_case)) is not None]
+                if (f := _judge(spec, i, by_test.get(i), checked.get(i), any_case, stated or _TOLERANCE)) is not None]
     passed_tests = spec.total - len(failures)
     detail: dict[str, Any] = {"mode": spec.mode, "passed_tests": passed_tests, "total_tests": spec.total,
                               "failures": failures[:_MAX_FAILURES],
                               "isolation": sandbox.isolation}
     if spec.time_limit is not None:
         detail["time_limit_s"] = spec.time_limit
+    if stated is not None and spec.mode in ("stdio", "call") and spec.checker is None:
+        detail["tolerance"] = stated
     if spec.checker is not None:
         detail["checker"] = True
     elif any_case and spec.mode == "stdio":
