@@ -92,7 +92,7 @@ def contract_tests(value: Any, fn_name: str | None = None, prelude: str | None =
             why = f"test_cases is not valid JSON ({exc.msg} at char {exc.pos})"
             if not _looks_like_python(value):
                 raise InvalidTestCases(why) from None
-            if error := _python_error(value):  # test code (KodCode's `test`) that does not compile: say where
+            if error := python_error(value):  # test code (KodCode's `test`) that does not compile: say where
                 raise InvalidTestCases(f"{why}, nor Python test code ({error})") from None
             return contract_tests({"test_code": value}, prelude=prelude)  # test code as a dataset ships it
     if isinstance(value, list | tuple):
@@ -221,10 +221,10 @@ def _dotted_name(node: ast.expr) -> str:
 
 def _python_source(text: str) -> bool:
     """Whether `text` is Python source rather than JSON (compiled, never run)."""
-    return text.lstrip()[:1] not in ("{", "[") and _python_error(text) is None
+    return text.lstrip()[:1] not in ("{", "[") and python_error(text) is None
 
 
-def _python_error(text: str) -> str | None:
+def python_error(text: str) -> str | None:
     """Why `text` does not compile as Python (one line), or None when it does; compiled, never run."""
     try:
         compile(text, "<tests>", "exec")

@@ -125,7 +125,7 @@ def _plain_objects(value) -> None:
     constants and none of the special methods that compare, convert, hash or fetch attributes, with attributes that are
     again such values. It is walked without recursion (a LeetCode linked list may hold 10^5 nodes). A plain object
     compares by identity, so it passes only a test that reads its attributes (`is_same_list`, `is_same_tree`)."""
-    pending, seen = [value], set()
+    pending, seen, kinds = [value], set(), {}  # kinds: each class's builtin counterpart (None: a plain object's class)
     while pending:
         item = pending.pop()
         kind = type(item)
@@ -134,14 +134,16 @@ def _plain_objects(value) -> None:
         seen.add(id(item))
         if len(seen) > _MAX_OBJECTS:
             raise TypeError("result holds too many objects")
-        standard = _standard(kind) if kind not in (list, tuple, set, frozenset, dict) else None
-        if kind in (list, tuple, set, frozenset) or standard in (list, tuple):
+        if kind not in kinds:  # each class is checked once: a linked list's nodes share one
+            kinds[kind] = kind if kind in (list, tuple, set, frozenset, dict) else _standard(kind)
+            if kinds[kind] is None:
+                _check_plain_class(kind)
+        if kinds[kind] in (list, tuple, set, frozenset):
             pending.extend(item)
-        elif kind is dict or standard is dict:
+        elif kinds[kind] is dict:
             pending.extend(item)
             pending.extend(item.values())
         else:
-            _check_plain_class(kind)
             pending.extend(vars(item).values())
 
 

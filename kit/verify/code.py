@@ -65,6 +65,7 @@ from kit.core.testcases import (
     contract_tests,
     free_names,
     pytest_module,
+    python_error,
 )
 from kit.recipes import CodeVerifyConfig
 from kit.sandbox import Limits, Sandbox
@@ -216,31 +217,25 @@ def parse_test_cases(test_cases: Any, starter_code: str | None = None) -> TestSp
     # Windows line ends in a test's input (some Codeforces tests have them) reach the program - and a checker - as
     # `\n`, as the grader open-r1 validated those tests with feeds them: a program that cuts a line's end off is right
     inputs = [x.replace("\r\n", "\n") for x in inputs]
-    checker = data.get("checker")
-    if checker is not None and not isinstance(checker, str):
-        raise InvalidTestCases("test_cases.checker must be the checker's Python source")
-    if checker:
-        try:  # compiled, never run, here: a checker in another language (testlib's C++) is named at once
-            compile(checker, "<checker>", "exec")
-        except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
-            raise InvalidTestCases(f"test_cases.checker is not Python ({type(exc).__name__}: "
-                                   f"{(str(exc).splitlines() or [''])[0][:100]})") from None
-    return TestSpec("stdio", inputs, outputs, checker=checker or None, time_limit=time_limit, prelude=prelude)
+    checker = _source_field(data.get("checker"), "checker", "must be the checker's Python source")
+    return TestSpec("stdio", inputs, outputs, checker=checker, time_limit=time_limit, prelude=prelude)
+
+
+def _source_field(value: Any, field: str, not_text: str) -> str | None:
+    """A field of the tests that holds Python source (a checker, a prelude), compiled here - never run - so that one in
+    another language (testlib's C++ checkers) is named at once; None for none (None or empty)."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise InvalidTestCases(f"test_cases.{field} {not_text}")
+    if error := python_error(value):
+        raise InvalidTestCases(f"test_cases.{field} is not Python ({error})")
+    return value
 
 
 def _prelude(prelude: Any) -> str | None:
-    """A test's prelude (code run before the solution), compiled here - never run - so that one that is not Python
-    is named at once; None for none."""
-    if prelude is None or prelude == "":
-        return None
-    if not isinstance(prelude, str):
-        raise InvalidTestCases("test_cases.prelude must be Python source")
-    try:
-        compile(prelude, "<prelude>", "exec")
-    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
-        raise InvalidTestCases(f"test_cases.prelude is not Python ({type(exc).__name__}: "
-                               f"{(str(exc).splitlines() or [''])[0][:100]})") from None
-    return prelude
+    """A test's prelude (code run before the solution), checked to be Python; None for none."""
+    return _source_field(prelude, "prelude", "must be Python source")
 
 
 def _check_runs_something(test_code: str) -> None:
