@@ -283,7 +283,7 @@ def _from_asserts(tests: list[str], fn_name: str | None, prelude: str | None) ->
         raise InvalidTestCases(f"the assert tests are not Python ({type(exc).__name__})") from None
     if not any(isinstance(node, ast.Assert) for node in tree.body):
         raise InvalidTestCases("test_cases is a list of texts but holds no assert statement")
-    return _program(code, tree, fn_name, _prelude_names(prelude))
+    return _program(code, tree, fn_name, module_names(prelude))
 
 
 def bound_names(tree: ast.AST, module_scope: bool = False) -> set[str]:
@@ -316,12 +316,14 @@ def free_names(tree: ast.AST) -> set[str]:
     return used - bound_names(tree) - _BUILTIN_NAMES
 
 
-def _prelude_names(prelude: Any) -> set[str]:
-    """The names a prelude binds in its module (`import *` aside); none for no prelude or one that is no Python."""
-    if not isinstance(prelude, str):
+def module_names(code: Any) -> set[str]:
+    """The names a piece of code binds in its module (`bound_names` with `module_scope`: functions, classes,
+    assignments, imports but `import *`, also inside `if`, `try` or loops): a prelude's, or a reply's block of code.
+    Parsed, never run; empty for no text or text that is no Python."""
+    if not isinstance(code, str):
         return set()
     try:
-        return bound_names(ast.parse(prelude), module_scope=True)
+        return bound_names(ast.parse(code), module_scope=True)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return set()
 
@@ -332,7 +334,7 @@ def _entry_point_of(test_code: Any, prelude: Any = None) -> dict[str, Any]:
     if not isinstance(test_code, str) or pytest_module(test_code):
         return {}
     try:
-        return _program(test_code, ast.parse(test_code), None, _prelude_names(prelude))
+        return _program(test_code, ast.parse(test_code), None, module_names(prelude))
     except (SyntaxError, ValueError, RecursionError, MemoryError, InvalidTestCases):
         return {}
 

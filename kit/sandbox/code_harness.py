@@ -72,9 +72,15 @@ _NAMEDTUPLE_MEMBERS = frozenset(vars(collections.namedtuple("_Shape", ""))) | {
     "__firstlineno__", "__static_attributes__"}
 
 
-def _standard(kind: type) -> type | None:
-    """The builtin type a standard-library container compares as (dict for Counter, OrderedDict and defaultdict, list
-    for deque, tuple for a namedtuple) when `kind` is one as the standard library made it; else None."""
+_CONTAINERS = (list, tuple, set, frozenset, dict)
+
+
+def _compares_as(kind: type) -> type | None:
+    """The builtin container type a value of `kind` compares as: the type itself for the builtin containers, and for
+    the standard library's as it made them dict (Counter, OrderedDict, defaultdict), list (deque) or tuple (a
+    namedtuple); else None."""
+    if kind in _CONTAINERS:
+        return kind
     if kind in (collections.OrderedDict, collections.defaultdict):
         return dict
     if kind is collections.Counter and dict(vars(kind)) == _COUNTER_MEMBERS:
@@ -91,18 +97,18 @@ def _standard(kind: type) -> type | None:
 
 def plain(value, depth: int = 0):
     """`value` made of builtin types only (JSON-ready), or TypeError: objects with a custom `__eq__` never pass. The
-    standard library's containers (`_standard`) become the builtin value they compare as."""
+    standard library's containers (`_compares_as`) become the builtin value they compare as."""
     if depth > 100:
         raise TypeError("result nested too deeply")
     kind = type(value)
     if kind in _PLAIN:
         return value
-    standard = _standard(kind) if kind not in (list, tuple, set, frozenset, dict) else None
-    if kind in (list, tuple) or standard in (list, tuple):
+    container = _compares_as(kind)
+    if container in (list, tuple):
         return [plain(v, depth + 1) for v in value]
-    if kind in (set, frozenset):
+    if container in (set, frozenset):
         return sorted((plain(v, depth + 1) for v in value), key=repr)
-    if kind is dict or standard is dict:
+    if container is dict:
         out = {}
         for key, v in value.items():
             if type(key) not in _PLAIN:
@@ -135,7 +141,7 @@ def _plain_objects(value) -> None:
         if len(seen) > _MAX_OBJECTS:
             raise TypeError("result holds too many objects")
         if kind not in kinds:  # each class is checked once: a linked list's nodes share one
-            kinds[kind] = kind if kind in (list, tuple, set, frozenset, dict) else _standard(kind)
+            kinds[kind] = _compares_as(kind)
             if kinds[kind] is None:
                 _check_plain_class(kind)
         if kinds[kind] in (list, tuple, set, frozenset):

@@ -61,9 +61,9 @@ from kit.core.schema import SOLUTION_CLASS, joined_lines
 from kit.core.testcases import (
     ENTRY_POINT,
     InvalidTestCases,
-    bound_names,
     contract_tests,
     free_names,
+    module_names,
     pytest_module,
     python_error,
 )
@@ -142,17 +142,8 @@ def extract_code(solution: str | None, needs: Iterable[str] = ()) -> str | None:
     blocks = _FENCE.findall(solution or "")
     if blocks:
         needed = set(needs)
-        return next((block for block in reversed(blocks) if needed and needed <= _defined(block)), blocks[-1])
+        return next((block for block in reversed(blocks) if needed and needed <= module_names(block)), blocks[-1])
     return _last_unnamed_block(solution or "")
-
-
-def _defined(code: str) -> set[str]:
-    """The names a block of code binds in its module (functions, classes, assignments, imports, also inside `if`,
-    `try` or loops, never inside a function or class body); parsed, never run, and empty when it is not Python."""
-    try:
-        return bound_names(ast.parse(code), module_scope=True)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return set()
 
 
 def _last_unnamed_block(text: str) -> str | None:
@@ -175,10 +166,10 @@ def parse_test_cases(test_cases: Any, starter_code: str | None = None) -> TestSp
     """Parse `test_cases`, in any form `kit.core.testcases` reads, into a TestSpec; InvalidTestCases (one line) when
     it is malformed."""
     data = contract_tests(test_cases)
+    prelude = _source_field(data.get("prelude"), "prelude", "must be Python source")
     if "test_code" in data:
         if not isinstance(data["test_code"], str) or not data["test_code"].strip():
             raise InvalidTestCases("test_cases.test_code must be a non-empty string")
-        prelude = _prelude(data.get("prelude"))
         if pytest_module(data["test_code"]):
             if prelude:
                 raise InvalidTestCases("test_cases.prelude is not for a pytest module (its tests import the solution)")
@@ -190,7 +181,6 @@ def parse_test_cases(test_cases: Any, starter_code: str | None = None) -> TestSp
                                    "`columns: {entry_point: ...}`)")
         _check_runs_something(data["test_code"])
         return TestSpec("assert", [], [], test_code=data["test_code"], entry_point=entry, prelude=prelude)
-    prelude = _prelude(data.get("prelude"))
     time_limit = data.get("time_limit")
     if time_limit is not None and (isinstance(time_limit, bool) or not isinstance(time_limit, int | float)
                                    or not 0 < time_limit < math.inf):
@@ -233,9 +223,6 @@ def _source_field(value: Any, field: str, not_text: str) -> str | None:
     return value
 
 
-def _prelude(prelude: Any) -> str | None:
-    """A test's prelude (code run before the solution), checked to be Python; None for none."""
-    return _source_field(prelude, "prelude", "must be Python source")
 
 
 def _check_runs_something(test_code: str) -> None:
