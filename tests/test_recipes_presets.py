@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from kit.core.testcases import GRADER_PRELUDES
 from kit.recipes import RecipeError, SourceConfig, load_data_recipe
 from kit.recipes.presets import PRESETS, expand_preset
 from tests.test_generation_teachers import kit, write_jsonl
@@ -110,7 +111,14 @@ def test_apps_and_taco(tmp_path, preset):
             apps_row(3, "Read two integers on one line and print their sum on its own line.", SUM_TESTS, "",
                      f"<think>\nRead, add, print.\n</think>\n\n{STDIN_SUM}"),
             apps_row(4, "Read two integers separated by a space and output the sum of both.", SUM_TESTS, "",
-                     f"<think>\nPrint zero.\n</think>\n\n{STDIN_BAD}")]
+                     f"<think>\nPrint zero.\n</think>\n\n{STDIN_BAD}"),
+            # right, but leaning on the imports APPS's and TACO's graders put before every solution
+            apps_row(5, "Print the sum of the two integers given on the one line of input.", SUM_TESTS, "",
+                     "<think>\nnumpy.\n</think>\n\n```python\nq = deque(map(int, stdin.readline().split()))\n"
+                     "print(int(np.array(q).sum()) + 0 * gcd(*q))\n```"),
+            apps_row(6, "Write add(a, b) that adds two whole numbers a and b and returns the result.", ADD_TESTS,
+                     "def add(a, b):", "<think>\nCache.\n</think>\n\n```python\n@lru_cache(None)\n"
+                     "def add(a, b):\n    return a + b\n```")]
     if preset == "taco":  # TACO's own extra columns
         for row in rows:
             row |= {"raw_tags": "['Math']", "name": None, "source": "codewars", "tags": "['Mathematics']",
@@ -119,9 +127,11 @@ def test_apps_and_taco(tmp_path, preset):
             del row["problem_id"]
     data = write_jsonl(tmp_path / f"{preset}.jsonl", rows)
     metadata, stats = curate(tmp_path, {"preset": preset, "path": str(data), "columns": {"reply": "reply"}})
-    assert [m["problem"] for m in metadata] == [rows[0]["question"], rows[2]["question"]]
+    assert [m["problem"] for m in metadata] == [rows[i]["question"] for i in (0, 2, 4, 5)]
     assert all(m["domain"] == "code" and m["source"] in (preset, "codewars") for m in metadata)
-    assert json.loads(metadata[0]["test_cases"])["fn_name"] == "add" and metadata[0]["starter_code"] == "def add(a, b):"
+    tests = json.loads(metadata[0]["test_cases"])
+    assert tests["fn_name"] == "add" and metadata[0]["starter_code"] == "def add(a, b):"
+    assert tests["prelude"] == GRADER_PRELUDES["apps"] and "import numpy as np\n" in tests["prelude"]
     assert rejected(stats) == {(1, "verify", "tests_failed"), (3, "verify", "tests_failed")}
     assert all(m["problem_id"] != "1" for m in metadata)  # the kit's own id, not APPS's
 

@@ -697,6 +697,21 @@ def test_a_prelude_runs_before_stdin_and_call_solutions(verifier):
     assert "the solution defines no function 'add'" in results[4].detail["failures"][0]["detail"]
 
 
+def test_numpy_is_imported_in_the_server_once_a_request_names_it():
+    """APPS's and TACO's graders import numpy for every solution: once a request's code names it, the sandbox server
+    imports it (trusted code) before forking, so no test process pays for the import; its BLAS thread setting stays
+    out of the environment the code sees."""
+    probe = "import os, sys\nprint(int('num' 'py' in sys.modules), os.environ.get('OPENBLAS_NUM_THREADS'))"
+    before, after = {"inputs": ["\n"], "outputs": ["0 None\n"]}, {"inputs": ["\n"], "outputs": ["1 None\n"]}
+    with CodeVerifier(workers=1, limits=LIMITS) as verifier:
+        results = [verifier.verify_one(row(probe, before)),
+                   verifier.verify_one(row(probe, {**after, "prelude": "import numpy as np"})),
+                   verifier.verify_one(row(probe, after)),  # loaded for good
+                   verifier.verify_one(row("import numpy as np\nprint(int(np.array([1, 2]).sum()))",
+                                           {"inputs": ["\n"], "outputs": ["3\n"]}))]
+    assert [v.passed for v in results] == [True] * 4, results
+
+
 def test_annotations_naming_types_never_imported_are_no_error(verifier):
     """Replies write `List[int]` without importing it, as LeetCode's starter code does; the kit compiles untrusted
     code with postponed annotations (as Python 3.14 evaluates them lazily), so the annotation is never evaluated."""

@@ -11,8 +11,9 @@ none, and anything that does (a class, a callable to REDUCE) is rejected before 
 problems (LeetCode, a method of `class Solution`) in its call form (`kit.core.testcases` reads the list; here
 the row-level checks and the function's name). As LiveCodeBench's grader (lcb_runner/evaluation/testing_util.py)
 puts its imports before every solution, stdin and functional alike, the tests carry them as their prelude
-(`PRELUDE`): a solution may use `List`, `deque` or `gcd` without importing them. Everything here is pure: the caller
-downloads the files (`kit.evaluate.data`). `SPECS` is LiveCodeBench's entry in the kit's benchmarks.
+(`PRELUDE`, one of `kit.core.testcases.GRADER_PRELUDES`): a solution may use `List`, `deque` or `gcd` without
+importing them. Everything here is pure: the caller downloads the files (`kit.evaluate.data`). `SPECS` is
+LiveCodeBench's entry in the kit's benchmarks.
 """
 
 from __future__ import annotations
@@ -27,14 +28,9 @@ from typing import Any
 
 from kit.benchmarks.common import Benchmark, Row, metadata_row
 from kit.core.schema import SOLUTION_CLASS
-from kit.core.testcases import contract_tests
+from kit.core.testcases import GRADER_PRELUDES, contract_tests
 
-# The modules LiveCodeBench's grader imports for every solution, in its order: `from M import *` for each (then
-# builtins and typing), `import M` for each, and a recursion limit of 50,000
-_GRADER_MODULES = ("string", "re", "datetime", "collections", "heapq", "bisect", "copy", "math", "random", "statistics",
-                   "itertools", "functools", "operator", "io", "sys", "json")
-PRELUDE = ("".join(f"from {module} import *\n" for module in (*_GRADER_MODULES, "builtins", "typing"))
-           + "".join(f"import {module}\n" for module in _GRADER_MODULES) + "sys.setrecursionlimit(50000)\n")
+PRELUDE = GRADER_PRELUDES["livecodebench"]  # the imports its grader gives every solution
 
 FILES = ("test.jsonl", "test2.jsonl", "test3.jsonl", "test4.jsonl", "test5.jsonl", "test6.jsonl")
 RELEASES = tuple(f"{prefix}v{n}" for prefix in ("release_", "") for n in range(1, len(FILES) + 1))

@@ -21,7 +21,9 @@ the assert form. An entry point is a function's name, or a method of a fresh ins
 helpers such as LeetCodeDataset's `ListNode`, `tree_node` and `is_same_list`, all in its `prompt` column, which its
 grader runs before the completion; MBPP's `test_setup_code`, or the `test_imports` list of its sanitized config and
 of MBPP+ - maps that column to the kit name `prelude`: it is stored in the tests as `"prelude"` (the sandbox verifier
-runs it before the solution, see `kit.verify.code`).
+runs it before the solution, see `kit.verify.code`). A grader that puts the same imports before every solution
+(APPS's, TACO's and SkyThought's; LiveCodeBench's) is named by the recipe instead, `grader_prelude: apps`: its text,
+in `GRADER_PRELUDES`, comes before the row's own prelude (`mapped_test_columns`).
 
 Stdin/stdout and call-based tests may carry `"time_limit"`, the problem's own limit in seconds for each test, as the
 judge gave it (open-r1/codeforces's `time_limit`, which the grader open-r1 validated its tests with applies to every
@@ -122,13 +124,39 @@ def contract_tests(value: Any, fn_name: str | None = None, prelude: str | None =
 # Columns that complete a row's tests, read only where a recipe maps them (`columns: {checker: ...}`): CodeContests+
 # names its C++ testlib checker `checker`, which is no checker the kit runs.
 TEST_COLUMNS = ("checker", "entry_point", "prelude", "time_limit")
+
+# The modules LiveCodeBench's grader (lcb_runner/evaluation/testing_util.py) imports for every solution, in its order:
+# `from M import *` for each (then builtins and typing), `import M` for each, and a recursion limit of 50,000
+_LIVECODEBENCH_MODULES = ("string", "re", "datetime", "collections", "heapq", "bisect", "copy", "math", "random",
+                          "statistics", "itertools", "functools", "operator", "io", "sys", "json")
+# The code a dataset's own grader puts before every solution, by name (`grader_prelude: NAME` in a recipe's source):
+# a right solution that leans on it (`deque`, `gcd`, `lru_cache`, `np` used without an import) passes there, so the
+# kit runs it first too, as a prelude (before a `prelude` column's own code).
+GRADER_PRELUDES = {
+    # APPS's eval/testing_util.py; TACO's metrics/testing_util.py and SkyThought's taco and apps scorers (Sky-T1's
+    # rejection sampling) copy it. Their stdin form also binds `stdin` and `stdout`, here for every form.
+    "apps": "import sys\nimport time\nimport itertools\nfrom itertools import accumulate, product, permutations, "
+            "combinations\nimport collections\nfrom collections import Counter, OrderedDict, deque, defaultdict, "
+            "ChainMap\nfrom functools import lru_cache\nimport math\nfrom math import sqrt, sin, cos, tan, ceil, "
+            "fabs, floor, gcd, exp, log, log2\nimport fractions\nfrom typing import List, Tuple\nimport numpy as np\n"
+            "import random\nimport heapq\nfrom heapq import *\nstdin = sys.stdin\nstdout = sys.stdout\n",
+    "livecodebench": ("".join(f"from {module} import *\n" for module in (*_LIVECODEBENCH_MODULES, "builtins", "typing"))
+                      + "".join(f"import {module}\n" for module in _LIVECODEBENCH_MODULES)
+                      + "sys.setrecursionlimit(50000)\n"),
+}
 # An assert test's entry point: a function's name, or `Class().method`, a method of a fresh instance (LeetCodeDataset)
 ENTRY_POINT = re.compile(r"(?P<name>[^\W\d]\w*)(?:\(\)\.(?P<method>[^\W\d]\w*))?")
 
 
-def mapped_test_columns(row: Mapping[str, Any], columns: Mapping[str, str]) -> dict[str, Any]:
-    """The `TEST_COLUMNS` a recipe maps, with the row's values: the keyword arguments of `stored_test_cases`."""
-    return {name: row.get(name) for name in TEST_COLUMNS if name in columns}
+def mapped_test_columns(row: Mapping[str, Any], columns: Mapping[str, str],
+                        grader_prelude: str | None = None) -> dict[str, Any]:
+    """The `TEST_COLUMNS` a recipe maps, with the row's values, and the named grader's prelude (`GRADER_PRELUDES`)
+    before the row's own: the keyword arguments of `stored_test_cases`."""
+    values = {name: row.get(name) for name in TEST_COLUMNS if name in columns}
+    if grader_prelude is not None:
+        own = joined_lines(values.get("prelude"))
+        values["prelude"] = GRADER_PRELUDES[grader_prelude] + (own if isinstance(own, str) else "")
+    return values
 
 
 def stored_test_cases(value: Any, checker: str | None = None, entry_point: str | None = None,

@@ -39,7 +39,7 @@ from kit.curate.decontaminate import Decontaminator
 from kit.curate.dedup import Deduplicator
 from kit.generation.teachers import TRACE, DatasetTeacher, make_teacher
 from kit.hub.repo import DatasetRepoWriter
-from kit.recipes import DataRecipe, dump_recipe, load_data_recipe
+from kit.recipes import DataRecipe, SourceConfig, dump_recipe, load_data_recipe
 from kit.verify.code import InvalidTestCases, parse_test_cases
 from kit.verify.registry import RowVerifier
 
@@ -144,15 +144,15 @@ def _load(recipe: DataRecipe, stats: _Stats, required: tuple[str, ...],
             stats.stage_in["load"] += 1
             for traced in traces:
                 stats.stage_out["load"] += 1
-                yield _contract_row(traced, columns, index, name, source.domain, source.columns, stats)
+                yield _contract_row(traced, columns, index, name, source, stats)
             index += 1
 
 
-def _contract_row(row: dict[str, Any], columns: list[str], index: int, name: str, domain: str | None,
-                  mapped: dict[str, str], stats: _Stats) -> dict[str, Any]:
-    """One loaded row in the metadata contract, with its input row's index (`_row`), the position of its trace in
-    the row's list of replies (`sample_index`) and what the dataset teacher found of a raw trace (`_trace`)."""
-    trace, test_columns = row.get(TRACE), mapped_test_columns(row, mapped)
+def _contract_row(row: dict[str, Any], columns: list[str], index: int, name: str, source: SourceConfig,
+                  stats: _Stats) -> dict[str, Any]:
+    """One loaded row of `source` in the metadata contract, with its input row's index (`_row`), the position of its
+    trace in the row's list of replies (`sample_index`) and what the dataset teacher found of a raw trace (`_trace`)."""
+    trace, test_columns = row.get(TRACE), mapped_test_columns(row, source.columns, source.grader_prelude)
     out = {k: row.get(k) for k in columns if k in row} | {"_row": index}
     for column in TEXT_COLUMNS:  # numbers and lists (an int answer, a list of answers) as the contract's text
         if column in out and column != "test_cases":
@@ -165,7 +165,7 @@ def _contract_row(row: dict[str, Any], columns: list[str], index: int, name: str
         out[TRACE] = trace
         stats.raw_traces = True
     out["source"] = out.get("source") or name
-    out["domain"] = kit_domain(domain or out.get("domain"))  # biology -> science, MATH -> math
+    out["domain"] = kit_domain(source.domain or out.get("domain"))  # biology -> science, MATH -> math
     return out
 
 

@@ -16,10 +16,12 @@ import os
 import re
 import string
 from pathlib import Path
-from typing import Any, Literal, Self, TypeVar
+from typing import Annotated, Any, Literal, Self, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from kit.core.testcases import GRADER_PRELUDES
 
 Scalar = str | int | float | bool
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
@@ -91,7 +93,19 @@ def local_file(value: str, recipe_file: str | Path, key: str, what: str = "file"
 
 
 # --------------------------------------------------------------------------------------------------
-# Sections several recipes use
+# Sections and fields several recipes use
+
+def _grader_prelude(name: str) -> str:
+    if name not in GRADER_PRELUDES:
+        raise ValueError(f"unknown grader {name!r} (graders with a prelude: {', '.join(sorted(GRADER_PRELUDES))})")
+    return name
+
+
+GRADER_PRELUDE_HELP = ("The imports a dataset's own grader puts before every solution, put before each row's "
+                       "tests (kit.core.testcases.GRADER_PRELUDES): `apps` (APPS's, TACO's and SkyThought's graders), "
+                       "`livecodebench`; a right solution that uses `deque`, `gcd` or `np` without importing them "
+                       "passes there, and so here.")
+GraderPrelude = Annotated[str, AfterValidator(_grader_prelude)]
 
 class LLMConfig(Strict):
     """A model asked through distilabel (the teacher, the reformatter, the judge)."""

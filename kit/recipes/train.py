@@ -16,7 +16,9 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from kit.recipes import RecipeError
 from kit.recipes.base import (
+    GRADER_PRELUDE_HELP,
     FormatConfig,
+    GraderPrelude,
     OutputConfig,
     Recipe,
     Scalar,
@@ -99,6 +101,8 @@ class DatasetEntry(Strict):
         default_factory=dict, exclude_if=lambda value: not value, description="Keep only rows whose dataset column "
         "(a nested field by its path) has this value, or one of these values, e.g. {language: python}; as "
         "`kit curate`'s sources[].where.")
+    grader_prelude: GraderPrelude | None = Field(None, exclude_if=lambda value: value is None,
+                                                 description="method: grpo: " + GRADER_PRELUDE_HELP)
 
 
 class RewardConfig(Strict):

@@ -35,7 +35,9 @@ KodCode's grader ran; BigCodeBench's tests share the solution's module), with no
 configuration but an empty one of that folder. pytest is imported here in the server, once, so test processes
 fork with it loaded; it is the one module these harnesses import beyond the stdlib (a dependency of the kit). Its
 record says how many tests passed (`passed`) and what failed; the sample passes only when pytest exits 0 and no
-test was skipped (the code under test can skip a test itself).
+test was skipped (the code under test can skip a test itself). numpy, when a request's code names it (APPS's and
+TACO's graders import it for every solution: `kit.core.testcases.GRADER_PRELUDES`), is also imported here once: in
+each test process it would cost 50 ms a test, and loaded for every request it would slow each fork by a fifth.
 
 Each record: {"test": i, "status": ok | early_exit | error | failed | memory | timeout | killed |
 output_limit | skipped, "output": stdout text (stdio) or JSON text of the return value (call), "error": ...}.
@@ -314,6 +316,26 @@ def _load_pytest():
     return _loaded_pytest
 
 
+_NUMPY_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def _load_numpy(payload: dict) -> None:
+    """numpy imported in the server (trusted code), once, when the request's code names it, so test processes fork
+    with it loaded. With one BLAS thread: a pool would hold address space the test processes' limit counts, and its
+    threads would not survive the fork. The variables leave the environment the test processes inherit after."""
+    if "numpy" in sys.modules or not any("numpy" in str(payload.get(key) or "") for key in ("prelude", "code",
+                                                                                         "test_code")):
+        return
+    os.environ.update(dict.fromkeys(_NUMPY_THREADS, "1"))
+    try:
+        importlib.import_module("numpy")
+    except ImportError:  # not installed: the code's own import fails in its test process, as it would anywhere
+        pass
+    finally:
+        for name in _NUMPY_THREADS:
+            os.environ.pop(name, None)
+
+
 class _Outcomes:
     """A pytest plugin object counting what passed and noting what did not (one line each)."""
 
@@ -416,6 +438,7 @@ def _run_check(payload: dict, sample: base.Sample, case: dict) -> dict:
 
 def main(payload: dict, sample: base.Sample) -> None:
     mode = payload["mode"]
+    _load_numpy(payload)
     if mode in ("assert", "pytest"):
         sample.emit({"test": 0, **(_run_assert if mode == "assert" else _run_pytest)(payload, sample)})
         return
