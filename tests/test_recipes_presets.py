@@ -318,6 +318,60 @@ def test_codeforces(tmp_path):
     assert stats["stages"][0] == {"stage": "load", "in": 4, "out": 4}  # no C++ row, no file-input problem
 
 
+def test_code_contests(tmp_path):
+    # deepmind/code_contests columns (struct test columns, as its parquet files hold them). AlphaCode judges a program on
+    # all three test sets: the preset joins them. The problems carry no trace: this test maps a reply column of its own.
+    def tests(*pairs):
+        return {"input": [i for i, _ in pairs], "output": [o for _, o in pairs]}
+
+    def row(name, description, public, private, generated, reply, input_file=""):
+        return {"name": name, "description": description, "public_tests": public, "private_tests": private,
+                "generated_tests": generated, "source": 2, "difficulty": 7,
+                "solutions": {"language": [3], "solution": ["print(sum(map(int, input().split())))"]},
+                "incorrect_solutions": {"language": [], "solution": []}, "cf_contest_id": 1, "cf_index": "A",
+                "cf_points": 500.0, "cf_rating": 800, "cf_tags": ["math"], "is_description_translated": False,
+                "untranslated_description": "", "time_limit": {"seconds": 1, "nanos": 500000000},
+                "memory_limit_bytes": 256000000, "input_file": input_file, "output_file": "",
+                "reply": f"<think>\nSolve it.\n</think>\n\n{reply}"}
+
+    public, private = tests(("1 2\n", "3\n")), tests(("10 5\n", "15\n"))
+    generated = tests(("-4 4\n", "0\n"), ("7 0\n", "7\n"))
+    only_public = "```python\na, b = map(int, input().split())\nprint(3 if a == 1 else a + b + (a == 7))\n```"
+    rows = [row("1_A. Sum", "Print the sum of the two integers a and b.", public, private, generated, STDIN_SUM),
+            row("2_A. Sum", "Print a + b for the two integers on the input line.", public, private, generated,
+                only_public),  # passes the public and private tests, fails a generated one
+            row("3_A. Sum", "Output the sum of a and b, read from one line.", public, tests(), tests(), STDIN_SUM),
+            row("4_A. Sum", "Read a and b from input.txt and write their sum.", public, private, generated, STDIN_SUM,
+                input_file="input.txt")]
+    data = tmp_path / "code_contests.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), data)
+    metadata, stats = curate(tmp_path, {"preset": "code-contests", "path": str(data), "columns": {"reply": "reply"}})
+    assert [m["problem"] for m in metadata] == [rows[0]["description"], rows[2]["description"]]
+    assert json.loads(metadata[0]["test_cases"]) == {"inputs": ["1 2\n", "10 5\n", "-4 4\n", "7 0\n"],
+                                                     "outputs": ["3\n", "15\n", "0\n", "7\n"], "time_limit": 1.5}
+    assert json.loads(metadata[1]["test_cases"])["inputs"] == ["1 2\n"]  # empty private and generated tests
+    assert all(m["source"] == "code-contests" and m["domain"] == "code" for m in metadata)
+    assert rejected(stats) == {(1, "verify", "tests_failed")}
+    assert stats["stages"][0] == {"stage": "load", "in": 3, "out": 3}  # no problem read from a file
+
+
+def test_tests_of_several_columns_join_only_in_one_form(tmp_path):
+    """A column map may name several test columns; tests of different forms are refused with the column that breaks
+    the form, as the row's rejection detail, and a recipe naming several columns for another kit column is refused."""
+    from kit.core.testcases import stored_test_cases
+    from kit.verify.code import InvalidTestCases, parse_test_cases
+
+    stdin, call = {"input": ["1 2\n"], "output": ["3\n"]}, json.dumps({"fn_name": "add", "inputs": [[1, 2]],
+                                                                        "outputs": [3]})
+    assert json.loads(stored_test_cases([None, call, "", call], joined=True))["inputs"] == [[1, 2], [1, 2]]
+    with pytest.raises(InvalidTestCases, match="column 2 of the tests is not of the form of the columns before it"):
+        parse_test_cases(stored_test_cases([stdin, call], joined=True))
+    with pytest.raises(InvalidTestCases, match="column 1 of the tests has test_code"):
+        parse_test_cases(stored_test_cases(["def test_add():\n    assert add(1, 2) == 3\n", stdin], joined=True))
+    with pytest.raises(ValueError, match="problem: only test_cases may name several columns"):
+        SourceConfig(path="x", columns={"problem": ["title", "description"]})
+
+
 KODCODE_TEST = """from solution import add
 import pytest
 

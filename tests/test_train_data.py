@@ -363,3 +363,17 @@ def test_a_graders_prelude_comes_before_the_rows_own(tmp_path):
     finally:
         close_rewards(funcs)
     assert scores == [1.0, 0.0]
+
+
+def test_tests_of_several_columns_are_joined(tmp_path):
+    """CodeContests keeps its tests in three struct columns; a mixture entry maps `test_cases` to all three and the
+    accuracy reward runs them as one set (a column with no tests adds none)."""
+    data = write(tmp_path / "code_contests", [
+        {"description": "Print the sum of the two integers.", "public_tests": {"input": ["1 2\n"], "output": ["3\n"]},
+         "private_tests": {"input": [], "output": []}, "generated_tests": {"input": ["7 0\n"], "output": ["7\n"]}}])
+    entry = {"path": data, "config": "default", "domain": "code",
+             "columns": {"problem": "description",
+                         "test_cases": ["public_tests", "private_tests", "generated_tests"]}}
+    recipe = load_train_recipe(GRPO, [f"data.mixture={json.dumps([entry])}"])
+    row = load_mixture(recipe.data, log=lambda _: None, prompt=recipe.prompt)[0][0]
+    assert json.loads(row["test_cases"]) == {"inputs": ["1 2\n", "7 0\n"], "outputs": ["3\n", "7\n"]}

@@ -57,10 +57,11 @@ def resolve_package_path(path: str) -> Path:
 
 
 def iter_rows(path: str, *, config: str | None = None, split: str = "train",
-              columns: Mapping[str, str] | None = None, where: Mapping[str, Any] | None = None,
+              columns: Mapping[str, str | list[str]] | None = None, where: Mapping[str, Any] | None = None,
               limit: int | None = None, revision: str | None = None) -> Iterator[dict[str, Any]]:
     """Yield rows of `path` as dicts, with kit columns taken from input columns by `columns` (kit -> input; an input
-    column may name a nested field by its path, `reward_model.ground_truth`).
+    column may name a nested field by its path, `reward_model.ground_truth`; a kit column mapped to a list of input
+    columns gets the list of their values, `mapped_value`).
 
     `where` keeps the rows whose input column equals a value (or one of a list of values); `config` and
     `split` apply to dataset folders and Hub datasets, `revision` (branch, tag or commit) to Hub datasets; `limit`
@@ -72,15 +73,16 @@ def iter_rows(path: str, *, config: str | None = None, split: str = "train",
     mapping = dict(columns or {})
     keep = row_filter(where)
     count = 0
+    taken = list(dict.fromkeys(name for source in mapping.values()
+                               for name in ([source] if isinstance(source, str) else source)))
     for n, row in enumerate(rows, start=1):
-        if n == 1 and (missing := [c for c in [*mapping.values(), *(where or {})] if column_value(row, c) is MISSING]):
+        if n == 1 and (missing := [c for c in [*taken, *(where or {})] if column_value(row, c) is MISSING]):
             raise SourceError(f"{path}: no column {missing[0]!r} (columns: {', '.join(row)})")
         if not keep(row):
             continue
         if mapping:
-            taken = set(mapping.values())
             row = ({k: v for k, v in row.items() if k not in taken}
-                   | {kit: _present(column_value(row, src)) for kit, src in mapping.items()})
+                   | {kit: mapped_value(row, source) for kit, source in mapping.items()})
         yield row
         count += 1
         if limit is not None and count >= limit:
@@ -133,6 +135,15 @@ def _nested(value: Any, path: str) -> Any:
     if not -len(value) <= index < len(value):
         return None
     return _nested(value[index], rest) if dot else value[index]
+
+
+def mapped_value(row: Mapping[str, Any], source: str | list[str]) -> Any:
+    """The value a column map gives a kit column: the input column's (`column_value`; None where a later row lacks
+    it), or for a list of input columns the list of their values (the tests CodeContests splits over three columns:
+    `kit.core.testcases.joined_tests` makes them one set)."""
+    if isinstance(source, str):
+        return _present(column_value(row, source))
+    return [_present(column_value(row, name)) for name in source]
 
 
 def _present(value: Any) -> Any:

@@ -38,7 +38,9 @@ puts it into the tests. Only a mapped column is read: CodeContests+ names its C+
 
 `contract_tests` also reads (each a JSON text or the value as `datasets` yields it):
 
-- CodeContests' `public_tests` / `private_tests` / `generated_tests`: `{"input": [...], "output": [...]}`;
+- CodeContests' `public_tests` / `private_tests` / `generated_tests`: `{"input": [...], "output": [...]}` (a recipe maps
+  `test_cases` to all three, `[public_tests, private_tests, generated_tests]`, and `joined_tests` makes them one set,
+  as AlphaCode judged a program on all of them);
 - a list of test objects `{"input", "output"}`: Codeforces' `official_tests` and `examples`
   (open-r1/codeforces), LiveCodeBench's `public_test_cases` (`testtype` stdin or functional, the function's
   name in `metadata.func_name`), DeepCoder's `tests`, and PrimeIntellect's `test_cases` (`type` stdin_stdout or
@@ -101,6 +103,8 @@ def contract_tests(value: Any, fn_name: str | None = None, prelude: str | None =
         return _from_list(list(value), fn_name, prelude)
     if not isinstance(value, Mapping):
         raise InvalidTestCases(f"test_cases must be a JSON object or a list of tests, got {type(value).__name__}")
+    if set(value) == {"invalid"}:  # tests the kit could not read when it stored them (`stored_test_cases`)
+        raise InvalidTestCases(str(value["invalid"]))
     if "test_cases" in value:  # a verification_info object
         language = value.get("language")
         if language is not None and str(language).strip().lower() not in _PYTHON:
@@ -119,6 +123,35 @@ def contract_tests(value: Any, fn_name: str | None = None, prelude: str | None =
         return _from_list([value], fn_name, prelude)  # one test object
     raise InvalidTestCases("test_cases needs lists `inputs` and `outputs` (or `test_code`, or a list of "
                            "{input, output} tests)")
+
+
+def joined_tests(values: list[Any]) -> dict[str, Any]:
+    """One set of tests from a dataset that splits them over several columns (CodeContests' `public_tests`,
+    `private_tests` and `generated_tests`; LiveCodeBench's public and private tests), in the contract's form: each
+    column's tests read by `contract_tests`, their inputs and outputs joined in column order; an empty column (None,
+    "", no tests) adds none. InvalidTestCases (one line) for a column no form reads, test code, tests of different
+    forms (stdin/stdout and call-based, or calls of two functions), or fields other than those."""
+    joined: dict[str, Any] | None = None
+    for position, value in enumerate(values):
+        if value is None or isinstance(value, str | list) and not value:
+            continue
+        try:
+            tests = contract_tests(value)
+        except InvalidTestCases as exc:
+            raise InvalidTestCases(f"column {position + 1} of the tests: {exc}") from None
+        if other := set(tests) - {"inputs", "outputs", "fn_name"}:
+            raise InvalidTestCases(f"column {position + 1} of the tests has {', '.join(sorted(other))}: only "
+                                   "stdin/stdout and call-based tests join")
+        if not tests.get("inputs"):
+            continue
+        if joined is None:
+            joined = {"inputs": [], "outputs": [], **({"fn_name": tests["fn_name"]} if tests.get("fn_name") else {})}
+        elif joined.get("fn_name") != tests.get("fn_name"):
+            raise InvalidTestCases(f"column {position + 1} of the tests is not of the form of the columns before it "
+                                   "(stdin/stdout and call-based tests, or calls of two functions)")
+        joined["inputs"] += list(tests["inputs"])
+        joined["outputs"] += list(tests["outputs"])
+    return joined if joined is not None else {"inputs": [], "outputs": []}
 
 
 # Columns that complete a row's tests, read only where a recipe maps them (`columns: {checker: ...}`): CodeContests+
@@ -148,11 +181,14 @@ GRADER_PRELUDES = {
 ENTRY_POINT = re.compile(r"(?P<name>[^\W\d]\w*)(?:\(\)\.(?P<method>[^\W\d]\w*))?")
 
 
-def mapped_test_columns(row: Mapping[str, Any], columns: Mapping[str, str],
+def mapped_test_columns(row: Mapping[str, Any], columns: Mapping[str, str | list[str]],
                         grader_prelude: str | None = None) -> dict[str, Any]:
-    """The `TEST_COLUMNS` a recipe maps, with the row's values, and the named grader's prelude (`GRADER_PRELUDES`)
-    before the row's own: the keyword arguments of `stored_test_cases`."""
-    values = {name: row.get(name) for name in TEST_COLUMNS if name in columns}
+    """The `TEST_COLUMNS` a recipe maps, with the row's values, the named grader's prelude (`GRADER_PRELUDES`)
+    before the row's own, and whether `test_cases` is the list of several columns' tests (`joined`): the keyword
+    arguments of `stored_test_cases`."""
+    values: dict[str, Any] = {name: row.get(name) for name in TEST_COLUMNS if name in columns}
+    if isinstance(columns.get("test_cases"), list):
+        values["joined"] = True
     if grader_prelude is not None:
         own = joined_lines(values.get("prelude"))
         values["prelude"] = GRADER_PRELUDES[grader_prelude] + (own if isinstance(own, str) else "")
@@ -160,17 +196,24 @@ def mapped_test_columns(row: Mapping[str, Any], columns: Mapping[str, str],
 
 
 def stored_test_cases(value: Any, checker: str | None = None, entry_point: str | None = None,
-                      prelude: str | list[str] | None = None, time_limit: Any = None) -> str | None:
+                      prelude: str | list[str] | None = None, time_limit: Any = None, joined: bool = False) -> str | None:
     """What the kit stores as `test_cases`: the contract's JSON text (see the module docstring), with `checker` (a
     dataset's checker column; None or empty for none) put into stdin/stdout tests, `time_limit` (a dataset's limit per
     test, `time_limit_seconds`) into stdin/stdout and call-based tests, and `prelude` (code the solution and tests
-    assume run first; a list of lines is joined) into any; None stays None. A `test`
+    assume run first; a list of lines is joined) into any; None stays None. `joined`: `value` is the list of several
+    columns' tests, made one set (`joined_tests`); when they do not join, what is stored is `{"invalid": why}`, which
+    the verifier refuses with that reason. A `test`
     that is Python source is `{"test_code": ...}`: a pytest module as it is; `def check(candidate): ...`, asserts or
     a program calling the function under test (MBPP+) with `entry_point` (a dataset's entry-point column: HumanEval
     and HumanEval+ keep `test` and `entry_point` apart), else with the one function its top level calls
     (`_program`), else with none (the verifier says it is missing). A list of asserts calls `entry_point`."""
     if value is None:
         return None
+    if joined:
+        try:
+            value = joined_tests(value)
+        except InvalidTestCases as exc:
+            return json.dumps({"invalid": str(exc)}, ensure_ascii=False)
     prelude = joined_lines(prelude)  # MBPP's `test_imports`: a list of import statements
     extra = {"prelude": prelude} if isinstance(prelude, str) and prelude.strip() else {}
     if isinstance(value, str) and _python_source(value):

@@ -107,6 +107,19 @@ GRADER_PRELUDE_HELP = ("The imports a dataset's own grader puts before every sol
                        "passes there, and so here.")
 GraderPrelude = Annotated[str, AfterValidator(_grader_prelude)]
 
+
+def _column_map(columns: dict[str, str | list[str]]) -> dict[str, str | list[str]]:
+    for name, source in columns.items():
+        if isinstance(source, list) and name != "test_cases":
+            raise ValueError(f"{name}: only test_cases may name several columns (their tests are joined)")
+        if isinstance(source, list) and not source:
+            raise ValueError(f"{name}: names no column")
+    return columns
+
+
+# kit column -> input column; `test_cases` may name several, whose tests are joined (CodeContests' three test columns)
+ColumnMap = Annotated[dict[str, str | list[str]], AfterValidator(_column_map)]
+
 class LLMConfig(Strict):
     """A model asked through distilabel (the teacher, the reformatter, the judge)."""
 

@@ -10,6 +10,7 @@ from pydantic import Field, field_validator, model_validator
 
 from kit.recipes.base import (
     GRADER_PRELUDE_HELP,
+    ColumnMap,
     FormatConfig,
     GraderPrelude,
     LLMConfig,
@@ -29,27 +30,28 @@ class SourceConfig(Strict):
 
     preset: str | None = Field(None, description="A well-known dataset (kit.recipes.presets: apps, taco, numinamath-cot, "
                                "openthoughts-114k, openthoughts-114k-chat, bespoke-stratos-17k, openr1-math-220k, "
-                               "codeforces-cots, codeforces, kodcode, kodcode-sft-r1, leetcode, openmathreasoning, s1k): "
-                               "fills path, config, split, columns, where, name, domain, license, citation and "
-                               "grader_prelude; a key the source sets itself wins (columns and where merge key by key).")
+                               "codeforces-cots, codeforces, code-contests, kodcode, kodcode-sft-r1, leetcode, "
+                               "openmathreasoning, s1k): fills path, config, split, columns, where, name, domain, "
+                               "license, citation and grader_prelude; a key the source sets itself wins (columns and "
+                               "where merge key by key).")
     path: str = Field(description="Local JSONL/JSON/Parquet file or dataset folder; `kit:samples/NAME.jsonl` "
                       "for a file bundled with the kit; or a Hub dataset id.")
     config: str | None = Field(None, description="Dataset config name (Hub or folder datasets).")
     split: str = "train"
-    columns: dict[str, str] = Field(default_factory=dict, description="Column map: kit column -> input column, "
-                                    "e.g. {problem: question, test_cases: input_output}; a nested field by its "
-                                    "path (reward_model.ground_truth); a `problem` that is a chat (verl's "
-                                    "`prompt`) gives its user turn; `checker`, `entry_point`, `prelude` and "
-                                    "`time_limit` complete `test_cases` (a checker program, the function under "
-                                    "test, code run before the solution: LeetCodeDataset's `prompt`, the problem's "
-                                    "time limit per test). For the `dataset` "
-                                    "teacher the trace is either split (`reasoning` + `solution`), a raw reply "
-                                    "(`reply`, optionally `reasoning_content` and `finish_reason`: split like a "
-                                    "generated reply, <think> or Sky-T1 tags) or a chat (`messages`: role/content "
-                                    "or ShareGPT from/value turns; a column named `messages` or `conversations` "
-                                    "is read unmapped): the last assistant turn is the reply, the user turn "
-                                    "before it the problem unless `problem` is mapped; `system_prompt` (or the "
-                                    "chat's system turn) is that row's system prompt.")
+    columns: ColumnMap = Field(default_factory=dict, description="Column map: kit column -> input column, e.g. "
+                               "{problem: question, test_cases: input_output}; a nested field by its path "
+                               "(reward_model.ground_truth); `test_cases` may name a list of columns, whose tests are "
+                               "joined (CodeContests' public, private and generated tests); a `problem` that is a chat "
+                               "(verl's `prompt`) gives its user turn; `checker`, `entry_point`, `prelude` and "
+                               "`time_limit` complete `test_cases` (a checker program, the function under test, code "
+                               "run before the solution: LeetCodeDataset's `prompt`, the problem's time limit per "
+                               "test). For the `dataset` teacher the trace is either split (`reasoning` + `solution`), "
+                               "a raw reply (`reply`, optionally `reasoning_content` and `finish_reason`: split like a "
+                               "generated reply, <think> or Sky-T1 tags) or a chat (`messages`: role/content or "
+                               "ShareGPT from/value turns; a column named `messages` or `conversations` is read "
+                               "unmapped): the last assistant turn is the reply, the user turn before it the problem "
+                               "unless `problem` is mapped; `system_prompt` (or the chat's system turn) is that row's "
+                               "system prompt.")
     where: dict[str, Scalar | list[Scalar]] = Field(
         default_factory=dict, description="Keep only rows whose input column has this value (or one of these "
         "values), e.g. {source: [olympiads, amc_aime, math]} for NuminaMath subsets.")

@@ -17,6 +17,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from kit.recipes import RecipeError
 from kit.recipes.base import (
     GRADER_PRELUDE_HELP,
+    ColumnMap,
     FormatConfig,
     GraderPrelude,
     OutputConfig,
@@ -88,15 +89,16 @@ class DatasetEntry(Strict):
                                "domain of every row (math, code, ...: it picks the verifier of the accuracy "
                                "reward), over a `domain` column the dataset has, as a curate source's `domain`; "
                                "default: each row's own.")
-    columns: dict[str, str] = Field(default_factory=dict, exclude_if=lambda value: not value,
-                                    description="method: grpo: column map, kit column -> "
-                                    "dataset column (problem, domain, ground_truth_answer, ground_truth_solution, "
-                                    "test_cases, starter_code, and checker, entry_point, prelude or time_limit: a "
-                                    "checker program, the function under test, code run before the solution or "
-                                    "the time limit per test, put into the tests), "
-                                    "for a dataset that is not a kit `metadata` config; "
-                                    "a nested field by its path (reward_model.ground_truth); a chat `problem` "
-                                    "(verl's `prompt`) gives its user turn; tests are read in the dataset's form.")
+    columns: ColumnMap = Field(default_factory=dict, exclude_if=lambda value: not value,
+                               description="method: grpo: column map, kit column -> "
+                               "dataset column (problem, domain, ground_truth_answer, ground_truth_solution, "
+                               "test_cases, starter_code, and checker, entry_point, prelude or time_limit: a "
+                               "checker program, the function under test, code run before the solution or "
+                               "the time limit per test, put into the tests), "
+                               "for a dataset that is not a kit `metadata` config; "
+                               "a nested field by its path (reward_model.ground_truth); a chat `problem` "
+                               "(verl's `prompt`) gives its user turn; tests are read in the dataset's form, "
+                               "`test_cases` from a list of columns joined (CodeContests' three).")
     where: dict[str, Scalar | list[Scalar]] = Field(
         default_factory=dict, exclude_if=lambda value: not value, description="Keep only rows whose dataset column "
         "(a nested field by its path) has this value, or one of these values, e.g. {language: python}; as "

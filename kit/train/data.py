@@ -17,13 +17,23 @@ hands to every reward function.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 from kit.core.chat import THINK_OPEN, THINK_TEMPLATE, Format, prompt_messages
 from kit.core.log import Log
 from kit.core.schema import as_text, kit_domain, problem_id
-from kit.core.sources import MISSING, ChatError, chat_problem, chat_turns, column_value, not_found, row_filter
+from kit.core.sources import (
+    MISSING,
+    ChatError,
+    chat_problem,
+    chat_turns,
+    column_value,
+    mapped_value,
+    not_found,
+    row_filter,
+)
 from kit.core.testcases import mapped_test_columns, stored_test_cases
 from kit.hub.ids import is_repo_id
 from kit.recipes import RecipeError
@@ -47,7 +57,8 @@ def load_mixture(data: DataConfig, log: Log = print, prompt: Format | None = Non
         dataset, hub, revision = _load(entry)
         if entry.where:
             dataset = _filtered(dataset, entry)
-        nested = {k: v for k, v in entry.columns.items() if v not in dataset.column_names and "." in v}
+        nested = {k: v for k, v in entry.columns.items()
+                  if isinstance(v, list) or v not in dataset.column_names and "." in v}
         if missing := [v for k, v in entry.columns.items() if v not in dataset.column_names and k not in nested]:
             raise RecipeError(f"data.mixture: {entry.path} (config {entry.config!r}) has no column {missing[0]!r}; "
                               f"it has {', '.join(dataset.column_names)}")
@@ -134,16 +145,20 @@ def _config_files(folder: Path, config: str, split: str) -> list[str]:
     raise RecipeError(f"data.mixture: {folder}: no config {config!r} (it has {', '.join(map(str, names))})")
 
 
-def _nested(dataset: Any, nested: dict[str, str], entry: DatasetEntry) -> Any:
-    """`dataset` with the kit columns that `columns:` maps to nested fields (`reward_model.ground_truth`)."""
+def _nested(dataset: Any, nested: dict[str, str | list[str]], entry: DatasetEntry) -> Any:
+    """`dataset` with the kit columns that `columns:` maps to nested fields (`reward_model.ground_truth`) or to a list
+    of columns (`test_cases`: their values, each as JSON text, for `stored_test_cases` to join)."""
     first = dataset[0] if len(dataset) else {}
-    if missing := [path for path in nested.values() if first and column_value(first, path) is MISSING]:
+    paths = [path for source in nested.values() for path in ([source] if isinstance(source, str) else source)]
+    if missing := [path for path in paths if first and column_value(first, path) is MISSING]:
         raise RecipeError(f"data.mixture: {entry.path} (config {entry.config!r}) has no column {missing[0]!r}; "
                           f"it has {', '.join(dataset.column_names)}")
 
     def read(row: dict[str, Any]) -> dict[str, Any]:
-        values = {name: column_value(row, path) for name, path in nested.items()}
-        return {name: None if value is MISSING else value for name, value in values.items()}
+        values = {name: mapped_value(row, source) for name, source in nested.items()}
+        return {name: [part if part is None or isinstance(part, str) else json.dumps(part, ensure_ascii=False)
+                       for part in value] if isinstance(nested[name], list) else value
+                for name, value in values.items()}
 
     return dataset.map(read, desc=f"nested columns of {entry.path}")
 
