@@ -319,8 +319,8 @@ def test_codeforces(tmp_path):
 
 
 def test_code_contests(tmp_path):
-    # deepmind/code_contests columns (struct test columns, as its parquet files hold them). AlphaCode judges a program on
-    # all three test sets: the preset joins them. The problems carry no trace: this test maps a reply column of its own.
+    # deepmind/code_contests columns (struct test columns, as its parquet files hold them). A program is judged on all
+    # three test sets, which the preset joins. The problems carry no trace: this test maps a reply column of its own.
     def tests(*pairs):
         return {"input": [i for i, _ in pairs], "output": [o for _, o in pairs]}
 

@@ -39,8 +39,8 @@ puts it into the tests. Only a mapped column is read: CodeContests+ names its C+
 `contract_tests` also reads (each a JSON text or the value as `datasets` yields it):
 
 - CodeContests' `public_tests` / `private_tests` / `generated_tests`: `{"input": [...], "output": [...]}` (a recipe maps
-  `test_cases` to all three, `[public_tests, private_tests, generated_tests]`, and `joined_tests` makes them one set,
-  as AlphaCode judged a program on all of them);
+  `test_cases` to all three, `[public_tests, private_tests, generated_tests]`, and `joined_tests` makes them one
+  set);
 - a list of test objects `{"input", "output"}`: Codeforces' `official_tests` and `examples`
   (open-r1/codeforces), LiveCodeBench's `public_test_cases` (`testtype` stdin or functional, the function's
   name in `metadata.func_name`), DeepCoder's `tests`, and PrimeIntellect's `test_cases` (`type` stdin_stdout or
