@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from kit.core.testcases import GRADER_PRELUDES
+from kit.core.testcases import GRADERS
 from kit.recipes import RecipeError, SourceConfig, load_data_recipe
 from kit.recipes.presets import PRESETS, expand_preset
 from tests.test_generation_teachers import kit, write_jsonl
@@ -131,7 +131,7 @@ def test_apps_and_taco(tmp_path, preset):
     assert all(m["domain"] == "code" and m["source"] in (preset, "codewars") for m in metadata)
     tests = json.loads(metadata[0]["test_cases"])
     assert tests["fn_name"] == "add" and metadata[0]["starter_code"] == "def add(a, b):"
-    assert tests["prelude"] == GRADER_PRELUDES["apps"] and "import numpy as np\n" in tests["prelude"]
+    assert tests["prelude"] == GRADERS["apps"].prelude and "import numpy as np\n" in tests["prelude"]
     assert rejected(stats) == {(1, "verify", "tests_failed"), (3, "verify", "tests_failed")}
     assert all(m["problem_id"] != "1" for m in metadata)  # the kit's own id, not APPS's
 
@@ -404,7 +404,7 @@ def test_kodcode(tmp_path):
     pq.write_table(pa.Table.from_pylist(rows), data)
     metadata, stats = curate(tmp_path, {"preset": "kodcode", "path": str(data), "columns": {"reply": "generation"}})
     assert [m["problem"] for m in metadata] == [rows[0]["question"], rows[1]["question"]]
-    assert json.loads(metadata[1]["test_cases"]) == {"test_code": KODCODE_TEST}
+    assert json.loads(metadata[1]["test_cases"]) == {"test_code": KODCODE_TEST, "rename_function": True}
     assert json.loads(metadata[1]["verification"])["mode"] == "pytest"
     # the declaration the tests import is the starter code, shown to a generating teacher under the question
     assert [m["starter_code"] for m in metadata] == [None, "def add(a, b):"]
@@ -454,15 +454,23 @@ def test_kodcode_sft_r1(tmp_path):
                 f"<think>\nAdd them.\n</think>\n\nHere it is:\n{CODE_ADD}{usage}", KODCODE_TEST),
             row(2, "Write a python function add(a, b) returning the sum of a and b.",
                 f"<think>\nSubtract?\n</think>\n\n{CODE_SUB}{usage}", KODCODE_TEST),
-            row(3, "Write a python function that adds two numbers a and b.",  # R1 named it otherwise
-                "<think>\nSum.\n</think>\n\n```python\ndef plus(a, b):\n    return a + b\n```", KODCODE_TEST)]
+            # R1 named it otherwise: KodCode's pipeline renamed a reply's one function to the one the tests import
+            row(3, "Write a python function that adds two numbers a and b.",
+                f"<think>\nSum.\n</think>\n\n```python\ndef plus(a, b):\n    return a + b\n```{usage}", KODCODE_TEST),
+            # ... but not when its block defines two
+            row(4, "Write a python function that sums the numbers a and b.",
+                "<think>\nSum.\n</think>\n\n```python\ndef plus(a, b):\n    return same(a) + b\n\n\n"
+                "def same(x):\n    return x\n```", KODCODE_TEST)]
     data = tmp_path / "kodcode-sft.parquet"
     pq.write_table(pa.Table.from_pylist(rows), data)
     metadata, stats = curate(tmp_path, {"preset": "kodcode-sft-r1", "path": str(data)})
-    assert [m["problem"] for m in metadata] == [rows[0]["question"]]
+    assert [m["problem"] for m in metadata] == [rows[0]["question"], rows[2]["question"]]
     assert metadata[0]["reasoning"] == "Add them." and metadata[0]["solution"].endswith("print(add(2, 3))\n```")
-    assert json.loads(metadata[0]["test_cases"]) == {"test_code": KODCODE_TEST}
-    assert rejected(stats) == {(1, "verify", "tests_failed"), (2, "verify", "tests_failed")}
+    assert json.loads(metadata[0]["test_cases"]) == {"test_code": KODCODE_TEST, "rename_function": True}
+    assert "renamed" not in json.loads(metadata[0]["verification"])
+    assert json.loads(metadata[1]["verification"])["renamed"] == {"from": "plus", "to": "add"}
+    assert metadata[1]["solution"].startswith("```python\ndef plus(a, b):")  # the reply itself is kept as written
+    assert rejected(stats) == {(1, "verify", "tests_failed"), (3, "verify", "tests_failed")}
     assert "cannot import name 'add'" in stats["rejected_rows"][-1]["detail"]
 
 

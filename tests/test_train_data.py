@@ -340,18 +340,18 @@ def test_leetcode_dataset_columns(tmp_path):
 
 
 def test_a_graders_prelude_comes_before_the_rows_own(tmp_path):
-    """TACO's grader puts its imports before every solution (`grader_prelude: apps`): the accuracy reward runs them
+    """TACO's grader puts its imports before every solution (`grader: apps`): the accuracy reward runs them
     first too, before the prelude column's own code, so a right reply using `deque` and `np` unimported scores 1."""
-    from kit.core.testcases import GRADER_PRELUDES
+    from kit.core.testcases import GRADERS
 
     tests = {"inputs": ["1 2\n", "10 5\n"], "outputs": ["3\n", "15\n"]}
     data = write(tmp_path / "taco", [{"question": "Print the sum of the two integers on the line.",
                                       "input_output": json.dumps(tests), "setup": "BIAS = 0"}])
-    entry = {"path": data, "config": "default", "domain": "code", "grader_prelude": "apps",
+    entry = {"path": data, "config": "default", "domain": "code", "grader": "apps",
              "columns": {"problem": "question", "test_cases": "input_output", "prelude": "setup"}}
     recipe = load_train_recipe(GRPO, [f"data.mixture={json.dumps([entry])}"])
     row = load_mixture(recipe.data, log=lambda _: None, prompt=recipe.prompt)[0][0]
-    assert json.loads(row["test_cases"]) == {**tests, "prelude": GRADER_PRELUDES["apps"] + "BIAS = 0"}
+    assert json.loads(row["test_cases"]) == {**tests, "prelude": GRADERS["apps"].prelude + "BIAS = 0"}
     funcs, _ = make_rewards([RewardConfig(name="accuracy")],
                             VerifyConfig(workers=1, code={"test_timeout_s": 5, "sample_timeout_s": 20}))
     completions = [[{"role": "assistant", "content": f"<think>\nAdd.\n</think>\n\n```python\n{code}\n```"}]

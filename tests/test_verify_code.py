@@ -641,6 +641,31 @@ def test_plain_objects_are_walked_without_recursion():
         _plain_objects([Node(type("Key", (), {"__hash__": lambda self: 1})())])
 
 
+ADD_MODULE = "from solution import add\n\ndef test_add():\n    assert add(1, 2) == 3\n    assert add(-1, 1) == 0\n"
+
+
+def test_kodcodes_grader_renames_a_replys_one_function(verifier):
+    """KodCode's pipeline graded R1's replies after renaming the one function of a reply's first python block to the
+    function the tests take (`"rename_function": true`); only then, and only when that block defines one function."""
+    renamed = stored_test_cases(ADD_MODULE, rename_function=True)
+    usage = "\n\nUsage:\n```python\nprint(plus(1, 2))\n```"
+    cases = [("```python\ndef plus(a, b):\n    return a + b\n```" + usage, renamed, True),
+             ("```python\ndef plus(a, b):\n    return a + b\n```", stored_test_cases(ADD_MODULE), False),  # no flag
+             ("```python\ndef plus(a, b):\n    return a - b\n```", renamed, False),  # renamed, still wrong
+             # a textual replacement, as there: a recursive call to the old name fails
+             ("```python\ndef plus(a, b):\n    return a + b if a >= 0 else plus(a + 1, b) - 1\n```", renamed, False),
+             ("```python\ndef plus(a, b):\n    return one(a) + b\n\ndef one(x):\n    return x\n```", renamed, False),
+             # the first block is the one renamed; a later block that defines `add` is run as it is
+             ("```python\ndef plus(a, b):\n    return 0\n```\n```python\ndef add(a, b):\n    return a + b\n```",
+              renamed, True)]
+    results = verdicts(verifier, [{"solution": reply, "test_cases": tests} for reply, tests, _ in cases])
+    assert [v.passed for v in results] == [expected for *_, expected in cases], results
+    assert results[0].detail["renamed"] == {"from": "plus", "to": "add"} and "renamed" not in results[5].detail
+    assert "NameError: name 'plus' is not defined" in results[3].detail["failures"][0]["detail"]
+    with pytest.raises(InvalidTestCases, match="rename_function must be true or false"):
+        parse_test_cases(json.dumps({"test_code": ADD_MODULE, "rename_function": "yes"}))
+
+
 def test_a_prelude_is_python_and_not_for_a_pytest_module():
     assert parse_test_cases({**STDIO, "prelude": "import math"}).prelude == "import math"
     with pytest.raises(InvalidTestCases, match="prelude is not for a pytest module"):

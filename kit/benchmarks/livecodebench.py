@@ -11,7 +11,7 @@ none, and anything that does (a class, a callable to REDUCE) is rejected before 
 problems (LeetCode, a method of `class Solution`) in its call form (`kit.core.testcases` reads the list; here
 the row-level checks and the function's name). As LiveCodeBench's grader (lcb_runner/evaluation/testing_util.py)
 puts its imports before every solution, stdin and functional alike, the tests carry them as their prelude
-(`PRELUDE`, one of `kit.core.testcases.GRADER_PRELUDES`): a solution may use `List`, `deque` or `gcd` without
+(`PRELUDE`, its grader's in `kit.core.testcases.GRADERS`): a solution may use `List`, `deque` or `gcd` without
 importing them. Everything here is pure: the caller downloads the files (`kit.evaluate.data`). `SPECS` is
 LiveCodeBench's entry in the kit's benchmarks.
 """
@@ -28,9 +28,9 @@ from typing import Any
 
 from kit.benchmarks.common import Benchmark, Row, metadata_row
 from kit.core.schema import SOLUTION_CLASS
-from kit.core.testcases import GRADER_PRELUDES, contract_tests
+from kit.core.testcases import GRADERS, contract_tests
 
-PRELUDE = GRADER_PRELUDES["livecodebench"]  # the imports its grader gives every solution
+PRELUDE = GRADERS["livecodebench"].prelude  # the imports its grader gives every solution
 
 FILES = ("test.jsonl", "test2.jsonl", "test3.jsonl", "test4.jsonl", "test5.jsonl", "test6.jsonl")
 RELEASES = tuple(f"{prefix}v{n}" for prefix in ("release_", "") for n in range(1, len(FILES) + 1))

@@ -22,8 +22,9 @@ helpers such as LeetCodeDataset's `ListNode`, `tree_node` and `is_same_list`, al
 grader runs before the completion; MBPP's `test_setup_code`, or the `test_imports` list of its sanitized config and
 of MBPP+ - maps that column to the kit name `prelude`: it is stored in the tests as `"prelude"` (the sandbox verifier
 runs it before the solution, see `kit.verify.code`). A grader that puts the same imports before every solution
-(APPS's, TACO's and SkyThought's; LiveCodeBench's) is named by the recipe instead, `grader_prelude: apps`: its text,
-in `GRADER_PRELUDES`, comes before the row's own prelude (`mapped_test_columns`).
+(APPS's, TACO's and SkyThought's; LiveCodeBench's) is named by the recipe instead, `grader: apps`: its prelude, in
+`GRADERS`, comes before the row's own (`mapped_test_columns`). So is one that renames a reply's function to the one
+its tests call (KodCode's pipeline, `grader: kodcode`): the tests then say `"rename_function": true`.
 
 Stdin/stdout and call-based tests may carry `"time_limit"`, the problem's own limit in seconds for each test, as the
 judge gave it (open-r1/codeforces's `time_limit`, which the grader open-r1 validated its tests with applies to every
@@ -69,6 +70,7 @@ import math
 import re
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from kit.core.schema import joined_lines
@@ -162,45 +164,64 @@ TEST_COLUMNS = ("checker", "entry_point", "prelude", "time_limit")
 # `from M import *` for each (then builtins and typing), `import M` for each, and a recursion limit of 50,000
 _LIVECODEBENCH_MODULES = ("string", "re", "datetime", "collections", "heapq", "bisect", "copy", "math", "random",
                           "statistics", "itertools", "functools", "operator", "io", "sys", "json")
-# The code a dataset's own grader puts before every solution, by name (`grader_prelude: NAME` in a recipe's source):
-# a right solution that leans on it (`deque`, `gcd`, `lru_cache`, `np` used without an import) passes there, so the
-# kit runs it first too, as a prelude (before a `prelude` column's own code).
-GRADER_PRELUDES = {
+
+
+@dataclass(frozen=True)
+class Grader:
+    """What a dataset's own grader does around its tests, which the kit does too for a recipe that names it
+    (`grader: NAME`), so that a reply it passed passes here: `prelude`, the code it puts before every solution (a right
+    solution that leans on it - `deque`, `gcd`, `lru_cache`, `np` used without an import - passes there; it runs
+    before a `prelude` column's own code); `renames_function`, whether it renames a reply's one function to the one
+    the tests call (stored in the tests as `"rename_function": true`, applied by `kit.verify.code`)."""
+
+    prelude: str = ""
+    renames_function: bool = False
+
+
+GRADERS = {
     # APPS's eval/testing_util.py; TACO's metrics/testing_util.py and SkyThought's taco and apps scorers (Sky-T1's
     # rejection sampling) copy it. Their stdin form also binds `stdin` and `stdout`, here for every form.
-    "apps": "import sys\nimport time\nimport itertools\nfrom itertools import accumulate, product, permutations, "
-            "combinations\nimport collections\nfrom collections import Counter, OrderedDict, deque, defaultdict, "
-            "ChainMap\nfrom functools import lru_cache\nimport math\nfrom math import sqrt, sin, cos, tan, ceil, "
-            "fabs, floor, gcd, exp, log, log2\nimport fractions\nfrom typing import List, Tuple\nimport numpy as np\n"
-            "import random\nimport heapq\nfrom heapq import *\nstdin = sys.stdin\nstdout = sys.stdout\n",
-    "livecodebench": ("".join(f"from {module} import *\n" for module in (*_LIVECODEBENCH_MODULES, "builtins", "typing"))
-                      + "".join(f"import {module}\n" for module in _LIVECODEBENCH_MODULES)
-                      + "sys.setrecursionlimit(50000)\n"),
+    "apps": Grader(prelude="import sys\nimport time\nimport itertools\nfrom itertools import accumulate, product, "
+                   "permutations, combinations\nimport collections\nfrom collections import Counter, OrderedDict, "
+                   "deque, defaultdict, ChainMap\nfrom functools import lru_cache\nimport math\nfrom math import sqrt, "
+                   "sin, cos, tan, ceil, fabs, floor, gcd, exp, log, log2\nimport fractions\nfrom typing import List, "
+                   "Tuple\nimport numpy as np\nimport random\nimport heapq\nfrom heapq import *\nstdin = sys.stdin\n"
+                   "stdout = sys.stdout\n"),
+    # KodCode's pipeline (step3.3.3_gen_unit_tests_sft.py, which graded R1's replies in KodCode-V1-SFT-R1) renames
+    # the one function of a reply's first python block to the function its tests call.
+    "kodcode": Grader(renames_function=True),
+    "livecodebench": Grader(prelude="".join(f"from {module} import *\n"
+                                            for module in (*_LIVECODEBENCH_MODULES, "builtins", "typing"))
+                            + "".join(f"import {module}\n" for module in _LIVECODEBENCH_MODULES)
+                            + "sys.setrecursionlimit(50000)\n"),
 }
 # An assert test's entry point: a function's name, or `Class().method`, a method of a fresh instance (LeetCodeDataset)
 ENTRY_POINT = re.compile(r"(?P<name>[^\W\d]\w*)(?:\(\)\.(?P<method>[^\W\d]\w*))?")
 
 
 def mapped_test_columns(row: Mapping[str, Any], columns: Mapping[str, str | list[str]],
-                        grader_prelude: str | None = None) -> dict[str, Any]:
-    """The `TEST_COLUMNS` a recipe maps, with the row's values, the named grader's prelude (`GRADER_PRELUDES`)
-    before the row's own, and whether `test_cases` is the list of several columns' tests (`joined`): the keyword
-    arguments of `stored_test_cases`."""
+                        grader: str | None = None) -> dict[str, Any]:
+    """The `TEST_COLUMNS` a recipe maps, with the row's values; what the named grader (`GRADERS`) does: its prelude
+    before the row's own, its renaming; and whether `test_cases` is the list of several columns' tests (`joined`): the
+    keyword arguments of `stored_test_cases`."""
     values: dict[str, Any] = {name: row.get(name) for name in TEST_COLUMNS if name in columns}
     if isinstance(columns.get("test_cases"), list):
         values["joined"] = True
-    if grader_prelude is not None:
+    if grader is not None and GRADERS[grader].prelude:
         own = joined_lines(values.get("prelude"))
-        values["prelude"] = GRADER_PRELUDES[grader_prelude] + (own if isinstance(own, str) else "")
+        values["prelude"] = GRADERS[grader].prelude + (own if isinstance(own, str) else "")
+    if grader is not None and GRADERS[grader].renames_function:
+        values["rename_function"] = True
     return values
 
 
 def stored_test_cases(value: Any, checker: str | None = None, entry_point: str | None = None,
-                      prelude: str | list[str] | None = None, time_limit: Any = None, joined: bool = False) -> str | None:
+                      prelude: str | list[str] | None = None, time_limit: Any = None, joined: bool = False,
+                      rename_function: bool = False) -> str | None:
     """What the kit stores as `test_cases`: the contract's JSON text (see the module docstring), with `checker` (a
     dataset's checker column; None or empty for none) put into stdin/stdout tests, `time_limit` (a dataset's limit per
-    test, `time_limit_seconds`) into stdin/stdout and call-based tests, and `prelude` (code the solution and tests
-    assume run first; a list of lines is joined) into any; None stays None. `joined`: `value` is the list of several
+    test, `time_limit_seconds`) into stdin/stdout and call-based tests, `prelude` (code the solution and tests assume
+    run first; a list of lines is joined) and `rename_function` (`Grader`) into any; None stays None. `joined`: `value` is the list of several
     columns' tests, made one set (`joined_tests`); when they do not join, what is stored is `{"invalid": why}`, which
     the verifier refuses with that reason. A `test`
     that is Python source is `{"test_code": ...}`: a pytest module as it is; `def check(candidate): ...`, asserts or
@@ -215,7 +236,9 @@ def stored_test_cases(value: Any, checker: str | None = None, entry_point: str |
         except InvalidTestCases as exc:
             return json.dumps({"invalid": str(exc)}, ensure_ascii=False)
     prelude = joined_lines(prelude)  # MBPP's `test_imports`: a list of import statements
-    extra = {"prelude": prelude} if isinstance(prelude, str) and prelude.strip() else {}
+    extra: dict[str, Any] = {"prelude": prelude} if isinstance(prelude, str) and prelude.strip() else {}
+    if rename_function:
+        extra["rename_function"] = True
     if isinstance(value, str) and _python_source(value):
         tests = contract_tests({"test_code": value, **({"entry_point": entry_point} if entry_point else {}), **extra})
         return json.dumps(tests, ensure_ascii=False)

@@ -152,7 +152,7 @@ def _contract_row(row: dict[str, Any], columns: list[str], index: int, name: str
                   stats: _Stats) -> dict[str, Any]:
     """One loaded row of `source` in the metadata contract, with its input row's index (`_row`), the position of its
     trace in the row's list of replies (`sample_index`) and what the dataset teacher found of a raw trace (`_trace`)."""
-    trace, test_columns = row.get(TRACE), mapped_test_columns(row, source.columns, source.grader_prelude)
+    trace, test_columns = row.get(TRACE), mapped_test_columns(row, source.columns, source.grader)
     out = {k: row.get(k) for k in columns if k in row} | {"_row": index}
     for column in TEXT_COLUMNS:  # numbers and lists (an int answer, a list of answers) as the contract's text
         if column in out and column != "test_cases":

@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal, Self, TypeVar
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from kit.core.testcases import GRADER_PRELUDES
+from kit.core.testcases import GRADERS
 
 Scalar = str | int | float | bool
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
@@ -95,17 +95,17 @@ def local_file(value: str, recipe_file: str | Path, key: str, what: str = "file"
 # --------------------------------------------------------------------------------------------------
 # Sections and fields several recipes use
 
-def _grader_prelude(name: str) -> str:
-    if name not in GRADER_PRELUDES:
-        raise ValueError(f"unknown grader {name!r} (graders with a prelude: {', '.join(sorted(GRADER_PRELUDES))})")
+def _grader(name: str) -> str:
+    if name not in GRADERS:
+        raise ValueError(f"unknown grader {name!r} (graders: {', '.join(sorted(GRADERS))})")
     return name
 
 
-GRADER_PRELUDE_HELP = ("The imports a dataset's own grader puts before every solution, put before each row's "
-                       "tests (kit.core.testcases.GRADER_PRELUDES): `apps` (APPS's, TACO's and SkyThought's graders), "
-                       "`livecodebench`; a right solution that uses `deque`, `gcd` or `np` without importing them "
-                       "passes there, and so here.")
-GraderPrelude = Annotated[str, AfterValidator(_grader_prelude)]
+GRADER_HELP = ("The dataset's own grader, whose ways with the tests the kit follows (kit.core.testcases.GRADERS): "
+               "`apps` (APPS's, TACO's and SkyThought's: its imports before every solution, so a right solution "
+               "using `deque`, `gcd` or `np` unimported passes, as there), `livecodebench` (its imports), `kodcode` "
+               "(a reply's one function renamed to the one the tests call, as KodCode's pipeline graded R1).")
+GraderName = Annotated[str, AfterValidator(_grader)]
 
 
 def _column_map(columns: dict[str, str | list[str]]) -> dict[str, str | list[str]]:

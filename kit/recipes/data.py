@@ -9,10 +9,10 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from kit.recipes.base import (
-    GRADER_PRELUDE_HELP,
+    GRADER_HELP,
     ColumnMap,
     FormatConfig,
-    GraderPrelude,
+    GraderName,
     LLMConfig,
     OutputConfig,
     Recipe,
@@ -32,7 +32,7 @@ class SourceConfig(Strict):
                                "openthoughts-114k, openthoughts-114k-chat, bespoke-stratos-17k, openr1-math-220k, "
                                "codeforces-cots, codeforces, code-contests, kodcode, kodcode-sft-r1, leetcode, "
                                "openmathreasoning, s1k): fills path, config, split, columns, where, name, domain, "
-                               "license, citation and grader_prelude; a key the source sets itself wins (columns and "
+                               "license, citation and grader; a key the source sets itself wins (columns and "
                                "where merge key by key).")
     path: str = Field(description="Local JSONL/JSON/Parquet file or dataset folder; `kit:samples/NAME.jsonl` "
                       "for a file bundled with the kit; or a Hub dataset id.")
@@ -55,7 +55,7 @@ class SourceConfig(Strict):
     where: dict[str, Scalar | list[Scalar]] = Field(
         default_factory=dict, description="Keep only rows whose input column has this value (or one of these "
         "values), e.g. {source: [olympiads, amc_aime, math]} for NuminaMath subsets.")
-    grader_prelude: GraderPrelude | None = Field(None, description=GRADER_PRELUDE_HELP)
+    grader: GraderName | None = Field(None, description=GRADER_HELP)
     name: str | None = Field(None, description="Value of `source` for rows that do not carry one.")
     domain: str | None = Field(None, description="The domain of every row of this source (default: the rows' own "
                                "`domain` column).")

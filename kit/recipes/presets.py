@@ -1,8 +1,8 @@
 """Presets for well-known public datasets: `sources[].preset: NAME` (project issue 16).
 
 A preset fills the source fields a recipe leaves unset - the Hub id (`path`), `config`, `split`, the column
-map (`columns`), `where`, `name`, `domain`, `license`, `citation`, `grader_prelude` (the imports the dataset's own
-grader gives every solution) - so a recipe can say just
+map (`columns`), `where`, `name`, `domain`, `license`, `citation`, `grader` (what the dataset's own grader does
+around its tests) - so a recipe can say just
 
     sources:
       - preset: taco

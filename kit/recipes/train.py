@@ -16,10 +16,10 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from kit.recipes import RecipeError
 from kit.recipes.base import (
-    GRADER_PRELUDE_HELP,
+    GRADER_HELP,
     ColumnMap,
     FormatConfig,
-    GraderPrelude,
+    GraderName,
     OutputConfig,
     Recipe,
     Scalar,
@@ -103,8 +103,8 @@ class DatasetEntry(Strict):
         default_factory=dict, exclude_if=lambda value: not value, description="Keep only rows whose dataset column "
         "(a nested field by its path) has this value, or one of these values, e.g. {language: python}; as "
         "`kit curate`'s sources[].where.")
-    grader_prelude: GraderPrelude | None = Field(None, exclude_if=lambda value: value is None,
-                                                 description="method: grpo: " + GRADER_PRELUDE_HELP)
+    grader: GraderName | None = Field(None, exclude_if=lambda value: value is None,
+                                      description="method: grpo: " + GRADER_HELP)
 
 
 class RewardConfig(Strict):

@@ -36,7 +36,7 @@ configuration but an empty one of that folder. pytest is imported here in the se
 fork with it loaded; it is the one module these harnesses import beyond the stdlib (a dependency of the kit). Its
 record says how many tests passed (`passed`) and what failed; the sample passes only when pytest exits 0 and no
 test was skipped (the code under test can skip a test itself). numpy, when a request's code names it (APPS's and
-TACO's graders import it for every solution: `kit.core.testcases.GRADER_PRELUDES`), is also imported here once: in
+TACO's graders import it for every solution: `kit.core.testcases.GRADERS`), is also imported here once: in
 each test process it would cost 50 ms a test, and loaded for every request it would slow each fork by a fifth.
 
 Each record: {"test": i, "status": ok | early_exit | error | failed | memory | timeout | killed |

@@ -226,7 +226,7 @@ def _problems(dataset: Any, entry: DatasetEntry, prompt: Format | None) -> Any:
         # tests in the dataset's own form (and its checker, entry point, prelude or time limit), in the contract's form
         values = {name: as_text(row.get(name)) for name in REWARD_COLUMNS if name != "test_cases"}
         values["test_cases"] = stored_test_cases(row.get("test_cases"),
-                                                **mapped_test_columns(row, entry.columns, entry.grader_prelude))
+                                                **mapped_test_columns(row, entry.columns, entry.grader))
         values["problem_id"] = values["problem_id"] or problem_id(problem)
         return {"prompt": prompt_messages(row, prompt, system), **values}
 

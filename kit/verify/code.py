@@ -20,6 +20,8 @@ JSON string; the forms public datasets ship are read too, see `kit.core.testcase
 All but a pytest module may carry a `"prelude"`: code run before the solution, in a namespace of its own whose
 names the solution starts with - the imports a grader gives every solution (LiveCodeBench's), LeetCodeDataset's
 imports and `ListNode` / `TreeNode` helpers, HumanEval's prompt. The function under test must be the solution's own.
+Tests that say `"rename_function": true` (the `kodcode` grader) follow KodCode's pipeline: a reply whose code defines
+no function of the name the tests call has its first python block's one function renamed to it (`renamed_function`).
 
 Stdin/stdout and call-based tests may carry the problem's own `"time_limit"` per test, in seconds (a dataset's time
 limit column mapped to `time_limit`, see `kit.core.testcases`): it replaces `test_timeout_s` of the limits for that
@@ -102,6 +104,7 @@ class TestSpec:
     checker: str | None = None  # stdio: a checker program (see the module doc) instead of the comparison
     prelude: str | None = None  # code run before the solution (see the module doc); not for a pytest module
     time_limit: float | None = None  # stdio and call: the problem's own limit per test, in seconds
+    rename_function: bool = False  # the grader renames a reply's one function to the one the tests call (see below)
 
     @property
     def total(self) -> int:
@@ -146,6 +149,25 @@ def extract_code(solution: str | None, needs: Iterable[str] = ()) -> str | None:
     return _last_unnamed_block(solution or "")
 
 
+_DEF = re.compile(r"def\s+(\w+)\s*\(")  # a function, as KodCode's pipeline finds and counts them
+
+
+def renamed_function(solution: str | None, code: str, needs: set[str]) -> tuple[str, str | None]:
+    """KodCode's pipeline's renaming (the `kodcode` grader, tests with `"rename_function": true`): when the code under
+    test does not define the one function the tests call, the reply's first python block, if it defines exactly one
+    function (`def NAME(` anywhere in the block, as that pipeline counts), is run with `def NAME` replaced by that
+    function's - a textual replacement, so a recursive call to the old name still fails, as it did there. The code to
+    run, and the old name when it renamed one (else None)."""
+    if len(needs) != 1 or needs <= module_names(code):
+        return code, None
+    blocks = _FENCE.findall(solution or "")
+    functions = _DEF.findall(blocks[0]) if blocks else []
+    (target,) = needs
+    if len(functions) != 1 or functions[0] == target:
+        return code, None
+    return blocks[0].replace(f"def {functions[0]}", f"def {target}"), functions[0]
+
+
 def _last_unnamed_block(text: str) -> str | None:
     """The last fenced block whose opening fence names no language, fences paired in order line by line (so a
     ```cpp block's closing fence never opens one)."""
@@ -167,20 +189,24 @@ def parse_test_cases(test_cases: Any, starter_code: str | None = None) -> TestSp
     it is malformed."""
     data = contract_tests(test_cases)
     prelude = _source_field(data.get("prelude"), "prelude", "must be Python source")
+    rename = data.get("rename_function", False)
+    if not isinstance(rename, bool):
+        raise InvalidTestCases(f"test_cases.rename_function must be true or false, got {rename!r}")
     if "test_code" in data:
         if not isinstance(data["test_code"], str) or not data["test_code"].strip():
             raise InvalidTestCases("test_cases.test_code must be a non-empty string")
         if pytest_module(data["test_code"]):
             if prelude:
                 raise InvalidTestCases("test_cases.prelude is not for a pytest module (its tests import the solution)")
-            return TestSpec("pytest", [], [], test_code=data["test_code"])
+            return TestSpec("pytest", [], [], test_code=data["test_code"], rename_function=rename)
         entry = data.get("entry_point")
         if not isinstance(entry, str) or not ENTRY_POINT.fullmatch(entry):
             raise InvalidTestCases("test_cases.entry_point must name the function under test, or a method as "
                                    "`Solution().name` (a dataset's entry-point column maps to it: "
                                    "`columns: {entry_point: ...}`)")
         _check_runs_something(data["test_code"])
-        return TestSpec("assert", [], [], test_code=data["test_code"], entry_point=entry, prelude=prelude)
+        return TestSpec("assert", [], [], test_code=data["test_code"], entry_point=entry, prelude=prelude,
+                        rename_function=rename)
     time_limit = data.get("time_limit")
     if time_limit is not None and (isinstance(time_limit, bool) or not isinstance(time_limit, int | float)
                                    or not 0 < time_limit < math.inf):
@@ -200,7 +226,7 @@ def parse_test_cases(test_cases: Any, starter_code: str | None = None) -> TestSp
             raise InvalidTestCases(f"test_cases.fn_name is not a function name: {fn_name!r}")
         use_class = bool(starter_code and SOLUTION_CLASS.search(starter_code))
         return TestSpec("call", inputs, outputs, fn_name=fn_name, use_class=use_class, time_limit=time_limit,
-                        prelude=prelude)
+                        prelude=prelude, rename_function=rename)
     inputs, outputs = [joined_lines(x) for x in inputs], [joined_lines(x) for x in outputs]  # APPS/TACO lists
     if not all(isinstance(x, str) for x in inputs + outputs):
         raise InvalidTestCases("stdin/stdout test_cases need string inputs and outputs")
@@ -421,6 +447,9 @@ def verify_code(row: Mapping[str, Any], sandbox: Sandbox, limits: Limits | None 
     except InvalidTestCases as exc:
         return Verdict(False, VERIFIER, "invalid_test_cases", {"error": str(exc)})
     code = extract_code(row.get("solution"), spec.needs)
+    renamed = None
+    if spec.rename_function:
+        code, renamed = renamed_function(row.get("solution"), code, spec.needs)
     payload = {"mode": spec.mode, "code": code, "inputs": spec.inputs, "fn_name": spec.fn_name,
                "use_class": spec.use_class, "test_code": spec.test_code, "entry_point": spec.entry_point,
                "prelude": spec.prelude}
@@ -439,6 +468,8 @@ def verify_code(row: Mapping[str, Any], sandbox: Sandbox, limits: Limits | None 
                               "isolation": sandbox.isolation}
     if spec.time_limit is not None:
         detail["time_limit_s"] = spec.time_limit
+    if renamed is not None:
+        detail["renamed"] = {"from": renamed, "to": next(iter(spec.needs))}
     if stated is not None and spec.mode in ("stdio", "call") and spec.checker is None:
         detail["tolerance"] = stated
     if spec.checker is not None:
