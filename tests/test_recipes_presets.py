@@ -240,6 +240,31 @@ def test_openr1_math(tmp_path):
     assert stats["total_rows"] == 2 and {s["stage"]: s["out"] for s in stats["stages"]}["load"] == 4
 
 
+def test_deepmath_103k(tmp_path):
+    # zwhe99/DeepMath-103K columns: three R1 solutions per problem, in three columns; each is a trace
+    def row(question, answer, *solutions):
+        return {"question": question, "final_answer": answer, "difficulty": 5.0,
+                "topic": "Mathematics -> Algebra -> Prealgebra -> Integers",
+                **{f"r1_solution_{i}": text for i, text in enumerate(solutions, start=1)}}
+
+    rows = [row("A baker packs 7 muffins into each of 9 boxes. How many muffins?", "63",
+                "Okay, 9 * 7 = 63.\n</think>\n\nShe packs $\\boxed{63}$.",  # the template opened <think>
+                "<think>\n9 * 7 = 64.\n</think>\n\n$\\boxed{64}$", "<think>\nNine times seven"),
+            row("Mira reads 12 pages on each of 5 evenings. How many pages?", "60",
+                "<think>\n12 * 5 = 60.\n</think>\n\n$\\boxed{60}$", "", "12 * 5 = 60.\n</think>\n\n**60**")]
+    data = tmp_path / "deepmath.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), data)
+    metadata, stats = curate(tmp_path, {"preset": "deepmath-103k", "path": str(data)})
+    assert [(m["problem"], m["reasoning"]) for m in metadata] == [(rows[0]["question"], "Okay, 9 * 7 = 63."),
+                                                                  (rows[1]["question"], "12 * 5 = 60."),
+                                                                  (rows[1]["question"], "12 * 5 = 60.")]
+    assert [json.loads(m["generation"])["sample_index"] for m in metadata] == [0, 0, 2]
+    assert metadata[0]["ground_truth_answer"] == "63" and metadata[0]["source"] == "deepmath"
+    assert rejected(stats) == {(0, "verify", "wrong_answer"), (0, "generate", "unclosed_think"),
+                               (1, "generate", "empty_reply")}
+    assert {s["stage"]: s["out"] for s in stats["stages"]}["load"] == 6
+
+
 def test_codeforces_cots(tmp_path):
     # open-r1/codeforces-cots `solutions_py` columns; its `examples` are the tests
     def row(cid, prompt, generation, finish):
@@ -368,7 +393,7 @@ def test_tests_of_several_columns_join_only_in_one_form(tmp_path):
         parse_test_cases(stored_test_cases([stdin, call], joined=True))
     with pytest.raises(InvalidTestCases, match="column 1 of the tests has test_code"):
         parse_test_cases(stored_test_cases(["def test_add():\n    assert add(1, 2) == 3\n", stdin], joined=True))
-    with pytest.raises(ValueError, match="problem: only test_cases may name several columns"):
+    with pytest.raises(ValueError, match="problem: only test_cases .* and reply .* may name several columns"):
         SourceConfig(path="x", columns={"problem": ["title", "description"]})
 
 

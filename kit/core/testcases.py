@@ -221,13 +221,13 @@ def stored_test_cases(value: Any, checker: str | None = None, entry_point: str |
     """What the kit stores as `test_cases`: the contract's JSON text (see the module docstring), with `checker` (a
     dataset's checker column; None or empty for none) put into stdin/stdout tests, `time_limit` (a dataset's limit per
     test, `time_limit_seconds`) into stdin/stdout and call-based tests, `prelude` (code the solution and tests assume
-    run first; a list of lines is joined) and `rename_function` (`Grader`) into any; None stays None. `joined`: `value` is the list of several
-    columns' tests, made one set (`joined_tests`); when they do not join, what is stored is `{"invalid": why}`, which
-    the verifier refuses with that reason. A `test`
-    that is Python source is `{"test_code": ...}`: a pytest module as it is; `def check(candidate): ...`, asserts or
-    a program calling the function under test (MBPP+) with `entry_point` (a dataset's entry-point column: HumanEval
-    and HumanEval+ keep `test` and `entry_point` apart), else with the one function its top level calls
-    (`_program`), else with none (the verifier says it is missing). A list of asserts calls `entry_point`."""
+    run first; a list of lines is joined) and `rename_function` (`Grader`) into any; None stays None. `joined`:
+    `value` is the list of several columns' tests, made one set (`joined_tests`); when they do not join, what is
+    stored is `{"invalid": why}`, which the verifier refuses with that reason. A `test` that is Python source is
+    `{"test_code": ...}`: a pytest module as it is; `def check(candidate): ...`, asserts or a program calling the
+    function under test (MBPP+) with `entry_point` (a dataset's entry-point column: HumanEval and HumanEval+ keep
+    `test` and `entry_point` apart), else with the one function its top level calls (`_program`), else with none (the
+    verifier says it is missing). A list of asserts calls `entry_point`."""
     if value is None:
         return None
     if joined:

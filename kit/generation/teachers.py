@@ -4,8 +4,9 @@
   `DatasetTeacher.read()` takes a row's traces in whatever shape it ships them and `DatasetTeacher.samples()`
   turns each trace into a sample. Shapes (the first one a row has is read):
   1. `reply` (+ optional `reasoning_content`, `finish_reason`): a raw reply, as a server returned it; a list of
-     replies (OpenR1-Math-220k's `generations`) is one sample each, with `finish_reason` and `reasoning_content`
-     lists in the same order (its `finish_reasons`);
+     replies (OpenR1-Math-220k's `generations`, or several reply columns a recipe maps, DeepMath-103K's
+     `r1_solution_1`..`3`) is one sample each, with `finish_reason` and `reasoning_content` lists in the same order
+     (its `finish_reasons`);
   2. `reasoning` + `solution`: already split (taken as they are); a reasoning given as a list of texts
      (s1K's `thinking_trajectories`) is one reasoning, its parts joined by newlines as s1's own SFT data joins them;
   3. a chat column, `messages` or `conversations` (role/content or ShareGPT from/value): the last assistant

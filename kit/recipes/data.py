@@ -31,7 +31,7 @@ class SourceConfig(Strict):
     preset: str | None = Field(None, description="A well-known dataset (kit.recipes.presets: apps, taco, numinamath-cot, "
                                "openthoughts-114k, openthoughts-114k-chat, bespoke-stratos-17k, openr1-math-220k, "
                                "codeforces-cots, codeforces, code-contests, kodcode, kodcode-sft-r1, leetcode, "
-                               "openmathreasoning, s1k): fills path, config, split, columns, where, name, domain, "
+                               "openmathreasoning, deepmath-103k, s1k): fills path, config, split, columns, where, name, domain, "
                                "license, citation and grader; a key the source sets itself wins (columns and "
                                "where merge key by key).")
     path: str = Field(description="Local JSONL/JSON/Parquet file or dataset folder; `kit:samples/NAME.jsonl` "
@@ -47,7 +47,8 @@ class SourceConfig(Strict):
                                "run before the solution: LeetCodeDataset's `prompt`, the problem's time limit per "
                                "test). For the `dataset` teacher the trace is either split (`reasoning` + `solution`), "
                                "a raw reply (`reply`, optionally `reasoning_content` and `finish_reason`: split like a "
-                               "generated reply, <think> or Sky-T1 tags) or a chat (`messages`: role/content or "
+                               "generated reply, <think> or Sky-T1 tags; a list column, or a list of columns, is a "
+                               "trace each) or a chat (`messages`: role/content or "
                                "ShareGPT from/value turns; a column named `messages` or `conversations` is read "
                                "unmapped): the last assistant turn is the reply, the user turn before it the problem "
                                "unless `problem` is mapped; `system_prompt` (or the chat's system turn) is that row's "

@@ -20,8 +20,9 @@ JSON string; the forms public datasets ship are read too, see `kit.core.testcase
 All but a pytest module may carry a `"prelude"`: code run before the solution, in a namespace of its own whose
 names the solution starts with - the imports a grader gives every solution (LiveCodeBench's), LeetCodeDataset's
 imports and `ListNode` / `TreeNode` helpers, HumanEval's prompt. The function under test must be the solution's own.
-Tests that say `"rename_function": true` (the `kodcode` grader) follow KodCode's pipeline: a reply whose code defines
-no function of the name the tests call has its first python block's one function renamed to it (`renamed_function`).
+A pytest module whose tests say `"rename_function": true` (the `kodcode` grader) is run as KodCode's pipeline ran it: a
+reply whose code defines no function of the name the tests import has its first python block's one function renamed to
+it (`renamed_function`); other forms ignore it.
 
 Stdin/stdout and call-based tests may carry the problem's own `"time_limit"` per test, in seconds (a dataset's time
 limit column mapped to `time_limit`, see `kit.core.testcases`): it replaces `test_timeout_s` of the limits for that
@@ -104,7 +105,7 @@ class TestSpec:
     checker: str | None = None  # stdio: a checker program (see the module doc) instead of the comparison
     prelude: str | None = None  # code run before the solution (see the module doc); not for a pytest module
     time_limit: float | None = None  # stdio and call: the problem's own limit per test, in seconds
-    rename_function: bool = False  # the grader renames a reply's one function to the one the tests call (see below)
+    rename_function: bool = False  # pytest: the grader renames a reply's one function to the one the tests import
 
     @property
     def total(self) -> int:
@@ -198,15 +199,14 @@ def parse_test_cases(test_cases: Any, starter_code: str | None = None) -> TestSp
         if pytest_module(data["test_code"]):
             if prelude:
                 raise InvalidTestCases("test_cases.prelude is not for a pytest module (its tests import the solution)")
-            return TestSpec("pytest", [], [], test_code=data["test_code"], rename_function=rename)
+            return TestSpec("pytest", [], [], test_code=data["test_code"], rename_function=rename)  # KodCode's form
         entry = data.get("entry_point")
         if not isinstance(entry, str) or not ENTRY_POINT.fullmatch(entry):
             raise InvalidTestCases("test_cases.entry_point must name the function under test, or a method as "
                                    "`Solution().name` (a dataset's entry-point column maps to it: "
                                    "`columns: {entry_point: ...}`)")
         _check_runs_something(data["test_code"])
-        return TestSpec("assert", [], [], test_code=data["test_code"], entry_point=entry, prelude=prelude,
-                        rename_function=rename)
+        return TestSpec("assert", [], [], test_code=data["test_code"], entry_point=entry, prelude=prelude)
     time_limit = data.get("time_limit")
     if time_limit is not None and (isinstance(time_limit, bool) or not isinstance(time_limit, int | float)
                                    or not 0 < time_limit < math.inf):
@@ -226,7 +226,7 @@ def parse_test_cases(test_cases: Any, starter_code: str | None = None) -> TestSp
             raise InvalidTestCases(f"test_cases.fn_name is not a function name: {fn_name!r}")
         use_class = bool(starter_code and SOLUTION_CLASS.search(starter_code))
         return TestSpec("call", inputs, outputs, fn_name=fn_name, use_class=use_class, time_limit=time_limit,
-                        prelude=prelude, rename_function=rename)
+                        prelude=prelude)
     inputs, outputs = [joined_lines(x) for x in inputs], [joined_lines(x) for x in outputs]  # APPS/TACO lists
     if not all(isinstance(x, str) for x in inputs + outputs):
         raise InvalidTestCases("stdin/stdout test_cases need string inputs and outputs")
