@@ -391,6 +391,8 @@ def test_tests_of_several_columns_join_only_in_one_form(tmp_path):
     assert json.loads(stored_test_cases([None, call, "", call], joined=True))["inputs"] == [[1, 2], [1, 2]]
     with pytest.raises(InvalidTestCases, match="column 2 of the tests is not of the form of the columns before it"):
         parse_test_cases(stored_test_cases([stdin, call], joined=True))
+    with pytest.raises(InvalidTestCases, match="column 1 of the tests does not pair its inputs and outputs"):
+        parse_test_cases(stored_test_cases([{"input": ["1 2\n", "3 4\n"], "output": ["3\n"]}, stdin], joined=True))
     with pytest.raises(InvalidTestCases, match="column 1 of the tests has test_code"):
         parse_test_cases(stored_test_cases(["def test_add():\n    assert add(1, 2) == 3\n", stdin], joined=True))
     with pytest.raises(ValueError, match="problem: only test_cases .* and reply .* may name several columns"):

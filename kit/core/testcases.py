@@ -144,15 +144,18 @@ def joined_tests(values: list[Any]) -> dict[str, Any]:
         if other := set(tests) - {"inputs", "outputs", "fn_name"}:
             raise InvalidTestCases(f"column {position + 1} of the tests has {', '.join(sorted(other))}: only "
                                    "stdin/stdout and call-based tests join")
-        if not tests.get("inputs"):
+        inputs, outputs = tests.get("inputs"), tests.get("outputs")
+        if not isinstance(inputs, list) or not isinstance(outputs, list) or len(inputs) != len(outputs):
+            raise InvalidTestCases(f"column {position + 1} of the tests does not pair its inputs and outputs")
+        if not inputs:
             continue
         if joined is None:
             joined = {"inputs": [], "outputs": [], **({"fn_name": tests["fn_name"]} if tests.get("fn_name") else {})}
         elif joined.get("fn_name") != tests.get("fn_name"):
             raise InvalidTestCases(f"column {position + 1} of the tests is not of the form of the columns before it "
                                    "(stdin/stdout and call-based tests, or calls of two functions)")
-        joined["inputs"] += list(tests["inputs"])
-        joined["outputs"] += list(tests["outputs"])
+        joined["inputs"] += inputs
+        joined["outputs"] += outputs
     return joined if joined is not None else {"inputs": [], "outputs": []}
 
 
