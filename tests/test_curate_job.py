@@ -237,3 +237,32 @@ def test_a_verl_style_source_reads_its_chat_prompt_and_nested_answer(tmp_path):
     stats = json.loads((tmp_path / "out" / "stats.json").read_text())
     assert {(r["row"], r["stage"], r["reason"]) for r in stats["rejected_rows"]} == {
         (1, "verify", "wrong_answer"), (2, "validate", "missing_field")}
+
+
+def test_a_chat_split_over_prompt_and_completion_columns(tmp_path):
+    """TRL's conversational prompt-completion form keeps a chat in two columns: `messages: [prompt, completion]` joins
+    their turns, and the dataset teacher reads the chat as it reads one column; a part that holds no turns is
+    `invalid_chat`."""
+    def row(question, reply, answer):
+        return {"prompt": [{"role": "user", "content": question}],
+                "completion": [{"role": "assistant", "content": reply}], "answer": answer}
+
+    rows = [row("What is 6 times 7?", "<think>\n6 * 7 = 42\n</think>\n\n$\\boxed{42}$", "42"),
+            row("What is 8 times 9?", "<think>\n8 * 9 = 81\n</think>\n\n$\\boxed{81}$", "72"),
+            {"prompt": [{"role": "user", "content": "What is 1 plus 1?"}], "completion": [], "answer": "2"}]
+    source = tmp_path / "prompt-completion.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows) + json.dumps(
+        {"prompt": "What is 2 plus 2?", "completion": " 4", "answer": "4"}) + "\n")  # the standard (text) form
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(yaml.safe_dump({
+        "name": "pc", "teacher": {"backend": "dataset", "model": "some/reasoner"}, "verify": {"workers": 2},
+        "sources": [{"path": str(source), "domain": "math",
+                     "columns": {"messages": ["prompt", "completion"], "ground_truth_answer": "answer"}}],
+        "output": {"dir": str(tmp_path / "out")}}))
+    result = kit("curate", str(recipe))
+    assert result.returncode == 0, result.stderr
+    metadata = load_dataset(str(tmp_path / "out"), "metadata", split="train")
+    assert metadata["problem"] == ["What is 6 times 7?"] and metadata["reasoning"] == ["6 * 7 = 42"]
+    stats = json.loads((tmp_path / "out" / "stats.json").read_text())
+    assert {(r["row"], r["reason"]) for r in stats["rejected_rows"]} == {(1, "wrong_answer"), (2, "empty_reply"),
+                                                                        (3, "invalid_chat")}

@@ -395,7 +395,7 @@ def test_tests_of_several_columns_join_only_in_one_form(tmp_path):
         parse_test_cases(stored_test_cases([{"input": ["1 2\n", "3 4\n"], "output": ["3\n"]}, stdin], joined=True))
     with pytest.raises(InvalidTestCases, match="column 1 of the tests has test_code"):
         parse_test_cases(stored_test_cases(["def test_add():\n    assert add(1, 2) == 3\n", stdin], joined=True))
-    with pytest.raises(ValueError, match="problem: only test_cases .* and reply .* may name several columns"):
+    with pytest.raises(ValueError, match="problem: only test_cases .*, reply .* and messages .* may name several"):
         SourceConfig(path="x", columns={"problem": ["title", "description"]})
 
 

@@ -82,7 +82,7 @@ def iter_rows(path: str, *, config: str | None = None, split: str = "train",
             continue
         if mapping:
             row = ({k: v for k, v in row.items() if k not in taken}
-                   | {kit: mapped_value(row, source) for kit, source in mapping.items()})
+                   | {kit: mapped_value(row, source, kit) for kit, source in mapping.items()})
         yield row
         count += 1
         if limit is not None and count >= limit:
@@ -137,13 +137,36 @@ def _nested(value: Any, path: str) -> Any:
     return _nested(value[index], rest) if dot else value[index]
 
 
-def mapped_value(row: Mapping[str, Any], source: str | list[str]) -> Any:
-    """The value a column map gives a kit column: the input column's (`column_value`; None where a later row lacks
+def mapped_value(row: Mapping[str, Any], source: str | list[str], name: str | None = None) -> Any:
+    """The value a column map gives kit column `name`: the input column's (`column_value`; None where a later row lacks
     it), or for a list of input columns the list of their values (the tests CodeContests splits over three columns:
-    `kit.core.testcases.joined_tests` makes them one set)."""
+    `kit.core.testcases.joined_tests` makes them one set), and for a chat column (`messages`) their turns, joined in
+    order (TRL's conversational prompt-completion form: `messages: [prompt, completion]`, `joined_turns`)."""
     if isinstance(source, str):
         return _present(column_value(row, source))
-    return [_present(column_value(row, name)) for name in source]
+    values = [_present(column_value(row, column)) for column in source]
+    return joined_turns(values) if name in CHAT_COLUMNS else values
+
+
+def joined_turns(values: list[Any]) -> Any:
+    """One chat from columns that each hold part of it (a list of turns, or one turn; None adds none), in order. A
+    part that is neither leaves the values as they are, for the chat reader to refuse (`invalid_chat`)."""
+    turns: list[Any] = []
+    for value in values:
+        if value is None:
+            continue
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                return values
+        if isinstance(value, Mapping):
+            turns.append(value)
+        elif isinstance(value, list | tuple):
+            turns.extend(value)
+        else:
+            return values
+    return turns
 
 
 def _present(value: Any) -> Any:

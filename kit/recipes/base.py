@@ -108,21 +108,22 @@ GRADER_HELP = ("The dataset's own grader, whose ways with the tests the kit foll
 GraderName = Annotated[str, AfterValidator(_grader)]
 
 
-_SEVERAL = ("test_cases", "reply")  # the kit columns a column map may fill from several input columns
+_SEVERAL = ("test_cases", "reply", "messages")  # the kit columns a column map may fill from several input columns
 
 
 def _column_map(columns: dict[str, str | list[str]]) -> dict[str, str | list[str]]:
     for name, source in columns.items():
         if isinstance(source, list) and name not in _SEVERAL:
-            raise ValueError(f"{name}: only test_cases (their tests joined) and reply (a trace each) may name several "
-                             "columns")
+            raise ValueError(f"{name}: only test_cases (their tests joined), reply (a trace each) and messages (their "
+                             "turns joined) may name several columns")
         if isinstance(source, list) and not source:
             raise ValueError(f"{name}: names no column")
     return columns
 
 
 # kit column -> input column; `test_cases` may name several, whose tests are joined (CodeContests' three test columns),
-# and `reply` several, each a trace of the problem (DeepMath-103K's three R1 solutions)
+# `reply` several, each a trace of the problem (DeepMath-103K's three R1 solutions), and `messages` several, whose turns
+# are joined (TRL's conversational prompt-completion form, `[prompt, completion]`)
 ColumnMap = Annotated[dict[str, str | list[str]], AfterValidator(_column_map)]
 
 

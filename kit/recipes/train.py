@@ -98,7 +98,9 @@ class DatasetEntry(Strict):
                                "for a dataset that is not a kit `metadata` config; "
                                "a nested field by its path (reward_model.ground_truth); a chat `problem` "
                                "(verl's `prompt`) gives its user turn; tests are read in the dataset's form, "
-                               "`test_cases` from a list of columns joined (CodeContests' three).")
+                               "`test_cases` from a list of columns joined (CodeContests' three). A chat entry maps "
+                               "its chat column to `messages` (ShareGPT `conversations`), or several whose turns "
+                               "are joined (TRL's prompt-completion form: [prompt, completion]).")
     where: dict[str, Scalar | list[Scalar]] = Field(
         default_factory=dict, exclude_if=lambda value: not value, description="Keep only rows whose dataset column "
         "(a nested field by its path) has this value, or one of these values, e.g. {language: python}; as "

@@ -147,7 +147,8 @@ def _config_files(folder: Path, config: str, split: str) -> list[str]:
 
 def _nested(dataset: Any, nested: dict[str, str | list[str]], entry: DatasetEntry) -> Any:
     """`dataset` with the kit columns that `columns:` maps to nested fields (`reward_model.ground_truth`) or to a list
-    of columns (`test_cases`: their values, each as JSON text, for `stored_test_cases` to join)."""
+    of columns (`test_cases`: their values, each as JSON text, for `stored_test_cases` to join; `messages`: their
+    turns joined, `mapped_value`)."""
     first = dataset[0] if len(dataset) else {}
     paths = [path for source in nested.values() for path in ([source] if isinstance(source, str) else source)]
     if missing := [path for path in paths if first and column_value(first, path) is MISSING]:
@@ -155,9 +156,9 @@ def _nested(dataset: Any, nested: dict[str, str | list[str]], entry: DatasetEntr
                           f"it has {', '.join(dataset.column_names)}")
 
     def read(row: dict[str, Any]) -> dict[str, Any]:
-        values = {name: mapped_value(row, source) for name, source in nested.items()}
+        values = {name: mapped_value(row, source, name) for name, source in nested.items()}
         return {name: [part if part is None or isinstance(part, str) else json.dumps(part, ensure_ascii=False)
-                       for part in value] if isinstance(nested[name], list) else value
+                       for part in value] if name == "test_cases" and isinstance(nested[name], list) else value
                 for name, value in values.items()}
 
     return dataset.map(read, desc=f"nested columns of {entry.path}")
