@@ -114,6 +114,9 @@ def test_outputs_match_rules():
     assert not outputs_match("7" * 5000 + "\n", "7" * 4999 + "8\n")  # longer than int() reads
     assert outputs_match("+7 007 -0\n", "7 7 0\n")
     assert outputs_match("3.0\n", "3\n") and outputs_match("1000000000.0000001\n", "1000000000\n")
+    # beyond a float's range every number reads as infinity: `inf` (or 1e400) would be "close" to any huge answer
+    assert not outputs_match("inf\n", "1" + "0" * 400 + "\n") and not outputs_match("1e400\n", "2" + "0" * 400)
+    assert not outputs_match("-inf", "-1e999") and outputs_match("inf\n", "inf\n")
 
 
 @pytest.mark.parametrize(("statement", "any_case"), [
@@ -154,6 +157,31 @@ def test_values_match_rules():
     assert not values_match({"a": 1}, {"a": 2})
     assert not values_match(10**9, 10**9 + 1) and not values_match([10**18], [10**18 + 1])
     assert values_match(3, 3.0000000001)
+    # an integer beyond a float's range is close to no float, infinity included (no OverflowError)
+    assert not values_match(float("inf"), 10**400) and not values_match(1e300, 10**400)
+    assert values_match(10**400, 10**400) and not values_match(10**400, 10**400 + 1)
+
+
+def test_integers_longer_than_cpython_converts_by_default(verifier):
+    """CPython 3.11 refuses int <-> str conversions past 4,300 digits, a limit the judges never had: programs that
+    read or print a longer number pass, and the kit reads such integers in tests and results up to MAX_INT_DIGITS
+    (beyond that the tests are invalid, or the result wrong, with the reason)."""
+    from kit.core.testcases import MAX_INT_DIGITS
+
+    big = 2 ** 20000  # 6,021 digits
+    tests = [row("n = int(input())\nprint(2 ** n)", {"inputs": ["20000\n"], "outputs": [f"{big}\n"]}),
+             row("x = int(input())\nprint(x % 1000)", {"inputs": [f"{big}\n"], "outputs": [f"{big % 1000}\n"]}),
+             row("def f(n):\n    return 2 ** n", {"fn_name": "f", "inputs": [[20000]], "outputs": [big]}),
+             row("def f(n):\n    return 2 ** n", {"test_code": "def check(f):\n    assert str(f(20000)).startswith('3')\n",
+                                                   "entry_point": "f"}),
+             row("def f(n):\n    return 10 ** n", {"fn_name": "f", "inputs": [[MAX_INT_DIGITS]], "outputs": [1]}),
+             row("def f(n):\n    return n", json.dumps({"fn_name": "f", "inputs": [[1]], "outputs": [1]})[:-2]
+                 + "1" + "0" * MAX_INT_DIGITS + "]}")]
+    results = verdicts(verifier, tests)
+    assert [v.passed for v in results] == [True] * 4 + [False] * 2, results
+    assert "cannot be read: it holds an integer of more than 100000 digits" in results[4].detail["failures"][0]["detail"]
+    assert (results[5].reason, results[5].detail["error"]) == (
+        "invalid_test_cases", "test_cases cannot be read: it holds an integer of more than 100000 digits")
 
 
 @pytest.mark.parametrize("raw, message", [

@@ -80,6 +80,25 @@ class InvalidTestCases(ValueError):
     """Tests in no form the kit reads; the message is one line."""
 
 
+# Competition tests and results hold integers far longer than the 4,300 digits CPython 3.11 converts by default: the
+# kit reads integers of up to this many digits (a conversion of that size takes a few hundredths of a second; the limit
+# bounds what a program's returned value can cost the verifier). Raised for this process, never lowered.
+MAX_INT_DIGITS = 100_000
+if 0 < sys.get_int_max_str_digits() < MAX_INT_DIGITS:
+    sys.set_int_max_str_digits(MAX_INT_DIGITS)
+
+
+def json_value(text: str | bytes) -> Any:
+    """`json.loads`, where an integer longer than `MAX_INT_DIGITS` is a ValueError that says so (JSONDecodeError
+    still means text that is not JSON)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except ValueError:  # CPython's limit on the digits it converts
+        raise ValueError(f"it holds an integer of more than {MAX_INT_DIGITS} digits") from None
+
+
 _STDIO = {None, "stdin", "stdin_stdout", "stdio"}
 _CALL = {"functional", "function_call", "call"}
 _PYTHON = {"python", "python3", "py"}
@@ -93,7 +112,7 @@ def contract_tests(value: Any, fn_name: str | None = None, prelude: str | None =
         raise InvalidTestCases("test_cases is empty")
     if isinstance(value, str):
         try:
-            value = json.loads(value)
+            value = json_value(value)
         except json.JSONDecodeError as exc:
             why = f"test_cases is not valid JSON ({exc.msg} at char {exc.pos})"
             if not _looks_like_python(value):
@@ -101,6 +120,8 @@ def contract_tests(value: Any, fn_name: str | None = None, prelude: str | None =
             if error := python_error(value):  # test code (KodCode's `test`) that does not compile: say where
                 raise InvalidTestCases(f"{why}, nor Python test code ({error})") from None
             return contract_tests({"test_code": value}, prelude=prelude)  # test code as a dataset ships it
+        except ValueError as exc:
+            raise InvalidTestCases(f"test_cases cannot be read: {exc}") from None
     if isinstance(value, list | tuple):
         return _from_list(list(value), fn_name, prelude)
     if not isinstance(value, Mapping):
@@ -246,13 +267,13 @@ def stored_test_cases(value: Any, checker: str | None = None, entry_point: str |
         tests = contract_tests({"test_code": value, **({"entry_point": entry_point} if entry_point else {}), **extra})
         return json.dumps(tests, ensure_ascii=False)
     try:
-        parsed = json.loads(value) if isinstance(value, str) else value  # parsed once: tests can be megabytes
+        parsed = json_value(value) if isinstance(value, str) else value  # parsed once: tests can be megabytes
         if isinstance(parsed, str):  # JSON text of a string: no test form (contract_tests says so)
             raise InvalidTestCases
         asserts = isinstance(parsed, list) and all(isinstance(test, str) for test in parsed)
         # an entry point names no stdin or call tests' function
         tests = contract_tests(parsed, entry_point if asserts else None, extra.get("prelude"))
-    except (json.JSONDecodeError, InvalidTestCases):
+    except ValueError:  # not JSON, an integer too long to read, or no test form (InvalidTestCases): the verifier says
         return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
     if checker and "test_code" not in tests and not tests.get("fn_name"):
         tests["checker"] = checker
@@ -478,8 +499,8 @@ def _test_fn_name(test: Mapping[str, Any]) -> str | None:
     meta = test.get("metadata")
     if isinstance(meta, str):
         try:
-            meta = json.loads(meta)
-        except json.JSONDecodeError:
+            meta = json_value(meta)
+        except ValueError:
             meta = None
     name = test.get("fn_name") or (meta.get("func_name") if isinstance(meta, Mapping) else None)
     return name if isinstance(name, str) and name else None
@@ -500,6 +521,8 @@ def _arguments(test: Mapping[str, Any], index: int) -> list[Any]:
 
 def _json(text: str, index: int, what: str) -> Any:
     try:
-        return json.loads(text)
+        return json_value(text)
     except json.JSONDecodeError as exc:
         raise InvalidTestCases(f"test {index} {what} is not JSON ({exc.msg} at char {exc.pos})") from None
+    except ValueError as exc:
+        raise InvalidTestCases(f"test {index} {what} cannot be read: {exc}") from None

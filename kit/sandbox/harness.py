@@ -42,6 +42,10 @@ PRELOADED = ("array", "bisect", "cmath", "collections", "copy", "dataclasses", "
              "statistics", "string", "typing", "unittest")
 for _name in PRELOADED:
     importlib.import_module(_name)
+# No limit on the digits of int <-> str conversions (CPython 3.11 refuses more than 4,300, a safeguard the judges whose
+# tests the kit runs never had: a right program that reads or prints a 10^5-digit number passes there). The test
+# processes inherit it; their CPU and memory limits bound the cost of a long conversion.
+sys.set_int_max_str_digits(0)
 
 # Exit codes a test process uses to tell the harness how `fn` ended.
 EXIT_OK, EXIT_ERROR, EXIT_MEMORY, EXIT_FAILED, EXIT_UNCONFINED = 0, 81, 82, 83, 84

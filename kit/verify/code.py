@@ -34,10 +34,11 @@ Only the inputs enter the sandbox; outputs are compared here: token by token, wh
 tokens ignored (as Codeforces' default checker, testlib's wcmp, and the grader open-r1 validated its Codeforces
 tests with compare them: `1 2` on one line is `1\\n2`), integers equal exactly and other numbers within the error
 the statement states (`stated_tolerance`: "absolute or relative error does not exceed 10^{-4}", which the judge's
-checker applies) or else 1e-6, relative or absolute (call-based return values too), and letters up to case when the
-statement accepts answers in any case (`accepts_any_case`: Codeforces' "You can output the answer in any case",
-judged there by a case-insensitive checker). A sample passes only when every test passes and the harness ran to its
-end.
+checker applies) or else 1e-6, relative or absolute (call-based return values too; a number beyond a float's range is
+within no tolerance of another), and letters up to case when the statement accepts answers in any case
+(`accepts_any_case`: Codeforces' "You can output the answer in any case", judged there by a case-insensitive checker).
+Returned values hold integers of up to `MAX_INT_DIGITS` digits (`kit.core.testcases`). A sample passes only when every
+test passes and the harness ran to its end.
 
 A checker (open-r1/codeforces's `generated_checker`: a Python program run as `checker.py INPUT EXPECTED OUTPUT`
 that prints `1`, or `100`, to accept) replaces that comparison. It runs in the sandbox too, in a second request
@@ -66,6 +67,7 @@ from kit.core.testcases import (
     InvalidTestCases,
     contract_tests,
     free_names,
+    json_value,
     module_names,
     pytest_module,
     python_error,
@@ -308,8 +310,9 @@ def _tokens_equal(a: str, b: str, any_case: bool = False, tolerance: float = _TO
     i, j = _integer_text(a), _integer_text(b)
     if i is not None and j is not None:
         return i == j
-    x, y = _as_number(a), _as_number(b)
-    return x is not None and y is not None and math.isclose(x, y, rel_tol=tolerance, abs_tol=tolerance)
+    x, y = _as_number(a), _as_number(b)  # finite only: `inf`, or 1e400, is no number within any tolerance of another
+    return (x is not None and y is not None and math.isfinite(x) and math.isfinite(y)
+            and math.isclose(x, y, rel_tol=tolerance, abs_tol=tolerance))
 
 
 def outputs_match(actual: str, expected: str, any_case: bool = False, tolerance: float = _TOLERANCE) -> bool:
@@ -353,7 +356,13 @@ def _values_equal(a: Any, b: Any, tolerance: float = _TOLERANCE) -> bool:
     if isinstance(a, int) and isinstance(b, int):
         return a == b  # exactly, as output tokens
     if isinstance(a, int | float) and isinstance(b, int | float):
-        return math.isclose(a, b, rel_tol=tolerance, abs_tol=tolerance) or a == b
+        if a == b:
+            return True
+        try:  # an integer beyond a float's range is close to no float
+            x, y = float(a), float(b)
+        except OverflowError:
+            return False
+        return math.isfinite(x) and math.isfinite(y) and math.isclose(x, y, rel_tol=tolerance, abs_tol=tolerance)
     if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(_values_equal(x, y, tolerance) for x, y in zip(a, b, strict=True))
     if isinstance(a, dict) and isinstance(b, dict):
@@ -395,9 +404,11 @@ def _judge(spec: TestSpec, index: int, record: dict[str, Any] | None, checked: d
         return {"test": index, "reason": "wrong_answer",
                 "detail": f"expected {_short(expected)!r}, got {_short(record.get('output', ''))!r}"}
     try:
-        actual = json.loads(record.get("output", ""))
+        actual = json_value(record.get("output", ""))
     except json.JSONDecodeError:
         return {"test": index, "reason": "runtime_error", "detail": "no return value was reported"}
+    except ValueError as exc:  # an integer longer than the kit reads
+        return {"test": index, "reason": "wrong_answer", "detail": f"the return value cannot be read: {exc}"}
     if values_match(actual, expected, tolerance):
         return None
     return {"test": index, "reason": "wrong_answer", "detail": f"expected {_short(expected)}, got {_short(actual)}"}
