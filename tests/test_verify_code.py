@@ -117,6 +117,7 @@ def test_outputs_match_rules():
     # beyond a float's range every number reads as infinity: `inf` (or 1e400) would be "close" to any huge answer
     assert not outputs_match("inf\n", "1" + "0" * 400 + "\n") and not outputs_match("1e400\n", "2" + "0" * 400)
     assert not outputs_match("-inf", "-1e999") and outputs_match("inf\n", "inf\n")
+    assert not outputs_match("1_000\n", "1000\n") and not outputs_match("0.5_0", "0.50")  # Python reads them
 
 
 @pytest.mark.parametrize(("statement", "any_case"), [
