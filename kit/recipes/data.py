@@ -48,11 +48,11 @@ class SourceConfig(Strict):
                                "test). For the `dataset` teacher the trace is either split (`reasoning` + `solution`), "
                                "a raw reply (`reply`, optionally `reasoning_content` and `finish_reason`: split like a "
                                "generated reply, <think> or Sky-T1 tags; a list column, or a list of columns, is a "
-                               "trace each) or a chat (`messages`: role/content or ShareGPT from/value turns; a "
-                               "column named `messages` or `conversations` is read unmapped; a list of columns, "
-                               "TRL's [prompt, completion], has their turns joined): the last assistant turn is the reply, the user turn before it the problem "
-                               "unless `problem` is mapped; `system_prompt` (or the chat's system turn) is that row's "
-                               "system prompt.")
+                               "trace each) or a chat (`messages`: role/content or ShareGPT from/value turns; a column "
+                               "named `messages` or `conversations` is read unmapped; a list of columns, TRL's [prompt,"
+                               " completion], has their turns joined): the last assistant turn is the reply, the user "
+                               "turn before it the problem unless `problem` is mapped; `system_prompt` (or the chat's "
+                               "system turn) is that row's system prompt.")
     where: dict[str, Scalar | list[Scalar]] = Field(
         default_factory=dict, description="Keep only rows whose input column has this value (or one of these "
         "values), e.g. {source: [olympiads, amc_aime, math]} for NuminaMath subsets.")
