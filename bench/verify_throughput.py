@@ -182,7 +182,8 @@ def bench_numpy(repeats: int = 3, problems: int = 10, tests: int = 20) -> dict:
               "ratio": round(once / each, 2), "plain_tests_per_s": round(without, 1),
               "plain_after_numpy_tests_per_s": round(after, 1), "plain_ratio": round(after / without, 2)}
     print(f"numpy in stdin programs ({problems} problems x {tests} tests, 1 worker), best of {repeats}:\n"
-          f"  the apps grader's prelude, numpy imported once in the server: {result['numpy_once_tests_per_s']} tests/s\n"
+          f"  the apps grader's prelude, numpy imported once in the server: "
+          f"{result['numpy_once_tests_per_s']} tests/s\n"
           f"  the same, each test process importing numpy: {result['numpy_each_tests_per_s']} tests/s\n"
           f"  ratio once/each {result['ratio']}x\n"
           f"  plain programs: {result['plain_tests_per_s']} tests/s on a server without numpy, "

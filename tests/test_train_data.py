@@ -260,8 +260,8 @@ def test_sft_chats_in_sharegpt_or_with_separate_reasoning_become_openai_turns(tm
     split = write(tmp_path / "prompt-completion", [{
         "prompt": [{"role": "system", "content": "Think first."}, {"role": "user", "content": "What is 6+1?"}],
         "completion": [{"role": "assistant", "content": "<think>\n6+1=7\n</think>\n\n\\boxed{7}"}]}])
-    recipe = load_train_recipe(ROOT / "recipes/sft/tiny-cpu.yaml", [
-        f"data.mixture={json.dumps([{'path': split, 'config': 'default', 'columns': {'messages': ['prompt', 'completion']}}])}"])
+    entry = {"path": split, "config": "default", "columns": {"messages": ["prompt", "completion"]}}
+    recipe = load_train_recipe(ROOT / "recipes/sft/tiny-cpu.yaml", [f"data.mixture={json.dumps([entry])}"])
     assert [row["messages"] for row in load_mixture(recipe.data, log=lambda _: None)[0]] == [
         [{"role": "system", "content": "Think first."}, {"role": "user", "content": "What is 6+1?"},
          {"role": "assistant", "content": "<think>\n6+1=7\n</think>\n\n\\boxed{7}"}]]
