@@ -59,6 +59,25 @@ def write(folder: Path, rows: list[dict]) -> str:
     return str(folder)
 
 
+def first_problem_row(entry: dict) -> dict:
+    """The first row of a GRPO mixture of `entry` alone, as `kit train` loads it."""
+    recipe = load_train_recipe(GRPO, [f"data.mixture={json.dumps([entry])}"])
+    return load_mixture(recipe.data, log=lambda _: None, prompt=recipe.prompt)[0][0]
+
+
+def code_scores(row: dict, codes: list[str], code_limits: dict | None = None) -> list[float]:
+    """The accuracy reward of a reply per code block, each a reply to `row`'s prompt."""
+    funcs, _ = make_rewards([RewardConfig(name="accuracy")], VerifyConfig(
+        workers=1, code=code_limits or {"test_timeout_s": 2, "sample_timeout_s": 10}))
+    completions = [[{"role": "assistant", "content": f"<think>\nSolve.\n</think>\n\n```python\n{code}\n```"}]
+                   for code in codes]
+    try:
+        return funcs[0](prompts=[row["prompt"]] * len(codes), completions=completions,
+                        **{name: [row[name]] * len(codes) for name in row if name != "prompt"})
+    finally:
+        close_rewards(funcs)
+
+
 @pytest.fixture()
 def mixture(tmp_path):
     """The three datasets as one GRPO mixture, loaded as `kit train` loads it."""
@@ -279,8 +298,7 @@ def test_a_domain_column_as_datasets_name_it(tmp_path):
     dapo = write(tmp_path / "dapo", dapo_rows())
     entry = {"path": dapo, "config": "default",
              "columns": {"problem": "prompt", "ground_truth_answer": "reward_model.ground_truth", "domain": "ability"}}
-    recipe = load_train_recipe(GRPO, [f"data.mixture={json.dumps([entry])}"])
-    row = load_mixture(recipe.data, log=lambda _: None, prompt=recipe.prompt)[0][0]
+    row = first_problem_row(entry)
     assert row["domain"] == "math" and row["prompt"][-1]["content"] == f"{DAPO}\n\n{DEFAULT_INSTRUCTIONS['math']}"
     from kit.core.schema import kit_domain
     assert [kit_domain(d) for d in ("Biology", "chemistry", "PHYSICS", "crossword", "code", "poetry", None)] == \
@@ -296,19 +314,9 @@ def test_humaneval_style_test_and_entry_point_columns(tmp_path):
                                             "canonical_solution": "    return a + b\n", "test": test}])
     entry = {"path": data, "config": "default", "domain": "code",
              "columns": {"problem": "prompt", "test_cases": "test", "entry_point": "entry_point"}}
-    recipe = load_train_recipe(GRPO, [f"data.mixture={json.dumps([entry])}"])
-    row = load_mixture(recipe.data, log=lambda _: None, prompt=recipe.prompt)[0][0]
+    row = first_problem_row(entry)
     assert json.loads(row["test_cases"]) == {"test_code": test, "entry_point": "add"}
-    funcs, _ = make_rewards([RewardConfig(name="accuracy")],
-                            VerifyConfig(workers=1, code={"test_timeout_s": 2, "sample_timeout_s": 10}))
-    completions = [[{"role": "assistant", "content": f"<think>\nsum\n</think>\n\n```python\n{prompt}    return {body}\n```"}]
-                   for body in ("a + b", "a - b")]
-    try:
-        scores = funcs[0](prompts=[row["prompt"]] * 2, completions=completions,
-                          **{name: [row[name]] * 2 for name in row if name != "prompt"})
-    finally:
-        close_rewards(funcs)
-    assert scores == [1.0, 0.0]
+    assert code_scores(row, [f"{prompt}    return {body}" for body in ("a + b", "a - b")]) == [1.0, 0.0]
 
 
 def test_the_entrys_domain_wins_over_a_domain_column(tmp_path):
@@ -318,8 +326,7 @@ def test_the_entrys_domain_wins_over_a_domain_column(tmp_path):
                                           "domain": ["Mathematics -> Algebra -> Prealgebra -> Integers"],
                                           "llama8b_solve_rate": 0.9}])
     entry = {"path": data, "config": "default", "domain": "math", "columns": {"ground_truth_answer": "answer"}}
-    recipe = load_train_recipe(GRPO, [f"data.mixture={json.dumps([entry])}"])
-    row = load_mixture(recipe.data, log=lambda _: None, prompt=recipe.prompt)[0][0]
+    row = first_problem_row(entry)
     assert row["domain"] == "math" and row["prompt"][-1]["content"].endswith(DEFAULT_INSTRUCTIONS["math"])
 
 
@@ -332,21 +339,11 @@ def test_leetcode_dataset_columns(tmp_path):
     entry = {"path": data, "config": "default", "domain": "code",
              "columns": {"problem": "problem_description", "starter_code": "starter_code", "test_cases": "test",
                          "entry_point": "entry_point", "prelude": "prompt"}}
-    recipe = load_train_recipe(GRPO, [f"data.mixture={json.dumps([entry])}"])
-    row = load_mixture(recipe.data, log=lambda _: None, prompt=recipe.prompt)[0][0]
+    row = first_problem_row(entry)
     assert json.loads(row["test_cases"]) == {"test_code": REVERSE_TEST, "entry_point": "Solution().reverseList",
                                              "prelude": LEETCODE_PRELUDE}
     assert "class Solution:\n    def reverseList(self, *args):" in row["prompt"][-1]["content"]  # the starter code
-    funcs, _ = make_rewards([RewardConfig(name="accuracy")],
-                            VerifyConfig(workers=1, code={"test_timeout_s": 2, "sample_timeout_s": 10}))
-    completions = [[{"role": "assistant", "content": f"<think>\nflip\n</think>\n\n```python\n{code}\n```"}]
-                   for code in (REVERSE, REVERSE.replace("return previous", "return head"))]
-    try:
-        scores = funcs[0](prompts=[row["prompt"]] * 2, completions=completions,
-                          **{name: [row[name]] * 2 for name in row if name != "prompt"})
-    finally:
-        close_rewards(funcs)
-    assert scores == [1.0, 0.0]
+    assert code_scores(row, [REVERSE, REVERSE.replace("return previous", "return head")]) == [1.0, 0.0]
 
 
 def test_a_graders_prelude_comes_before_the_rows_own(tmp_path):
@@ -359,20 +356,11 @@ def test_a_graders_prelude_comes_before_the_rows_own(tmp_path):
                                       "input_output": json.dumps(tests), "setup": "BIAS = 0"}])
     entry = {"path": data, "config": "default", "domain": "code", "grader": "apps",
              "columns": {"problem": "question", "test_cases": "input_output", "prelude": "setup"}}
-    recipe = load_train_recipe(GRPO, [f"data.mixture={json.dumps([entry])}"])
-    row = load_mixture(recipe.data, log=lambda _: None, prompt=recipe.prompt)[0][0]
+    row = first_problem_row(entry)
     assert json.loads(row["test_cases"]) == {**tests, "prelude": GRADERS["apps"].prelude + "BIAS = 0"}
-    funcs, _ = make_rewards([RewardConfig(name="accuracy")],
-                            VerifyConfig(workers=1, code={"test_timeout_s": 5, "sample_timeout_s": 20}))
-    completions = [[{"role": "assistant", "content": f"<think>\nAdd.\n</think>\n\n```python\n{code}\n```"}]
-                   for code in ("q = deque(map(int, input().split()))\nprint(int(np.array(q).sum()) + BIAS)",
-                                "q = deque(map(int, input().split()))\nprint(int(np.array(q).prod()))")]
-    try:
-        scores = funcs[0](prompts=[row["prompt"]] * 2, completions=completions,
-                          **{name: [row[name]] * 2 for name in row if name != "prompt"})
-    finally:
-        close_rewards(funcs)
-    assert scores == [1.0, 0.0]
+    codes = ["q = deque(map(int, input().split()))\nprint(int(np.array(q).sum()) + BIAS)",
+             "q = deque(map(int, input().split()))\nprint(int(np.array(q).prod()))"]
+    assert code_scores(row, codes, {"test_timeout_s": 5, "sample_timeout_s": 20}) == [1.0, 0.0]
 
 
 def test_tests_of_several_columns_are_joined(tmp_path):
@@ -384,6 +372,5 @@ def test_tests_of_several_columns_are_joined(tmp_path):
     entry = {"path": data, "config": "default", "domain": "code",
              "columns": {"problem": "description",
                          "test_cases": ["public_tests", "private_tests", "generated_tests"]}}
-    recipe = load_train_recipe(GRPO, [f"data.mixture={json.dumps([entry])}"])
-    row = load_mixture(recipe.data, log=lambda _: None, prompt=recipe.prompt)[0][0]
+    row = first_problem_row(entry)
     assert json.loads(row["test_cases"]) == {"inputs": ["1 2\n", "7 0\n"], "outputs": ["3\n", "7\n"]}

@@ -231,10 +231,11 @@ def mapped_test_columns(row: Mapping[str, Any], columns: Mapping[str, str | list
     values: dict[str, Any] = {name: row.get(name) for name in TEST_COLUMNS if name in columns}
     if isinstance(columns.get("test_cases"), list):
         values["joined"] = True
-    if grader is not None and GRADERS[grader].prelude:
+    conventions = GRADERS[grader] if grader is not None else Grader()
+    if conventions.prelude:
         own = joined_lines(values.get("prelude"))
-        values["prelude"] = GRADERS[grader].prelude + (own if isinstance(own, str) else "")
-    if grader is not None and GRADERS[grader].renames_function:
+        values["prelude"] = conventions.prelude + (own if isinstance(own, str) else "")
+    if conventions.renames_function:
         values["rename_function"] = True
     return values
 
