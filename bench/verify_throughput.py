@@ -9,6 +9,9 @@
     the kit imports it once in each sandbox server, when a request names it, versus each test process importing it
     (the same prelude, its import hidden from that check); and what a server that loaded it costs the next programs
     that do not use it, versus a server that did not.
+(d) fail fast on a CodeContests-sized problem (200 stdin tests): programs wrong on the first test, on the 20th, and
+    right ones, verified by the kit (rounds of 1, 2, 4, ... tests, stopping at the first failing round) versus all of a
+    sample's tests in one request, as the kit ran them before.
 
     python bench/verify_throughput.py [--workers 2] [--repeats 3]
 """
@@ -26,11 +29,13 @@ import statistics
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from unittest import mock
 from importlib import resources
 
 from verify_throughput_math import bench_math  # beside this script
 
 from kit.sandbox import Limits
+from kit.verify import code as code_verifier
 from kit.verify.code import CodeVerifier
 
 
@@ -192,6 +197,39 @@ def bench_numpy(repeats: int = 3, problems: int = 10, tests: int = 20) -> dict:
     return result
 
 
+def _samples_per_s(rows: list[dict], repeats: int) -> float:
+    """Samples per second of `rows` on one sandbox worker (best of `repeats`, after one warm-up sample)."""
+    runs = []
+    with CodeVerifier(workers=1, limits=Limits()) as verifier:
+        verifier.verify_one(rows[0])
+        for _ in range(repeats):
+            started = time.perf_counter()
+            list(verifier.verify(rows))
+            runs.append(time.perf_counter() - started)
+    return len(rows) / min(runs)
+
+
+def bench_fail_fast(repeats: int = 3, problems: int = 4, tests: int = 200) -> dict:
+    """(d): samples/s of wrong and right stdin programs on `tests` tests each, in rounds versus in one request."""
+    program = "n, k = map(int, input().split())\nprint(-1 if k == {bad} else n * n)"
+    cases = {"wrong on test 1": 0, "wrong on test 20": 19, "right": -1}
+    result = {}
+    for label, bad in cases.items():
+        rows = [{"solution": f"```python\n{program.format(bad=bad)}\n```",
+                 "test_cases": json.dumps({"inputs": [f"{p + k} {k}\n" for k in range(tests)],
+                                           "outputs": [f"{(p + k) ** 2}\n" for k in range(tests)]})}
+                for p in range(problems)]
+        rounds = _samples_per_s(rows, repeats)
+        with mock.patch.object(code_verifier, "_rounds", lambda total: iter([range(total)])):  # the kit before
+            whole = _samples_per_s(rows, repeats)
+        result[label] = {"rounds_samples_per_s": round(rounds, 1), "one_request_samples_per_s": round(whole, 1),
+                         "ratio": round(rounds / whole, 2)}
+    print(f"fail fast ({problems} problems x {tests} stdin tests, 1 worker), best of {repeats}:\n" + "\n".join(
+        f"  {label}: {r['rounds_samples_per_s']} samples/s in rounds, {r['one_request_samples_per_s']} in one "
+        f"request (ratio {r['ratio']}x)" for label, r in result.items()))
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workers", type=int, default=2)
@@ -203,6 +241,8 @@ def main() -> None:
     bench_math(500, args.workers, args.repeats)
     print("(c) ", end="")
     bench_numpy(args.repeats)
+    print("(d) ", end="")
+    bench_fail_fast(args.repeats)
 
 
 if __name__ == "__main__":

@@ -204,7 +204,7 @@ def test_bad_functional_rows_raise_one_line(change, message):
 # -- the converted tests, run in the sandbox --------------------------------------------------------
 
 SUM_RIGHT = "input()\nprint(sum(map(int, input().split())))"
-SUM_WRONG = "n = int(input())\nprint(max(map(int, input().split())))"  # passes the public test only
+SUM_WRONG = "n = int(input())\nprint(max(map(int, input().split())))"  # right for the last test only
 
 
 TWO_SUM_RIGHT = """from typing import List
@@ -221,18 +221,18 @@ class Solution:
 TWO_SUM_WRONG = TWO_SUM_RIGHT.replace("return [seen[target - x], i]", "return [i, seen[target - x]]")
 
 
-@pytest.mark.parametrize(("raw", "right_code", "wrong_code", "mode", "wrong_passes"), [
-    (STDIN_RAW, SUM_RIGHT, SUM_WRONG, "stdio", 1),
-    (FUNCTIONAL_RAW, TWO_SUM_RIGHT, TWO_SUM_WRONG, "call", 0),
+@pytest.mark.parametrize(("raw", "right_code", "wrong_code", "mode"), [
+    (STDIN_RAW, SUM_RIGHT, SUM_WRONG, "stdio"),
+    (FUNCTIONAL_RAW, TWO_SUM_RIGHT, TWO_SUM_WRONG, "call"),
 ], ids=["stdin", "functional"])
-def test_converted_rows_run_in_the_sandbox(sandbox, raw, right_code, wrong_code, mode, wrong_passes):
+def test_converted_rows_run_in_the_sandbox(sandbox, raw, right_code, wrong_code, mode):
     row = livecodebench_row(raw)
     right = verify_code(with_solution(row, right_code), sandbox, LIMITS)
     assert right.passed, right.detail
     assert (right.detail["mode"], right.detail["passed_tests"], right.detail["total_tests"]) == (mode, 3, 3)
     wrong = verify_code(with_solution(row, wrong_code), sandbox, LIMITS)
     assert not wrong.passed and wrong.reason == "tests_failed"
-    assert wrong.detail["passed_tests"] == wrong_passes
+    assert (wrong.detail["passed_tests"], wrong.detail["tests_run"]) == (0, 1)  # it failed the first test: no more ran
 
 
 def test_solutions_may_use_what_the_graders_imports_give_them(sandbox):

@@ -876,3 +876,39 @@ def test_real_valued_outputs_compare_within_the_statements_own_error(verifier):
     results = verdicts(verifier, rows)
     assert [v.passed for v in results] == [True, False, True, False, True, False], results
     assert results[0].detail["tolerance"] == 1e-4 and "tolerance" not in results[2].detail
+
+
+# Twenty tests of doubling: the wrong programs are right except for n == 3 (the fourth test) or n == 0 (the first)
+DOUBLING = {"inputs": [f"{n}\n" for n in range(20)], "outputs": [f"{2 * n}\n" for n in range(20)]}
+DOUBLING_CALL = {"fn_name": "double", "inputs": [[n] for n in range(20)], "outputs": [2 * n for n in range(20)]}
+EVEN_CHECKER = "import sys\nn = int(open(sys.argv[1]).read())\nprint(1 if open(sys.argv[3]).read().split() == [str(2 * n)] else 0)"
+
+
+def test_tests_fail_fast_in_rounds_of_doubling_size(verifier):
+    """As a judge stops at the first failed test, the tests run in rounds of 1, 2, 4, ... and the first round with a
+    failure ends the sample: a program wrong on the fourth test runs seven (1 + 2 + 4), one wrong on the first runs
+    one; a right one runs all twenty. Stdin tests, call tests and tests with a checker alike."""
+    stdin = "n = int(input())\nprint(7 if n == {bad} else 2 * n)"
+    call = "def double(n):\n    return 7 if n == {bad} else 2 * n"
+    checker = {**DOUBLING, "checker": EVEN_CHECKER}
+    rows = [row(stdin.format(bad=-1), DOUBLING), row(stdin.format(bad=3), DOUBLING), row(stdin.format(bad=0), DOUBLING),
+            row(call.format(bad=-1), DOUBLING_CALL), row(call.format(bad=3), DOUBLING_CALL),
+            row(stdin.format(bad=-1), checker), row(stdin.format(bad=3), checker)]
+    results = verdicts(verifier, rows)
+    assert [v.passed for v in results] == [True, False, False, True, False, True, False], results
+    ran = [(v.detail["passed_tests"], v.detail["tests_run"], v.detail["total_tests"]) for v in results]
+    assert ran == [(20, 20, 20), (6, 7, 20), (0, 1, 20), (20, 20, 20), (6, 7, 20), (20, 20, 20), (6, 7, 20)]
+    for wrong in (results[1], results[4], results[6]):
+        assert [f["test"] for f in wrong.detail["failures"]] == [3] and wrong.detail["failures"][0]["reason"] == \
+            "wrong_answer"
+
+
+def test_the_rounds_share_the_samples_time_limit():
+    """The rounds of one sample run within its one `sample_timeout_s`: six tests of 0.25 s each take 1.5 s in all,
+    though no round (0.25 s, 0.5 s, 0.75 s) takes the sample's 1 s."""
+    slow = "import time\ntime.sleep(0.25)\nprint(2 * int(input()))"
+    tests = {"inputs": [f"{n}\n" for n in range(6)], "outputs": [f"{2 * n}\n" for n in range(6)]}
+    with CodeVerifier(workers=1, limits=Limits(timeout_s=1.0, test_timeout_s=2, memory_mb=512)) as tight:
+        verdict = tight.verify_one(row(slow, tests))
+    assert (verdict.passed, verdict.reason) == (False, "timeout"), verdict
+    assert verdict.detail["error"] == "the sample outran its time limit"

@@ -29,8 +29,11 @@ limit column mapped to `time_limit`, see `kit.core.testcases`): it replaces `tes
 problem's tests, as open-r1's Codeforces grader applies each problem's limit. A problem's memory limit is not applied:
 the kit's limit is on the address space of a test process forked from the sandbox server, not a fresh interpreter's.
 
-The tests of one sample run in one sandbox request, one after the other, each in its own confined test process.
-Only the inputs enter the sandbox; outputs are compared here: token by token, whitespace and line breaks between
+The tests of one sample run one after the other, each in its own confined test process, and fail fast, as a judge
+stops at the first failed test (and open-r1's code rewards at the first failed batch of tests): they run in rounds of
+1, 2, 4, ... tests, one sandbox request each, in their order, and a round with a failure ends the sample (`_rounds`: a
+program that fails test k runs at most 2k tests). The detail says how many tests ran (`tests_run`) and passed; the
+rounds share the sample's time limit (`sample_timeout_s`). Only the inputs enter the sandbox; outputs are compared here: token by token, whitespace and line breaks between
 tokens ignored (as Codeforces' default checker, testlib's wcmp, and the grader open-r1 validated its Codeforces
 tests with compare them: `1 2` on one line is `1\\n2`), integers equal exactly and other numbers within the error
 the statement states (`stated_tolerance`: "absolute or relative error does not exceed 10^{-4}", which the judge's
@@ -73,7 +76,7 @@ from kit.core.testcases import (
     python_error,
 )
 from kit.recipes import CodeVerifyConfig
-from kit.sandbox import Limits, Sandbox
+from kit.sandbox import Limits, Sandbox, SandboxResult
 from kit.verify import Verdict
 
 VERIFIER = "sandbox"
@@ -436,13 +439,22 @@ def _run_checker(spec: TestSpec, by_test: dict[int, dict[str, Any]], sandbox: Sa
                  limits: Limits | None) -> dict[int, dict[str, Any]]:
     """The checker's record of every test whose program ran to its end (see the module doc), by test index; a
     test the checker request did not reach has none."""
-    ran = [i for i in range(spec.total) if by_test.get(i, {}).get("status") == "ok"]
+    ran = [i for i, record in sorted(by_test.items()) if record.get("status") == "ok"]
     if not ran:
         return {}
     cases = [{"input": spec.inputs[i], "expected": spec.outputs[i], "output": by_test[i].get("output", "")}
              for i in ran]
     result = sandbox.run("tests", {"mode": "check", "code": spec.checker, "cases": cases}, limits)
     return {ran[r["test"]]: r for r in result.records if isinstance(r.get("test"), int) and 0 <= r["test"] < len(ran)}
+
+
+def _rounds(total: int) -> Iterator[range]:
+    """The tests of a sample in rounds of 1, 2, 4, ... tests, in their order (fail fast, see the module doc): a
+    program that fails test k runs at most 2k tests, one that passes them all costs log2(total) more requests."""
+    start, size = 0, 1
+    while start < total:
+        yield range(start, min(total, start + size))
+        start, size = start + size, size * 2
 
 
 def limits_from_config(cfg: CodeVerifyConfig) -> Limits:
@@ -469,15 +481,26 @@ def verify_code(row: Mapping[str, Any], sandbox: Sandbox, limits: Limits | None 
     run_limits = limits or sandbox.limits
     if spec.time_limit is not None:  # the problem's own limit per test
         run_limits = replace(run_limits, test_timeout_s=spec.time_limit)
-    result = sandbox.run("tests", payload, run_limits)
-    by_test = {r["test"]: r for r in result.records if isinstance(r.get("test"), int)}
-    checked = _run_checker(spec, by_test, sandbox, limits) if spec.checker is not None and result.complete else {}
     any_case, stated = accepts_any_case(row.get("problem")), stated_tolerance(row.get("problem"))
-    failures = [f for i in range(spec.total)
-                if (f := _judge(spec, i, by_test.get(i), checked.get(i), any_case, stated or _TOLERANCE)) is not None]
-    passed_tests = spec.total - len(failures)
-    detail: dict[str, Any] = {"mode": spec.mode, "passed_tests": passed_tests, "total_tests": spec.total,
-                              "failures": failures[:_MAX_FAILURES],
+    failures: list[dict[str, Any]] = []
+    ran, spent = 0, 0.0
+    for tests in _rounds(spec.total):  # fail fast: a round with a failure ends the sample (see the module doc)
+        if spent >= run_limits.timeout_s:  # the rounds so far used the sample's time
+            result = SandboxResult(timed_out=True)
+            break
+        round_payload = {**payload, "inputs": spec.inputs[tests.start:tests.stop]}
+        result = sandbox.run("tests", round_payload, replace(run_limits, timeout_s=run_limits.timeout_s - spent))
+        spent += result.time_s
+        by_test = {tests.start + r["test"]: r for r in result.records
+                   if isinstance(r.get("test"), int) and 0 <= r["test"] < len(tests)}
+        checked = _run_checker(spec, by_test, sandbox, limits) if spec.checker is not None and result.complete else {}
+        failures += [f for i in tests if (f := _judge(spec, i, by_test.get(i), checked.get(i), any_case,
+                                                      stated or _TOLERANCE)) is not None]
+        ran = tests.stop
+        if failures or not result.complete:
+            break
+    detail: dict[str, Any] = {"mode": spec.mode, "passed_tests": ran - len(failures), "tests_run": ran,
+                              "total_tests": spec.total, "failures": failures[:_MAX_FAILURES],
                               "isolation": sandbox.isolation}
     if spec.time_limit is not None:
         detail["time_limit_s"] = spec.time_limit
