@@ -307,11 +307,11 @@ def test_codeforces(tmp_path):
     # open-r1/codeforces `verifiable-prompts` columns (a row per language); the preset keeps the Python rows of
     # stdin problems and reads `official_tests` with the problem's `generated_checker`. The problems carry no
     # trace: this test maps a reply column of its own, as a dataset teacher reads one.
-    def row(cid, prompt, official, checker, generation, language="python", input_mode="stdio"):
+    def row(cid, prompt, official, checker, generation, language="python", input_mode="stdio", interaction=None):
         return {"id": f"{cid}/A", "aliases": None, "contest_id": str(cid), "contest_name": "Round", "contest_type": "CF",
                 "contest_start": 1700000000, "contest_start_year": 2023, "index": "A", "time_limit": 1.0,
                 "memory_limit": 256.0, "title": "T", "description": prompt, "input_format": "n", "output_format": "",
-                "interaction_format": None, "note": None, "examples": official[:1], "editorial": None, "rating": 800,
+                "interaction_format": interaction, "note": None, "examples": official[:1], "editorial": None, "rating": 800,
                 "tags": ["math"], "testset_size": len(official), "official_tests": official,
                 "official_tests_complete": True, "input_mode": input_mode, "generated_checker": checker,
                 "executable": True, "generated_tests": 0, "prompt": prompt, "language": language,
@@ -327,11 +327,14 @@ def test_codeforces(tmp_path):
             row(3, "Read two integers and print their sum.", sums, None, "```cpp\nint main() {}\n```", language="cpp"),
             row(4, "Read input.txt, write output.txt.", sums, None, STDIN_SUM, input_mode="file"),
             row(5, "Read two integers; print their sum.", sums, None,  # right, but slower than the 1 s limit
-                "```python\nimport time\ntime.sleep(1.5)\nprint(sum(map(int, input().split())))\n```")]
+                "```python\nimport time\ntime.sleep(1.5)\nprint(sum(map(int, input().split())))\n```"),
+            row(6, "Guess the two integers.", sums, None, STDIN_SUM,  # interactive: no interactor, not kept
+                interaction="Ask `? a` queries; the jury answers each."),
+            row(7, "Add the two integers of the line.", sums, None, STDIN_SUM, interaction="")]
     data = tmp_path / "cf.parquet"
     pq.write_table(pa.Table.from_pylist(rows), data)
     metadata, stats = curate(tmp_path, {"preset": "codeforces", "path": str(data), "columns": {"reply": "generation"}})
-    assert [m["problem"] for m in metadata] == [rows[0]["prompt"], rows[2]["prompt"]]
+    assert [m["problem"] for m in metadata] == [rows[0]["prompt"], rows[2]["prompt"], rows[-1]["prompt"]]
     assert json.loads(metadata[0]["test_cases"]) == {"inputs": ["5\n", "10\n"], "outputs": ["1 4\n", "1 9\n"],
                                                      "checker": PAIR_CHECKER, "time_limit": 1.0}
     assert json.loads(metadata[1]["test_cases"]) == {**json.loads(SUM_TESTS), "time_limit": 1.0}  # no checker
@@ -340,7 +343,7 @@ def test_codeforces(tmp_path):
     assert json.loads(metadata[1]["verification"])["time_limit_s"] == 1.0
     assert rejected(stats) == {(1, "verify", "tests_failed"), (3, "verify", "tests_failed")}
     assert "timeout" in stats["rejected_rows"][-1]["detail"]
-    assert stats["stages"][0] == {"stage": "load", "in": 4, "out": 4}  # no C++ row, no file-input problem
+    assert stats["stages"][0] == {"stage": "load", "in": 5, "out": 5}  # no C++, file-input or interactive problem
 
 
 def test_code_contests(tmp_path):
@@ -367,17 +370,19 @@ def test_code_contests(tmp_path):
                 only_public),  # passes the public and private tests, fails a generated one
             row("3_A. Sum", "Output the sum of a and b, read from one line.", public, tests(), tests(), STDIN_SUM),
             row("4_A. Sum", "Read a and b from input.txt and write their sum.", public, private, generated, STDIN_SUM,
-                input_file="input.txt")]
+                input_file="input.txt"),
+            row("5_A. Sum", "Sum the two integers a and b of standard input.", public, private, generated, STDIN_SUM,
+                input_file=None)]  # a null file name is standard input too
     data = tmp_path / "code_contests.parquet"
     pq.write_table(pa.Table.from_pylist(rows), data)
     metadata, stats = curate(tmp_path, {"preset": "code-contests", "path": str(data), "columns": {"reply": "reply"}})
-    assert [m["problem"] for m in metadata] == [rows[0]["description"], rows[2]["description"]]
+    assert [m["problem"] for m in metadata] == [rows[0]["description"], rows[2]["description"], rows[4]["description"]]
     assert json.loads(metadata[0]["test_cases"]) == {"inputs": ["1 2\n", "10 5\n", "-4 4\n", "7 0\n"],
                                                      "outputs": ["3\n", "15\n", "0\n", "7\n"], "time_limit": 1.5}
     assert json.loads(metadata[1]["test_cases"])["inputs"] == ["1 2\n"]  # empty private and generated tests
     assert all(m["source"] == "code-contests" and m["domain"] == "code" for m in metadata)
     assert rejected(stats) == {(1, "verify", "tests_failed")}
-    assert stats["stages"][0] == {"stage": "load", "in": 3, "out": 3}  # no problem read from a file
+    assert stats["stages"][0] == {"stage": "load", "in": 4, "out": 4}  # no problem read from a file
 
 
 def test_tests_of_several_columns_join_only_in_one_form(tmp_path):

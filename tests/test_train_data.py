@@ -211,16 +211,19 @@ def test_codeforces_rows_with_a_checker_filtered_by_where(tmp_path):
                "and words[0] != words[1] else 0)\n")
     official = [{"input": "5\n", "output": "1 4\n"}, {"input": "10\n", "output": "1 9\n"}]
 
-    def row(language):
+    def row(language, interaction=None):
         return {"id": "1/A", "prompt": f"Print two different integers with sum n, in {language}.", "language": language,
-                "official_tests": official, "generated_checker": checker, "input_mode": "stdio", "time_limit": 1.0}
+                "official_tests": official, "generated_checker": checker, "input_mode": "stdio", "time_limit": 1.0,
+                "interaction_format": interaction}
 
-    codeforces = write(tmp_path / "codeforces", [row("python"), row("cpp")])
-    entries = [{"path": codeforces, "config": "default", "domain": "code", "where": {"language": "python"},
+    # the interactive problem (interaction_format set) is left out: null keeps the rows where the column is null
+    codeforces = write(tmp_path / "codeforces", [row("python"), row("cpp"), row("python", "Ask `? i` queries.")])
+    where = {"language": "python", "interaction_format": [None, ""]}
+    entries = [{"path": codeforces, "config": "default", "domain": "code", "where": where,
                 "columns": {"problem": "prompt", "test_cases": "official_tests", "checker": "generated_checker"}}]
     recipe = load_train_recipe(GRPO, [f"data.mixture={json.dumps(entries)}"])
     dataset, records = load_mixture(recipe.data, log=lambda _: None, prompt=recipe.prompt)
-    assert len(dataset) == 1 and records[0]["rows"] == 1 and records[0]["where"] == {"language": "python"}
+    assert len(dataset) == 1 and records[0]["rows"] == 1 and records[0]["where"] == where
     row0 = dataset[0]
     assert json.loads(row0["test_cases"]) == {"inputs": ["5\n", "10\n"], "outputs": ["1 4\n", "1 9\n"],
                                               "checker": checker}

@@ -94,7 +94,8 @@ MISSING = object()
 
 def row_filter(where: Mapping[str, Any] | None) -> Callable[[Mapping[str, Any]], bool]:
     """A recipe's `where:` as a test of one row: each named input column (a nested field by its path) equals the
-    value, or one of a list of values. `kit curate` sources and `kit train` mixtures filter with it."""
+    value, or one of a list of values (None: the column is null, or a field of a null struct). `kit curate` sources
+    and `kit train` mixtures filter with it."""
     wanted = {k: set(v) if isinstance(v, list | tuple) else {v} for k, v in (where or {}).items()}
 
     def keep(row: Mapping[str, Any]) -> bool:

@@ -53,9 +53,10 @@ class SourceConfig(Strict):
                                " completion], has their turns joined): the last assistant turn is the reply, the user "
                                "turn before it the problem unless `problem` is mapped; `system_prompt` (or the chat's "
                                "system turn) is that row's system prompt.")
-    where: dict[str, Scalar | list[Scalar]] = Field(
+    where: dict[str, Scalar | None | list[Scalar | None]] = Field(
         default_factory=dict, description="Keep only rows whose input column has this value (or one of these "
-        "values), e.g. {source: [olympiads, amc_aime, math]} for NuminaMath subsets.")
+        "values), e.g. {source: [olympiads, amc_aime, math]} for NuminaMath subsets; null keeps the rows where it "
+        "is null (open-r1/codeforces' {interaction_format: [null, '']}: the problems that are not interactive).")
     grader: GraderName | None = Field(None, description=GRADER_HELP)
     name: str | None = Field(None, description="Value of `source` for rows that do not carry one.")
     domain: str | None = Field(None, description="The domain of every row of this source (default: the rows' own "

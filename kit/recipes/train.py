@@ -101,10 +101,10 @@ class DatasetEntry(Strict):
                                "`test_cases` from a list of columns joined (CodeContests' three). A chat entry maps "
                                "its chat column to `messages` (ShareGPT `conversations`), or several whose turns "
                                "are joined (TRL's prompt-completion form: [prompt, completion]).")
-    where: dict[str, Scalar | list[Scalar]] = Field(
+    where: dict[str, Scalar | None | list[Scalar | None]] = Field(
         default_factory=dict, exclude_if=lambda value: not value, description="Keep only rows whose dataset column "
-        "(a nested field by its path) has this value, or one of these values, e.g. {language: python}; as "
-        "`kit curate`'s sources[].where.")
+        "(a nested field by its path) has this value, or one of these values (null: the column is null), e.g. "
+        "{language: python}; as `kit curate`'s sources[].where.")
     grader: GraderName | None = Field(None, exclude_if=lambda value: value is None,
                                       description="method: grpo: " + GRADER_HELP)
 
