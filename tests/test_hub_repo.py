@@ -274,6 +274,12 @@ def test_card_body() -> None:
     assert "https://huggingface.co/datasets/AI-MO/NuminaMath-CoT" in body
     assert "https://huggingface.co/deepseek-ai/DeepSeek-R1" in body
     assert "Math-Verify" in body and "sandbox" in body and "8-gram" in body
+    # the code limits as set, the sample's unset by default: LiveCodeBench's grader's rule
+    assert "6 s per test\n  (or the problem's own time limit) and the test time limit plus 1 s per test, plus 5 s, per " \
+        "sample," in body
+    capped = _recipe()
+    capped.verify.code.sample_timeout_s = 20
+    assert "own time limit) and 20 s per sample," in DatasetCard(render_dataset_card(capped, STATS)).text
     assert f"```bibtex\n{BIBTEX}\n```" in body
     assert "`mit`" in body
     assert _no_empty_sections(body)

@@ -7,14 +7,17 @@ import json
 import pytest
 
 from kit.core.testcases import stored_test_cases
+from kit.recipes import CodeVerifyConfig
 from kit.sandbox import Limits
 from kit.verify.code import (
     CodeVerifier,
     InvalidTestCases,
     accepts_any_case,
     extract_code,
+    limits_from_config,
     outputs_match,
     parse_test_cases,
+    sample_limit,
     stated_tolerance,
     values_match,
 )
@@ -905,10 +908,18 @@ def test_tests_fail_fast_in_rounds_of_doubling_size(verifier):
 
 def test_the_rounds_share_the_samples_time_limit():
     """The rounds of one sample run within its one `sample_timeout_s`: six tests of 0.25 s each take 1.5 s in all,
-    though no round (0.25 s, 0.5 s, 0.75 s) takes the sample's 1 s."""
+    though no round (0.25 s, 0.5 s, 0.75 s) takes the sample's 1 s. Unset (the default), the limit is LiveCodeBench's
+    grader's, (test limit + 1 s) per test + 5 s, and the same sample passes, with and without a checker."""
     slow = "import time\ntime.sleep(0.25)\nprint(2 * int(input()))"
     tests = {"inputs": [f"{n}\n" for n in range(6)], "outputs": [f"{2 * n}\n" for n in range(6)]}
+    rows = [row(slow, tests), row(slow, {**tests, "checker": EVEN_CHECKER})]
     with CodeVerifier(workers=1, limits=Limits(timeout_s=1.0, test_timeout_s=2, memory_mb=512)) as tight:
-        verdict = tight.verify_one(row(slow, tests))
+        verdict = tight.verify_one(rows[0])
     assert (verdict.passed, verdict.reason) == (False, "timeout"), verdict
     assert verdict.detail["error"] == "the sample outran its time limit"
+    unset = limits_from_config(CodeVerifyConfig(test_timeout_s=2, memory_mb=512))
+    assert unset.timeout_s is None and sample_limit(unset, 6) == 23 and sample_limit(tight.limits, 6) == 1.0
+    with CodeVerifier(workers=1, limits=unset) as verifier:
+        assert [v.passed for v in verdicts(verifier, rows)] == [True, True]
+    with CodeVerifier(workers=1) as default:
+        assert default.limits.timeout_s is None  # the verifier's default is the recipe's

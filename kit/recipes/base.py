@@ -174,7 +174,10 @@ class MathVerifyConfig(Strict):
 class CodeVerifyConfig(Strict):
     test_timeout_s: float = Field(6.0, gt=0, description="Time limit of one test (of the whole test code, for the "
                                   "assert and pytest forms, which run in one test process).")
-    sample_timeout_s: float = Field(60.0, gt=0, description="Time limit of all tests of one sample.")
+    sample_timeout_s: float | None = Field(
+        None, gt=0, description="Time limit of all tests of one sample. Default (null): as LiveCodeBench's grader "
+        "allows, the test time limit plus 1 s for each test, plus 5 s (judges set no limit beyond each test's own, and "
+        "a sample stops at its first failed test); a number bounds a GRPO step's rewards (see kit/train/rewards.py).")
     memory_mb: int = Field(2048, ge=64, description="Address-space limit of the code under test.")
     max_output_kb: int = Field(4096, ge=1, description="Output cap of one test (stdout and files).")
 

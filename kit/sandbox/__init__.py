@@ -63,7 +63,7 @@ class SandboxError(RuntimeError):
 class Limits:
     """Limits of one sample (its tests run one after the other, each in its own test process)."""
 
-    timeout_s: float = 60.0  # wall time of the whole sample
+    timeout_s: float | None = 60.0  # wall time of the whole sample; None: kit.verify.code sets it from its tests
     test_timeout_s: float = 6.0  # wall time of one test process
     memory_mb: int = 2048  # address space of one test process
     max_output_bytes: int = 4 << 20  # stdout / any written file of one test process
@@ -280,6 +280,8 @@ class Sandbox:
     def run(self, entry: str, payload: dict[str, Any], limits: Limits | None = None) -> SandboxResult:
         """Run one request through a harness entry (`script` or `tests`) and return what it reported."""
         limits = limits or self.limits
+        if limits.timeout_s is None:
+            raise ValueError("Limits.timeout_s is None: a request needs the sample's time limit in seconds")
         if limits.tmp_mb != self.limits.tmp_mb:
             limits = replace(limits, tmp_mb=self.limits.tmp_mb)  # /tmp is sized when the server starts
         self.start()

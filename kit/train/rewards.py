@@ -51,7 +51,8 @@ with the same completions, and the second reads the verdicts the first computed 
 
 Never raising, never stalling: every item has the verifiers' own limits (Math-Verify `verify.math.timeout_s`
 in worker processes that are killed `GRACE_S` later; the sandbox's `verify.code.test_timeout_s` per test and
-`sample_timeout_s` per completion), so a call takes at most about
+`sample_timeout_s` per completion - unset, `(test_timeout_s + 1) * tests + 5`, which a GRPO recipe bounds by setting
+it), so a call takes at most about
 `ceil(code completions / workers) * sample_timeout_s + ceil(math completions / workers) * (timeout_s + 1)`
 (math and code run side by side; a sandbox server that hangs itself is given up 30 s past its sample's limit;
 a problem whose tests a checker judges takes a second sandbox request, with the same limit, for the checker).

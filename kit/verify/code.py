@@ -33,7 +33,10 @@ The tests of one sample run one after the other, each in its own confined test p
 stops at the first failed test (and open-r1's code rewards at the first failed batch of tests): they run in rounds of
 1, 2, 4, ... tests, one sandbox request each, in their order, and a round with a failure ends the sample (`_rounds`: a
 program that fails test k runs at most 2k tests). The detail says how many tests ran (`tests_run`) and passed; the
-rounds share the sample's time limit (`sample_timeout_s`). Only the inputs enter the sandbox; outputs are compared here: token by token, whitespace and line breaks between
+rounds share the sample's time limit: `sample_timeout_s` where the recipe sets one, else LiveCodeBench's grader's rule,
+the test time limit plus 1 s for each test, plus 5 s (`sample_limit`: judges set no limit beyond each test's own, and a
+right program on a problem with hundreds of tests needs more than any fixed one). Only the inputs enter the sandbox;
+outputs are compared here: token by token, whitespace and line breaks between
 tokens ignored (as Codeforces' default checker, testlib's wcmp, and the grader open-r1 validated its Codeforces
 tests with compare them: `1 2` on one line is `1\\n2`), integers equal exactly and other numbers within the error
 the statement states (`stated_tolerance`: "absolute or relative error does not exceed 10^{-4}", which the judge's
@@ -436,7 +439,7 @@ def _checker_verdict(index: int, checked: dict[str, Any] | None) -> dict[str, An
 
 
 def _run_checker(spec: TestSpec, by_test: dict[int, dict[str, Any]], sandbox: Sandbox,
-                 limits: Limits | None) -> dict[int, dict[str, Any]]:
+                 limits: Limits) -> dict[int, dict[str, Any]]:
     """The checker's record of every test whose program ran to its end (see the module doc), by test index; a
     test the checker request did not reach has none."""
     ran = [i for i, record in sorted(by_test.items()) if record.get("status") == "ok"]
@@ -444,7 +447,8 @@ def _run_checker(spec: TestSpec, by_test: dict[int, dict[str, Any]], sandbox: Sa
         return {}
     cases = [{"input": spec.inputs[i], "expected": spec.outputs[i], "output": by_test[i].get("output", "")}
              for i in ran]
-    result = sandbox.run("tests", {"mode": "check", "code": spec.checker, "cases": cases}, limits)
+    result = sandbox.run("tests", {"mode": "check", "code": spec.checker, "cases": cases},
+                         replace(limits, timeout_s=sample_limit(limits, len(cases))))
     return {ran[r["test"]]: r for r in result.records if isinstance(r.get("test"), int) and 0 <= r["test"] < len(ran)}
 
 
@@ -455,6 +459,12 @@ def _rounds(total: int) -> Iterator[range]:
     while start < total:
         yield range(start, min(total, start + size))
         start, size = start + size, size * 2
+
+
+def sample_limit(limits: Limits, tests: int) -> float:
+    """The time limit of a sample of `tests` tests: `limits.timeout_s` where one is set (`sample_timeout_s`), else
+    LiveCodeBench's grader's, `(test_timeout_s + 1) * tests + 5` seconds."""
+    return limits.timeout_s if limits.timeout_s is not None else (limits.test_timeout_s + 1) * tests + 5
 
 
 def limits_from_config(cfg: CodeVerifyConfig) -> Limits:
@@ -481,6 +491,7 @@ def verify_code(row: Mapping[str, Any], sandbox: Sandbox, limits: Limits | None 
     run_limits = limits or sandbox.limits
     if spec.time_limit is not None:  # the problem's own limit per test
         run_limits = replace(run_limits, test_timeout_s=spec.time_limit)
+    run_limits = replace(run_limits, timeout_s=sample_limit(run_limits, spec.total))
     any_case, stated = accepts_any_case(row.get("problem")), stated_tolerance(row.get("problem"))
     failures: list[dict[str, Any]] = []
     ran, spent = 0, 0.0
@@ -493,7 +504,8 @@ def verify_code(row: Mapping[str, Any], sandbox: Sandbox, limits: Limits | None 
         spent += result.time_s
         by_test = {tests.start + r["test"]: r for r in result.records
                    if isinstance(r.get("test"), int) and 0 <= r["test"] < len(tests)}
-        checked = _run_checker(spec, by_test, sandbox, limits) if spec.checker is not None and result.complete else {}
+        checked = (_run_checker(spec, by_test, sandbox, limits or sandbox.limits)
+                   if spec.checker is not None and result.complete else {})
         failures += [f for i in tests if (f := _judge(spec, i, by_test.get(i), checked.get(i), any_case,
                                                       stated or _TOLERANCE)) is not None]
         ran = tests.stop
@@ -528,7 +540,7 @@ class CodeVerifier(Closing):
 
     def __init__(self, workers: int | None = None, limits: Limits | None = None) -> None:
         self.workers = workers or cpu_count()
-        self.limits = limits or Limits()
+        self.limits = limits or limits_from_config(CodeVerifyConfig())
         self._local = threading.local()
         self._boxes: list[Sandbox] = []
         self._lock = threading.Lock()
