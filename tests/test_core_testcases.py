@@ -207,3 +207,18 @@ def test_a_time_limit_is_stored_in_input_output_tests():
     assert stored_test_cases(json.dumps(stdio), time_limit="None") == json.dumps(stdio)  # none given: kept as written
     test = "def check(candidate):\n    assert candidate(1, 2) == 3\n"
     assert "time_limit" not in json.loads(stored_test_cases(test, entry_point="add", time_limit=2))
+
+
+def test_the_files_a_problem_asks_for_are_stored_in_its_stdin_tests():
+    """CodeContests names them (`input_file`, `output_file`; empty for the standard streams); open-r1/codeforces says
+    `input_mode: file`, which means input.txt and output.txt, as its grader runs such problems."""
+    stdio = {"inputs": ["1 2\n"], "outputs": ["3\n"]}
+    both = {"input_file": "input.txt", "output_file": "output.txt"}
+    assert json.loads(stored_test_cases(stdio, input_mode="file")) == {**stdio, **both}
+    assert json.loads(stored_test_cases(stdio, input_file="input.txt", output_file="output.txt")) == {**stdio, **both}
+    assert json.loads(stored_test_cases(stdio, input_file="sum.in ", output_file="")) == {**stdio, "input_file": "sum.in"}
+    assert json.loads(stored_test_cases(stdio, input_mode="file", input_file="a.in"))["input_file"] == "a.in"
+    for none in ({"input_mode": "stdio"}, {"input_file": "", "output_file": None}, {"input_file": "  "}):
+        assert stored_test_cases(json.dumps(stdio), **none) == json.dumps(stdio)  # the standard streams
+    call = [{"input": "[1, 2]", "output": "3", "type": "function_call", "fn_name": "add"}]
+    assert "input_file" not in json.loads(stored_test_cases(call, input_mode="file"))

@@ -25,6 +25,9 @@ STDIN_SUM = "```python\na, b = map(int, input().split())\nprint(a + b)\n```"
 STDIN_BAD = "```python\nprint(0)\n```"
 ADD_TESTS = json.dumps({"fn_name": "add", "inputs": [[1, 2], [5, 7]], "outputs": [3, 12]})
 SUM_TESTS = json.dumps({"inputs": ["1 2\n", "10 5\n"], "outputs": ["3\n", "15\n"]})
+# the program of a problem that asks for input.txt and output.txt (older Codeforces rounds)
+FILE_SUM = ("```python\nwith open('input.txt') as f:\n    a, b = map(int, f.read().split())\n"
+            "with open('output.txt', 'w') as f:\n    print(a + b, file=f)\n```")
 
 
 def curate(tmp_path: Path, source: dict) -> tuple[list[dict], dict]:
@@ -305,7 +308,8 @@ else:
 
 def test_codeforces(tmp_path):
     # open-r1/codeforces `verifiable-prompts` columns (a row per language); the preset keeps the Python rows of
-    # stdin problems and reads `official_tests` with the problem's `generated_checker`. The problems carry no
+    # problems that are not interactive and reads `official_tests` with the problem's `generated_checker`, and
+    # judges a problem whose input_mode is file on input.txt and output.txt. The problems carry no
     # trace: this test maps a reply column of its own, as a dataset teacher reads one.
     def row(cid, prompt, official, checker, generation, language="python", input_mode="stdio", interaction=None):
         return {"id": f"{cid}/A", "aliases": None, "contest_id": str(cid), "contest_name": "Round", "contest_type": "CF",
@@ -330,20 +334,26 @@ def test_codeforces(tmp_path):
                 "```python\nimport time\ntime.sleep(1.5)\nprint(sum(map(int, input().split())))\n```"),
             row(6, "Guess the two integers.", sums, None, STDIN_SUM,  # interactive: no interactor, not kept
                 interaction="Ask `? a` queries; the jury answers each."),
-            row(7, "Add the two integers of the line.", sums, None, STDIN_SUM, interaction="")]
+            row(7, "Add the two integers of the line.", sums, None, STDIN_SUM, interaction=""),
+            row(8, "Read input.txt and write the sum to output.txt.", sums, None, FILE_SUM, input_mode="file")]
     data = tmp_path / "cf.parquet"
     pq.write_table(pa.Table.from_pylist(rows), data)
     metadata, stats = curate(tmp_path, {"preset": "codeforces", "path": str(data), "columns": {"reply": "generation"}})
-    assert [m["problem"] for m in metadata] == [rows[0]["prompt"], rows[2]["prompt"], rows[-1]["prompt"]]
+    assert [m["problem"] for m in metadata] == [rows[0]["prompt"], rows[2]["prompt"], rows[7]["prompt"],
+                                                rows[8]["prompt"]]
     assert json.loads(metadata[0]["test_cases"]) == {"inputs": ["5\n", "10\n"], "outputs": ["1 4\n", "1 9\n"],
                                                      "checker": PAIR_CHECKER, "time_limit": 1.0}
     assert json.loads(metadata[1]["test_cases"]) == {**json.loads(SUM_TESTS), "time_limit": 1.0}  # no checker
     assert json.loads(metadata[0]["verification"])["checker"] is True
     # each test runs within the problem's own time limit, as open-r1's grader runs it
     assert json.loads(metadata[1]["verification"])["time_limit_s"] == 1.0
-    assert rejected(stats) == {(1, "verify", "tests_failed"), (3, "verify", "tests_failed")}
-    assert "timeout" in stats["rejected_rows"][-1]["detail"]
-    assert stats["stages"][0] == {"stage": "load", "in": 5, "out": 5}  # no C++, file-input or interactive problem
+    assert json.loads(metadata[3]["test_cases"]) == {**json.loads(SUM_TESTS), "time_limit": 1.0,
+                                                     "input_file": "input.txt", "output_file": "output.txt"}
+    assert json.loads(metadata[3]["verification"])["files"] == {"input": "input.txt", "output": "output.txt"}
+    # the file problem's reply that reads standard input fails, as on the judge
+    assert rejected(stats) == {(1, "verify", "tests_failed"), (3, "verify", "tests_failed"), (4, "verify", "tests_failed")}
+    assert "EOFError" in stats["rejected_rows"][1]["detail"] and "timeout" in stats["rejected_rows"][2]["detail"]
+    assert stats["stages"][0] == {"stage": "load", "in": 7, "out": 7}  # no C++ row, no interactive problem
 
 
 def test_code_contests(tmp_path):
@@ -352,14 +362,14 @@ def test_code_contests(tmp_path):
     def tests(*pairs):
         return {"input": [i for i, _ in pairs], "output": [o for _, o in pairs]}
 
-    def row(name, description, public, private, generated, reply, input_file=""):
+    def row(name, description, public, private, generated, reply, input_file="", output_file=""):
         return {"name": name, "description": description, "public_tests": public, "private_tests": private,
                 "generated_tests": generated, "source": 2, "difficulty": 7,
                 "solutions": {"language": [3], "solution": ["print(sum(map(int, input().split())))"]},
                 "incorrect_solutions": {"language": [], "solution": []}, "cf_contest_id": 1, "cf_index": "A",
                 "cf_points": 500.0, "cf_rating": 800, "cf_tags": ["math"], "is_description_translated": False,
                 "untranslated_description": "", "time_limit": {"seconds": 1, "nanos": 500000000},
-                "memory_limit_bytes": 256000000, "input_file": input_file, "output_file": "",
+                "memory_limit_bytes": 256000000, "input_file": input_file, "output_file": output_file,
                 "reply": f"<think>\nSolve it.\n</think>\n\n{reply}"}
 
     public, private = tests(("1 2\n", "3\n")), tests(("10 5\n", "15\n"))
@@ -369,20 +379,22 @@ def test_code_contests(tmp_path):
             row("2_A. Sum", "Print a + b for the two integers on the input line.", public, private, generated,
                 only_public),  # passes the public and private tests, fails a generated one
             row("3_A. Sum", "Output the sum of a and b, read from one line.", public, tests(), tests(), STDIN_SUM),
-            row("4_A. Sum", "Read a and b from input.txt and write their sum.", public, private, generated, STDIN_SUM,
-                input_file="input.txt"),
+            row("4_A. Sum", "Read a and b from input.txt and write their sum.", public, private, generated, FILE_SUM,
+                input_file="input.txt", output_file="output.txt"),
             row("5_A. Sum", "Sum the two integers a and b of standard input.", public, private, generated, STDIN_SUM,
                 input_file=None)]  # a null file name is standard input too
     data = tmp_path / "code_contests.parquet"
     pq.write_table(pa.Table.from_pylist(rows), data)
     metadata, stats = curate(tmp_path, {"preset": "code-contests", "path": str(data), "columns": {"reply": "reply"}})
-    assert [m["problem"] for m in metadata] == [rows[0]["description"], rows[2]["description"], rows[4]["description"]]
+    assert [m["problem"] for m in metadata] == [rows[0]["description"], rows[2]["description"], rows[3]["description"],
+                                                rows[4]["description"]]
+    assert json.loads(metadata[2]["test_cases"])["input_file"] == "input.txt"  # judged on the files it names
     assert json.loads(metadata[0]["test_cases"]) == {"inputs": ["1 2\n", "10 5\n", "-4 4\n", "7 0\n"],
                                                      "outputs": ["3\n", "15\n", "0\n", "7\n"], "time_limit": 1.5}
     assert json.loads(metadata[1]["test_cases"])["inputs"] == ["1 2\n"]  # empty private and generated tests
     assert all(m["source"] == "code-contests" and m["domain"] == "code" for m in metadata)
     assert rejected(stats) == {(1, "verify", "tests_failed")}
-    assert stats["stages"][0] == {"stage": "load", "in": 4, "out": 4}  # no problem read from a file
+    assert "input_file" not in json.loads(metadata[3]["test_cases"])  # a null file name is standard input
 
 
 def test_tests_of_several_columns_join_only_in_one_form(tmp_path):

@@ -923,3 +923,39 @@ def test_the_rounds_share_the_samples_time_limit():
         assert [v.passed for v in verdicts(verifier, rows)] == [True, True]
     with CodeVerifier(workers=1) as default:
         assert default.limits.timeout_s is None  # the verifier's default is the recipe's
+
+
+FILES = {**STDIO, "input_file": "input.txt", "output_file": "output.txt"}
+READS_FILE = "with open('input.txt') as f:\n    a, b = map(int, f.read().split())\n"
+ECHO_CHECKER = "import sys\nprint(1 if open(sys.argv[3]).read().split() == open(sys.argv[1]).read().split() else 0)"
+
+
+def test_a_problem_that_asks_for_files_is_judged_on_them(verifier):
+    """A problem that asks for input.txt and output.txt (older Codeforces rounds; CodeContests' input_file and
+    output_file, open-r1/codeforces's input_mode file) gets its input in that file, with standard input empty, and
+    its output is what the program wrote to the output file, as on the judge."""
+    cases = [
+        (READS_FILE + "with open('output.txt', 'w') as f:\n    print(a + b, file=f)", FILES, True, None),
+        (READS_FILE + "open('output.txt', 'w').write(str(a + b))\nexit()", FILES, True, None),  # exit() after writing
+        (READS_FILE + "print(a + b)", {**STDIO, "input_file": "input.txt"}, True, None),  # output to stdout
+        ("a, b = map(int, input().split())\nprint(a + b)", FILES, False, "EOFError"),  # reads stdin, as the judge
+        (READS_FILE + "print(a + b)", FILES, False, "No such file or directory: 'output.txt'"),  # printing is no answer
+        (READS_FILE + "import os\nopen('output.txt', 'w').write(str(a + b))\nos._exit(0)", FILES, False,
+         "the program ended itself before its output.txt was read"),
+        (READS_FILE + "open('output.txt', 'w').write(str(a * b))", FILES, False, "expected '3\\n', got '2'"),
+        (READS_FILE + "open('output.txt', 'w').write(f'{a} {b}')", {**FILES, "checker": ECHO_CHECKER}, True, None),
+        (READS_FILE + "print(a, b)\nopen('output.txt', 'w').write('0')", {**FILES, "checker": ECHO_CHECKER}, False,
+         "the checker printed '0'"),  # the checker judges what the file holds, not what was printed
+    ]
+    results = verdicts(verifier, [row(code, tests) for code, tests, _, _ in cases])
+    for (_, _, passed, why), verdict in zip(cases, results, strict=True):
+        assert verdict.passed is passed, verdict
+        assert "files" in verdict.detail
+        if why:
+            assert why in verdict.detail["failures"][0]["detail"], verdict
+    assert results[0].detail["files"] == {"input": "input.txt", "output": "output.txt"}
+    for bad in ("../input.txt", "/etc/passwd", ".hidden", "a b", 5):
+        with pytest.raises(InvalidTestCases, match="input_file must be a plain file name"):
+            parse_test_cases({**STDIO, "input_file": bad})
+    with pytest.raises(InvalidTestCases, match="output_file applies to stdin/stdout tests"):
+        parse_test_cases({**CALL, "output_file": "output.txt"})

@@ -31,6 +31,12 @@ judge gave it (open-r1/codeforces's `time_limit`, which the grader open-r1 valid
 test): map the column to the kit name `time_limit` (`time_limit_seconds` reads seconds, `"2 seconds"`, `"1500 ms"` and
 CodeContests' `{"seconds": 2, "nanos": 0}`) and it replaces `verify.code.test_timeout_s` for that problem's tests.
 
+Stdin/stdout tests may name files in place of the standard streams, `"input_file"` and `"output_file"`: the problems
+that ask for them (older Codeforces rounds: "input.txt", "output.txt") are judged that way - the input is in that
+file, standard input is empty, and the output is what the program wrote to that file. Map CodeContests' `input_file`
+and `output_file` columns to the kit names of the same name, or open-r1/codeforces's `input_mode` (`file` means
+`input.txt` and `output.txt`, as that grader runs such problems) to `input_mode` (`io_files`).
+
 Stdin/stdout tests may carry `"checker"`: the Python source of a checker for problems that accept more than one
 output, run as `checker.py INPUT EXPECTED OUTPUT` and printing `1` (or `100`) when it accepts the output -
 open-r1/codeforces's `generated_checker`. A dataset keeps it in a column of its own: map that column to the kit
@@ -182,7 +188,7 @@ def joined_tests(values: list[Any]) -> dict[str, Any]:
 
 # Columns that complete a row's tests, read only where a recipe maps them (`columns: {checker: ...}`): CodeContests+
 # names its C++ testlib checker `checker`, which is no checker the kit runs.
-TEST_COLUMNS = ("checker", "entry_point", "prelude", "time_limit")
+TEST_COLUMNS = ("checker", "entry_point", "prelude", "time_limit", "input_file", "output_file", "input_mode")
 
 # The modules LiveCodeBench's grader (lcb_runner/evaluation/testing_util.py) imports for every solution, in its order:
 # `from M import *` for each (then builtins and typing), `import M` for each, and a recursion limit of 50,000
@@ -242,10 +248,12 @@ def mapped_test_columns(row: Mapping[str, Any], columns: Mapping[str, str | list
 
 def stored_test_cases(value: Any, checker: str | None = None, entry_point: str | None = None,
                       prelude: str | list[str] | None = None, time_limit: Any = None, joined: bool = False,
-                      rename_function: bool = False) -> str | None:
+                      rename_function: bool = False, input_file: str | None = None, output_file: str | None = None,
+                      input_mode: str | None = None) -> str | None:
     """What the kit stores as `test_cases`: the contract's JSON text (see the module docstring), with `checker` (a
-    dataset's checker column; None or empty for none) put into stdin/stdout tests, `time_limit` (a dataset's limit per
-    test, `time_limit_seconds`) into stdin/stdout and call-based tests, `prelude` (code the solution and tests assume
+    dataset's checker column; None or empty for none) and the files a problem reads and writes (`io_files`) put into
+    stdin/stdout tests, `time_limit` (a dataset's limit per test, `time_limit_seconds`) into stdin/stdout and call-based
+    tests, `prelude` (code the solution and tests assume
     run first; a list of lines is joined) and `rename_function` (`Grader`) into any; None stays None. `joined`:
     `value` is the list of several columns' tests, made one set (`joined_tests`); when they do not join, what is
     stored is `{"invalid": why}`, which the verifier refuses with that reason. A `test` that is Python source is
@@ -276,8 +284,10 @@ def stored_test_cases(value: Any, checker: str | None = None, entry_point: str |
         tests = contract_tests(parsed, entry_point if asserts else None, extra.get("prelude"))
     except ValueError:  # not JSON, an integer too long to read, or no test form (InvalidTestCases): the verifier says
         return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    if checker and "test_code" not in tests and not tests.get("fn_name"):
-        tests["checker"] = checker
+    if "test_code" not in tests and not tests.get("fn_name"):
+        if checker:
+            tests["checker"] = checker
+        tests.update(io_files(input_file, output_file, input_mode))
     if extra:
         tests.update(extra)
     if (seconds := time_limit_seconds(time_limit)) is not None and "test_code" not in tests:
@@ -285,6 +295,20 @@ def stored_test_cases(value: Any, checker: str | None = None, entry_point: str |
     if isinstance(value, str) and parsed == tests:  # already the contract's form: kept as written
         return value
     return json.dumps(tests, ensure_ascii=False)
+
+
+FILE_MODE = {"input_file": "input.txt", "output_file": "output.txt"}  # open-r1/codeforces's `input_mode: file`
+
+
+def io_files(input_file: Any = None, output_file: Any = None, input_mode: Any = None) -> dict[str, Any]:
+    """The files a problem's program reads and writes instead of standard input and output, as stored in its tests:
+    the names given (CodeContests' `input_file` and `output_file`; None or empty for a standard stream), or for
+    `input_mode: file` (open-r1/codeforces), `input.txt` and `output.txt` where no name is given; {} for none."""
+    named = {"input_file": input_file, "output_file": output_file}
+    if isinstance(input_mode, str) and input_mode.strip().lower() == "file":
+        named = {key: value or FILE_MODE[key] for key, value in named.items()}
+    return {key: value.strip() if isinstance(value, str) else value for key, value in named.items()
+            if value is not None and value != "" and not (isinstance(value, str) and not value.strip())}
 
 
 _DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(ms|milliseconds?|s|secs?|seconds?)?(?:\s+per\s+test)?", re.IGNORECASE)

@@ -92,9 +92,10 @@ class DatasetEntry(Strict):
     columns: ColumnMap = Field(default_factory=dict, exclude_if=lambda value: not value,
                                description="method: grpo: column map, kit column -> "
                                "dataset column (problem, domain, ground_truth_answer, ground_truth_solution, "
-                               "test_cases, starter_code, and checker, entry_point, prelude or time_limit: a "
-                               "checker program, the function under test, code run before the solution or "
-                               "the time limit per test, put into the tests), "
+                               "test_cases, starter_code, and checker, entry_point, prelude, time_limit, "
+                               "input_file, output_file or input_mode: a checker program, the function under "
+                               "test, code run before the solution, the time limit per test or the files read "
+                               "and written instead of the standard streams, put into the tests), "
                                "for a dataset that is not a kit `metadata` config; "
                                "a nested field by its path (reward_model.ground_truth); a chat `problem` "
                                "(verl's `prompt`) gives its user turn; tests are read in the dataset's form, "

@@ -5,7 +5,8 @@ after the other, and reports per test what came out (or, `check`, runs a dataset
 Expected outputs never enter a request that runs a solution: `kit/verify/code.py` compares outputs outside the
 sandbox, or sends them to a checker in a request of its own. Payload:
 
-    {"mode": "stdio", "code": ..., "inputs": ["1 2\\n", ...], "prelude": optional code run first}
+    {"mode": "stdio", "code": ..., "inputs": ["1 2\\n", ...], "prelude": optional code run first,
+     "input_file": optional "input.txt", "output_file": optional "output.txt"}
     {"mode": "call", "code": ..., "fn_name": "add", "use_class": false, "inputs": [[1, 2], ...], "prelude": ...}
     {"mode": "assert", "code": ..., "test_code": "def check(candidate): ..." or "assert add(1, 2) == 3",
      "entry_point": "add" or "Solution().add", "prelude": optional code run first}
@@ -22,6 +23,10 @@ of a fresh instance of one of its classes (`Solution().add`, LeetCodeDataset's f
 names as the prelude bound them, so a solution cannot redefine the helpers that judge it. A value the entry point
 returns must be plain (`plain`) or a plain object (`_plain_objects`: the linked lists and trees LeetCode's tests
 compare with `is_same_list` / `is_same_tree`).
+
+`stdio` with an `input_file` or an `output_file` (a problem that asks for `input.txt` and `output.txt`) runs the
+program in a fresh folder of its test process that holds the input file, standard input empty; its output is what it
+wrote to the output file, read in its test process after it ended (or called exit()), within the output cap.
 
 `check` runs a dataset's checker (open-r1/codeforces's `generated_checker`) once per case, as `checker.py INPUT
 EXPECTED OUTPUT` in a fresh folder of its test process, and reports what it printed. The kit sends it in a request
@@ -217,12 +222,41 @@ def _namespaces(payload: dict) -> tuple[dict, dict]:
 
 def _run_stdio(payload: dict, sample: base.Sample, test_input: str) -> dict:
     namespace, prelude = _namespaces(payload)
+    input_file, output_file = payload.get("input_file"), payload.get("output_file")
+    if not input_file and not output_file:
+        def program() -> None:
+            _run_prelude(payload, namespace, prelude)
+            _run_solution(payload["code"], namespace)
 
-    def program() -> None:
-        _run_prelude(payload, namespace, prelude)
-        _run_solution(payload["code"], namespace)
+        return _printed(program, sample, test_input)
 
-    return _printed(program, sample, test_input)
+    def in_files() -> bytes | None:
+        """The program in a fresh folder of its own holding its input file; its output file read back after it."""
+        os.chdir(tempfile.mkdtemp(dir=sample.workdir))
+        if input_file:
+            with open(input_file, "w", encoding="utf-8") as handle:
+                handle.write(test_input)
+        try:
+            _run_prelude(payload, namespace, prelude)
+            _run_solution(payload["code"], namespace)
+        except SystemExit as exc:  # exit() after writing its output: the file is still read
+            if exc.code not in (None, 0):
+                raise
+        if not output_file:
+            return None
+        with open(output_file, "rb") as handle:  # its own file: a name it made something else fails the test
+            return handle.read(sample.limits["max_output_bytes"] + 1)
+
+    record = base.run_in_test_process(in_files, sample, stdin="" if input_file else test_input, exit_ok=True)
+    if output_file:  # what it printed does not count
+        returned = record.pop("result", b"")
+        if record["status"] == "early_exit":
+            record.update(status="error", error=f"the program ended itself before its {output_file} was read")
+        record["stdout"] = returned.decode("utf-8", "replace") if record["status"] == "ok" else ""
+    elif record["status"] == "early_exit":
+        record["status"] = "ok"
+    record["output"] = record.pop("stdout")
+    return record
 
 
 def _run_call(payload: dict, sample: base.Sample, args: list) -> dict:

@@ -24,6 +24,11 @@ A pytest module whose tests say `"rename_function": true` (the `kodcode` grader)
 reply whose code defines no function of the name the tests import has its first python block's one function renamed to
 it (`renamed_function`); other forms ignore it.
 
+Stdin/stdout tests may name files in place of the standard streams (`"input_file"`, `"output_file"`: a problem
+that asks for `input.txt` and `output.txt`): the program runs in a folder of its own holding the input file, with
+standard input empty, and its output is what it wrote to the output file - as the judge runs it, and open-r1's
+Codeforces grader (`input_mode: file`). A program that reads standard input instead fails there, and here.
+
 Stdin/stdout and call-based tests may carry the problem's own `"time_limit"` per test, in seconds (a dataset's time
 limit column mapped to `time_limit`, see `kit.core.testcases`): it replaces `test_timeout_s` of the limits for that
 problem's tests, as open-r1's Codeforces grader applies each problem's limit. A problem's memory limit is not applied:
@@ -113,6 +118,8 @@ class TestSpec:
     checker: str | None = None  # stdio: a checker program (see the module doc) instead of the comparison
     prelude: str | None = None  # code run before the solution (see the module doc); not for a pytest module
     time_limit: float | None = None  # stdio and call: the problem's own limit per test, in seconds
+    input_file: str | None = None  # stdio: the file the program reads its input from (standard input is empty)
+    output_file: str | None = None  # stdio: the file the program writes its output to (standard output is ignored)
     rename_function: bool = False  # pytest: the grader renames a reply's one function to the one the tests import
 
     @property
@@ -227,8 +234,8 @@ def parse_test_cases(test_cases: Any, starter_code: str | None = None) -> TestSp
     if not inputs:
         raise InvalidTestCases("test_cases has no tests")
     fn_name = data.get("fn_name")
-    if fn_name and data.get("checker"):
-        raise InvalidTestCases("test_cases.checker applies to stdin/stdout tests, not to function calls")
+    if fn_name and (stdio_only := [key for key in ("checker", "input_file", "output_file") if data.get(key)]):
+        raise InvalidTestCases(f"test_cases.{stdio_only[0]} applies to stdin/stdout tests, not to function calls")
     if fn_name:
         if not isinstance(fn_name, str) or not fn_name.isidentifier():
             raise InvalidTestCases(f"test_cases.fn_name is not a function name: {fn_name!r}")
@@ -242,7 +249,22 @@ def parse_test_cases(test_cases: Any, starter_code: str | None = None) -> TestSp
     # `\n`, as the grader open-r1 validated those tests with feeds them: a program that cuts a line's end off is right
     inputs = [x.replace("\r\n", "\n") for x in inputs]
     checker = _source_field(data.get("checker"), "checker", "must be the checker's Python source")
-    return TestSpec("stdio", inputs, outputs, checker=checker, time_limit=time_limit, prelude=prelude)
+    return TestSpec("stdio", inputs, outputs, checker=checker, time_limit=time_limit, prelude=prelude,
+                    input_file=_file_name(data, "input_file"), output_file=_file_name(data, "output_file"))
+
+
+_FILE_NAME = re.compile(r"\w[\w.-]{0,99}")  # a file of the program's own folder: no path, no hidden file
+
+
+def _file_name(data: Mapping[str, Any], field: str) -> str | None:
+    """The file name `field` of stdin/stdout tests (`input.txt`), None for none; InvalidTestCases for anything that
+    is not a plain file name."""
+    name = data.get(field)
+    if name is None or name == "":
+        return None
+    if not isinstance(name, str) or not _FILE_NAME.fullmatch(name):
+        raise InvalidTestCases(f"test_cases.{field} must be a plain file name such as input.txt, got {name!r}")
+    return name
 
 
 def _source_field(value: Any, field: str, not_text: str) -> str | None:
@@ -487,7 +509,7 @@ def verify_code(row: Mapping[str, Any], sandbox: Sandbox, limits: Limits | None 
         code, renamed = renamed_function(row.get("solution"), code, spec.needs)
     payload = {"mode": spec.mode, "code": code, "inputs": spec.inputs, "fn_name": spec.fn_name,
                "use_class": spec.use_class, "test_code": spec.test_code, "entry_point": spec.entry_point,
-               "prelude": spec.prelude}
+               "prelude": spec.prelude, "input_file": spec.input_file, "output_file": spec.output_file}
     run_limits = limits or sandbox.limits
     if spec.time_limit is not None:  # the problem's own limit per test
         run_limits = replace(run_limits, test_timeout_s=spec.time_limit)
@@ -516,6 +538,8 @@ def verify_code(row: Mapping[str, Any], sandbox: Sandbox, limits: Limits | None 
                               "isolation": sandbox.isolation}
     if spec.time_limit is not None:
         detail["time_limit_s"] = spec.time_limit
+    if files := {key: name for key, name in (("input", spec.input_file), ("output", spec.output_file)) if name}:
+        detail["files"] = files
     if renamed is not None:
         detail["renamed"] = {"from": renamed, "to": next(iter(spec.needs))}
     if stated is not None and spec.mode in ("stdio", "call") and spec.checker is None:
