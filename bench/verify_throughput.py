@@ -29,8 +29,8 @@ import statistics
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from unittest import mock
 from importlib import resources
+from unittest import mock
 
 from verify_throughput_math import bench_math  # beside this script
 

@@ -269,13 +269,16 @@ def test_deepmath_103k(tmp_path):
 
 
 def test_codeforces_cots(tmp_path):
-    # open-r1/codeforces-cots `solutions_py` columns; its `examples` are the tests
-    def row(cid, prompt, generation, finish):
+    # open-r1/codeforces-cots `solutions_py` columns; its `examples` are the tests, compared as open-r1's Codeforces
+    # grader compares them (`grader: codeforces`: yes and no up to letter case, whatever the statement says)
+    sums = [{"input": "1 2\n", "output": "3\n"}, {"input": "10 5\n", "output": "15\n"}]
+
+    def row(cid, prompt, generation, finish, examples=sums):
         return {"id": f"{cid}/A", "aliases": None, "contest_id": str(cid), "contest_name": "Round", "contest_type": "CF",
                 "contest_start": 1700000000, "contest_start_year": 2023, "index": "A", "time_limit": 1.0,
                 "memory_limit": 256.0, "title": "Sum", "description": prompt, "input_format": "Two integers.",
                 "output_format": "Their sum.", "note": None,
-                "examples": [{"input": "1 2\n", "output": "3\n"}, {"input": "10 5\n", "output": "15\n"}],
+                "examples": examples,
                 "editorial": None, "prompt": prompt, "generation": generation, "finish_reason": finish,
                 "api_metadata": {"completion_tokens": 10, "prompt_tokens": 5, "prompt_tokens_details": None,
                                  "total_tokens": 15},
@@ -283,12 +286,17 @@ def test_codeforces_cots(tmp_path):
     rows = [row(1, "Read two integers on one line and print their sum on its own line.",
                 f"<think>\nRead, add, print.\n</think>\n\n{STDIN_SUM}", "stop"),
             row(2, "Read two integers separated by a space and output the sum of both.",
-                "<think>\nLet me think about", "length")]
+                "<think>\nLet me think about", "length"),
+            row(3, "Is n even? Print YES or NO.", "<think>\nParity.\n</think>\n\n```python\n"
+                "print('Yes' if int(input()) % 2 == 0 else 'No')\n```",
+                "stop", [{"input": "4\n", "output": "YES\n"}, {"input": "7\n", "output": "NO\n"}])]
     data = tmp_path / "cf.parquet"
     pq.write_table(pa.Table.from_pylist(rows), data)
     metadata, stats = curate(tmp_path, {"preset": "codeforces-cots", "path": str(data)})
-    assert [m["problem"] for m in metadata] == [rows[0]["prompt"]]
-    assert metadata[0]["test_cases"] == SUM_TESTS  # the examples, stored in the contract's form
+    assert [m["problem"] for m in metadata] == [rows[0]["prompt"], rows[2]["prompt"]]
+    # the examples, stored in the contract's form
+    assert json.loads(metadata[0]["test_cases"]) == {**json.loads(SUM_TESTS), "yes_no_any_case": True}
+    assert json.loads(metadata[1]["verification"])["any_case"] == "yes_no"
     assert json.loads(metadata[0]["verification"])["total_tests"] == 2
     assert metadata[0]["domain"] == "code" and metadata[0]["source"] == "codeforces-cots"
     assert len(rejected(stats)) == 1 and next(iter(rejected(stats)))[:2] == (1, "generate")
@@ -342,13 +350,16 @@ def test_codeforces(tmp_path):
     assert [m["problem"] for m in metadata] == [rows[0]["prompt"], rows[2]["prompt"], rows[7]["prompt"],
                                                 rows[8]["prompt"]]
     assert json.loads(metadata[0]["test_cases"]) == {"inputs": ["5\n", "10\n"], "outputs": ["1 4\n", "1 9\n"],
-                                                     "checker": PAIR_CHECKER, "time_limit": 1.0}
-    assert json.loads(metadata[1]["test_cases"]) == {**json.loads(SUM_TESTS), "time_limit": 1.0}  # no checker
+                                                     "checker": PAIR_CHECKER, "time_limit": 1.0,
+                                                     "yes_no_any_case": True}
+    assert json.loads(metadata[1]["test_cases"]) == {**json.loads(SUM_TESTS), "time_limit": 1.0,
+                                                     "yes_no_any_case": True}  # no checker
     assert json.loads(metadata[0]["verification"])["checker"] is True
     # each test runs within the problem's own time limit, as open-r1's grader runs it
     assert json.loads(metadata[1]["verification"])["time_limit_s"] == 1.0
     assert json.loads(metadata[3]["test_cases"]) == {**json.loads(SUM_TESTS), "time_limit": 1.0,
-                                                     "input_file": "input.txt", "output_file": "output.txt"}
+                                                     "input_file": "input.txt", "output_file": "output.txt",
+                                                     "yes_no_any_case": True}
     assert json.loads(metadata[3]["verification"])["files"] == {"input": "input.txt", "output": "output.txt"}
     # the file problem's reply that reads standard input fails, as on the judge
     assert rejected(stats) == {(1, "verify", "tests_failed"), (3, "verify", "tests_failed"), (4, "verify", "tests_failed")}

@@ -166,6 +166,25 @@ def test_values_match_rules():
     assert values_match(10**400, 10**400) and not values_match(10**400, 10**400 + 1)
 
 
+def test_the_codeforces_grader_compares_yes_and_no_up_to_case(verifier):
+    """open-r1's Codeforces grader (`grader: codeforces`, stored as `"yes_no_any_case": true`) upper-cases the words
+    yes and no before it compares outputs, whatever the statement says, as testlib's yesno checker does; other words
+    keep their case, and a statement that accepts any case still makes every letter's case free."""
+    tests = {"inputs": ["4\n", "7\n"], "outputs": ["YES\n", "NO\n"], "yes_no_any_case": True}
+    words = {"inputs": ["4\n", "7\n"], "outputs": ["EVEN\n", "ODD\n"], "yes_no_any_case": True}
+    parity = "print('{}' if int(input()) % 2 == 0 else '{}')"
+    rows = [{**row(parity.format("Yes", "no"), tests), "problem": "Is n even? Print YES or NO."},
+            {**row(parity.format("Yes", "no"), {**tests, "yes_no_any_case": False}), "problem": "Print YES or NO."},
+            {**row(parity.format("even", "odd"), words), "problem": "Print EVEN or ODD."},
+            {**row(parity.format("even", "odd"), words), "problem": "Print EVEN or ODD, in any case (upper or lower)."}]
+    yes_no, exact, word, any_case = verdicts(verifier, rows)
+    assert (yes_no.passed, yes_no.detail["any_case"]) == (True, "yes_no")
+    assert (exact.passed, word.passed, any_case.passed) == (False, False, True)
+    assert any_case.detail["any_case"] is True
+    with pytest.raises(InvalidTestCases, match="yes_no_any_case must be true or false"):
+        parse_test_cases({**STDIO, "yes_no_any_case": "yes"})
+
+
 def test_integers_longer_than_cpython_converts_by_default(verifier):
     """CPython 3.11 refuses int <-> str conversions past 4,300 digits, a limit the judges never had: programs that
     read or print a longer number pass, and the kit reads such integers in tests and results up to MAX_INT_DIGITS

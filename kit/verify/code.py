@@ -34,22 +34,23 @@ limit column mapped to `time_limit`, see `kit.core.testcases`): it replaces `tes
 problem's tests, as open-r1's Codeforces grader applies each problem's limit. A problem's memory limit is not applied:
 the kit's limit is on the address space of a test process forked from the sandbox server, not a fresh interpreter's.
 
-The tests of one sample run one after the other, each in its own confined test process, and fail fast, as a judge
-stops at the first failed test (and open-r1's code rewards at the first failed batch of tests): they run in rounds of
-1, 2, 4, ... tests, one sandbox request each, in their order, and a round with a failure ends the sample (`_rounds`: a
-program that fails test k runs at most 2k tests). The detail says how many tests ran (`tests_run`) and passed; the
-rounds share the sample's time limit: `sample_timeout_s` where the recipe sets one, else LiveCodeBench's grader's rule,
-the test time limit plus 1 s for each test, plus 5 s (`sample_limit`: judges set no limit beyond each test's own, and a
-right program on a problem with hundreds of tests needs more than any fixed one). Only the inputs enter the sandbox;
-outputs are compared here: token by token, whitespace and line breaks between
-tokens ignored (as Codeforces' default checker, testlib's wcmp, and the grader open-r1 validated its Codeforces
-tests with compare them: `1 2` on one line is `1\\n2`), integers equal exactly and other numbers within the error
-the statement states (`stated_tolerance`: "absolute or relative error does not exceed 10^{-4}", which the judge's
-checker applies) or else 1e-6, relative or absolute (call-based return values too; a number beyond a float's range is
-within no tolerance of another), and letters up to case when the statement accepts answers in any case
-(`accepts_any_case`: Codeforces' "You can output the answer in any case", judged there by a case-insensitive checker).
-Returned values hold integers of up to `MAX_INT_DIGITS` digits (`kit.core.testcases`). A sample passes only when every
-test passes and the harness ran to its end.
+The tests of one sample run one after the other, each in its own confined test process, and fail fast, as a judge stops
+at the first failed test (and open-r1's code rewards at the first failed batch of tests): they run in rounds of 1, 2, 4,
+... tests, one sandbox request each, in their order, and a round with a failure ends the sample (`_rounds`: a program
+that fails test k runs at most 2k tests). The detail says how many tests ran (`tests_run`) and passed; the rounds share
+the sample's time limit: `sample_timeout_s` where the recipe sets one, else LiveCodeBench's grader's rule, the test time
+limit plus 1 s for each test, plus 5 s (`sample_limit`: judges set no limit beyond each test's own, and a right program
+on a problem with hundreds of tests needs more than any fixed one). Only the inputs enter the sandbox; outputs are
+compared here: token by token, whitespace and line breaks between tokens ignored (as Codeforces' default checker,
+testlib's wcmp, and the grader open-r1 validated its Codeforces tests with compare them: `1 2` on one line is `1\\n2`),
+integers equal exactly and other numbers within the error the statement states (`stated_tolerance`: "absolute or
+relative error does not exceed 10^{-4}", which the judge's checker applies) or else 1e-6, relative or absolute
+(call-based return values too; a number beyond a float's range is within no tolerance of another), and letters up to
+case when the statement accepts answers in any case (`accepts_any_case`: Codeforces' "You can output the answer in any
+case", judged there by a case-insensitive checker; with the `codeforces` grader, `"yes_no_any_case": true` in the tests,
+the words yes and no always, as open-r1's Codeforces grader and testlib's yesno checker compare them). Returned values
+hold integers of up to `MAX_INT_DIGITS` digits (`kit.core.testcases`). A sample passes only when every test passes and
+the harness ran to its end.
 
 A checker (open-r1/codeforces's `generated_checker`: a Python program run as `checker.py INPUT EXPECTED OUTPUT`
 that prints `1`, or `100`, to accept) replaces that comparison. It runs in the sandbox too, in a second request
@@ -121,6 +122,7 @@ class TestSpec:
     input_file: str | None = None  # stdio: the file the program reads its input from (standard input is empty)
     output_file: str | None = None  # stdio: the file the program writes its output to (standard output is ignored)
     rename_function: bool = False  # pytest: the grader renames a reply's one function to the one the tests import
+    yes_no_any_case: bool = False  # stdio: the grader compares the words yes and no up to letter case
 
     @property
     def total(self) -> int:
@@ -205,9 +207,10 @@ def parse_test_cases(test_cases: Any, starter_code: str | None = None) -> TestSp
     it is malformed."""
     data = contract_tests(test_cases)
     prelude = _source_field(data.get("prelude"), "prelude", "must be Python source")
-    rename = data.get("rename_function", False)
-    if not isinstance(rename, bool):
-        raise InvalidTestCases(f"test_cases.rename_function must be true or false, got {rename!r}")
+    rename, yes_no = data.get("rename_function", False), data.get("yes_no_any_case", False)
+    for field, flag in (("rename_function", rename), ("yes_no_any_case", yes_no)):
+        if not isinstance(flag, bool):
+            raise InvalidTestCases(f"test_cases.{field} must be true or false, got {flag!r}")
     if "test_code" in data:
         if not isinstance(data["test_code"], str) or not data["test_code"].strip():
             raise InvalidTestCases("test_cases.test_code must be a non-empty string")
@@ -250,7 +253,8 @@ def parse_test_cases(test_cases: Any, starter_code: str | None = None) -> TestSp
     inputs = [x.replace("\r\n", "\n") for x in inputs]
     checker = _source_field(data.get("checker"), "checker", "must be the checker's Python source")
     return TestSpec("stdio", inputs, outputs, checker=checker, time_limit=time_limit, prelude=prelude,
-                    input_file=_file_name(data, "input_file"), output_file=_file_name(data, "output_file"))
+                    input_file=_file_name(data, "input_file"), output_file=_file_name(data, "output_file"),
+                    yes_no_any_case=yes_no)
 
 
 _FILE_NAME = re.compile(r"\w[\w.-]{0,99}")  # a file of the program's own folder: no path, no hidden file
@@ -331,11 +335,15 @@ def _integer_text(token: str) -> str | None:
     return digits if digits == "0" or not token.startswith("-") else "-" + digits
 
 
-def _tokens_equal(a: str, b: str, any_case: bool = False, tolerance: float = _TOLERANCE) -> bool:
-    """Two output tokens: the same text (or, `any_case`, the same up to letter case), the same integer (exactly:
-    within 1e-6 relative, 1000000000 would pass for 1000000001), or numbers within `tolerance` (absolute or relative)
-    when either one is not an integer (`0.5` and `0.500000`, `3` and `3.0`)."""
-    if a == b or (any_case and a.casefold() == b.casefold()):
+_YES_NO = ("yes", "no")
+
+
+def _tokens_equal(a: str, b: str, any_case: bool | str = False, tolerance: float = _TOLERANCE) -> bool:
+    """Two output tokens: the same text (or, `any_case`, the same up to letter case; `"yes_no"`, the words yes and
+    no up to letter case), the same integer (exactly: within 1e-6 relative, 1000000000 would pass for 1000000001), or
+    numbers within `tolerance` (absolute or relative) when either one is not an integer (`0.5` and `0.500000`, `3`
+    and `3.0`)."""
+    if a == b or (any_case and a.casefold() == b.casefold() and (any_case is True or a.casefold() in _YES_NO)):
         return True
     i, j = _integer_text(a), _integer_text(b)
     if i is not None and j is not None:
@@ -345,10 +353,11 @@ def _tokens_equal(a: str, b: str, any_case: bool = False, tolerance: float = _TO
             and math.isclose(x, y, rel_tol=tolerance, abs_tol=tolerance))
 
 
-def outputs_match(actual: str, expected: str, any_case: bool = False, tolerance: float = _TOLERANCE) -> bool:
+def outputs_match(actual: str, expected: str, any_case: bool | str = False, tolerance: float = _TOLERANCE) -> bool:
     """stdin/stdout comparison: the same tokens (`_tokens_equal`) in the same order, however whitespace and line
     breaks separate them (testlib's wcmp, Codeforces' default checker); with `any_case` (the statement accepts its
-    answers in any letter case, `accepts_any_case`) `Yes` matches `YES`; numbers within `tolerance` (the statement's
+    answers in any letter case, `accepts_any_case`) `Yes` matches `YES`, with `"yes_no"` (the `codeforces` grader)
+    only the words yes and no do; numbers within `tolerance` (the statement's
     own, `stated_tolerance`, else 1e-6)."""
     got, want = actual.split(), expected.split()
     return len(got) == len(want) and all(_tokens_equal(x, y, any_case, tolerance)
@@ -413,9 +422,10 @@ def _short(text: Any, n: int = 200) -> str:
 
 
 def _judge(spec: TestSpec, index: int, record: dict[str, Any] | None, checked: dict[str, Any] | None = None,
-           any_case: bool = False, tolerance: float = _TOLERANCE) -> dict[str, Any] | None:
+           any_case: bool | str = False, tolerance: float = _TOLERANCE) -> dict[str, Any] | None:
     """None if the test passed, else a failure {test, reason, detail}; `checked`: the checker's record of the
-    test (tests with a checker); `any_case`: stdin/stdout outputs compare up to letter case; `tolerance`: the error
+    test (tests with a checker); `any_case`: stdin/stdout outputs compare up to letter case (`"yes_no"`: the words
+    yes and no only); `tolerance`: the error
     real-valued outputs may have."""
     if record is None:
         return {"test": index, "reason": "not_run", "detail": "the sample ended before this test ran"}
@@ -514,7 +524,8 @@ def verify_code(row: Mapping[str, Any], sandbox: Sandbox, limits: Limits | None 
     if spec.time_limit is not None:  # the problem's own limit per test
         run_limits = replace(run_limits, test_timeout_s=spec.time_limit)
     run_limits = replace(run_limits, timeout_s=sample_limit(run_limits, spec.total))
-    any_case, stated = accepts_any_case(row.get("problem")), stated_tolerance(row.get("problem"))
+    any_case: bool | str = accepts_any_case(row.get("problem")) or ("yes_no" if spec.yes_no_any_case else False)
+    stated = stated_tolerance(row.get("problem"))
     failures: list[dict[str, Any]] = []
     ran, spent = 0, 0.0
     for tests in _rounds(spec.total):  # fail fast: a round with a failure ends the sample (see the module doc)
@@ -547,7 +558,7 @@ def verify_code(row: Mapping[str, Any], sandbox: Sandbox, limits: Limits | None 
     if spec.checker is not None:
         detail["checker"] = True
     elif any_case and spec.mode == "stdio":
-        detail["any_case"] = True
+        detail["any_case"] = any_case
     if not result.complete:
         why = ("the sample outran its time limit" if result.timed_out else
                "the sandbox server was killed" if result.crashed else
