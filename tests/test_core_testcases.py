@@ -217,7 +217,8 @@ def test_the_files_a_problem_asks_for_are_stored_in_its_stdin_tests():
     both = {"input_file": "input.txt", "output_file": "output.txt"}
     assert json.loads(stored_test_cases(stdio, input_mode="file")) == {**stdio, **both}
     assert json.loads(stored_test_cases(stdio, input_file="input.txt", output_file="output.txt")) == {**stdio, **both}
-    assert json.loads(stored_test_cases(stdio, input_file="sum.in ", output_file="")) == {**stdio, "input_file": "sum.in"}
+    named = stored_test_cases(stdio, input_file="sum.in ", output_file="")
+    assert json.loads(named) == {**stdio, "input_file": "sum.in"}
     assert json.loads(stored_test_cases(stdio, input_mode="file", input_file="a.in"))["input_file"] == "a.in"
     for none in ({"input_mode": "stdio"}, {"input_file": "", "output_file": None}, {"input_file": "  "}):
         assert stored_test_cases(json.dumps(stdio), **none) == json.dumps(stdio)  # the standard streams

@@ -903,7 +903,8 @@ def test_real_valued_outputs_compare_within_the_statements_own_error(verifier):
 # Twenty tests of doubling: the wrong programs are right except for n == 3 (the fourth test) or n == 0 (the first)
 DOUBLING = {"inputs": [f"{n}\n" for n in range(20)], "outputs": [f"{2 * n}\n" for n in range(20)]}
 DOUBLING_CALL = {"fn_name": "double", "inputs": [[n] for n in range(20)], "outputs": [2 * n for n in range(20)]}
-EVEN_CHECKER = "import sys\nn = int(open(sys.argv[1]).read())\nprint(1 if open(sys.argv[3]).read().split() == [str(2 * n)] else 0)"
+EVEN_CHECKER = ("import sys\nn = int(open(sys.argv[1]).read())\n"
+                "print(1 if open(sys.argv[3]).read().split() == [str(2 * n)] else 0)")
 
 
 def test_tests_fail_fast_in_rounds_of_doubling_size(verifier):
@@ -978,3 +979,8 @@ def test_a_problem_that_asks_for_files_is_judged_on_them(verifier):
             parse_test_cases({**STDIO, "input_file": bad})
     with pytest.raises(InvalidTestCases, match="output_file applies to stdin/stdout tests"):
         parse_test_cases({**CALL, "output_file": "output.txt"})
+    # an input file larger than what a test process may write (its output cap, here 1 KiB) still reaches it
+    big = {**FILES, "inputs": ["7 " * 2000 + "\n"], "outputs": ["2000\n"]}
+    counts = "open('output.txt', 'w').write(str(len(open('input.txt').read().split())))"
+    with CodeVerifier(workers=1, limits=Limits(test_timeout_s=2, memory_mb=512, max_output_bytes=1024)) as small:
+        assert small.verify_one(row(counts, big)).passed

@@ -239,8 +239,8 @@ ENTRY_POINT = re.compile(r"(?P<name>[^\W\d]\w*)(?:\(\)\.(?P<method>[^\W\d]\w*))?
 def mapped_test_columns(row: Mapping[str, Any], columns: Mapping[str, str | list[str]],
                         grader: str | None = None) -> dict[str, Any]:
     """The `TEST_COLUMNS` a recipe maps, with the row's values; what the named grader (`GRADERS`) does: its prelude
-    before the row's own, its renaming, its case rule for yes and no; and whether `test_cases` is the list of several columns' tests (`joined`): the
-    keyword arguments of `stored_test_cases`."""
+    before the row's own, its renaming, its case rule for yes and no; and whether `test_cases` is the list of several
+    columns' tests (`joined`): the keyword arguments of `stored_test_cases`."""
     values: dict[str, Any] = {name: row.get(name) for name in TEST_COLUMNS if name in columns}
     if isinstance(columns.get("test_cases"), list):
         values["joined"] = True

@@ -25,8 +25,9 @@ returns must be plain (`plain`) or a plain object (`_plain_objects`: the linked 
 compare with `is_same_list` / `is_same_tree`).
 
 `stdio` with an `input_file` or an `output_file` (a problem that asks for `input.txt` and `output.txt`) runs the
-program in a fresh folder of its test process that holds the input file, standard input empty; its output is what it
-wrote to the output file, read in its test process after it ended (or called exit()), within the output cap.
+program in a fresh folder that holds the input file (written by the server: no limit on the files a test process
+writes applies to it), standard input empty; its output is what it wrote to the output file, read in its test process
+after it ended (or called exit()), within the output cap.
 
 `check` runs a dataset's checker (open-r1/codeforces's `generated_checker`) once per case, as `checker.py INPUT
 EXPECTED OUTPUT` in a fresh folder of its test process, and reports what it printed. The kit sends it in a request
@@ -230,12 +231,11 @@ def _run_stdio(payload: dict, sample: base.Sample, test_input: str) -> dict:
 
         return _printed(program, sample, test_input)
 
+    folder = _folder_with(sample, input_file, test_input)
+
     def in_files() -> bytes | None:
-        """The program in a fresh folder of its own holding its input file; its output file read back after it."""
-        os.chdir(tempfile.mkdtemp(dir=sample.workdir))
-        if input_file:
-            with open(input_file, "w", encoding="utf-8") as handle:
-                handle.write(test_input)
+        """The program in its folder, which holds its input file; its output file read back after it."""
+        os.chdir(folder)
         try:
             _run_prelude(payload, namespace, prelude)
             _run_solution(payload["code"], namespace)
@@ -257,6 +257,24 @@ def _run_stdio(payload: dict, sample: base.Sample, test_input: str) -> dict:
         record["status"] = "ok"
     record["output"] = record.pop("stdout")
     return record
+
+
+def _folder_with(sample: base.Sample, input_file: str | None, test_input: str) -> str:
+    """A fresh folder for one test of a program that reads a file, holding that file, made here in the server, so
+    that the test process's limit on the files it writes does not apply to an input (Codeforces inputs reach tens of
+    MB); the file is created where nothing was (a name planted in the meantime fails), and owned by the sandbox uid."""
+    folder = tempfile.mkdtemp(dir=sample.workdir)
+    paths = [folder]
+    if input_file:
+        path = os.path.join(folder, input_file)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(test_input)
+        paths.append(path)
+    if sample.uid is not None:
+        for path in paths:
+            os.chown(path, sample.uid, sample.uid)
+    return folder
 
 
 def _run_call(payload: dict, sample: base.Sample, args: list) -> dict:

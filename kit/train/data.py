@@ -6,13 +6,13 @@ OpenThoughts' column; an assistant turn's separate `reasoning_content` inside `<
 text for mid-training. Every entry keeps only its training column, so datasets with different extra columns mix. An
 entry's `where:` keeps the rows whose column has a value (`kit.core.sources.row_filter`, as `kit curate`).
 
-A `problem` entry (GRPO) reads problems with their references - a kit `metadata` config, or any dataset whose
-columns `columns:` maps to the metadata names (a nested field by its path, `reward_model.ground_truth`; a problem
-given as a chat, as verl's `prompt` column, by its user turn; tests in the dataset's own form, with a `checker`,
-`entry_point`, `prelude`, `time_limit` or file column (`kit.core.testcases.TEST_COLUMNS`) put into them) with `domain:` for every row (default: each row's
-own) - into a `prompt` (the chat turns, built by the kit's one prompt builder, `kit.core.chat.prompt_messages`, as
-`kit curate` asked the teacher and `kit eval` asks the model) and the reward columns (`REWARD_COLUMNS`), which TRL
-hands to every reward function.
+A `problem` entry (GRPO) reads problems with their references - a kit `metadata` config, or any dataset whose columns
+`columns:` maps to the metadata names (a nested field by its path, `reward_model.ground_truth`; a problem given as a
+chat, as verl's `prompt` column, by its user turn; tests in the dataset's own form, with a `checker`, `entry_point`,
+`prelude`, `time_limit` or file column (`kit.core.testcases.TEST_COLUMNS`) put into them) with `domain:` for every row
+(default: each row's own) - into a `prompt` (the chat turns, built by the kit's one prompt builder,
+`kit.core.chat.prompt_messages`, as `kit curate` asked the teacher and `kit eval` asks the model) and the reward
+columns (`REWARD_COLUMNS`), which TRL hands to every reward function.
 """
 
 from __future__ import annotations
