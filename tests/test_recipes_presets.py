@@ -393,7 +393,9 @@ def test_code_contests(tmp_path):
             row("4_A. Sum", "Read a and b from input.txt and write their sum.", public, private, generated, FILE_SUM,
                 input_file="input.txt", output_file="output.txt"),
             row("5_A. Sum", "Sum the two integers a and b of standard input.", public, private, generated, STDIN_SUM,
-                input_file=None)]  # a null file name is standard input too
+                input_file=None),  # a null file name is standard input too
+            row("6_A. Guess", "This is an interactive problem.\n\nGuess a and b.", public, private, generated,
+                STDIN_SUM)]  # its tests need an interactor: refused before anything runs
     data = tmp_path / "code_contests.parquet"
     pq.write_table(pa.Table.from_pylist(rows), data)
     metadata, stats = curate(tmp_path, {"preset": "code-contests", "path": str(data), "columns": {"reply": "reply"}})
@@ -404,7 +406,7 @@ def test_code_contests(tmp_path):
                                                      "outputs": ["3\n", "15\n", "0\n", "7\n"], "time_limit": 1.5}
     assert json.loads(metadata[1]["test_cases"])["inputs"] == ["1 2\n"]  # empty private and generated tests
     assert all(m["source"] == "code-contests" and m["domain"] == "code" for m in metadata)
-    assert rejected(stats) == {(1, "verify", "tests_failed")}
+    assert rejected(stats) == {(1, "verify", "tests_failed"), (5, "validate", "interactive_problem")}
     assert "input_file" not in json.loads(metadata[3]["test_cases"])  # a null file name is standard input
 
 

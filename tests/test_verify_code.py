@@ -185,6 +185,20 @@ def test_the_codeforces_grader_compares_yes_and_no_up_to_case(verifier):
         parse_test_cases({**STDIO, "yes_no_any_case": "yes"})
 
 
+def test_an_interactive_problem_is_refused_without_running(verifier):
+    """A statement that says its problem is interactive needs the jury's interactor, which no dataset's tests hold:
+    the verdict says so and nothing runs (a right program on the tests alone would be no evidence)."""
+    echo = "print(input())"
+    rows = [{**row(echo, STDIO), "problem": "This is an interactive problem.\n\nGuess the hidden pair."},
+            {**row(echo, STDIO), "problem": "This is an  Interactive task. Ask at most 20 queries."},
+            {**row("a, b = map(int, input().split())\nprint(a + b)", STDIO),
+             "problem": "Alice plays an interactive game; print the sum of a and b."}]
+    problem, task, game = verdicts(verifier, rows)
+    assert (problem.passed, problem.reason, task.reason) == (False, "interactive_problem", "interactive_problem")
+    assert "interactor" in problem.detail["error"] and "tests_run" not in problem.detail
+    assert game.passed, game  # a statement that only uses the word
+
+
 def test_integers_longer_than_cpython_converts_by_default(verifier):
     """CPython 3.11 refuses int <-> str conversions past 4,300 digits, a limit the judges never had: programs that
     read or print a longer number pass, and the kit reads such integers in tests and results up to MAX_INT_DIGITS

@@ -40,7 +40,7 @@ from kit.curate.dedup import Deduplicator
 from kit.generation.teachers import TRACE, DatasetTeacher, make_teacher
 from kit.hub.repo import DatasetRepoWriter
 from kit.recipes import DataRecipe, SourceConfig, dump_recipe, load_data_recipe
-from kit.verify.code import InvalidTestCases, parse_test_cases
+from kit.verify.code import INTERACTIVE_ERROR, InvalidTestCases, interactive, parse_test_cases
 from kit.verify.registry import RowVerifier
 
 STAGES = ("load", "validate", "dedup", "decontaminate", "generate", "reformat", "verify", "rejection_sampling")
@@ -198,6 +198,8 @@ def _validate(row: dict[str, Any], required: tuple[str, ...]) -> tuple[str, str]
             parse_test_cases(row.get("test_cases"), row.get("starter_code"))
         except InvalidTestCases as exc:
             return "invalid_test_cases", str(exc)
+        if interactive(row.get("problem")):  # no program passes its tests: nothing to generate
+            return "interactive_problem", INTERACTIVE_ERROR
     return None
 
 

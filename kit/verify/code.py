@@ -50,7 +50,8 @@ case when the statement accepts answers in any case (`accepts_any_case`: Codefor
 case", judged there by a case-insensitive checker; with the `codeforces` grader, `"yes_no_any_case": true` in the tests,
 the words yes and no always, as open-r1's Codeforces grader and testlib's yesno checker compare them). Returned values
 hold integers of up to `MAX_INT_DIGITS` digits (`kit.core.testcases`). A sample passes only when every test passes and
-the harness ran to its end.
+the harness ran to its end. A problem whose statement says it is interactive (`interactive`) is `interactive_problem`,
+and nothing runs: its program would talk with the jury's interactor, which no dataset's tests hold.
 
 A checker (open-r1/codeforces's `generated_checker`: a Python program run as `checker.py INPUT EXPECTED OUTPUT`
 that prints `1`, or `100`, to accept) replaces that comparison. It runs in the sandbox too, in a second request
@@ -98,6 +99,8 @@ _INTEGER = re.compile(r"[+-]?\d+")
 _ANY_CASE = re.compile(r"\b(?:print|output|write)\w*\b[^.\n]{0,80}?\bin\s+any\s+(?:letter\s+)?(?:case|register)\b"
                        r"|\bcase[\s-]?insensitive", re.IGNORECASE)
 _MAX_FAILURES = 10
+INTERACTIVE_ERROR = ("the statement says the problem is interactive: its tests need the jury's interactor talking to "
+                     "the program, which the kit has not")
 # A stated bound on the error of real-valued answers: 10^{-k}, 10^-k, 10^(-k), "10 - k" and "10-k" (statements whose
 # superscript was lost in the text), 1e-k; after "error" (or "precision") in the same sentence, or LeetCode's
 # "within 10^-k"
@@ -364,6 +367,17 @@ def outputs_match(actual: str, expected: str, any_case: bool | str = False, tole
                                          for x, y in zip(got, want, strict=True))
 
 
+# Codeforces' and AtCoder's words for a problem whose program talks with the jury's interactor
+_INTERACTIVE = re.compile(r"\bthis\s+is\s+an\s+interactive\s+(?:problem|task)\b", re.IGNORECASE)
+
+
+def interactive(problem: str | None) -> bool:
+    """Whether a statement says its problem is interactive ("This is an interactive problem", Codeforces' words;
+    "This is an interactive task", AtCoder's): its program talks with the jury's interactor, which neither a dataset's
+    tests nor the kit have, so no program passes them (APPS, TACO and CodeContests hold such problems with no flag)."""
+    return bool(_INTERACTIVE.search(problem or ""))
+
+
 def accepts_any_case(problem: str | None) -> bool:
     """Whether a statement lets answers be printed in any letter case - Codeforces': "You can output the answer in
     any case (upper or lower)", "print each letter in any register" - which its judge then checks with a
@@ -513,6 +527,8 @@ def verify_code(row: Mapping[str, Any], sandbox: Sandbox, limits: Limits | None 
         spec = parse_test_cases(row.get("test_cases"), row.get("starter_code"))
     except InvalidTestCases as exc:
         return Verdict(False, VERIFIER, "invalid_test_cases", {"error": str(exc)})
+    if interactive(row.get("problem")):
+        return Verdict(False, VERIFIER, "interactive_problem", {"error": INTERACTIVE_ERROR})
     code = extract_code(row.get("solution"), spec.needs)
     renamed = None
     if spec.rename_function:
