@@ -209,7 +209,7 @@ def _samples_per_s(rows: list[dict], repeats: int) -> float:
     return len(rows) / min(runs)
 
 
-def bench_fail_fast(repeats: int = 3, problems: int = 4, tests: int = 200) -> dict:
+def bench_fail_fast(repeats: int = 3, problems: int = 8, tests: int = 200) -> dict:
     """(d): samples/s of wrong and right stdin programs on `tests` tests each, in rounds versus in one request."""
     program = "n, k = map(int, input().split())\nprint(-1 if k == {bad} else n * n)"
     cases = {"wrong on test 1": 0, "wrong on test 20": 19, "right": -1}
