@@ -160,7 +160,8 @@ def test_stdin_row():
     assert (row["domain"], row["source"], row["starter_code"]) == ("code", "livecodebench", None)
     assert row["ground_truth_solution"] is None and row["ground_truth_answer"] is None
     assert json.loads(row["test_cases"]) == {"inputs": ["3\n1 2 3\n", "2\n-5 5\n", "1\n100\n"],
-                                             "outputs": ["6\n", "0\n", "100\n"], "prelude": PRELUDE}  # public first
+                                             "outputs": ["6\n", "0\n", "100\n"], "prelude": PRELUDE,
+                                             "comparison": "livecodebench"}  # public first
     assert {k: row[k] for k in ("contest_date", "difficulty", "platform", "question_id")} == {
         "contest_date": "2023-08-19T00:00:00", "difficulty": "easy", "platform": "atcoder", "question_id": "abc999_a"}
     assert livecodebench_row(STDIN_RAW, source="lcb_v5")["source"] == "lcb_v5"
@@ -174,7 +175,8 @@ def test_functional_row():
     assert row["starter_code"] == TWO_SUM_STARTER
     assert json.loads(row["test_cases"]) == {"fn_name": "twoSum", "inputs": [[[2, 7, 11, 15], 9], [[3, 2, 4], 6],
                                                                               [[3, 3], 6]],
-                                             "outputs": [[0, 1], [1, 2], [0, 1]], "prelude": PRELUDE}
+                                             "outputs": [[0, 1], [1, 2], [0, 1]], "prelude": PRELUDE,
+                                             "comparison": "livecodebench"}
     assert row["platform"] == "leetcode" and row["difficulty"] == "medium"
 
 
@@ -233,6 +235,31 @@ def test_converted_rows_run_in_the_sandbox(sandbox, raw, right_code, wrong_code,
     wrong = verify_code(with_solution(row, wrong_code), sandbox, LIMITS)
     assert not wrong.passed and wrong.reason == "tests_failed"
     assert (wrong.detail["passed_tests"], wrong.detail["tests_run"]) == (0, 1)  # it failed the first test: no more ran
+
+
+def test_outputs_compare_as_livecodebenchs_grader_compares_them(sandbox):
+    """LiveCodeBench's grader compares stdout line by line (each line the same text, or the same numbers as exact
+    decimals) and call results exactly, whatever the statement allows: the kit's score is the official one. A right
+    answer printed on one line instead of three, or 0.3333334 for 1/3 in a statement that allows an error of 1e-6,
+    fails there and so here; `7.0` for `7` and a line's extra spaces pass."""
+    three = {**STDIN_RAW, "question_content": SUM_CONTENT + "\nPrint each prefix sum on its own line. Your answer "
+             "is accepted if its absolute or relative error is at most 10^{-6}.",
+             "public_test_cases": json.dumps([{"input": "3\n1 2 3\n", "output": "1\n3\n6\n", "testtype": "stdin"}]),
+             "private_test_cases": json.dumps([{"input": "1\n7\n", "output": "7\n", "testtype": "stdin"}])}
+    prefix = "input()\nimport itertools\nvalues = list(itertools.accumulate(map(int, input().split())))\n"
+    row = livecodebench_row(three)
+    cases = [(prefix + "print(*values, sep='\\n')", True), (prefix + "print(*[f'{v}.0 ' for v in values], sep='\\n')",
+             True), (prefix + "print(*values)", False), (prefix + "print(*[v + 1e-7 for v in values], sep='\\n')", False)]
+    for code, passed in cases:
+        verdict = verify_code(with_solution(row, code), sandbox, LIMITS)
+        assert verdict.passed is passed, (code, verdict.detail)
+        assert verdict.detail["comparison"] == "livecodebench" and "tolerance" not in verdict.detail
+    floats = {**FUNCTIONAL_RAW, "public_test_cases": json.dumps([{"input": "[2, 7, 11, 15]\n9", "output": "[0, 1]",
+                                                                  "testtype": "functional"}]), "private_test_cases": "[]"}
+    close = TWO_SUM_RIGHT.replace("return [seen[target - x], i]", "return [seen[target - x] + 1e-9, i]")
+    assert not verify_code(with_solution(livecodebench_row(floats), close), sandbox, LIMITS).passed  # exactly
+    as_tuple = TWO_SUM_RIGHT.replace("return [seen[target - x], i]", "return (seen[target - x], i)")
+    assert verify_code(with_solution(livecodebench_row(floats), as_tuple), sandbox, LIMITS).passed  # a tuple is a list
 
 
 def test_solutions_may_use_what_the_graders_imports_give_them(sandbox):

@@ -6,14 +6,15 @@ JSON list either as is or pickled, zlib-compressed and base64-encoded (`decode_t
 from a downloaded file, so it is read with an unpickler that refuses every global: a pickled string needs
 none, and anything that does (a class, a callable to REDUCE) is rejected before it can run.
 
-`livecodebench_row` turns one row into a metadata row whose `test_cases` the sandbox verifier
-(`kit.verify.code`) runs: stdin problems (AtCoder, Codeforces) in its stdin/stdout form, functional
-problems (LeetCode, a method of `class Solution`) in its call form (`kit.core.testcases` reads the list; here
-the row-level checks and the function's name). As LiveCodeBench's grader (lcb_runner/evaluation/testing_util.py)
-puts its imports before every solution, stdin and functional alike, the tests carry them as their prelude
-(`PRELUDE`, its grader's in `kit.core.testcases.GRADERS`): a solution may use `List`, `deque` or `gcd` without
-importing them. Everything here is pure: the caller downloads the files (`kit.evaluate.data`). `SPECS` is
-LiveCodeBench's entry in the kit's benchmarks.
+`livecodebench_row` turns one row into a metadata row whose `test_cases` the sandbox verifier (`kit.verify.code`) runs:
+stdin problems (AtCoder, Codeforces) in its stdin/stdout form, functional problems (LeetCode, a method of `class
+Solution`) in its call form (`kit.core.testcases` reads the list; here the row-level checks and the function's name). As
+LiveCodeBench's grader (lcb_runner/evaluation/testing_util.py) puts its imports before every solution, stdin and
+functional alike, the tests carry them as their prelude (`PRELUDE`, its grader's in `kit.core.testcases.GRADERS`): a
+solution may use `List`, `deque` or `gcd` without importing them. Outputs are compared as that grader compares them
+(`COMPARISON`: stdout line by line, numbers as exact decimals, call results exactly; `kit.verify.code.COMPARISONS`), so
+a kit score is the official one. Everything here is pure: the caller downloads the files (`kit.evaluate.data`). `SPECS`
+is LiveCodeBench's entry in the kit's benchmarks.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from kit.core.schema import SOLUTION_CLASS
 from kit.core.testcases import GRADERS, contract_tests
 
 PRELUDE = GRADERS["livecodebench"].prelude  # the imports its grader gives every solution
+COMPARISON = GRADERS["livecodebench"].comparison  # its grader's way of comparing outputs
 
 FILES = ("test.jsonl", "test2.jsonl", "test3.jsonl", "test4.jsonl", "test5.jsonl", "test6.jsonl")
 RELEASES = tuple(f"{prefix}v{n}" for prefix in ("release_", "") for n in range(1, len(FILES) + 1))
@@ -119,7 +121,7 @@ def livecodebench_row(raw: Row, source: str = "livecodebench") -> Row:
             name = _func_name(raw.get("metadata"))
             has_class = bool(starter and SOLUTION_CLASS.search(starter))
             instruction = (METHOD_INSTRUCTION if has_class else FUNCTION_INSTRUCTION).format(name=name)
-        test_cases = {**contract_tests(tests, fn_name=name), "prelude": PRELUDE}
+        test_cases = {**contract_tests(tests, fn_name=name), "prelude": PRELUDE, "comparison": COMPARISON}
     except (KeyError, ValueError) as exc:
         reason = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
         raise ValueError(f"LiveCodeBench question {qid}: {reason}") from None

@@ -204,11 +204,14 @@ class Grader:
     before a `prelude` column's own code); `renames_function`, whether it renames a reply's one function to the one
     the tests call (stored in the tests as `"rename_function": true`, applied by `kit.verify.code`); `yes_no_any_case`,
     whether it compares the words yes and no in stdin/stdout outputs up to letter case, whatever the statement says
-    (stored as `"yes_no_any_case": true`)."""
+    (stored as `"yes_no_any_case": true`); `comparison`, the name of its own way of comparing outputs with the expected
+    ones where it is not the judges' (stored as `"comparison": NAME` in stdin/stdout and call-based tests:
+    `livecodebench`, see `kit.verify.code`)."""
 
     prelude: str = ""
     renames_function: bool = False
     yes_no_any_case: bool = False
+    comparison: str | None = None
 
 
 GRADERS = {
@@ -227,10 +230,11 @@ GRADERS = {
     # KodCode's pipeline (step3.3.3_gen_unit_tests_sft.py, which graded R1's replies in KodCode-V1-SFT-R1) renames
     # the one function of a reply's first python block to the function its tests call.
     "kodcode": Grader(renames_function=True),
+    # LiveCodeBench's (lcb_runner/evaluation/testing_util.py): its imports; stdout line by line, call results exactly
     "livecodebench": Grader(prelude="".join(f"from {module} import *\n"
                                             for module in (*_LIVECODEBENCH_MODULES, "builtins", "typing"))
                             + "".join(f"import {module}\n" for module in _LIVECODEBENCH_MODULES)
-                            + "sys.setrecursionlimit(50000)\n"),
+                            + "sys.setrecursionlimit(50000)\n", comparison="livecodebench"),
 }
 # An assert test's entry point: a function's name, or `Class().method`, a method of a fresh instance (LeetCodeDataset)
 ENTRY_POINT = re.compile(r"(?P<name>[^\W\d]\w*)(?:\(\)\.(?P<method>[^\W\d]\w*))?")
@@ -252,22 +256,25 @@ def mapped_test_columns(row: Mapping[str, Any], columns: Mapping[str, str | list
         values["rename_function"] = True
     if conventions.yes_no_any_case:
         values["yes_no_any_case"] = True
+    if conventions.comparison:
+        values["comparison"] = conventions.comparison
     return values
 
 
 def stored_test_cases(value: Any, checker: str | None = None, entry_point: str | None = None,
                       prelude: str | list[str] | None = None, time_limit: Any = None, joined: bool = False,
                       rename_function: bool = False, input_file: str | None = None, output_file: str | None = None,
-                      input_mode: str | None = None, yes_no_any_case: bool = False) -> str | None:
+                      input_mode: str | None = None, yes_no_any_case: bool = False,
+                      comparison: str | None = None) -> str | None:
     """What the kit stores as `test_cases`: the contract's JSON text (see the module docstring), with `checker` (a
     dataset's checker column; None or empty for none), the files a problem reads and writes (`io_files`) and
     `yes_no_any_case` (`Grader`) put into stdin/stdout tests, `time_limit` (a dataset's limit per test,
-    `time_limit_seconds`) into stdin/stdout and call-based tests, `prelude` (code the solution and tests assume run
-    first; a list of lines is joined) and `rename_function` (`Grader`) into any; None stays None. `joined`:
-    `value` is the list of several columns' tests, made one set (`joined_tests`); when they do not join, what is
-    stored is `{"invalid": why}`, which the verifier refuses with that reason. A `test` that is Python source is
-    `{"test_code": ...}`: a pytest module as it is; `def check(candidate): ...`, asserts or a program calling the
-    function under test (MBPP+) with `entry_point` (a dataset's entry-point column: HumanEval and HumanEval+ keep
+    `time_limit_seconds`) and `comparison` (`Grader`) into stdin/stdout and call-based tests, `prelude` (code the
+    solution and tests assume run first; a list of lines is joined) and `rename_function` (`Grader`) into any; None
+    stays None. `joined`: `value` is the list of several columns' tests, made one set (`joined_tests`); when they do not
+    join, what is stored is `{"invalid": why}`, which the verifier refuses with that reason. A `test` that is Python
+    source is `{"test_code": ...}`: a pytest module as it is; `def check(candidate): ...`, asserts or a program calling
+    the function under test (MBPP+) with `entry_point` (a dataset's entry-point column: HumanEval and HumanEval+ keep
     `test` and `entry_point` apart), else with the one function its top level calls (`_program`), else with none (the
     verifier says it is missing). A list of asserts calls `entry_point`."""
     if value is None:
@@ -303,6 +310,8 @@ def stored_test_cases(value: Any, checker: str | None = None, entry_point: str |
         tests.update(extra)
     if (seconds := time_limit_seconds(time_limit)) is not None and "test_code" not in tests:
         tests["time_limit"] = seconds
+    if comparison and "test_code" not in tests:
+        tests["comparison"] = comparison
     if isinstance(value, str) and parsed == tests:  # already the contract's form: kept as written
         return value
     return json.dumps(tests, ensure_ascii=False)

@@ -103,7 +103,8 @@ def _grader(name: str) -> str:
 
 GRADER_HELP = ("The dataset's own grader, whose ways with the tests the kit follows (kit.core.testcases.GRADERS): "
                "`apps` (APPS's, TACO's and SkyThought's: its imports before every solution, so a right solution "
-               "using `deque`, `gcd` or `np` unimported passes, as there), `livecodebench` (its imports), `kodcode` "
+               "using `deque`, `gcd` or `np` unimported passes, as there), `livecodebench` (its imports, and outputs "
+               "compared its way: stdout line by line, numbers as exact decimals, call results exactly), `kodcode` "
                "(a reply's one function renamed to the one the tests call, as KodCode's pipeline graded R1), "
                "`codeforces` (open-r1's: yes and no compared up to letter case, as testlib's yesno checker does).")
 GraderName = Annotated[str, AfterValidator(_grader)]

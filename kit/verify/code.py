@@ -71,6 +71,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from kit.core.parallel import Closing, cpu_count, ordered_map
@@ -126,6 +127,7 @@ class TestSpec:
     output_file: str | None = None  # stdio: the file the program writes its output to (standard output is ignored)
     rename_function: bool = False  # pytest: the grader renames a reply's one function to the one the tests import
     yes_no_any_case: bool = False  # stdio: the grader compares the words yes and no up to letter case
+    comparison: str | None = None  # stdio and call: a grader's own comparison (`COMPARISONS`) instead of the judges'
 
     @property
     def total(self) -> int:
@@ -214,6 +216,9 @@ def parse_test_cases(test_cases: Any, starter_code: str | None = None) -> TestSp
     for field, flag in (("rename_function", rename), ("yes_no_any_case", yes_no)):
         if not isinstance(flag, bool):
             raise InvalidTestCases(f"test_cases.{field} must be true or false, got {flag!r}")
+    comparison = data.get("comparison")
+    if comparison is not None and comparison not in COMPARISONS:
+        raise InvalidTestCases(f"test_cases.comparison must be one of {', '.join(COMPARISONS)}, got {comparison!r}")
     if "test_code" in data:
         if not isinstance(data["test_code"], str) or not data["test_code"].strip():
             raise InvalidTestCases("test_cases.test_code must be a non-empty string")
@@ -247,7 +252,7 @@ def parse_test_cases(test_cases: Any, starter_code: str | None = None) -> TestSp
             raise InvalidTestCases(f"test_cases.fn_name is not a function name: {fn_name!r}")
         use_class = bool(starter_code and SOLUTION_CLASS.search(starter_code))
         return TestSpec("call", inputs, outputs, fn_name=fn_name, use_class=use_class, time_limit=time_limit,
-                        prelude=prelude)
+                        prelude=prelude, comparison=comparison)
     inputs, outputs = [joined_lines(x) for x in inputs], [joined_lines(x) for x in outputs]  # APPS/TACO lists
     if not all(isinstance(x, str) for x in inputs + outputs):
         raise InvalidTestCases("stdin/stdout test_cases need string inputs and outputs")
@@ -257,7 +262,7 @@ def parse_test_cases(test_cases: Any, starter_code: str | None = None) -> TestSp
     checker = _source_field(data.get("checker"), "checker", "must be the checker's Python source")
     return TestSpec("stdio", inputs, outputs, checker=checker, time_limit=time_limit, prelude=prelude,
                     input_file=_file_name(data, "input_file"), output_file=_file_name(data, "output_file"),
-                    yes_no_any_case=yes_no)
+                    yes_no_any_case=yes_no, comparison=comparison)
 
 
 _FILE_NAME = re.compile(r"\w[\w.-]{0,99}")  # a file of the program's own folder: no path, no hidden file
@@ -378,6 +383,41 @@ def interactive(problem: str | None) -> bool:
     return bool(_INTERACTIVE.search(problem or ""))
 
 
+def livecodebench_lines_match(actual: str, expected: str) -> bool:
+    """LiveCodeBench's grader's stdin/stdout comparison (`grade_stdio` of lcb_runner/evaluation/testing_util.py): the
+    same number of lines (the whole text, then each line, stripped), each line the same text, or else both lines all
+    numbers with equal values as `Decimal`s (`1.0` is `1`; `0.5000001` is not `0.5`, whatever the statement allows)."""
+    got, want = _stripped_lines(actual), _stripped_lines(expected)
+    return len(got) == len(want) and all(a == b or _same_numbers(a, b) for a, b in zip(got, want, strict=True))
+
+
+def _same_numbers(a: str, b: str) -> bool:
+    x, y = _decimals(a), _decimals(b)
+    return x is not None and y is not None and x == y
+
+
+def _stripped_lines(text: str) -> list[str]:
+    return [line.strip() for line in text.strip().split("\n")]
+
+
+def _decimals(line: str) -> list[Decimal] | None:
+    try:
+        return [Decimal(token) for token in line.split()]
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def livecodebench_values_match(actual: Any, expected: Any) -> bool:
+    """LiveCodeBench's grader's call-based comparison (`grade_call_based`): the returned value equals the expected one
+    exactly, as Python compares them (a tuple returned is a list; no tolerance for floats)."""
+    return actual == expected
+
+
+# A grader's own comparison of outputs (`"comparison": NAME` in the tests, `kit.core.testcases.Grader`): stdin/stdout,
+# then call results
+COMPARISONS = {"livecodebench": (livecodebench_lines_match, livecodebench_values_match)}
+
+
 def accepts_any_case(problem: str | None) -> bool:
     """Whether a statement lets answers be printed in any letter case - Codeforces': "You can output the answer in
     any case (upper or lower)", "print each letter in any register" - which its judge then checks with a
@@ -439,8 +479,8 @@ def _judge(spec: TestSpec, index: int, record: dict[str, Any] | None, checked: d
            any_case: bool | str = False, tolerance: float = _TOLERANCE) -> dict[str, Any] | None:
     """None if the test passed, else a failure {test, reason, detail}; `checked`: the checker's record of the
     test (tests with a checker); `any_case`: stdin/stdout outputs compare up to letter case (`"yes_no"`: the words
-    yes and no only); `tolerance`: the error
-    real-valued outputs may have."""
+    yes and no only); `tolerance`: the error real-valued outputs may have. Tests that name a grader's own comparison
+    (`COMPARISONS`) are compared its way."""
     if record is None:
         return {"test": index, "reason": "not_run", "detail": "the sample ended before this test ran"}
     status = record.get("status")
@@ -452,8 +492,10 @@ def _judge(spec: TestSpec, index: int, record: dict[str, Any] | None, checked: d
     if spec.checker is not None:
         return _checker_verdict(index, checked)
     expected = spec.outputs[index]
+    own = COMPARISONS.get(spec.comparison or "")
     if spec.mode == "stdio":
-        if outputs_match(record.get("output", ""), expected, any_case, tolerance):
+        if (own[0](record.get("output", ""), expected) if own else
+                outputs_match(record.get("output", ""), expected, any_case, tolerance)):
             return None
         return {"test": index, "reason": "wrong_answer",
                 "detail": f"expected {_short(expected)!r}, got {_short(record.get('output', ''))!r}"}
@@ -463,7 +505,7 @@ def _judge(spec: TestSpec, index: int, record: dict[str, Any] | None, checked: d
         return {"test": index, "reason": "runtime_error", "detail": "no return value was reported"}
     except ValueError as exc:  # an integer longer than the kit reads
         return {"test": index, "reason": "wrong_answer", "detail": f"the return value cannot be read: {exc}"}
-    if values_match(actual, expected, tolerance):
+    if own[1](actual, expected) if own else values_match(actual, expected, tolerance):
         return None
     return {"test": index, "reason": "wrong_answer", "detail": f"expected {_short(expected)}, got {_short(actual)}"}
 
@@ -542,6 +584,8 @@ def verify_code(row: Mapping[str, Any], sandbox: Sandbox, limits: Limits | None 
     run_limits = replace(run_limits, timeout_s=sample_limit(run_limits, spec.total))
     any_case: bool | str = accepts_any_case(row.get("problem")) or ("yes_no" if spec.yes_no_any_case else False)
     stated = stated_tolerance(row.get("problem"))
+    if spec.comparison is not None:  # the grader's own comparison applies neither
+        any_case, stated = False, None
     failures: list[dict[str, Any]] = []
     ran, spent = 0, 0.0
     for tests in _rounds(spec.total):  # fail fast: a round with a failure ends the sample (see the module doc)
@@ -571,6 +615,8 @@ def verify_code(row: Mapping[str, Any], sandbox: Sandbox, limits: Limits | None 
         detail["renamed"] = {"from": renamed, "to": next(iter(spec.needs))}
     if stated is not None and spec.mode in ("stdio", "call") and spec.checker is None:
         detail["tolerance"] = stated
+    if spec.comparison is not None and spec.mode in ("stdio", "call"):
+        detail["comparison"] = spec.comparison
     if spec.checker is not None:
         detail["checker"] = True
     elif any_case and spec.mode == "stdio":
