@@ -262,6 +262,24 @@ def test_outputs_compare_as_livecodebenchs_grader_compares_them(sandbox):
     assert verify_code(with_solution(livecodebench_row(floats), as_tuple), sandbox, LIMITS).passed  # a tuple is a list
 
 
+def test_a_reply_without_the_starters_class_is_called_as_a_function(sandbox):
+    """LiveCodeBench's grader calls `Solution().name` only when the solution has `class Solution`, else its top-level
+    function (TACO's does the same): a reply that drops the starter's class passes there, and so here, even when an
+    example follows it; a reply with neither fails, saying what is missing."""
+    row = livecodebench_row(FUNCTIONAL_RAW)
+    plain = TWO_SUM_RIGHT.replace("class Solution:\n", "").replace("    def twoSum(self, ", "def twoSum(").replace(
+        "\n    ", "\n")
+    assert "class" not in plain and "self" not in plain
+    example = f"```python\n{plain}\n```\n\nFor example:\n```python\nprint(twoSum([2, 7, 11, 15], 9))\n```\n"
+    for solution in (plain, example):
+        verdict = verify_code({**row, "solution": solution if "```" in solution else f"```python\n{solution}\n```"},
+                              sandbox, LIMITS)
+        assert verdict.passed, verdict.detail
+    neither = verify_code(with_solution(row, "def two_sum(nums, target):\n    return [0, 1]"), sandbox, LIMITS)
+    assert not neither.passed
+    assert "starter code defines class Solution, but the solution does not" in neither.detail["failures"][0]["detail"]
+
+
 def test_solutions_may_use_what_the_graders_imports_give_them(sandbox):
     """LiveCodeBench's grader imports `typing`, `collections`, `math`, `sys` and more for every solution: a solution
     that uses `deque`, `gcd` or `stdin` without importing them passes there, and so here (the tests' prelude)."""

@@ -197,14 +197,18 @@ def _own(namespace: dict, name: str, given: dict):
 
 
 def _callable(namespace: dict, fn_name: str, use_class: bool, given: dict):
+    """The function under test, as the solution defines it (LiveCodeBench's and TACO's graders decide by the
+    solution, not the starter code): the method of a fresh instance of its `class Solution` when it has that method
+    (or no function of the name), else its top-level function - so a reply that drops the starter's class passes, as
+    it does there. `use_class` (the starter code defines the class) only says which is missing."""
     solution_class, function = _own(namespace, "Solution", given), _own(namespace, fn_name, given)
-    if use_class or (function is None and isinstance(solution_class, type)):
-        if not isinstance(solution_class, type):
-            raise NameError("starter code defines class Solution, but the solution does not")
+    if isinstance(solution_class, type) and (function is None or hasattr(solution_class, fn_name)):
         return getattr(solution_class(), fn_name)
-    if function is None:
-        raise NameError(f"the solution defines no function {fn_name!r}")
-    return function
+    if function is not None:
+        return function
+    if use_class:
+        raise NameError("starter code defines class Solution, but the solution does not")
+    raise NameError(f"the solution defines no function {fn_name!r}")
 
 
 def _printed(fn: Callable[[], None], sample: base.Sample, stdin: str = "") -> dict:

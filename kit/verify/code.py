@@ -9,7 +9,8 @@ JSON string; the forms public datasets ship are read too, see `kit.core.testcase
   ends reach the program as `\\n`, as open-r1's Codeforces grader feeds them), optionally with a `"checker"` for
   problems that accept more than one output (see below);
 - call-based (APPS/TACO/LiveCodeBench functional): `{"fn_name": "add", "inputs": [[1, 2]], "outputs": [3]}`,
-  a top-level function, or a method of `class Solution` when `starter_code` defines one;
+  a method of the solution's `class Solution` (LeetCode's, which `starter_code` defines), else its top-level function
+  (as LiveCodeBench's and TACO's graders decide by the solution: a reply that drops the starter's class passes);
 - assert-based (HumanEval, MBPP): `{"test_code": "def check(candidate): ...", "entry_point": "add"}`; the entry
   point may be a method of a fresh instance, `Solution().twoSum` (LeetCodeDataset's), and the tests see the
   prelude's own helpers (below), whatever the solution binds;
@@ -572,6 +573,8 @@ def verify_code(row: Mapping[str, Any], sandbox: Sandbox, limits: Limits | None 
     if interactive(row.get("problem")):
         return Verdict(False, VERIFIER, "interactive_problem", {"error": INTERACTIVE_ERROR})
     code = extract_code(row.get("solution"), spec.needs)
+    if spec.mode == "call" and spec.use_class and "Solution" not in module_names(code or ""):
+        code = extract_code(row.get("solution"), {spec.fn_name or ""})  # a reply that dropped the starter's class
     renamed = None
     if spec.rename_function:
         code, renamed = renamed_function(row.get("solution"), code, spec.needs)
