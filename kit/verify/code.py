@@ -366,8 +366,7 @@ def outputs_match(actual: str, expected: str, any_case: bool | str = False, tole
     """stdin/stdout comparison: the same tokens (`_tokens_equal`) in the same order, however whitespace and line
     breaks separate them (testlib's wcmp, Codeforces' default checker); with `any_case` (the statement accepts its
     answers in any letter case, `accepts_any_case`) `Yes` matches `YES`, with `"yes_no"` (the `codeforces` grader)
-    only the words yes and no do; numbers within `tolerance` (the statement's
-    own, `stated_tolerance`, else 1e-6)."""
+    only the words yes and no do; numbers within `tolerance` (the statement's own, `stated_tolerance`, else 1e-6)."""
     got, want = actual.split(), expected.split()
     return len(got) == len(want) and all(_tokens_equal(x, y, any_case, tolerance)
                                          for x, y in zip(got, want, strict=True))
