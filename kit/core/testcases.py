@@ -327,8 +327,8 @@ def io_files(input_file: Any = None, output_file: Any = None, input_mode: Any = 
     named = {"input_file": input_file, "output_file": output_file}
     if isinstance(input_mode, str) and input_mode.strip().lower() == "file":
         named = {key: value or FILE_MODE[key] for key, value in named.items()}
-    return {key: value.strip() if isinstance(value, str) else value for key, value in named.items()
-            if value is not None and value != "" and not (isinstance(value, str) and not value.strip())}
+    stripped = {key: value.strip() if isinstance(value, str) else value for key, value in named.items()}
+    return {key: value for key, value in stripped.items() if value is not None and value != ""}
 
 
 _DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(ms|milliseconds?|s|secs?|seconds?)?(?:\s+per\s+test)?", re.IGNORECASE)

@@ -228,38 +228,36 @@ def _namespaces(payload: dict) -> tuple[dict, dict]:
 def _run_stdio(payload: dict, sample: base.Sample, test_input: str) -> dict:
     namespace, prelude = _namespaces(payload)
     input_file, output_file = payload.get("input_file"), payload.get("output_file")
+
+    def program() -> None:
+        _run_prelude(payload, namespace, prelude)
+        _run_solution(payload["code"], namespace)
+
     if not input_file and not output_file:
-        def program() -> None:
-            _run_prelude(payload, namespace, prelude)
-            _run_solution(payload["code"], namespace)
-
         return _printed(program, sample, test_input)
-
     folder = _folder_with(sample, input_file, test_input)
 
-    def in_files() -> bytes | None:
+    def in_folder() -> bytes | None:
         """The program in its folder, which holds its input file; its output file read back after it."""
         os.chdir(folder)
+        if not output_file:
+            return program()
         try:
-            _run_prelude(payload, namespace, prelude)
-            _run_solution(payload["code"], namespace)
+            program()
         except SystemExit as exc:  # exit() after writing its output: the file is still read
             if exc.code not in (None, 0):
                 raise
-        if not output_file:
-            return None
         with open(output_file, "rb") as handle:  # its own file: a name it made something else fails the test
             return handle.read(sample.limits["max_output_bytes"] + 1)
 
-    record = base.run_in_test_process(in_files, sample, stdin="" if input_file else test_input, exit_ok=True)
-    if output_file:  # what it printed does not count
-        returned = record.pop("result", b"")
-        if record["status"] == "early_exit":
-            record.update(status="error", error=f"the program ended itself before its {output_file} was read")
-        record["stdout"] = returned.decode("utf-8", "replace") if record["status"] == "ok" else ""
-    elif record["status"] == "early_exit":
-        record["status"] = "ok"
-    record["output"] = record.pop("stdout")
+    if not output_file:  # its input in its file, standard input empty; its output is what it printed
+        return _printed(in_folder, sample)
+    record = base.run_in_test_process(in_folder, sample, stdin="" if input_file else test_input, exit_ok=True)
+    returned = record.pop("result", b"")
+    if record["status"] == "early_exit":
+        record.update(status="error", error=f"the program ended itself before its {output_file} was read")
+    record.pop("stdout")  # what it printed does not count
+    record["output"] = returned.decode("utf-8", "replace") if record["status"] == "ok" else ""
     return record
 
 
