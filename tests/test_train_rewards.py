@@ -302,8 +302,10 @@ def test_make_rewards_names_weights_and_one_shared_scorer():
     ([{"name": "format"}, {"name": "reward_model"}], "rewards[1]: unknown reward 'reward_model'; rewards: "),
     ([{"name": "repetition", "options": {"ngram": 2}}],
      "rewards[0]: repetition: unknown option 'ngram' (did you mean 'ngram_size'?); options: ngram_size, max_penalty"),
-    ([{"name": "accuracy", "options": {"timeout_s": 2}}], "rewards[0]: accuracy: unknown option 'timeout_s'; it "
-                                                          "takes no options"),
+    ([{"name": "accuracy", "options": {"timeout_s": 2}}], "rewards[0]: accuracy: unknown option 'timeout_s'; "
+                                                          "options: scoring"),
+    ([{"name": "accuracy", "options": {"scoring": "share"}}], "rewards[0]: accuracy: option scoring must be one "
+                                                              "of pass_fail, partial, weighted_sum, got 'share'"),
     ([{"name": "repetition", "options": {"ngram_size": "3"}}], "ngram_size must be an integer, got '3'"),
     ([{"name": "repetition", "options": {"ngram_size": 2.5}}], "ngram_size must be an integer, got 2.5"),
     ([{"name": "repetition", "options": {"ngram_size": True}}], "ngram_size must be an integer, got True"),
@@ -321,6 +323,36 @@ def test_make_rewards_errors_are_one_line(rewards_, message):
     with pytest.raises(RecipeError) as info:
         make_rewards([RewardConfig(**r) for r in rewards_])
     assert message in str(info.value) and "\n" not in str(info.value)
+
+
+FOUR = {"inputs": ["1 2\n", "10 -3\n", "0 0\n", "5 5\n"], "outputs": ["3\n", "7\n", "0\n", "10\n"]}
+SCORING_CASES = [  # completion, row, then its score by pass_fail, partial, weighted_sum
+    (code("a, b = map(int, input().split())\nprint(a + b)"), code_row(FOUR), (1.0, 1.0, 1.1)),
+    (code("a, b = map(int, input().split())\nprint(a + b if b >= 0 else 0)"), code_row(FOUR), (0.0, 0.75, 0.075)),
+    (code("print(3)"), code_row(FOUR), (0.0, 0.25, 0.025)),
+    (code("def add(a, b):\n    return a + b if a else 0"), code_row(CALL), (1.0, 1.0, 1.1)),
+    (code("def add(a, b):\n    return 3"), code_row(CALL), (0.0, 0.5, 0.05)),
+    (code("def add(a, b):\n    return a * b"), code_row(ASSERT), (0.0, 0.0, 0.0)),  # one test process
+    ("<think>\nadd\n</think>\n\n\\boxed{18}", MATH, (1.0, 1.0, 1.1)),  # a row without tests: one test
+    ("<think>\nadd\n</think>\n\n\\boxed{17}", MATH, (0.0, 0.0, 0.0)),
+    ("<think>\nadd\n</think>\n\nNo code.", code_row(FOUR), (0.0, 0.0, 0.0)),
+]
+
+
+def test_accuracy_scoring_gives_credit_for_the_share_of_tests_passed():
+    """open-r1's code scoring modes: `partial` scores the share of tests passed, `weighted_sum` (its Codeforces
+    recipe's) 1 for all of them plus 0.1 x that share; both run every test (no fail fast), pass_fail stops early."""
+    cases = [(completion, row, None, None, None) for completion, row, _ in SCORING_CASES]
+    for i, scoring in enumerate(("pass_fail", "partial", "weighted_sum")):
+        funcs, _ = make_rewards([RewardConfig(name="accuracy", options={"scoring": scoring})], CFG)
+        try:
+            scores, verdicts = score(funcs[0], cases)
+        finally:
+            close_rewards(funcs)
+        assert scores == pytest.approx([case[2][i] for case in SCORING_CASES]), scoring
+        ran = [v.detail.get("tests_run") for v in verdicts[:3]]
+        assert ran == ([4, 3, 3] if scoring == "pass_fail" else [4, 4, 4]), scoring
+    assert CFG.code.fail_fast  # the recipe's own config is left as it was
 
 
 def test_every_reward_pickles_after_a_call(rewards):

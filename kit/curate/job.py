@@ -40,7 +40,7 @@ from kit.curate.dedup import Deduplicator
 from kit.generation.teachers import TRACE, DatasetTeacher, make_teacher
 from kit.hub.repo import DatasetRepoWriter
 from kit.recipes import DataRecipe, SourceConfig, dump_recipe, load_data_recipe
-from kit.verify.code import INTERACTIVE_ERROR, InvalidTestCases, interactive, parse_test_cases
+from kit.verify.code import undecidable
 from kit.verify.registry import RowVerifier
 
 STAGES = ("load", "validate", "dedup", "decontaminate", "generate", "reformat", "verify", "rejection_sampling")
@@ -193,13 +193,8 @@ def _validate(row: dict[str, Any], required: tuple[str, ...]) -> tuple[str, str]
     if row.get("domain") not in DOMAINS:
         return "unknown_domain", (f"domain {row.get('domain')!r} is not one of {', '.join(DOMAINS)} "
                                   "(set the source's `domain:`)")
-    if row["domain"] == "code":
-        try:
-            parse_test_cases(row.get("test_cases"), row.get("starter_code"))
-        except InvalidTestCases as exc:
-            return "invalid_test_cases", str(exc)
-        if interactive(row.get("problem")):  # no program passes its tests: nothing to generate
-            return "interactive_problem", INTERACTIVE_ERROR
+    if row["domain"] == "code":  # tests no program passes (or none parse): nothing to generate
+        return undecidable(row)
     return None
 
 

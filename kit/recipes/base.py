@@ -182,6 +182,9 @@ class CodeVerifyConfig(Strict):
         "a sample stops at its first failed test); a number bounds a GRPO step's rewards (see kit/train/rewards.py).")
     memory_mb: int = Field(2048, ge=64, description="Address-space limit of the code under test.")
     max_output_kb: int = Field(4096, ge=1, description="Output cap of one test (stdout and files).")
+    fail_fast: bool = Field(True, description="Stop a sample at its first failed round of tests, as judges stop at the "
+                            "first failed test. false runs every test, so the share passed is known (the GRPO "
+                            "`accuracy` reward's `scoring: partial` or `weighted_sum` sets it).")
 
 
 class VerifyConfig(Strict):

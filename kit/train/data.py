@@ -12,7 +12,8 @@ chat, as verl's `prompt` column, by its user turn; tests in the dataset's own fo
 `prelude`, `time_limit` or file column (`kit.core.testcases.TEST_COLUMNS`) put into them) with `domain:` for every row
 (default: each row's own) - into a `prompt` (the chat turns, built by the kit's one prompt builder,
 `kit.core.chat.prompt_messages`, as `kit curate` asked the teacher and `kit eval` asks the model) and the reward
-columns (`REWARD_COLUMNS`), which TRL hands to every reward function.
+columns (`REWARD_COLUMNS`), which TRL hands to every reward function. When the run's rewards read the verifiers'
+verdicts, a problem no answer can pass (`kit.verify.registry.undecidable`) is left out, by reason in its record.
 """
 
 from __future__ import annotations
@@ -44,9 +45,13 @@ REWARD_COLUMNS = ("problem_id", "problem", "domain", "ground_truth_answer", "gro
                   "starter_code", "verifier")
 
 
-def load_mixture(data: DataConfig, log: Log = print, prompt: Format | None = None) -> tuple[Any, list[dict[str, Any]]]:
-    """The mixed `datasets.Dataset` and one record per entry (path, hub, config, split, revision, weight, rows);
-    `prompt` renders the prompts of `problem` entries."""
+def load_mixture(data: DataConfig, log: Log = print, prompt: Format | None = None,
+                 decidable: bool = False) -> tuple[Any, list[dict[str, Any]]]:
+    """The mixed `datasets.Dataset` and one record per entry (path, hub, config, split, revision, weight, rows, and
+    `undecidable`: the problems left out, by reason); `prompt` renders the prompts of `problem` entries. With
+    `decidable` (a GRPO run whose rewards read the verifiers' verdicts) a problem no solution can pass is left out
+    (`kit.verify.registry.undecidable`: no gold answer or tests, tests that do not parse, an interactive problem, a
+    domain no verifier decides): every completion of it would score 0, so its group would teach nothing."""
     from datasets import concatenate_datasets
 
     columns = {entry.column for entry in data.mixture}
@@ -68,15 +73,19 @@ def load_mixture(data: DataConfig, log: Log = print, prompt: Format | None = Non
         if entry.column not in dataset.column_names:
             raise RecipeError(f"data.mixture: {entry.path} (config {entry.config!r}) has no column {entry.column!r}; "
                               f"it has {', '.join(dataset.column_names)}")
+        left_out: dict[str, int] = {}
         if entry.column == "problem":
             dataset = _problems(dataset, entry, prompt)
+            if decidable:
+                dataset, left_out = _decidable(dataset, entry, log)
         elif entry.column == "messages":
             dataset = _chats(dataset, entry)
         dataset = _weighted(dataset.select_columns(_kept(entry)), entry.weight, data.seed)
         parts.append(dataset)
         records.append({"path": entry.path, "hub": hub, "config": entry.config, "split": entry.split,
                         "revision": revision, "weight": entry.weight, "rows": len(dataset), "column": entry.column}
-                       | ({"where": dict(entry.where)} if entry.where else {}))
+                       | ({"where": dict(entry.where)} if entry.where else {})
+                       | ({"undecidable": left_out} if left_out else {}))
         log(f"data: {entry.path} [{entry.config}/{entry.split}] x{entry.weight:g} -> {len(dataset)} rows")
     mixed = concatenate_datasets(parts) if len(parts) > 1 else parts[0]
     if data.shuffle:
@@ -237,6 +246,32 @@ def _problems(dataset: Any, entry: DatasetEntry, prompt: Format | None) -> Any:
                          **{name: Value("string") for name in REWARD_COLUMNS}})
     return dataset.map(convert, remove_columns=dataset.column_names, features=features,
                        desc=f"prompts of {entry.path}")
+
+
+def _decidable(dataset: Any, entry: DatasetEntry, log: Log) -> tuple[Any, dict[str, int]]:
+    """The problems of `dataset` a verifier can decide, routed as the accuracy reward routes them, and how many were
+    left out by reason; a RecipeError when none is left (its columns are likely not mapped)."""
+    from collections import Counter
+
+    from kit.verify.registry import UnknownVerifier, stored_route, undecidable
+
+    reasons: list[tuple[str, str] | None] = []
+    for row in dataset.select_columns(list(REWARD_COLUMNS)):
+        try:
+            reasons.append(undecidable(*stored_route(row)))
+        except UnknownVerifier as exc:
+            reasons.append(("unknown_verifier", str(exc)))
+    counts = Counter(reason[0] for reason in reasons if reason is not None)
+    if not counts:
+        return dataset, {}
+    first = next(reason for reason in reasons if reason is not None)
+    what = ", ".join(f"{reason} {n}" for reason, n in counts.most_common())
+    if counts.total() == len(dataset):
+        raise RecipeError(f"data.mixture: {entry.path}: no problem a verifier can decide ({what}; the first: "
+                          f"{first[1]}); map the gold answer or tests with `columns:`, or set `domain:`")
+    log(f"data: {entry.path}: left out {counts.total()} of {len(dataset)} problems no answer can pass ({what}; "
+        f"the first: {first[1]})")
+    return dataset.select([i for i, reason in enumerate(reasons) if reason is None]), dict(counts.most_common())
 
 
 def _weighted(dataset: Any, weight: float, seed: int) -> Any:

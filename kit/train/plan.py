@@ -283,10 +283,9 @@ def _setup(recipe: TrainRecipe, values: dict[str, Any], log: Any) -> dict[str, A
     will choose, the model's shape, the sharding, the weights' dtype and the GPU."""
     from kit.train.attention import Attention, choose, hub_kernels_installed, installed, refusal
     from kit.train.chat import apply_template
-    from kit.train.data import load_mixture
-    from kit.train.run import build_config, load_tokenizer, weight_dtype
+    from kit.train.run import build_config, load_data, load_tokenizer, weight_dtype
 
-    dataset, records = load_mixture(recipe.data, log=log, prompt=recipe.prompt)
+    dataset, records = load_data(recipe, log)
     tokenizer = load_tokenizer(recipe.model, dataset)
     if recipe.data.mixture[0].column != "text":
         apply_template(recipe.chat_template, tokenizer, bool(values.get("assistant_only_loss")))

@@ -11,7 +11,11 @@ string or conversational (`[{"role": "assistant", "content": ...}]`, the last as
 `reasoning_content` / `thinking` field a response parser split off is read as the reasoning). The dataset's
 reward columns (`kit.train.data.REWARD_COLUMNS`) arrive in `kwargs` as lists, one value per completion.
 
-    accuracy    1.0 when the kit's verifier passes the completion's answer, else 0.0. No options.
+    accuracy    1.0 when the kit's verifier passes the completion's answer, else 0.0. Option `scoring`, open-r1's
+                code scoring modes: `pass_fail` (the default, as said), `partial` (the share of the problem's
+                tests passed) or `weighted_sum` (pass_fail + 0.1 x that share: open-r1's Codeforces recipe); a
+                row without tests (math, choice) counts as one test. Partial credit needs every test run, so
+                these two turn off the code verifier's fail fast (`verify.code.fail_fast`).
                 The completion is split with `kit.core.chat.split_reply` (a rejected split - reasoning that
                 never closes, nothing after it, a Sky-T1 solution cut off - scores 0); its answer part becomes
                 the `solution` of a metadata row with the reward columns, routed as `kit verify` routes it:
@@ -20,8 +24,9 @@ reward columns (`kit.train.data.REWARD_COLUMNS`) arrive in `kwargs` as lists, on
                 cannot run here, fall back to the domain), else its domain (math -> Math-Verify with the kit's
                 answer rule, code -> the sandbox). A row no verifier can decide (science without a verifier,
                 a missing gold answer or tests, an unknown verifier) scores 0 and its reason is counted and
-                logged. The whole call goes through one `RowVerifier`, so code completions spread across the
-                sandbox workers while math ones run in Math-Verify's worker processes. Under TRL it also
+                logged (`kit train` leaves such problems out as it loads them: `kit.train.data`). The whole
+                call goes through one `RowVerifier`, so code completions spread across the sandbox workers
+                while math ones run in Math-Verify's worker processes. Under TRL it also
                 logs each completion's reason (`accuracy_reason`, a column of the completions table) and the
                 share no verifier could decide (metric `accuracy/unverifiable`); `Accuracy.verdicts(...)` gives
                 the verdicts behind a call, `Scorer.reasons` counts reasons over a run.
@@ -81,13 +86,11 @@ from kit.recipes.train import RewardConfig
 from kit.train.data import REWARD_COLUMNS
 from kit.verify import Verdict, clip
 from kit.verify.math import count_boxes
-from kit.verify.registry import DOMAIN_VERIFIERS, VERIFIERS, RowVerifier
+from kit.verify.registry import RowVerifier, UnknownVerifier, stored_route
 
 log = logging.getLogger(__name__)
 
 REQUIRED = object()  # an option without a default
-_VERIFIER_LABELS = {entry.label: name for name, entry in VERIFIERS.items()}  # math-verify -> math, ...
-_DOMAIN_OF = {name: domain for domain, name in DOMAIN_VERIFIERS.items()}  # math -> math, code -> code
 # Reasons that say the data or the machinery, not the model, decided: warned about, not only counted.
 DATA_REASONS = frozenset({"unsupported_domain", "missing_field", "invalid_test_cases", "no_ground_truth",
                           "unknown_verifier"})
@@ -162,19 +165,10 @@ class Scorer:
         if split.reject:
             return Verdict(False, "none", split.reject, {"error": split.detail})
         row = {column: columns[column][i] for column in REWARD_COLUMNS if columns.get(column) is not None}
-        row["solution"] = split.solution
-        value = row.pop("verifier", None)
-        if value in (None, "", "none"):
-            return row, None
-        name = value if value in VERIFIERS else _VERIFIER_LABELS.get(value)
-        if name is None:
-            return Verdict(False, "none", "unknown_verifier",
-                           {"error": f"verifier {clip(str(value), 40)!r} is not in the registry"})
-        if VERIFIERS[name].build is None:  # the judge is asked by generation only: go by the domain
-            return row, None
-        if name in _DOMAIN_OF:  # math, code: routed by the domain, so math and code rows run in parallel
-            return {**row, "domain": _DOMAIN_OF[name]}, None
-        return row, name
+        try:
+            return stored_route({**row, "solution": split.solution})
+        except UnknownVerifier as exc:
+            return Verdict(False, "none", "unknown_verifier", {"error": str(exc)})
 
     def _run(self, items: list[Any]) -> list[Verdict]:
         verdicts: list[Verdict | None] = [item if isinstance(item, Verdict) else None for item in items]
@@ -232,13 +226,14 @@ class Scorer:
 class Reward:
     """A reward of the registry: `reward(prompts, completions, **kwargs) -> list[float | None]`.
 
-    `OPTIONS` maps each option to (int or float, default; `REQUIRED` when it has none); `options` holds the
-    values in use. A subclass scores in `score`; a failure there scores 0 for the batch and is logged.
+    `OPTIONS` maps each option to (int, float or a tuple of the names it may be; its default, `REQUIRED` when it has
+    none); `options` holds the values in use. A subclass scores in `score`; a failure there scores 0 for the batch
+    and is logged.
     """
 
     name: ClassVar[str] = ""
     summary: ClassVar[str] = ""
-    OPTIONS: ClassVar[dict[str, tuple[type, Any]]] = {}
+    OPTIONS: ClassVar[dict[str, tuple[type | tuple[str, ...], Any]]] = {}
     verifies: ClassVar[bool] = False  # reads the accuracy verdicts (takes a Scorer)
 
     def __init__(self, options: Mapping[str, Any] | None = None, *, scorer: Scorer | None = None) -> None:
@@ -257,6 +252,11 @@ class Reward:
                 raise ValueError(f"unknown option {key!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
                                  + f"; {known}")
             kind = cls.OPTIONS[key][0]
+            if isinstance(kind, tuple):  # one of these names
+                if value not in kind:
+                    raise ValueError(f"option {key} must be one of {', '.join(kind)}, got {value!r}")
+                values[key] = value
+                continue
             number = isinstance(value, int) if kind is int else isinstance(value, int | float)
             if isinstance(value, bool) or not number or not math.isfinite(value):
                 raise ValueError(f"option {key} must be {'an integer' if kind is int else 'a number'}, got {value!r}")
@@ -306,10 +306,29 @@ def _positive(reward: Reward, key: str) -> None:
         raise ValueError(f"option {key} must be > 0, got {reward.options[key]}")
 
 
+SCORINGS = ("pass_fail", "partial", "weighted_sum")  # open-r1's `code_eval_scoring_mode`s
+
+
 class Accuracy(Reward):
     name = "accuracy"
     summary = "1 when the kit's verifier (by the row's verifier, else its domain) passes the answer, else 0"
+    OPTIONS: ClassVar[dict[str, tuple[type | tuple[str, ...], Any]]] = {"scoring": (SCORINGS, "pass_fail")}
     verifies = True
+
+    @staticmethod
+    def partial(configs: Sequence[RewardConfig]) -> bool:
+        """Whether an accuracy reward of `configs` gives credit for the share of tests passed (every test must run)."""
+        return any(c.name == Accuracy.name and (c.options or {}).get("scoring", "pass_fail") != "pass_fail"
+                   for c in configs)
+
+    def _score(self, verdict: Verdict) -> float:
+        passed = 1.0 if verdict.passed else 0.0
+        scoring = self.options["scoring"]
+        if scoring == "pass_fail":
+            return passed
+        total = verdict.detail.get("total_tests") if isinstance(verdict.detail, Mapping) else None
+        share = verdict.detail["passed_tests"] / total if isinstance(total, int) and total > 0 else passed
+        return share if scoring == "partial" else passed + 0.1 * share
 
     def verdicts(self, prompts: Sequence[Any] | None, completions: Sequence[Any], **kwargs: Any) -> list[Verdict]:
         """The verdicts behind the scores (those of the last batch are kept, so after a call this is free)."""
@@ -324,7 +343,7 @@ class Accuracy(Reward):
         if callable(log_metric := kwargs.get("log_metric")) and verdicts:
             unverifiable = sum(v.reason in DATA_REASONS | FAILURE_REASONS for v in verdicts)
             log_metric("accuracy/unverifiable", unverifiable / len(verdicts))
-        return [1.0 if v.passed else 0.0 for v in verdicts]
+        return [self._score(v) for v in verdicts]
 
 
 class Format(Reward):
@@ -452,6 +471,9 @@ def make_rewards(configs: Sequence[RewardConfig], verify: VerifyConfig | None = 
     `reward_weights`). `verify` configures the verifiers (workers, time limits); the rewards that read the
     accuracy verdict share one `Scorer`. `RecipeError` (one line) for an unknown reward, option or value."""
     scorer: Scorer | None = None
+    if Accuracy.partial(configs):  # the share of tests passed is known only when every test runs
+        verify = verify or VerifyConfig()
+        verify = verify.model_copy(update={"code": verify.code.model_copy(update={"fail_fast": False})})
     funcs: list[Callable[..., list[float | None]]] = []
     weights: list[float] = []
     seen: set[str] = set()

@@ -62,7 +62,7 @@ def train(recipe: TrainRecipe, *, log: Log = print, push: bool = True) -> TrainR
     out, checkpoints = recipe.out_dir, recipe.checkpoint_dir
     check_fresh(recipe)
     prepare_rank()
-    dataset, records = load_mixture(recipe.data, log=log if _is_main() else _quiet, prompt=recipe.prompt)
+    dataset, records = load_data(recipe, log if _is_main() else _quiet)
     args = trl_config(recipe, log)
     attention = choose_attention(recipe, args, log if _is_main() else _quiet)
     tokenizer = load_tokenizer(recipe.model, dataset)
@@ -109,6 +109,17 @@ def train(recipe: TrainRecipe, *, log: Log = print, push: bool = True) -> TrainR
         f"{describe(results['compute'])}")
     url = publish_model(recipe, out, log) if push and recipe.hub.repo else None
     return TrainResult(out, results, url)
+
+
+def load_data(recipe: TrainRecipe, log: Log) -> tuple[Any, list[dict[str, Any]]]:
+    """The recipe's mixture (`load_mixture`); a GRPO run whose rewards read the verifiers' verdicts (accuracy, length)
+    keeps only the problems a verifier can decide."""
+    decidable = False
+    if recipe.method == "grpo":
+        from kit.train.rewards import REWARDS
+
+        decidable = any(reward.name in REWARDS and REWARDS[reward.name].verifies for reward in recipe.rewards)
+    return load_mixture(recipe.data, log=log, prompt=recipe.prompt, decidable=decidable)
 
 
 def check_fresh(recipe: TrainRecipe) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from kit.core.parallel import Closing
-from kit.verify import Verdict
+from kit.verify import Verdict, clip
 from kit.verify.math import _BOX, extract_boxed
 
 VERIFIER = "choice"
@@ -84,6 +84,15 @@ def verify_choice(gold: str, solution: str, letters: str = "ABCD") -> Verdict:
     return Verdict(True, VERIFIER, None, detail)
 
 
+def undecidable(row: Mapping[str, Any], letters: str = "ABCD") -> tuple[str, str] | None:
+    """(`no_ground_truth`, detail) when the row's `ground_truth_answer` is not one of `letters` (no choice passes),
+    else None."""
+    gold = (row.get("ground_truth_answer") or "").strip()
+    if len(gold) == 1 and gold in letters:
+        return None
+    return "no_ground_truth", f"ground_truth_answer {clip(gold, 40)!r} is not one of the letters {', '.join(letters)}"
+
+
 class ChoiceVerifier(Closing):
     """Verifies multiple-choice rows: `verify_choice(row["ground_truth_answer"], row["solution"])`, in the
     caller's thread (reading a letter is cheap). Same interface as MathVerifier and CodeVerifier."""
@@ -105,4 +114,4 @@ class ChoiceVerifier(Closing):
 
 
 
-__all__ = ["ChoiceVerifier", "extract_choice", "verify_choice"]
+__all__ = ["ChoiceVerifier", "extract_choice", "undecidable", "verify_choice"]

@@ -36,13 +36,15 @@ problem's tests, as open-r1's Codeforces grader applies each problem's limit. A 
 the kit's limit is on the address space of a test process forked from the sandbox server, not a fresh interpreter's.
 
 The tests of one sample run one after the other, each in its own confined test process, and fail fast, as a judge stops
-at the first failed test (and open-r1's code rewards at the first failed batch of tests): they run in rounds of 1, 2, 4,
-... tests, one sandbox request each, in their order, and a round with a failure ends the sample (`_rounds`: a program
-that fails test k runs at most 2k tests). The detail says how many tests ran (`tests_run`) and passed; the rounds share
-the sample's time limit: `sample_timeout_s` where the recipe sets one, else LiveCodeBench's grader's rule, the test time
-limit plus 1 s for each test, plus 5 s (`sample_limit`: judges set no limit beyond each test's own, and a right program
-on a problem with hundreds of tests needs more than any fixed one). Only the inputs enter the sandbox; outputs are
-compared here: token by token, whitespace and line breaks between tokens ignored (as Codeforces' default checker,
+at the first failed test (and open-r1's pass/fail code reward at the first failed batch of tests): they run in rounds of
+1, 2, 4, ... tests, one sandbox request each, in their order, and a round with a failure ends the sample (`_rounds`: a
+program that fails test k runs at most 2k tests). With `verify.code.fail_fast: false` every test runs, in one request,
+as partial credit needs (open-r1's partial scoring runs them all). The detail says how many tests ran (`tests_run`) and
+passed (`passed_tests`, of `total_tests`); the rounds share the sample's time limit: `sample_timeout_s` where the recipe
+sets one, else LiveCodeBench's grader's rule, the test time limit plus 1 s for each test, plus 5 s (`sample_limit`:
+judges set no limit beyond each test's own, and a right program on a problem with hundreds of tests needs more than any
+fixed one). Only the inputs enter the sandbox; outputs are compared here: token by token, whitespace and line breaks
+between tokens ignored (as Codeforces' default checker,
 testlib's wcmp, and the grader open-r1 validated its Codeforces tests with compare them: `1 2` on one line is `1\\n2`),
 integers equal exactly and other numbers within the error the statement states (`stated_tolerance`: "absolute or
 relative error does not exceed 10^{-4}", which the judge's checker applies) or else 1e-6, relative or absolute
@@ -383,6 +385,26 @@ def interactive(problem: str | None) -> bool:
     return bool(_INTERACTIVE.search(problem or ""))
 
 
+def problem_tests(row: Mapping[str, Any]) -> TestSpec | tuple[str, str]:
+    """The row's tests as the harness runs them (`parse_test_cases` of its `test_cases` and `starter_code`), or
+    (reason, detail) when no program can pass them: `invalid_test_cases` (they do not parse), `interactive_problem`
+    (`interactive`). The one rule for `verify_code`, `kit curate`'s validate stage and the GRPO problems
+    (`kit.verify.registry.undecidable`)."""
+    try:
+        spec = parse_test_cases(row.get("test_cases"), row.get("starter_code"))
+    except InvalidTestCases as exc:
+        return "invalid_test_cases", str(exc)
+    if interactive(row.get("problem")):
+        return "interactive_problem", INTERACTIVE_ERROR
+    return spec
+
+
+def undecidable(row: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(reason, detail) when no program can pass the row's tests (`problem_tests`), else None."""
+    spec = problem_tests(row)
+    return spec if isinstance(spec, tuple) else None
+
+
 def livecodebench_lines_match(actual: str, expected: str) -> bool:
     """LiveCodeBench's grader's stdin/stdout comparison (`grade_stdio` of lcb_runner/evaluation/testing_util.py): the
     same number of lines (the whole text, then each line, stripped), each line the same text, or else both lines all
@@ -560,17 +582,16 @@ def limits_from_config(cfg: CodeVerifyConfig) -> Limits:
                   max_output_bytes=cfg.max_output_kb << 10)
 
 
-def verify_code(row: Mapping[str, Any], sandbox: Sandbox, limits: Limits | None = None) -> Verdict:
-    """Verify one row (`solution`, `test_cases`, optional `starter_code`) in the given sandbox."""
+def verify_code(row: Mapping[str, Any], sandbox: Sandbox, limits: Limits | None = None, fail_fast: bool = True
+                ) -> Verdict:
+    """Verify one row (`solution`, `test_cases`, optional `starter_code`) in the given sandbox; without `fail_fast`
+    every test runs, in one request, so `passed_tests` counts them all."""
     code = extract_code(row.get("solution"))
     if code is None:
         return Verdict(False, VERIFIER, "no_code", {"error": "the solution has no fenced python block (```python)"})
-    try:
-        spec = parse_test_cases(row.get("test_cases"), row.get("starter_code"))
-    except InvalidTestCases as exc:
-        return Verdict(False, VERIFIER, "invalid_test_cases", {"error": str(exc)})
-    if interactive(row.get("problem")):
-        return Verdict(False, VERIFIER, "interactive_problem", {"error": INTERACTIVE_ERROR})
+    spec = problem_tests(row)
+    if isinstance(spec, tuple):
+        return Verdict(False, VERIFIER, spec[0], {"error": spec[1]})
     code = extract_code(row.get("solution"), spec.needs)
     if spec.mode == "call" and spec.use_class and "Solution" not in module_names(code or ""):
         code = extract_code(row.get("solution"), {spec.fn_name or ""})  # a reply that dropped the starter's class
@@ -590,7 +611,8 @@ def verify_code(row: Mapping[str, Any], sandbox: Sandbox, limits: Limits | None 
         any_case, stated = False, None
     failures: list[dict[str, Any]] = []
     ran, spent = 0, 0.0
-    for tests in _rounds(spec.total):  # fail fast: a round with a failure ends the sample (see the module doc)
+    # fail fast: a round with a failure ends the sample (see the module doc)
+    for tests in _rounds(spec.total) if fail_fast else [range(spec.total)]:
         if spent >= run_limits.timeout_s:  # the rounds so far used the sample's time
             result = SandboxResult(timed_out=True)
             break
@@ -637,9 +659,10 @@ def verify_code(row: Mapping[str, Any], sandbox: Sandbox, limits: Limits | None 
 class CodeVerifier(Closing):
     """Verifies code rows in parallel: one sandbox per worker thread (the work happens in the sandboxes)."""
 
-    def __init__(self, workers: int | None = None, limits: Limits | None = None) -> None:
+    def __init__(self, workers: int | None = None, limits: Limits | None = None, fail_fast: bool = True) -> None:
         self.workers = workers or cpu_count()
         self.limits = limits or limits_from_config(CodeVerifyConfig())
+        self.fail_fast = fail_fast
         self._local = threading.local()
         self._boxes: list[Sandbox] = []
         self._lock = threading.Lock()
@@ -654,7 +677,7 @@ class CodeVerifier(Closing):
         return box
 
     def verify_one(self, row: Mapping[str, Any]) -> Verdict:
-        return verify_code(row, self._sandbox(), self.limits)
+        return verify_code(row, self._sandbox(), self.limits, self.fail_fast)
 
     def verify(self, rows: Iterable[Mapping[str, Any]],
                on_result: Callable[[int], None] | None = None) -> Iterator[Verdict]:

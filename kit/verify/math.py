@@ -187,6 +187,15 @@ def gold_source(row: Mapping[str, Any]) -> tuple[str | None, str | None]:
     return None, None
 
 
+def undecidable(row: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(`no_ground_truth`, detail) when the row has no gold answer to check a solution against (`gold_source`), else
+    None."""
+    if gold_source(row)[0] is not None:
+        return None
+    return "no_ground_truth", ("no gold answer: ground_truth_answer is empty or a placeholder, and "
+                               "ground_truth_solution has no \\boxed{} answer, `#### N` line or bare answer")
+
+
 def _answer_only(solution: str) -> str | None:
     """A `ground_truth_solution` that is only an answer - one short line that is no prose (`34`, `\\frac{1}{2}`,
     `x = 3`): open-r1/DAPO-Math-17k-Processed's `solution` is the bare answer, which open-r1's reward parses as it
@@ -550,4 +559,4 @@ class MathVerifier(Closing):
 
 
 __all__ = ["MathVerifier", "answer_part", "boxed_answer", "count_boxes", "extract_answer", "extract_boxed", "gold_answer",
-           "gold_answers", "gold_source", "gsm8k_answer", "verify_answer", "verify_row"]
+           "gold_answers", "gold_source", "gsm8k_answer", "undecidable", "verify_answer", "verify_row"]

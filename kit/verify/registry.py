@@ -13,6 +13,10 @@ math | choice | code), else by its domain (math -> math, code -> code). A row of
 puzzle) gets a failed verdict `unsupported_domain`, a row without a field its verifier `needs` one
 `missing_field`.
 
+A metadata row's own `verifier` column routes it as `stored_route` says (the GRPO rewards read rows so), and
+`undecidable(row, kind)` says when no solution can pass a row (no gold answer, tests no program passes, no verifier
+for its domain: GRPO leaves such problems out).
+
 By name, as open-r1's `get_reward_funcs`: `get_verifier(name)` is the entry (an unknown name raises
 `UnknownVerifier`), `build_verifier(name, cfg)` a verifier object (`.verify(rows, on_result)`, `.close()`),
 `verify_batch(name, rows, cfg)` the verdicts of a batch. `RowVerifier` keeps one verifier per name and verifies
@@ -30,7 +34,7 @@ from typing import Any, Protocol
 
 from kit.core.parallel import Closing
 from kit.recipes import JudgeConfig, VerifyConfig
-from kit.verify import Verdict
+from kit.verify import Verdict, clip
 from kit.verify import choice as _choice
 from kit.verify import code as _code
 from kit.verify import judge as _judge
@@ -58,6 +62,8 @@ class VerifierEntry:
     needs: tuple[str, ...] = ("solution",)  # row fields without which a row gets `missing_field`
     build: Callable[[VerifyConfig], Verifier] | None = None  # None: not run by RowVerifier (the judge)
     decides: Callable[[Mapping[str, Any], Verdict, JudgeConfig], bool] | None = None  # the judge's rows
+    # (reason, detail) when no solution can pass a row (no gold answer, tests no program passes), else None
+    undecidable: Callable[[Mapping[str, Any]], tuple[str, str] | None] | None = None
 
 
 class UnknownVerifier(ValueError):
@@ -69,7 +75,7 @@ def _build_math(cfg: VerifyConfig) -> Verifier:
 
 
 def _build_code(cfg: VerifyConfig) -> Verifier:
-    return _code.CodeVerifier(workers=cfg.workers, limits=_code.limits_from_config(cfg.code))
+    return _code.CodeVerifier(workers=cfg.workers, limits=_code.limits_from_config(cfg.code), fail_fast=cfg.code.fail_fast)
 
 
 def _build_choice(cfg: VerifyConfig) -> Verifier:
@@ -77,16 +83,18 @@ def _build_choice(cfg: VerifyConfig) -> Verifier:
 
 
 VERIFIERS: dict[str, VerifierEntry] = {entry.name: entry for entry in (
-    VerifierEntry("math", _math.VERIFIER, "final answers with Math-Verify", build=_build_math),
+    VerifierEntry("math", _math.VERIFIER, "final answers with Math-Verify", build=_build_math,
+                  undecidable=_math.undecidable),
     VerifierEntry("code", _code.VERIFIER, "code against its test_cases in the sandbox", ("solution", "test_cases"),
-                  build=_build_code),
+                  build=_build_code, undecidable=_code.undecidable),
     VerifierEntry("choice", _choice.VERIFIER, "the multiple-choice letter against ground_truth_answer",
-                  build=_build_choice),
+                  build=_build_choice, undecidable=_choice.undecidable),
     VerifierEntry("judge", _judge.VERIFIER, "answers against the reference, by an LLM judge (asked by generation)",
                   decides=_judge.needs_judge),
 )}
 ROW_VERIFIERS = tuple(name for name, entry in VERIFIERS.items() if entry.build is not None)  # math, code, choice
 DOMAIN_VERIFIERS = {"math": "math", "code": "code"}  # a row without `kind` goes by its domain
+_LABELS = {entry.label: name for name, entry in VERIFIERS.items()}  # math-verify -> math, sandbox -> code, ...
 
 
 def get_verifier(name: str) -> VerifierEntry:
@@ -111,6 +119,39 @@ def route(row: Mapping[str, Any], kind: str | None = None) -> str | None:
     return kind if kind is not None else DOMAIN_VERIFIERS.get(row.get("domain"))
 
 
+def stored_route(row: Mapping[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """(the row to verify, its `kind`) as a metadata row's `verifier` column routes it: unset or `none`, by its
+    domain (None); a registry name (math, code, choice) or a verdict label a kit metadata config holds (math-verify,
+    sandbox, choice), that verifier - math and code through the row's domain, so rows of both run side by side; the
+    judge, which generation asks and cannot run here, by the domain. `UnknownVerifier` for another value."""
+    row = dict(row)
+    value = row.pop("verifier", None)
+    if value in (None, "", "none"):
+        return row, None
+    name = value if value in VERIFIERS else _LABELS.get(value)
+    if name is None:
+        raise UnknownVerifier(f"verifier {clip(str(value), 40)!r} is not in the registry")
+    if VERIFIERS[name].build is None:
+        return row, None
+    if name in DOMAIN_VERIFIERS.values():
+        return {**row, "domain": next(d for d, n in DOMAIN_VERIFIERS.items() if n == name)}, None
+    return row, name
+
+
+def undecidable(row: Mapping[str, Any], kind: str | None = None) -> tuple[str, str] | None:
+    """(reason, detail) when no solution can pass `row` whatever it says, else None: what `RowVerifier` gives every
+    solution of such a row (`unsupported_domain`; `missing_field` for a field other than the solution) or its
+    verifier's own reason (`VerifierEntry.undecidable`: `no_ground_truth`, `invalid_test_cases`,
+    `interactive_problem`). GRPO leaves such problems out (`kit.train.data`): every completion would score 0."""
+    name = route(row, kind)
+    if name is None:
+        return "unsupported_domain", _no_verifier(row)
+    if field := _missing(row, name, given=("solution",)):
+        return "missing_field", f"the row has no {field}"
+    check = VERIFIERS[name].undecidable
+    return check(row) if check is not None else None
+
+
 def verify_batch(name: str, rows: Iterable[Mapping[str, Any]], cfg: VerifyConfig | None = None,
                  on_result: Callable[[int], None] | None = None) -> list[Verdict]:
     """The verdicts of `rows` by the verifier `name`, in input order (a verifier built and closed for the batch)."""
@@ -118,9 +159,13 @@ def verify_batch(name: str, rows: Iterable[Mapping[str, Any]], cfg: VerifyConfig
         return list(verifier.verify(rows, on_result, kind=name))
 
 
-def _missing(row: Mapping[str, Any], name: str | None) -> str | None:
+def _no_verifier(row: Mapping[str, Any]) -> str:
+    return f"no verifier for domain {row.get('domain')!r} yet"
+
+
+def _missing(row: Mapping[str, Any], name: str | None, given: tuple[str, ...] = ()) -> str | None:
     needs = VERIFIERS[name].needs if name else ("solution",)
-    return next((f for f in needs if not row.get(f)), None)
+    return next((f for f in needs if f not in given and not row.get(f)), None)
 
 
 class RowVerifier(Closing):
@@ -165,8 +210,7 @@ class RowVerifier(Closing):
                 elif name is not None:
                     groups[name].append(i)
                 else:
-                    verdicts[i] = Verdict(False, "none", "unsupported_domain",
-                                          {"error": f"no verifier for domain {row.get('domain')!r} yet"})
+                    verdicts[i] = Verdict(False, "none", "unsupported_domain", {"error": _no_verifier(row)})
             progress = Counter({"none": len(chunk) - sum(map(len, groups.values()))})
 
             def report(name: str, n: int, base: int = done, progress: Counter = progress) -> None:
@@ -197,4 +241,4 @@ class RowVerifier(Closing):
 
 
 __all__ = ["CHUNK", "DOMAIN_VERIFIERS", "ROW_VERIFIERS", "VERIFIERS", "RowVerifier", "UnknownVerifier", "Verifier",
-           "VerifierEntry", "build_verifier", "get_verifier", "route", "verify_batch"]
+           "VerifierEntry", "build_verifier", "get_verifier", "route", "stored_route", "undecidable", "verify_batch"]
