@@ -14,6 +14,7 @@ from kit.core.testcases import (
     InvalidTestCases,
     contract_tests,
     mapped_test_columns,
+    memory_limit_mb,
     pytest_module,
     stored_test_cases,
     time_limit_seconds,
@@ -208,6 +209,30 @@ def test_a_time_limit_is_stored_in_input_output_tests():
     assert stored_test_cases(json.dumps(stdio), time_limit="None") == json.dumps(stdio)  # none given: kept as written
     test = "def check(candidate):\n    assert candidate(1, 2) == 3\n"
     assert "time_limit" not in json.loads(stored_test_cases(test, entry_point="add", time_limit=2))
+
+
+@pytest.mark.parametrize(("value", "megabytes"), [
+    (256, 256.0), (256.0, 256.0), (1024, 1024.0),  # open-r1/codeforces: megabytes
+    (268435456, 256.0), (67108864, 64.0), (256000000, 256.0),  # CodeContests' memory_limit_bytes
+    ("256 megabytes", 256.0), ("512 MB", 512.0), ("64 mb", 64.0), ("1 GB", 1024.0), ("1.5 GiB", 1536.0),
+    ("262144 kilobytes", 256.0), ("256", 256.0),
+    (None, None), ("", None), ("None", None), (0, None), (True, None), ("lots", None), (float("nan"), None),
+    (float("inf"), None), ({"bytes": 1}, None),
+])
+def test_memory_limit_mb(value, megabytes):
+    assert memory_limit_mb(value) == megabytes
+
+
+def test_a_memory_limit_is_stored_in_input_output_tests():
+    stdio = {"inputs": ["1 2\n"], "outputs": ["3\n"]}
+    assert json.loads(stored_test_cases(stdio, memory_limit="256 megabytes")) == {**stdio, "memory_limit": 256.0}
+    call = [{"input": "[1, 2]", "output": "3", "type": "function_call", "fn_name": "add"}]
+    assert json.loads(stored_test_cases(call, memory_limit=268435456))["memory_limit"] == 256.0
+    assert stored_test_cases(json.dumps(stdio), memory_limit="None") == json.dumps(stdio)
+    test = "def check(candidate):\n    assert candidate(1, 2) == 3\n"
+    assert "memory_limit" not in json.loads(stored_test_cases(test, entry_point="add", memory_limit=256))
+    values = mapped_test_columns({"memory_limit": 64.0}, {"test_cases": "official_tests", "memory_limit": "memory_limit"})
+    assert json.loads(stored_test_cases(stdio, **values)) == {**stdio, "memory_limit": 64.0}
 
 
 def test_the_files_a_problem_asks_for_are_stored_in_its_stdin_tests():

@@ -351,14 +351,15 @@ def test_codeforces(tmp_path):
                                                 rows[8]["prompt"]]
     assert json.loads(metadata[0]["test_cases"]) == {"inputs": ["5\n", "10\n"], "outputs": ["1 4\n", "1 9\n"],
                                                      "checker": PAIR_CHECKER, "time_limit": 1.0,
-                                                     "yes_no_any_case": True}
+                                                     "memory_limit": 256.0, "yes_no_any_case": True}
     assert json.loads(metadata[1]["test_cases"]) == {**json.loads(SUM_TESTS), "time_limit": 1.0,
-                                                     "yes_no_any_case": True}  # no checker
+                                                     "memory_limit": 256.0, "yes_no_any_case": True}  # no checker
     assert json.loads(metadata[0]["verification"])["checker"] is True
-    # each test runs within the problem's own time limit, as open-r1's grader runs it
+    # each test runs within the problem's own time and memory limits, as open-r1's grader runs it
     assert json.loads(metadata[1]["verification"])["time_limit_s"] == 1.0
+    assert json.loads(metadata[1]["verification"])["memory_limit_mb"] == 256.0
     assert json.loads(metadata[3]["test_cases"]) == {**json.loads(SUM_TESTS), "time_limit": 1.0,
-                                                     "input_file": "input.txt", "output_file": "output.txt",
+                                                     "memory_limit": 256.0, "input_file": "input.txt", "output_file": "output.txt",
                                                      "yes_no_any_case": True}
     assert json.loads(metadata[3]["verification"])["files"] == {"input": "input.txt", "output": "output.txt"}
     # the file problem's reply that reads standard input fails, as on the judge
@@ -403,7 +404,8 @@ def test_code_contests(tmp_path):
                                                 rows[4]["description"]]
     assert json.loads(metadata[2]["test_cases"])["input_file"] == "input.txt"  # judged on the files it names
     assert json.loads(metadata[0]["test_cases"]) == {"inputs": ["1 2\n", "10 5\n", "-4 4\n", "7 0\n"],
-                                                     "outputs": ["3\n", "15\n", "0\n", "7\n"], "time_limit": 1.5}
+                                                     "outputs": ["3\n", "15\n", "0\n", "7\n"], "time_limit": 1.5,
+                                                     "memory_limit": 256.0}
     assert json.loads(metadata[1]["test_cases"])["inputs"] == ["1 2\n"]  # empty private and generated tests
     assert all(m["source"] == "code-contests" and m["domain"] == "code" for m in metadata)
     assert rejected(stats) == {(1, "verify", "tests_failed"), (5, "validate", "interactive_problem")}

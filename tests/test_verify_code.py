@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
 from kit.core.testcases import stored_test_cases
 from kit.recipes import CodeVerifyConfig
-from kit.sandbox import Limits
+from kit.sandbox import Limits, Sandbox
 from kit.verify.code import (
     CodeVerifier,
     InvalidTestCases,
@@ -20,6 +21,7 @@ from kit.verify.code import (
     sample_limit,
     stated_tolerance,
     values_match,
+    verify_code,
 )
 
 LIMITS = Limits(timeout_s=20, test_timeout_s=2, memory_mb=512)
@@ -771,6 +773,36 @@ def test_a_problems_own_time_limit_replaces_the_test_timeout(verifier):
     for bad in (0, -1, "2 seconds", True):
         with pytest.raises(InvalidTestCases, match="time_limit must be a number of seconds"):
             parse_test_cases({**STDIO, "time_limit": bad})
+
+
+ALLOCATE = "n = int(input())\nblock = bytearray(n << 20)\nprint(n)"  # n MiB, then the number
+
+
+@pytest.mark.parametrize("isolation", ["auto", "rlimits"])
+def test_a_problems_memory_limit_applies_as_its_grader_applies_it(isolation):
+    """open-r1's Codeforces grader runs `python3` under `ulimit -v` of the problem's `memory_limit`: a program may
+    grow to the limit from a fresh interpreter's size. The kit's test process, a fork of the sandbox server, starts
+    larger than that; the difference is not counted (else 32 MB would leave a program nothing), and the recipe's
+    memory_mb stays the bound for every problem."""
+    def tests(mib: int, limit: float | None) -> dict:
+        return {"inputs": [f"{mib}\n"], "outputs": [f"{mib}\n"], **({"memory_limit": limit} if limit else {})}
+
+    cases = [(1, 32, True), (24, 32, False), (40, 64, True), (56, 64, False), (150, 200, True), (210, 200, False),
+             (210, None, True), (210, 1024, True), (500, 1024, False)]  # the last: above memory_mb (384)
+    limits = replace(LIMITS, memory_mb=384, timeout_s=None)
+    with Sandbox(limits, isolation=isolation) as box:
+        results = [verify_code(row(ALLOCATE, tests(mib, limit)), box) for mib, limit, _ in cases]
+    assert [v.passed for v in results] == [ok for *_, ok in cases], [(c, v.detail) for c, v in zip(cases, results, strict=True)]
+    assert results[1].detail["failures"][0]["reason"] == "memory" and results[1].detail["memory_limit_mb"] == 32
+    assert "memory_limit_mb" not in results[6].detail
+    call = {"fn_name": "grow", "inputs": [[8], [40]], "outputs": [8, 40], "memory_limit": 32}
+    grows = "def grow(n):\n    block = bytearray(n << 20)\n    return n"
+    with Sandbox(limits, isolation=isolation) as box:
+        verdict = verify_code(row(grows, call), box)
+    assert verdict.detail["passed_tests"] == 1 and verdict.detail["failures"][0]["test"] == 1
+    for bad in (0, -1, "256 megabytes", True):
+        with pytest.raises(InvalidTestCases, match="memory_limit must be a number of megabytes"):
+            parse_test_cases({**STDIO, "memory_limit": bad})
 
 
 def test_a_prelude_runs_before_stdin_and_call_solutions(verifier):

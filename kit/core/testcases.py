@@ -30,6 +30,9 @@ Stdin/stdout and call-based tests may carry `"time_limit"`, the problem's own li
 judge gave it (open-r1/codeforces's `time_limit`, which the grader open-r1 validated its tests with applies to every
 test): map the column to the kit name `time_limit` (`time_limit_seconds` reads seconds, `"2 seconds"`, `"1500 ms"` and
 CodeContests' `{"seconds": 2, "nanos": 0}`) and it replaces `verify.code.test_timeout_s` for that problem's tests.
+They may carry `"memory_limit"` too, the problem's memory limit in megabytes (open-r1/codeforces's `memory_limit`,
+CodeContests' `memory_limit_bytes`, TACO's `"256 megabytes"`: `memory_limit_mb` reads them), applied as that grader
+applies it (see `kit.verify.code`).
 
 Stdin/stdout tests may name files in place of the standard streams, `"input_file"` and `"output_file"`: the problems
 that ask for them (older Codeforces rounds: "input.txt", "output.txt") are judged that way - the input is in that
@@ -188,7 +191,8 @@ def joined_tests(values: list[Any]) -> dict[str, Any]:
 
 # Columns that complete a row's tests, read only where a recipe maps them (`columns: {checker: ...}`): CodeContests+
 # names its C++ testlib checker `checker`, which is no checker the kit runs.
-TEST_COLUMNS = ("checker", "entry_point", "prelude", "time_limit", "input_file", "output_file", "input_mode")
+TEST_COLUMNS = ("checker", "entry_point", "prelude", "time_limit", "memory_limit", "input_file", "output_file",
+                "input_mode")
 
 # The modules LiveCodeBench's grader (lcb_runner/evaluation/testing_util.py) imports for every solution, in its order:
 # `from M import *` for each (then builtins and typing), `import M` for each, and a recursion limit of 50,000
@@ -265,11 +269,12 @@ def stored_test_cases(value: Any, checker: str | None = None, entry_point: str |
                       prelude: str | list[str] | None = None, time_limit: Any = None, joined: bool = False,
                       rename_function: bool = False, input_file: str | None = None, output_file: str | None = None,
                       input_mode: str | None = None, yes_no_any_case: bool = False,
-                      comparison: str | None = None) -> str | None:
+                      comparison: str | None = None, memory_limit: Any = None) -> str | None:
     """What the kit stores as `test_cases`: the contract's JSON text (see the module docstring), with `checker` (a
     dataset's checker column; None or empty for none), the files a problem reads and writes (`io_files`) and
     `yes_no_any_case` (`Grader`) put into stdin/stdout tests, `time_limit` (a dataset's limit per test,
-    `time_limit_seconds`) and `comparison` (`Grader`) into stdin/stdout and call-based tests, `prelude` (code the
+    `time_limit_seconds`), `memory_limit` (its memory limit, `memory_limit_mb`) and `comparison` (`Grader`) into
+    stdin/stdout and call-based tests, `prelude` (code the
     solution and tests assume run first; a list of lines is joined) and `rename_function` (`Grader`) into any; None
     stays None. `joined`: `value` is the list of several columns' tests, made one set (`joined_tests`); when they do not
     join, what is stored is `{"invalid": why}`, which the verifier refuses with that reason. A `test` that is Python
@@ -310,6 +315,8 @@ def stored_test_cases(value: Any, checker: str | None = None, entry_point: str |
         tests.update(extra)
     if (seconds := time_limit_seconds(time_limit)) is not None and "test_code" not in tests:
         tests["time_limit"] = seconds
+    if (megabytes := memory_limit_mb(memory_limit)) is not None and "test_code" not in tests:
+        tests["memory_limit"] = megabytes
     if comparison and "test_code" not in tests:
         tests["comparison"] = comparison
     if isinstance(value, str) and parsed == tests:  # already the contract's form: kept as written
@@ -356,6 +363,34 @@ def time_limit_seconds(value: Any) -> float | None:
     else:
         seconds = value / 1000 if value > _MAX_SECONDS else float(value)
     return seconds if math.isfinite(seconds) and seconds > 0 else None
+
+
+_SIZE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(b|bytes?|k|kb|kib|kilobytes?|m|mb|mib|megabytes?|g|gb|gib|gigabytes?)?",
+                   re.IGNORECASE)
+_MAX_MEGABYTES = 1 << 16  # a bare number above this is bytes: no judge gives a test 64 GiB
+_UNIT_MB = {"b": 1 / (1 << 20), "k": 1 / 1024, "m": 1.0, "g": 1024.0}
+
+
+def memory_limit_mb(value: Any) -> float | None:
+    """A dataset's memory limit in megabytes (MiB, as judges count them: Codeforces' 256 megabytes are 2^28 bytes): a
+    number (megabytes, open-r1/codeforces's `memory_limit`; one above 65536 is bytes, CodeContests'
+    `memory_limit_bytes`, where a whole number of millions stands for that many megabytes) or a text with its unit (`"256 megabytes"`, `"512 MB"`, `"1 GB"`); None when it gives none
+    (`None`, `""`, `"None"`, zero) or cannot be read."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    number, unit = float(value) if not isinstance(value, str) else 0.0, ""
+    if isinstance(value, str):
+        match = _SIZE.fullmatch(value.strip())
+        if match is None:
+            return None
+        number, unit = float(match.group(1)), (match.group(2) or "").lower()
+    if unit:
+        megabytes = number * _UNIT_MB[unit[0]]
+    elif number > _MAX_MEGABYTES:  # bytes: CodeContests writes Codeforces' "256 megabytes" as 256000000
+        megabytes = number / 1e6 if number % 1_000_000 == 0 else number / (1 << 20)
+    else:
+        megabytes = number
+    return megabytes if math.isfinite(megabytes) and megabytes > 0 else None
 
 
 def pytest_module(test_code: str) -> bool:

@@ -66,6 +66,10 @@ class Limits:
     timeout_s: float | None = 60.0  # wall time of the whole sample; None: kit.verify.code sets it from its tests
     test_timeout_s: float = 6.0  # wall time of one test process
     memory_mb: int = 2048  # address space of one test process
+    # A problem's own memory limit, as a judge's `ulimit -v` on a fresh `python3` applies it: a test process may grow
+    # by as much as a fresh interpreter could under it (the server's own size at its start counts as fresh), and
+    # never beyond memory_mb. None: memory_mb alone.
+    program_memory_mb: float | None = None
     max_output_bytes: int = 4 << 20  # stdout / any written file of one test process
     max_processes: int = 16  # processes of the sandbox uid
     max_open_files: int = 128

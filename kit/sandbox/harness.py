@@ -4,8 +4,9 @@ The harness itself runs in the server process, which never runs untrusted code: 
 sample, ...)` forks a test process that confines itself first (its own session and process group, the
 sample's working folder, a non-root uid that can gain no privilege back, an environment of PATH, LANG, HOME
 and TMPDIR alone, rlimits: processes, open files, no core dumps, then stack and address space (both the
-sample's memory limit), CPU seconds and file size), takes stdin from an anonymous file holding the test's
-input and writes stdout/stderr into capped anonymous files, and only then calls `fn()`. The server waits at
+sample's memory limit, or the problem's over a fresh interpreter's size), CPU seconds and file size), takes
+stdin from an anonymous file holding the test's input and writes stdout/stderr into capped anonymous files,
+and only then calls `fn()`. The server waits at
 most the test's time limit (never past the sample's deadline) and reads what came back from its own
 descriptors of those files, so nothing the code does to the working folder (symlinks, FIFOs, swapped files)
 reaches the server.
@@ -33,6 +34,23 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+
+
+def address_space_kb() -> int | None:
+    """This process's address space (`VmSize` of /proc/self/status) in KiB; None where /proc does not say."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+# The server's size now, when it has loaded only small modules of the standard library (this module's among them): a
+# fresh interpreter's within 2 MB, what a judge's `python3` starts from (a problem's memory limit, `_confine`).
+FRESH_KB = address_space_kb()
 
 # Modules the code under test commonly imports, loaded once here so every forked test process has them
 # warm - and, in the rlimits-only fallback started as root, has them at all: the sandbox uid may not be able
@@ -133,6 +151,10 @@ def _confine(sample: Sample, timeout_s: float) -> None:
     # Counted per uid: only meaningful for a non-root uid (the kernel ignores it for root).
     resource.setrlimit(resource.RLIMIT_NPROC, (limits["max_processes"],) * 2)
     memory = limits["memory_mb"] << 20
+    if limits.get("program_memory_mb"):  # the problem's limit, on what the process may grow to from a fresh interpreter
+        now = address_space_kb()
+        grown = max(now - FRESH_KB, 0) << 10 if now is not None and FRESH_KB is not None else 0
+        memory = min(memory, grown + int(limits["program_memory_mb"] * (1 << 20)))
     # The stack may grow as far as the memory limit, as on judges (Codeforces: stack = memory limit): a recursive
     # solution that raises sys.setrecursionlimit and recurses through C (functools.lru_cache) needs more than 8 MiB.
     hard = resource.getrlimit(resource.RLIMIT_STACK)[1]

@@ -32,8 +32,11 @@ Codeforces grader (`input_mode: file`). A program that reads standard input inst
 
 Stdin/stdout and call-based tests may carry the problem's own `"time_limit"` per test, in seconds (a dataset's time
 limit column mapped to `time_limit`, see `kit.core.testcases`): it replaces `test_timeout_s` of the limits for that
-problem's tests, as open-r1's Codeforces grader applies each problem's limit. A problem's memory limit is not applied:
-the kit's limit is on the address space of a test process forked from the sandbox server, not a fresh interpreter's.
+problem's tests, as open-r1's Codeforces grader applies each problem's limit. They may carry its `"memory_limit"` too,
+in megabytes, applied as that grader applies it (`ulimit -v`: the address space of the `python3` process running the
+program): a test process may grow its address space by as much as a fresh interpreter could under that limit, within
+about 2 MB (a test process forked from the sandbox server starts larger than a fresh interpreter, and that difference
+is not counted), and never beyond `memory_mb`; a program that runs out gets a `MemoryError` and fails its test.
 
 The tests of one sample run one after the other, each in its own confined test process, and fail fast, as a judge stops
 at the first failed test (and open-r1's pass/fail code reward at the first failed batch of tests): they run in rounds of
@@ -126,6 +129,7 @@ class TestSpec:
     checker: str | None = None  # stdio: a checker program (see the module doc) instead of the comparison
     prelude: str | None = None  # code run before the solution (see the module doc); not for a pytest module
     time_limit: float | None = None  # stdio and call: the problem's own limit per test, in seconds
+    memory_limit: float | None = None  # stdio and call: the problem's own memory limit, in megabytes
     input_file: str | None = None  # stdio: the file the program reads its input from (standard input is empty)
     output_file: str | None = None  # stdio: the file the program writes its output to (standard output is ignored)
     rename_function: bool = False  # pytest: the grader renames a reply's one function to the one the tests import
@@ -236,10 +240,7 @@ def parse_test_cases(test_cases: Any, starter_code: str | None = None) -> TestSp
                                    "`columns: {entry_point: ...}`)")
         _check_runs_something(data["test_code"])
         return TestSpec("assert", [], [], test_code=data["test_code"], entry_point=entry, prelude=prelude)
-    time_limit = data.get("time_limit")
-    if time_limit is not None and (isinstance(time_limit, bool) or not isinstance(time_limit, int | float)
-                                   or not 0 < time_limit < math.inf):
-        raise InvalidTestCases(f"test_cases.time_limit must be a number of seconds, got {time_limit!r}")
+    time_limit, memory_limit = _limit(data, "time_limit", "seconds"), _limit(data, "memory_limit", "megabytes")
     inputs, outputs = data.get("inputs"), data.get("outputs")
     if not isinstance(inputs, list) or not isinstance(outputs, list):
         raise InvalidTestCases("test_cases needs lists `inputs` and `outputs` (or `test_code`)")
@@ -255,7 +256,7 @@ def parse_test_cases(test_cases: Any, starter_code: str | None = None) -> TestSp
             raise InvalidTestCases(f"test_cases.fn_name is not a function name: {fn_name!r}")
         use_class = bool(starter_code and SOLUTION_CLASS.search(starter_code))
         return TestSpec("call", inputs, outputs, fn_name=fn_name, use_class=use_class, time_limit=time_limit,
-                        prelude=prelude, comparison=comparison)
+                        memory_limit=memory_limit, prelude=prelude, comparison=comparison)
     inputs, outputs = [joined_lines(x) for x in inputs], [joined_lines(x) for x in outputs]  # APPS/TACO lists
     if not all(isinstance(x, str) for x in inputs + outputs):
         raise InvalidTestCases("stdin/stdout test_cases need string inputs and outputs")
@@ -263,9 +264,17 @@ def parse_test_cases(test_cases: Any, starter_code: str | None = None) -> TestSp
     # `\n`, as the grader open-r1 validated those tests with feeds them: a program that cuts a line's end off is right
     inputs = [x.replace("\r\n", "\n") for x in inputs]
     checker = _source_field(data.get("checker"), "checker", "must be the checker's Python source")
-    return TestSpec("stdio", inputs, outputs, checker=checker, time_limit=time_limit, prelude=prelude,
-                    input_file=_file_name(data, "input_file"), output_file=_file_name(data, "output_file"),
+    return TestSpec("stdio", inputs, outputs, checker=checker, time_limit=time_limit, memory_limit=memory_limit,
+                    prelude=prelude, input_file=_file_name(data, "input_file"), output_file=_file_name(data, "output_file"),
                     yes_no_any_case=yes_no, comparison=comparison)
+
+
+def _limit(data: Mapping[str, Any], field: str, unit: str) -> float | None:
+    """The tests' own `field` (a problem's time or memory limit): a positive number of `unit`, or None."""
+    value = data.get(field)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf):
+        raise InvalidTestCases(f"test_cases.{field} must be a number of {unit}, got {value!r}")
+    return value
 
 
 _FILE_NAME = re.compile(r"\w[\w.-]{0,99}")  # a file of the program's own folder: no path, no hidden file
@@ -604,6 +613,8 @@ def verify_code(row: Mapping[str, Any], sandbox: Sandbox, limits: Limits | None 
     run_limits = limits or sandbox.limits
     if spec.time_limit is not None:  # the problem's own limit per test
         run_limits = replace(run_limits, test_timeout_s=spec.time_limit)
+    if spec.memory_limit is not None:  # the problem's own memory limit, as its grader applies it
+        run_limits = replace(run_limits, program_memory_mb=spec.memory_limit)
     run_limits = replace(run_limits, timeout_s=sample_limit(run_limits, spec.total))
     any_case: bool | str = accepts_any_case(row.get("problem")) or ("yes_no" if spec.yes_no_any_case else False)
     stated = stated_tolerance(row.get("problem"))
@@ -633,6 +644,8 @@ def verify_code(row: Mapping[str, Any], sandbox: Sandbox, limits: Limits | None 
                               "isolation": sandbox.isolation}
     if spec.time_limit is not None:
         detail["time_limit_s"] = spec.time_limit
+    if spec.memory_limit is not None:
+        detail["memory_limit_mb"] = spec.memory_limit
     if files := {key: name for key, name in (("input", spec.input_file), ("output", spec.output_file)) if name}:
         detail["files"] = files
     if renamed is not None:
