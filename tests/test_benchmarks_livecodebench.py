@@ -262,6 +262,34 @@ def test_outputs_compare_as_livecodebenchs_grader_compares_them(sandbox):
     assert verify_code(with_solution(livecodebench_row(floats), as_tuple), sandbox, LIMITS).passed  # a tuple is a list
 
 
+def test_call_results_compare_with_pythons_equality_as_there(sandbox):
+    """LiveCodeBench's grader compares a returned value with the expected one (read from JSON) by Python's `==`, after
+    turning a returned tuple into a list: a list of tuples, a set, a deque or a dict with integer keys never equals
+    what JSON holds, so such a result fails there - and so here, while the kit's own comparison (the judges', as
+    JSON reads values) accepts them; a Counter is a dict and equals one in both."""
+    def functional(output: str) -> dict:
+        return {**FUNCTIONAL_RAW, "private_test_cases": "[]", "public_test_cases": json.dumps(
+            [{"input": "[2, 7, 11, 15]\n9", "output": output, "testtype": "functional"}])}
+
+    def body(result: str) -> str:
+        return ("from collections import Counter, deque, namedtuple\nclass Solution:\n"
+                f"    def twoSum(self, nums, target):\n        return {result}\n")
+
+    cases = [  # expected output, the solution's return, passes LiveCodeBench's comparison
+        ("[[0, 1]]", "[[0, 1]]", True), ("[[0, 1]]", "[(0, 1)]", False), ("[0, 1]", "(0, 1)", True),
+        ("[0, 1]", "namedtuple('P', 'a b')(0, 1)", True), ("[[0, 1]]", "[namedtuple('P', 'a b')(0, 1)]", False),
+        ("[0, 1]", "{0, 1}", False), ("[0, 1]", "deque([0, 1])", False), ('{"1": 2}', "{1: 2}", False),
+        ('{"a": 2}', "Counter({'a': 2})", True), ("true", "1 == 1", True), ("2", "2.0", True),
+    ]
+    for output, result, passed in cases:
+        row = livecodebench_row(functional(output))
+        verdict = verify_code(with_solution(row, body(result)), sandbox, LIMITS)
+        assert verdict.passed is passed, (result, verdict.detail)
+        own = {**row, "test_cases": json.dumps({k: v for k, v in json.loads(row["test_cases"]).items()
+                                               if k != "comparison"})}
+        assert verify_code(with_solution(own, body(result)), sandbox, LIMITS).passed, result  # the judges' rule
+
+
 def test_a_reply_without_the_starters_class_is_called_as_a_function(sandbox):
     """LiveCodeBench's grader calls `Solution().name` only when the solution has `class Solution`, else its top-level
     function (TACO's does the same): a reply that drops the starter's class passes there, and so here, even when an

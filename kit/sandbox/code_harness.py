@@ -7,7 +7,8 @@ sandbox, or sends them to a checker in a request of its own. Payload:
 
     {"mode": "stdio", "code": ..., "inputs": ["1 2\\n", ...], "prelude": optional code run first,
      "input_file": optional "input.txt", "output_file": optional "output.txt"}
-    {"mode": "call", "code": ..., "fn_name": "add", "use_class": false, "inputs": [[1, 2], ...], "prelude": ...}
+    {"mode": "call", "code": ..., "fn_name": "add", "use_class": false, "inputs": [[1, 2], ...], "prelude": ...,
+     "exact_values": optional true (`plain`)}
     {"mode": "assert", "code": ..., "test_code": "def check(candidate): ..." or "assert add(1, 2) == 3",
      "entry_point": "add" or "Solution().add", "prelude": optional code run first}
     {"mode": "pytest", "code": ..., "test_code": "from solution import add\ndef test_add(): ..."}
@@ -104,25 +105,33 @@ def _compares_as(kind: type) -> type | None:
     return None
 
 
-def plain(value, depth: int = 0):
+UNEQUAL = "__kit_unequal__"  # wraps, with `exact`, a value that Python's `==` never finds equal to one read from JSON
+
+
+def plain(value, depth: int = 0, exact: bool = False):
     """`value` made of builtin types only (JSON-ready), or TypeError: objects with a custom `__eq__` never pass. The
-    standard library's containers (`_compares_as`) become the builtin value they compare as."""
+    standard library's containers (`_compares_as`) become the builtin value they compare as. With `exact` (a grader
+    that compares with Python's `==`: LiveCodeBench's), a value that `==` never finds equal to what JSON holds - a
+    tuple, set or deque, a dict with keys that are no strings - is wrapped, `{UNEQUAL: its type, "value": ...}`, so that
+    no expected value equals it (a dict subclass, equal to a dict, is not)."""
     if depth > 100:
         raise TypeError("result nested too deeply")
     kind = type(value)
     if kind in _PLAIN:
         return value
     container = _compares_as(kind)
-    if container in (list, tuple):
-        return [plain(v, depth + 1) for v in value]
-    if container in (set, frozenset):
-        return sorted((plain(v, depth + 1) for v in value), key=repr)
+    if container in (list, tuple, set, frozenset):
+        items = [plain(v, depth + 1, exact) for v in value]
+        items = items if container in (list, tuple) else sorted(items, key=repr)
+        return {UNEQUAL: kind.__name__, "value": items} if exact and kind is not list else items
     if container is dict:
         out = {}
         for key, v in value.items():
             if type(key) not in _PLAIN:
                 raise TypeError(f"result has a dict key of type {type(key).__name__}")
-            out[str(key) if type(key) is not str else key] = plain(v, depth + 1)
+            out[str(key) if type(key) is not str else key] = plain(v, depth + 1, exact)
+        if exact and any(type(key) is not str for key in value):
+            return {UNEQUAL: f"{kind.__name__} with keys that are no strings", "value": out}
         return out
     raise TypeError(f"result is not a plain value (type {kind.__name__})")
 
@@ -287,7 +296,10 @@ def _run_call(payload: dict, sample: base.Sample, args: list) -> dict:
         fn = _callable(_run_solution(payload["code"], namespace), payload["fn_name"], payload.get("use_class", False),
                        given)
         result = fn(*args) if isinstance(args, list) else fn(args)
-        return json.dumps(plain(result)).encode()
+        exact = payload.get("exact_values", False)
+        if exact and isinstance(result, tuple):  # as LiveCodeBench's grader, a tuple returned is a list
+            result = list(result)
+        return json.dumps(plain(result, exact=exact)).encode()
 
     record = base.run_in_test_process(call, sample, exit_ok=False)
     record.pop("stdout", None)

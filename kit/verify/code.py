@@ -440,13 +440,25 @@ def _decimals(line: str) -> list[Decimal] | None:
 
 def livecodebench_values_match(actual: Any, expected: Any) -> bool:
     """LiveCodeBench's grader's call-based comparison (`grade_call_based`): the returned value equals the expected one
-    exactly, as Python compares them (a tuple returned is a list; no tolerance for floats)."""
+    exactly, as Python compares them (a tuple returned is a list; no tolerance for floats). `actual` is the value as
+    the harness reports it with `exact_values` (`kit.sandbox.code_harness.plain`): what Python's `==` would never find
+    equal to a value read from JSON (a set, a tuple inside the value, a deque, a dict with keys that are no strings)
+    comes wrapped, so it is not equal here either."""
     return actual == expected
 
 
-# A grader's own comparison of outputs (`"comparison": NAME` in the tests, `kit.core.testcases.Grader`): stdin/stdout,
-# then call results
-COMPARISONS = {"livecodebench": (livecodebench_lines_match, livecodebench_values_match)}
+@dataclass(frozen=True)
+class Comparison:
+    """A grader's own comparison of outputs: stdin/stdout outputs (`lines`), call results (`values`), and whether the
+    harness reports call results with `exact_values` (types that Python's `==` tells from JSON's kept apart)."""
+
+    lines: Callable[[str, str], bool]
+    values: Callable[[Any, Any], bool]
+    exact_values: bool = False
+
+
+# A grader's own comparison of outputs (`"comparison": NAME` in the tests, `kit.core.testcases.Grader`)
+COMPARISONS = {"livecodebench": Comparison(livecodebench_lines_match, livecodebench_values_match, exact_values=True)}
 
 
 def accepts_any_case(problem: str | None) -> bool:
@@ -525,7 +537,7 @@ def _judge(spec: TestSpec, index: int, record: dict[str, Any] | None, checked: d
     expected = spec.outputs[index]
     own = COMPARISONS.get(spec.comparison or "")
     if spec.mode == "stdio":
-        if (own[0](record.get("output", ""), expected) if own else
+        if (own.lines(record.get("output", ""), expected) if own else
                 outputs_match(record.get("output", ""), expected, any_case, tolerance)):
             return None
         return {"test": index, "reason": "wrong_answer",
@@ -536,7 +548,7 @@ def _judge(spec: TestSpec, index: int, record: dict[str, Any] | None, checked: d
         return {"test": index, "reason": "runtime_error", "detail": "no return value was reported"}
     except ValueError as exc:  # an integer longer than the kit reads
         return {"test": index, "reason": "wrong_answer", "detail": f"the return value cannot be read: {exc}"}
-    if own[1](actual, expected) if own else values_match(actual, expected, tolerance):
+    if own.values(actual, expected) if own else values_match(actual, expected, tolerance):
         return None
     return {"test": index, "reason": "wrong_answer", "detail": f"expected {_short(expected)}, got {_short(actual)}"}
 
@@ -609,7 +621,8 @@ def verify_code(row: Mapping[str, Any], sandbox: Sandbox, limits: Limits | None 
         code, renamed = renamed_function(row.get("solution"), code, spec.needs)
     payload = {"mode": spec.mode, "code": code, "inputs": spec.inputs, "fn_name": spec.fn_name,
                "use_class": spec.use_class, "test_code": spec.test_code, "entry_point": spec.entry_point,
-               "prelude": spec.prelude, "input_file": spec.input_file, "output_file": spec.output_file}
+               "prelude": spec.prelude, "input_file": spec.input_file, "output_file": spec.output_file,
+               "exact_values": spec.comparison is not None and COMPARISONS[spec.comparison].exact_values}
     run_limits = limits or sandbox.limits
     if spec.time_limit is not None:  # the problem's own limit per test
         run_limits = replace(run_limits, test_timeout_s=spec.time_limit)
