@@ -290,6 +290,50 @@ def test_call_results_compare_with_pythons_equality_as_there(sandbox):
         assert verify_code(with_solution(own, body(result)), sandbox, LIMITS).passed, result  # the judges' rule
 
 
+# Stdin programs for the problem of STDIN_RAW, and whether LiveCodeBench's own grader (lcb_runner/evaluation/
+# testing_util.py, run through its check_correctness) passes them: its verdicts, taken program by program. Its runner
+# rewrites the program into a function and runs it under its mocks of stdin, stdout and open, which no judge does.
+READ = "n = int(input())\na = list(map(int, input().split()))\n"
+AS_LIVECODEBENCH_RUNS_THEM = [
+    ("input() and print", READ + "print(sum(a))", True),
+    ("sys.stdin.readline keeps its line end", "import sys\nn = int(sys.stdin.readline()[:-1])\n"
+     "print(sum(map(int, sys.stdin.readline()[:-1].split())))", True),
+    ("stdin from its imports reads the lines", "n = int(stdin.readline())\nprint(sum(map(int, stdin.readline().split())))",
+     True),
+    ("... apart from sys.stdin", "n = int(stdin.readline())\nprint(sum(map(int, input().split())))", False),
+    ("iterating sys.stdin fails", "import sys\nlines = [l for l in sys.stdin]\nprint(sum(map(int, lines[1].split())))",
+     False),
+    ("sys.stdin.buffer.readline gives the first line", "import sys\ninput = sys.stdin.buffer.readline\n"
+     "n = int(input())\nprint(sum(map(int, input().split())))", False),
+    ("sys.stdin.buffer.read", "import sys\nd = sys.stdin.buffer.read().split()\nprint(sum(map(int, d[1:])))", True),
+    ("open(0) is io.open of its own stdin", "d = open(0).read().split()\nprint(sum(map(int, d[1:])))", False),
+    ("a top-level name is no global", "t = 0\ndef add(x):\n    global t\n    t += x\n" + READ
+     + "for v in a:\n    add(v)\nprint(t)", False),
+    ("a last __main__ block runs", "def main():\n    " + READ.replace("\n", "\n    ") + "print(sum(a))\n"
+     "if __name__ == '__main__':\n    main()", True),
+    ("... only written its way and last", "def main():\n    " + READ.replace("\n", "\n    ") + "print(sum(a))\n"
+     "if '__main__' == __name__:\n    main()", False),
+    ("sys.exit(1) after printing", "import sys\n" + READ + "print(sum(a))\nsys.exit(1)", True),
+    ("quit() is None", READ + "print(sum(a))\nquit()", False),
+    ("stdout from its imports is not counted", READ + "stdout.write(str(sum(a)) + '\\n')", False),
+    ("sys.stdout.buffer does not exist", "import sys\n" + READ + "sys.stdout.buffer.write(b'%d\\n' % sum(a))", False),
+    ("class Solution must be at the top", "class Solution:\n    def go(self):\n        n = int(input())\n"
+     "        print(sum(map(int, input().split())))\nSolution().go()", False),
+    ("fileinput reads stdin", "import fileinput\nls = list(fileinput.input())\nprint(sum(map(int, ls[1].split())))",
+     True),
+]
+
+
+@pytest.mark.parametrize(("code", "passes"), [case[1:] for case in AS_LIVECODEBENCH_RUNS_THEM],
+                         ids=[case[0] for case in AS_LIVECODEBENCH_RUNS_THEM])
+def test_stdin_programs_run_as_livecodebenchs_grader_runs_them(sandbox, code, passes):
+    """A stdin program passes or fails on LiveCodeBench as its own grader runs it: the kit's verdicts are that
+    grader's, program by program (see AS_LIVECODEBENCH_RUNS_THEM), so a kit score on it is the official one."""
+    public = {**STDIN_RAW, "private_test_cases": "[]"}
+    verdict = verify_code(with_solution(livecodebench_row(public), code), sandbox, LIMITS)
+    assert verdict.passed is passes, verdict.detail
+
+
 def test_a_reply_without_the_starters_class_is_called_as_a_function(sandbox):
     """LiveCodeBench's grader calls `Solution().name` only when the solution has `class Solution`, else its top-level
     function (TACO's does the same): a reply that drops the starter's class passes there, and so here, even when an
@@ -311,7 +355,7 @@ def test_a_reply_without_the_starters_class_is_called_as_a_function(sandbox):
 def test_solutions_may_use_what_the_graders_imports_give_them(sandbox):
     """LiveCodeBench's grader imports `typing`, `collections`, `math`, `sys` and more for every solution: a solution
     that uses `deque`, `gcd` or `stdin` without importing them passes there, and so here (the tests' prelude)."""
-    stdin = "n = int(stdin.readline())\nprint(reduce(add, map(int, input().split())) + 0 * gcd(n, 1))"
+    stdin = "n = int(stdin.readline())\nprint(reduce(add, map(int, stdin.readline().split())) + 0 * gcd(n, 1))"
     functional = TWO_SUM_RIGHT.replace("from typing import List\n", "").replace("seen = {}", "seen = defaultdict(int)")
     assert "import" not in functional
     for raw, code in ((STDIN_RAW, stdin), (FUNCTIONAL_RAW, functional)):

@@ -775,6 +775,13 @@ def test_a_problems_own_time_limit_replaces_the_test_timeout(verifier):
             parse_test_cases({**STDIO, "time_limit": bad})
 
 
+def test_a_program_sees_no_arguments_as_on_a_judge(verifier):
+    """A judge runs `python main.py` with no argument, so `fileinput.input()` reads standard input; the sandbox
+    server's own arguments (its configuration) never reach the program."""
+    code = "import fileinput, sys\nassert sys.argv[1:] == []\nfor line in fileinput.input():\n    a, b = map(int, line.split())\n    print(a + b)"
+    assert verdicts(verifier, [row(code, STDIO)])[0].passed
+
+
 ALLOCATE = "n = int(input())\nblock = bytearray(n << 20)\nprint(n)"  # n MiB, then the number
 
 

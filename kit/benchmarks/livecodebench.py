@@ -11,9 +11,10 @@ stdin problems (AtCoder, Codeforces) in its stdin/stdout form, functional proble
 Solution`) in its call form (`kit.core.testcases` reads the list; here the row-level checks and the function's name). As
 LiveCodeBench's grader (lcb_runner/evaluation/testing_util.py) puts its imports before every solution, stdin and
 functional alike, the tests carry them as their prelude (`PRELUDE`, its grader's in `kit.core.testcases.GRADERS`): a
-solution may use `List`, `deque` or `gcd` without importing them. Outputs are compared as that grader compares them
-(`COMPARISON`: stdout line by line, numbers as exact decimals, call results exactly; `kit.verify.code.COMPARISONS`), so
-a kit score is the official one. Everything here is pure: the caller downloads the files (`kit.evaluate.data`). `SPECS`
+solution may use `List`, `deque` or `gcd` without importing them. Stdin programs run as that grader runs them (its
+rewriting into `wrapped_function` and its mocks of stdin, stdout and open: `kit.sandbox.code_harness`), and outputs are
+compared as it compares them (`COMPARISON`: stdout line by line, numbers as exact decimals, call results by Python's
+`==`; `kit.verify.code.COMPARISONS`), so a kit score is the official one. Everything here is pure: the caller downloads the files (`kit.evaluate.data`). `SPECS`
 is LiveCodeBench's entry in the kit's benchmarks.
 """
 

@@ -55,8 +55,10 @@ same).
 
 from __future__ import annotations
 
+import ast
 import collections
 import importlib
+import io
 import json
 import os
 import pkgutil
@@ -242,6 +244,8 @@ def _run_stdio(payload: dict, sample: base.Sample, test_input: str) -> dict:
         _run_prelude(payload, namespace, prelude)
         _run_solution(payload["code"], namespace)
 
+    if payload.get("runs_as") == "livecodebench" and not input_file and not output_file:
+        return _printed(lambda: _as_livecodebench(payload, namespace, prelude, test_input), sample)
     if not input_file and not output_file:
         return _printed(program, sample, test_input)
     folder = _folder_with(sample, input_file, test_input)
@@ -268,6 +272,117 @@ def _run_stdio(payload: dict, sample: base.Sample, test_input: str) -> dict:
     record.pop("stdout")  # what it printed does not count
     record["output"] = returned.decode("utf-8", "replace") if record["status"] == "ok" else ""
     return record
+
+
+# LiveCodeBench's grader (lcb_runner/evaluation/testing_util.py) runs a stdin program as no judge does; `runs_as:
+# livecodebench` runs it the same way, so that a kit score on LiveCodeBench is the official one (checked against that
+# grader, program by program):
+# - `clean_if_name`: a last top-level `if __name__ == '__main__':` block is replaced by its body;
+# - `make_function`: the imports stay at the top, every other statement becomes the body of `wrapped_function`, in a
+#   module named `tmp_sol` (a name the program binds at its top level is no global: `global` finds nothing; a module
+#   whose code says `class Solution` must have that class at its top level: the grader makes one);
+# - `call_method`: `sys.stdin` is its `MockStdinWithBuffer` (`readline` as a file's, `read` the whole input,
+#   `readlines` its lines without their ends, `buffer.read` its bytes, `buffer.readline` always the first line;
+#   iterating it fails), `sys.stdout` a StringIO whose `close` fails (what reached it is the output), `open` (of the
+#   builtins module) `unittest.mock.mock_open` of the input, and SystemExit ends the program normally. Its patches of
+#   `sys.stdin.readline`, `readlines` and `read` are made before `sys.stdin` is replaced, so they land on the grader
+#   process's own standard input: the stream its imports bound to `stdin` (`from sys import *`), whose `readline`
+#   then gives the input's lines without their ends, one after the other. That process (a multiprocessing child) reads
+#   /dev/null and its `stdout` is not counted; its `reliability_guard` made `quit` None before the imports ran.
+
+
+def _livecodebench_source(code: str) -> str:
+    """`code` as LiveCodeBench's grader rewrites a stdin program (`clean_if_name`, then `make_function` without its
+    imports, which the tests' prelude gives): as it is where it does not parse."""
+    try:
+        tree = ast.parse(code)
+        last = tree.body[-1]
+        if isinstance(last, ast.If) and ast.unparse(last.test).strip() == "__name__ == '__main__'":
+            code = ast.unparse(tree.body[:-1]) + "\n" + ast.unparse(last.body)
+    except Exception:  # noqa: BLE001 - as the grader: the code as it is
+        pass
+    try:
+        tree = ast.parse(code)
+        imports = [node for node in tree.body if isinstance(node, ast.Import | ast.ImportFrom)]
+        function = ast.FunctionDef(
+            name="wrapped_function", args=ast.arguments(posonlyargs=[], args=[], kwonlyargs=[], kw_defaults=[],
+                                                        defaults=[]),
+            body=[node for node in tree.body if not isinstance(node, ast.Import | ast.ImportFrom)],
+            decorator_list=[], returns=None, lineno=-1, **({"type_params": []} if "type_params" in
+                                                            ast.FunctionDef._fields else {}))
+        return ast.unparse(imports) + "\n" + ast.unparse(function)
+    except Exception:  # noqa: BLE001 - as the grader: the code as it is (it then has no wrapped_function)
+        return code
+
+
+class _LiveCodeBenchStdin:
+    """LiveCodeBench's `MockStdinWithBuffer`."""
+
+    def __init__(self, inputs: str) -> None:
+        self.inputs, self._stringio, self.buffer = inputs, io.StringIO(inputs), _LiveCodeBenchBuffer(inputs)
+
+    def read(self, *args) -> str:
+        return self.inputs
+
+    def readline(self, *args) -> str:
+        return self._stringio.readline(*args)
+
+    def readlines(self, *args) -> list[str]:
+        return self.inputs.split("\n")
+
+    def __getattr__(self, name: str):
+        return getattr(self._stringio, name)
+
+
+class _LiveCodeBenchBuffer:
+    def __init__(self, inputs: str) -> None:
+        self.inputs = inputs.encode("utf-8")
+
+    def read(self, *args) -> bytes:
+        return self.inputs
+
+    def readline(self, *args) -> bytes:
+        return self.inputs.split(b"\n")[0] + b"\n"
+
+
+def _as_livecodebench(payload: dict, namespace: dict, prelude: dict, test_input: str) -> None:
+    """Run a stdin program as LiveCodeBench's grader runs it (see above); print what it printed."""
+    import builtins
+    import unittest.mock  # loaded in the server for such requests (`_load_livecodebench`)
+
+    real_out = sys.stdout
+    own_stdin = io.StringIO()  # the grader process's standard input (/dev/null), patched while the program runs
+    builtins.quit = namespace["__builtins__"]["quit"] = None
+    sys.stdin, sys.stdout = own_stdin, io.StringIO()  # its output is not counted
+    _run_prelude(payload, namespace, prelude)
+    source = _livecodebench_source(payload["code"])
+    namespace["__name__"] = "tmp_sol"
+    exec(base.compiled(source, "<solution>"), namespace)
+    if "class Solution" in source:
+        namespace["Solution"]()
+    function = namespace["wrapped_function"]
+    lines = iter(test_input.split("\n"))
+    own_stdin.readline = lambda *args: next(lines)
+    own_stdin.readlines = lambda *args: test_input.split("\n")
+    own_stdin.read = lambda *args: test_input
+    builtins.open = namespace["__builtins__"]["open"] = unittest.mock.mock_open(read_data=test_input)
+    captured = io.StringIO()
+    captured.close = lambda x: 1  # as the grader's `Capturing`
+    sys.stdin, sys.stdout = _LiveCodeBenchStdin(test_input), captured
+    try:
+        function()
+    except SystemExit:
+        pass
+    finally:
+        sys.stdin, sys.stdout = own_stdin, real_out
+    real_out.write(captured.getvalue())
+
+
+def _load_livecodebench(payload: dict) -> None:
+    """unittest.mock imported in the server (trusted code), once, for a request that runs programs as LiveCodeBench's
+    grader does (`_as_livecodebench` mocks `open` with it), so test processes fork with it loaded."""
+    if payload.get("runs_as") == "livecodebench" and "unittest.mock" not in sys.modules:
+        importlib.import_module("unittest.mock")
 
 
 def _folder_with(sample: base.Sample, input_file: str | None, test_input: str) -> str:
@@ -506,6 +621,7 @@ def _run_check(payload: dict, sample: base.Sample, case: dict) -> dict:
 def main(payload: dict, sample: base.Sample) -> None:
     mode = payload["mode"]
     _load_numpy(payload)
+    _load_livecodebench(payload)
     if mode in ("assert", "pytest"):
         sample.emit({"test": 0, **(_run_assert if mode == "assert" else _run_pytest)(payload, sample)})
         return

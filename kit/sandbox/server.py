@@ -190,6 +190,7 @@ def _wipe(root: str, keep: list[str]) -> None:
 
 def main() -> None:
     config = json.loads(sys.argv[1])
+    del sys.argv[1:]  # test processes see the arguments of a program run with none, as on a judge (fileinput reads stdin)
     request_fd, reply_fd = os.dup(0), os.dup(1)
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)

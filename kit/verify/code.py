@@ -55,8 +55,9 @@ relative error does not exceed 10^{-4}", which the judge's checker applies) or e
 case when the statement accepts answers in any case (`accepts_any_case`: Codeforces' "You can output the answer in any
 case", judged there by a case-insensitive checker; with the `codeforces` grader, `"yes_no_any_case": true` in the tests,
 the words yes and no always, as open-r1's Codeforces grader and testlib's yesno checker compare them). Returned values
-hold integers of up to `MAX_INT_DIGITS` digits (`kit.core.testcases`). A sample passes only when every test passes and
-the harness ran to its end. A problem whose statement says it is interactive (`interactive`) is `interactive_problem`,
+hold integers of up to `MAX_INT_DIGITS` digits (`kit.core.testcases`). A grader with a comparison of its own
+(`COMPARISONS`: LiveCodeBench's) compares outputs its way instead, and may run stdin programs its way too
+(`Comparison.runs_as`). A sample passes only when every test passes and the harness ran to its end. A problem whose statement says it is interactive (`interactive`) is `interactive_problem`,
 and nothing runs: its program would talk with the jury's interactor, which no dataset's tests hold.
 
 A checker (open-r1/codeforces's `generated_checker`: a Python program run as `checker.py INPUT EXPECTED OUTPUT`
@@ -449,16 +450,19 @@ def livecodebench_values_match(actual: Any, expected: Any) -> bool:
 
 @dataclass(frozen=True)
 class Comparison:
-    """A grader's own comparison of outputs: stdin/stdout outputs (`lines`), call results (`values`), and whether the
-    harness reports call results with `exact_values` (types that Python's `==` tells from JSON's kept apart)."""
+    """A grader's own comparison of outputs: stdin/stdout outputs (`lines`), call results (`values`), whether the
+    harness reports call results with `exact_values` (types that Python's `==` tells from JSON's kept apart), and how
+    it runs stdin programs (`runs_as`: `kit.sandbox.code_harness`; None: as a script, as judges run them)."""
 
     lines: Callable[[str, str], bool]
     values: Callable[[Any, Any], bool]
     exact_values: bool = False
+    runs_as: str | None = None
 
 
 # A grader's own comparison of outputs (`"comparison": NAME` in the tests, `kit.core.testcases.Grader`)
-COMPARISONS = {"livecodebench": Comparison(livecodebench_lines_match, livecodebench_values_match, exact_values=True)}
+COMPARISONS = {"livecodebench": Comparison(livecodebench_lines_match, livecodebench_values_match, exact_values=True,
+                                           runs_as="livecodebench")}
 
 
 def accepts_any_case(problem: str | None) -> bool:
@@ -622,7 +626,8 @@ def verify_code(row: Mapping[str, Any], sandbox: Sandbox, limits: Limits | None 
     payload = {"mode": spec.mode, "code": code, "inputs": spec.inputs, "fn_name": spec.fn_name,
                "use_class": spec.use_class, "test_code": spec.test_code, "entry_point": spec.entry_point,
                "prelude": spec.prelude, "input_file": spec.input_file, "output_file": spec.output_file,
-               "exact_values": spec.comparison is not None and COMPARISONS[spec.comparison].exact_values}
+               **({"exact_values": COMPARISONS[spec.comparison].exact_values,
+                   "runs_as": COMPARISONS[spec.comparison].runs_as} if spec.comparison else {})}
     run_limits = limits or sandbox.limits
     if spec.time_limit is not None:  # the problem's own limit per test
         run_limits = replace(run_limits, test_timeout_s=spec.time_limit)
