@@ -266,13 +266,15 @@ def test_call_results_compare_with_pythons_equality_as_there(sandbox):
     """LiveCodeBench's grader compares a returned value with the expected one (read from JSON) by Python's `==`, after
     turning a returned tuple into a list: a list of tuples, a set, a deque or a dict with integer keys never equals
     what JSON holds, so such a result fails there - and so here, while the kit's own comparison (the judges', as
-    JSON reads values) accepts them; a Counter is a dict and equals one in both."""
+    JSON reads values) accepts them; a Counter is a dict and equals one in both, and a numpy integer, a Fraction or a
+    Decimal equals the number Python's `==` finds it equal to."""
     def functional(output: str) -> dict:
         return {**FUNCTIONAL_RAW, "private_test_cases": "[]", "public_test_cases": json.dumps(
             [{"input": "[2, 7, 11, 15]\n9", "output": output, "testtype": "functional"}])}
 
     def body(result: str) -> str:
-        return ("from collections import Counter, deque, namedtuple\nclass Solution:\n"
+        return ("from collections import Counter, deque, namedtuple\nfrom decimal import Decimal\n"
+                "from fractions import Fraction\nimport numpy as np\nclass Solution:\n"
                 f"    def twoSum(self, nums, target):\n        return {result}\n")
 
     cases = [  # expected output, the solution's return, passes LiveCodeBench's comparison
@@ -280,6 +282,10 @@ def test_call_results_compare_with_pythons_equality_as_there(sandbox):
         ("[0, 1]", "namedtuple('P', 'a b')(0, 1)", True), ("[[0, 1]]", "[namedtuple('P', 'a b')(0, 1)]", False),
         ("[0, 1]", "{0, 1}", False), ("[0, 1]", "deque([0, 1])", False), ('{"1": 2}', "{1: 2}", False),
         ('{"a": 2}', "Counter({'a': 2})", True), ("true", "1 == 1", True), ("2", "2.0", True),
+        # numbers of other types are equal to a number when Python's `==` says so
+        ("[0, 1]", "[np.int64(0), np.int64(1)]", True), ("2", "np.int64(2)", True), ("0.5", "Fraction(1, 2)", True),
+        ("0.5", "Decimal('0.5')", True), ("0.1", "Decimal('0.1')", False), ("0.3333333333333333", "Fraction(1, 3)", False),
+        ("[0, 1]", "np.array([0, 1])", False),
     ]
     for output, result, passed in cases:
         row = livecodebench_row(functional(output))
@@ -287,7 +293,8 @@ def test_call_results_compare_with_pythons_equality_as_there(sandbox):
         assert verdict.passed is passed, (result, verdict.detail)
         own = {**row, "test_cases": json.dumps({k: v for k, v in json.loads(row["test_cases"]).items()
                                                if k != "comparison"})}
-        assert verify_code(with_solution(own, body(result)), sandbox, LIMITS).passed, result  # the judges' rule
+        if result != "np.array([0, 1])":  # an array is no value either way
+            assert verify_code(with_solution(own, body(result)), sandbox, LIMITS).passed, result  # the judges' rule
 
 
 # Stdin programs for the problem of STDIN_RAW, and whether LiveCodeBench's own grader (lcb_runner/evaluation/

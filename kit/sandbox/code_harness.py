@@ -57,6 +57,8 @@ from __future__ import annotations
 
 import ast
 import collections
+import decimal
+import fractions
 import importlib
 import io
 import json
@@ -107,12 +109,32 @@ def _compares_as(kind: type) -> type | None:
     return None
 
 
+_NOT_A_NUMBER = object()
+
+
+def _number(value):
+    """The int, float or bool a number of another type equals, as Python's `==` compares them: a numpy scalar (its
+    `item()`), a Fraction or Decimal equal to an int or a float; None for one equal to none (`Fraction(1, 3)`);
+    `_NOT_A_NUMBER` for anything else."""
+    kind = type(value)
+    if kind.__module__ == "numpy" and getattr(value, "ndim", None) == 0 and callable(getattr(value, "item", None)):
+        item = value.item()
+        return item if type(item) in _PLAIN else _NOT_A_NUMBER
+    if kind is not fractions.Fraction and (kind is not decimal.Decimal or not value.is_finite()):
+        return _NOT_A_NUMBER
+    if value == int(value):
+        return int(value)
+    as_float = float(value)
+    return as_float if as_float == value else None
+
+
 UNEQUAL = "__kit_unequal__"  # wraps, with `exact`, a value that Python's `==` never finds equal to one read from JSON
 
 
 def plain(value, depth: int = 0, exact: bool = False):
     """`value` made of builtin types only (JSON-ready), or TypeError: objects with a custom `__eq__` never pass. The
-    standard library's containers (`_compares_as`) become the builtin value they compare as. With `exact` (a grader
+    standard library's containers (`_compares_as`) become the builtin value they compare as, and numbers of other types
+    (numpy scalars, Fraction, Decimal: `_number`) the int or float they equal. With `exact` (a grader
     that compares with Python's `==`: LiveCodeBench's), a value that `==` never finds equal to what JSON holds - a
     tuple, set or deque, a dict with keys that are no strings - is wrapped, `{UNEQUAL: its type, "value": ...}`, so that
     no expected value equals it (a dict subclass, equal to a dict, is not)."""
@@ -121,6 +143,10 @@ def plain(value, depth: int = 0, exact: bool = False):
     kind = type(value)
     if kind in _PLAIN:
         return value
+    if (number := _number(value)) is not _NOT_A_NUMBER:
+        if number is None:  # equal to no int or float
+            return {UNEQUAL: kind.__name__, "value": str(value)} if exact else float(value)
+        return number
     container = _compares_as(kind)
     if container in (list, tuple, set, frozenset):
         items = [plain(v, depth + 1, exact) for v in value]
