@@ -21,7 +21,7 @@ from kit.benchmarks.livecodebench import (
 )
 from kit.core.schema import problem_id
 from kit.sandbox import Limits, Sandbox
-from kit.verify.code import verify_code
+from kit.verify.code import livecodebench_lines_match, verify_code
 
 LIMITS = Limits(timeout_s=20, test_timeout_s=2, memory_mb=512)
 
@@ -368,3 +368,38 @@ def test_solutions_may_use_what_the_graders_imports_give_them(sandbox):
     for raw, code in ((STDIN_RAW, stdin), (FUNCTIONAL_RAW, functional)):
         verdict = verify_code(with_solution(livecodebench_row(raw), code), sandbox, LIMITS)
         assert verdict.passed, verdict.detail
+
+
+# Printed outputs against expected ones, and whether LiveCodeBench's own grader (grade_stdio, run through its
+# check_correctness) accepts them: its verdicts, case by case.
+LIVECODEBENCH_OUTPUTS = [
+    ('6\n', '6\n', True),
+    ('6', '6\n', True),
+    ('6 \n', '6\n', True),
+    ('1 \n2 \n', '1\n2\n', True),
+    ('1 2\n', '1\n2\n', False),
+    ('6.0\n', '6\n', True),
+    ('1e-7\n', '0.0000001\n', True),
+    ('-0\n', '0\n', True),
+    ('yes\n', 'Yes\n', False),
+    ('1\n\n2\n', '1\n2\n', False),
+    ('1\n2\n\n\n', '1\n2\n', True),
+    ('1\r\n2\r\n', '1\n2\n', True),
+    ('1  2\n', '1 2\n', True),
+    ('1\t2\n', '1 2\n', True),
+    ('\n6\n', '6\n', True),
+    ('0.3333333\n', '0.3333333333\n', False),
+    ('+6\n', '6\n', True),
+    ('inf\n', 'Infinity\n', True),
+    ('nan\n', 'nan\n', True),
+    ('0x6\n', '6\n', False),
+    ('1_000\n', '1000\n', True),
+    ('', '', True),
+    ('', '\n', True),
+    ('a 1.0\n', 'a 1\n', False),
+]
+
+
+@pytest.mark.parametrize(("printed", "expected", "accepted"), LIVECODEBENCH_OUTPUTS)
+def test_stdout_compares_as_livecodebenchs_grader_compares_it(printed, expected, accepted):
+    assert livecodebench_lines_match(printed, expected) is accepted
