@@ -251,11 +251,9 @@ def test_the_files_a_problem_asks_for_are_stored_in_its_stdin_tests():
     assert "input_file" not in json.loads(stored_test_cases(call, input_mode="file"))
 
 
-def test_the_codeforces_grader_stores_its_case_rule_in_stdin_tests():
+def test_the_codeforces_grader_stores_its_comparison_in_the_tests():
     stdio = {"inputs": ["4\n"], "outputs": ["YES\n"]}
     values = mapped_test_columns({"time_limit": 2}, {"test_cases": "official_tests", "time_limit": "time_limit"},
                                  "codeforces")
-    assert values == {"time_limit": 2, "yes_no_any_case": True}
-    assert json.loads(stored_test_cases(stdio, **values)) == {**stdio, "time_limit": 2.0, "yes_no_any_case": True}
-    call = [{"input": "[1, 2]", "output": "3", "type": "function_call", "fn_name": "add"}]
-    assert "yes_no_any_case" not in json.loads(stored_test_cases(call, **values))
+    assert values == {"time_limit": 2, "comparison": "codeforces"}
+    assert json.loads(stored_test_cases(stdio, **values)) == {**stdio, "time_limit": 2.0, "comparison": "codeforces"}

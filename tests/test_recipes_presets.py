@@ -295,8 +295,8 @@ def test_codeforces_cots(tmp_path):
     metadata, stats = curate(tmp_path, {"preset": "codeforces-cots", "path": str(data)})
     assert [m["problem"] for m in metadata] == [rows[0]["prompt"], rows[2]["prompt"]]
     # the examples, stored in the contract's form
-    assert json.loads(metadata[0]["test_cases"]) == {**json.loads(SUM_TESTS), "yes_no_any_case": True}
-    assert json.loads(metadata[1]["verification"])["any_case"] == "yes_no"
+    assert json.loads(metadata[0]["test_cases"]) == {**json.loads(SUM_TESTS), "comparison": "codeforces"}
+    assert json.loads(metadata[1]["verification"])["comparison"] == "codeforces"
     assert json.loads(metadata[0]["verification"])["total_tests"] == 2
     assert metadata[0]["domain"] == "code" and metadata[0]["source"] == "codeforces-cots"
     assert len(rejected(stats)) == 1 and next(iter(rejected(stats)))[:2] == (1, "generate")
@@ -351,16 +351,16 @@ def test_codeforces(tmp_path):
                                                 rows[8]["prompt"]]
     assert json.loads(metadata[0]["test_cases"]) == {"inputs": ["5\n", "10\n"], "outputs": ["1 4\n", "1 9\n"],
                                                      "checker": PAIR_CHECKER, "time_limit": 1.0,
-                                                     "memory_limit": 256.0, "yes_no_any_case": True}
+                                                     "memory_limit": 256.0, "comparison": "codeforces"}
     assert json.loads(metadata[1]["test_cases"]) == {**json.loads(SUM_TESTS), "time_limit": 1.0,
-                                                     "memory_limit": 256.0, "yes_no_any_case": True}  # no checker
+                                                     "memory_limit": 256.0, "comparison": "codeforces"}  # no checker
     assert json.loads(metadata[0]["verification"])["checker"] is True
     # each test runs within the problem's own time and memory limits, as open-r1's grader runs it
     assert json.loads(metadata[1]["verification"])["time_limit_s"] == 1.0
     assert json.loads(metadata[1]["verification"])["memory_limit_mb"] == 256.0
     assert json.loads(metadata[3]["test_cases"]) == {**json.loads(SUM_TESTS), "time_limit": 1.0,
                                                      "memory_limit": 256.0, "input_file": "input.txt", "output_file": "output.txt",
-                                                     "yes_no_any_case": True}
+                                                     "comparison": "codeforces"}
     assert json.loads(metadata[3]["verification"])["files"] == {"input": "input.txt", "output": "output.txt"}
     # the file problem's reply that reads standard input fails, as on the judge
     assert rejected(stats) == {(row, "verify", "tests_failed") for row in (1, 3, 4)}

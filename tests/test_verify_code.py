@@ -168,21 +168,27 @@ def test_values_match_rules():
     assert values_match(10**400, 10**400) and not values_match(10**400, 10**400 + 1)
 
 
-def test_the_codeforces_grader_compares_yes_and_no_up_to_case(verifier):
-    """open-r1's Codeforces grader (`grader: codeforces`, stored as `"yes_no_any_case": true`) upper-cases the words
-    yes and no before it compares outputs, whatever the statement says, as testlib's yesno checker does; other words
-    keep their case, and a statement that accepts any case still makes every letter's case free."""
-    tests = {"inputs": ["4\n", "7\n"], "outputs": ["YES\n", "NO\n"], "yes_no_any_case": True}
-    words = {"inputs": ["4\n", "7\n"], "outputs": ["EVEN\n", "ODD\n"], "yes_no_any_case": True}
+def test_the_codeforces_grader_compares_as_open_r1s_grader(verifier):
+    """open-r1's Codeforces grader (`grader: codeforces`, stored as `"comparison": "codeforces"`; tests curated before
+    it say `"yes_no_any_case": true`) upper-cases the words yes and no, as testlib's yesno checker does, and compares
+    the tokens as text, as testlib's wcmp does: other words keep their case whatever the statement says, and a number
+    is its text (`3.0` is not `3`, and no stated tolerance applies): problems that accept other answers ship a checker."""
+    tests = {"inputs": ["4\n", "7\n"], "outputs": ["YES\n", "NO\n"], "comparison": "codeforces"}
+    legacy = {**tests, "comparison": None, "yes_no_any_case": True}
+    words = {"inputs": ["4\n", "7\n"], "outputs": ["EVEN\n", "ODD\n"], "comparison": "codeforces"}
+    halves = {"inputs": ["1\n"], "outputs": ["0.5000000\n"], "comparison": "codeforces"}
     parity = "print('{}' if int(input()) % 2 == 0 else '{}')"
     rows = [{**row(parity.format("Yes", "no"), tests), "problem": "Is n even? Print YES or NO."},
-            {**row(parity.format("Yes", "no"), {**tests, "yes_no_any_case": False}), "problem": "Print YES or NO."},
-            {**row(parity.format("even", "odd"), words), "problem": "Print EVEN or ODD."},
-            {**row(parity.format("even", "odd"), words), "problem": "Print EVEN or ODD, in any case (upper or lower)."}]
-    yes_no, exact, word, any_case = verdicts(verifier, rows)
-    assert (yes_no.passed, yes_no.detail["any_case"]) == (True, "yes_no")
-    assert (exact.passed, word.passed, any_case.passed) == (False, False, True)
-    assert any_case.detail["any_case"] is True
+            {**row(parity.format("Yes", "no"), legacy), "problem": "Is n even? Print YES or NO."},
+            {**row(parity.format("Yes", "no"), {**tests, "comparison": None}), "problem": "Print YES or NO."},
+            {**row(parity.format("even", "odd"), words), "problem": "Print EVEN or ODD, in any case (upper or lower)."},
+            {**row("input()\nprint(0.5)", halves), "problem": "Print 1/2. An absolute error of 10^{-6} is allowed."},
+            {**row("input()\nprint('0.5000000')", halves), "problem": "Print 1/2."}]
+    yes_no, old, exact, word, close, same = verdicts(verifier, rows)
+    assert (yes_no.passed, yes_no.detail["comparison"]) == (True, "codeforces")
+    assert (old.passed, old.detail["comparison"]) == (True, "codeforces")
+    assert (exact.passed, word.passed, close.passed, same.passed) == (False, False, False, True)
+    assert "any_case" not in word.detail and "tolerance" not in close.detail
     with pytest.raises(InvalidTestCases, match="yes_no_any_case must be true or false"):
         parse_test_cases({**STDIO, "yes_no_any_case": "yes"})
 

@@ -206,15 +206,13 @@ class Grader:
     (`grader: NAME`), so that a reply it passed passes here: `prelude`, the code it puts before every solution (a right
     solution that leans on it - `deque`, `gcd`, `lru_cache`, `np` used without an import - passes there; it runs
     before a `prelude` column's own code); `renames_function`, whether it renames a reply's one function to the one
-    the tests call (stored in the tests as `"rename_function": true`, applied by `kit.verify.code`); `yes_no_any_case`,
-    whether it compares the words yes and no in stdin/stdout outputs up to letter case, whatever the statement says
-    (stored as `"yes_no_any_case": true`); `comparison`, the name of its own way of comparing outputs with the expected
-    ones where it is not the judges' (stored as `"comparison": NAME` in stdin/stdout and call-based tests:
-    `livecodebench`, see `kit.verify.code`)."""
+    the tests call (stored in the tests as `"rename_function": true`, applied by `kit.verify.code`); `comparison`, the
+    name of its own way of comparing outputs with the expected ones where it is not the judges' (stored as
+    `"comparison": NAME` in stdin/stdout and call-based tests: `codeforces`, `livecodebench`, see
+    `kit.verify.code.COMPARISONS`)."""
 
     prelude: str = ""
     renames_function: bool = False
-    yes_no_any_case: bool = False
     comparison: str | None = None
 
 
@@ -228,9 +226,9 @@ GRADERS = {
                    "Tuple\nimport numpy as np\nimport random\nimport heapq\nfrom heapq import *\nstdin = sys.stdin\n"
                    "stdout = sys.stdout\n"),
     # open-r1's Codeforces grader (the `codeforces` package of guipenedo/piston, run by open-r1's cf_code_reward)
-    # upper-cases the words yes and no in both outputs before it compares them, as testlib's yesno checker, which
-    # Codeforces judges YES/NO problems with, compares them.
-    "codeforces": Grader(yes_no_any_case=True),
+    # compares outputs as testlib's wcmp does, tokens as text, after upper-casing the words yes and no in both (as
+    # testlib's yesno checker, which Codeforces judges YES/NO problems with, compares them)
+    "codeforces": Grader(comparison="codeforces"),
     # KodCode's pipeline (step3.3.3_gen_unit_tests_sft.py, which graded R1's replies in KodCode-V1-SFT-R1) renames
     # the one function of a reply's first python block to the function its tests call.
     "kodcode": Grader(renames_function=True),
@@ -247,7 +245,7 @@ ENTRY_POINT = re.compile(r"(?P<name>[^\W\d]\w*)(?:\(\)\.(?P<method>[^\W\d]\w*))?
 def mapped_test_columns(row: Mapping[str, Any], columns: Mapping[str, str | list[str]],
                         grader: str | None = None) -> dict[str, Any]:
     """The `TEST_COLUMNS` a recipe maps, with the row's values; what the named grader (`GRADERS`) does: its prelude
-    before the row's own, its renaming, its case rule for yes and no; and whether `test_cases` is the list of several
+    before the row's own, its renaming, its comparison; and whether `test_cases` is the list of several
     columns' tests (`joined`): the keyword arguments of `stored_test_cases`."""
     values: dict[str, Any] = {name: row.get(name) for name in TEST_COLUMNS if name in columns}
     if isinstance(columns.get("test_cases"), list):
@@ -258,8 +256,6 @@ def mapped_test_columns(row: Mapping[str, Any], columns: Mapping[str, str | list
         values["prelude"] = conventions.prelude + (own if isinstance(own, str) else "")
     if conventions.renames_function:
         values["rename_function"] = True
-    if conventions.yes_no_any_case:
-        values["yes_no_any_case"] = True
     if conventions.comparison:
         values["comparison"] = conventions.comparison
     return values
@@ -268,13 +264,12 @@ def mapped_test_columns(row: Mapping[str, Any], columns: Mapping[str, str | list
 def stored_test_cases(value: Any, checker: str | None = None, entry_point: str | None = None,
                       prelude: str | list[str] | None = None, time_limit: Any = None, joined: bool = False,
                       rename_function: bool = False, input_file: str | None = None, output_file: str | None = None,
-                      input_mode: str | None = None, yes_no_any_case: bool = False,
-                      comparison: str | None = None, memory_limit: Any = None) -> str | None:
+                      input_mode: str | None = None, comparison: str | None = None,
+                      memory_limit: Any = None) -> str | None:
     """What the kit stores as `test_cases`: the contract's JSON text (see the module docstring), with `checker` (a
-    dataset's checker column; None or empty for none), the files a problem reads and writes (`io_files`) and
-    `yes_no_any_case` (`Grader`) put into stdin/stdout tests, `time_limit` (a dataset's limit per test,
-    `time_limit_seconds`), `memory_limit` (its memory limit, `memory_limit_mb`) and `comparison` (`Grader`) into
-    stdin/stdout and call-based tests, `prelude` (code the
+    dataset's checker column; None or empty for none) and the files a problem reads and writes (`io_files`) put into
+    stdin/stdout tests, `time_limit` (a dataset's limit per test, `time_limit_seconds`), `memory_limit` (its memory
+    limit, `memory_limit_mb`) and `comparison` (`Grader`) into stdin/stdout and call-based tests, `prelude` (code the
     solution and tests assume run first; a list of lines is joined) and `rename_function` (`Grader`) into any; None
     stays None. `joined`: `value` is the list of several columns' tests, made one set (`joined_tests`); when they do not
     join, what is stored is `{"invalid": why}`, which the verifier refuses with that reason. A `test` that is Python
@@ -309,8 +304,6 @@ def stored_test_cases(value: Any, checker: str | None = None, entry_point: str |
         if checker:
             tests["checker"] = checker
         tests.update(io_files(input_file, output_file, input_mode))
-        if yes_no_any_case:
-            tests["yes_no_any_case"] = True
     if extra:
         tests.update(extra)
     if (seconds := time_limit_seconds(time_limit)) is not None and "test_code" not in tests:

@@ -106,7 +106,8 @@ GRADER_HELP = ("The dataset's own grader, whose ways with the tests the kit foll
                "using `deque`, `gcd` or `np` unimported passes, as there), `livecodebench` (its imports, and outputs "
                "compared its way: stdout line by line, numbers as exact decimals, call results exactly), `kodcode` "
                "(a reply's one function renamed to the one the tests call, as KodCode's pipeline graded R1), "
-               "`codeforces` (open-r1's: yes and no compared up to letter case, as testlib's yesno checker does).")
+               "`codeforces` (open-r1's: tokens compared as text, as testlib's wcmp does, the words yes and no in any "
+               "case, as its yesno checker does).")
 GraderName = Annotated[str, AfterValidator(_grader)]
 
 

@@ -6,7 +6,8 @@ Expected outputs never enter a request that runs a solution: `kit/verify/code.py
 sandbox, or sends them to a checker in a request of its own. Payload:
 
     {"mode": "stdio", "code": ..., "inputs": ["1 2\\n", ...], "prelude": optional code run first,
-     "input_file": optional "input.txt", "output_file": optional "output.txt"}
+     "input_file": optional "input.txt", "output_file": optional "output.txt",
+     "runs_as": optional "livecodebench" (its grader's way of running a program: `_as_livecodebench`)}
     {"mode": "call", "code": ..., "fn_name": "add", "use_class": false, "inputs": [[1, 2], ...], "prelude": ...,
      "exact_values": optional true (`plain`)}
     {"mode": "assert", "code": ..., "test_code": "def check(candidate): ..." or "assert add(1, 2) == 3",

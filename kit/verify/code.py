@@ -47,18 +47,20 @@ passed (`passed_tests`, of `total_tests`); the rounds share the sample's time li
 sets one, else LiveCodeBench's grader's rule, the test time limit plus 1 s for each test, plus 5 s (`sample_limit`:
 judges set no limit beyond each test's own, and a right program on a problem with hundreds of tests needs more than any
 fixed one). Only the inputs enter the sandbox; outputs are compared here: token by token, whitespace and line breaks
-between tokens ignored (as Codeforces' default checker,
-testlib's wcmp, and the grader open-r1 validated its Codeforces tests with compare them: `1 2` on one line is `1\\n2`),
+between tokens ignored (as Codeforces' default checker, testlib's wcmp, and the grader open-r1 validated its
+Codeforces tests with compare them: `1 2` on one line is `1\\n2`),
 integers equal exactly and other numbers within the error the statement states (`stated_tolerance`: "absolute or
 relative error does not exceed 10^{-4}", which the judge's checker applies) or else 1e-6, relative or absolute
 (call-based return values too; a number beyond a float's range is within no tolerance of another), and letters up to
 case when the statement accepts answers in any case (`accepts_any_case`: Codeforces' "You can output the answer in any
-case", judged there by a case-insensitive checker; with the `codeforces` grader, `"yes_no_any_case": true` in the tests,
-the words yes and no always, as open-r1's Codeforces grader and testlib's yesno checker compare them). Returned values
-hold integers of up to `MAX_INT_DIGITS` digits (`kit.core.testcases`). A grader with a comparison of its own
-(`COMPARISONS`: LiveCodeBench's) compares outputs its way instead, and may run stdin programs its way too
-(`Comparison.runs_as`). A sample passes only when every test passes and the harness ran to its end. A problem whose statement says it is interactive (`interactive`) is `interactive_problem`,
-and nothing runs: its program would talk with the jury's interactor, which no dataset's tests hold.
+case", judged there by a case-insensitive checker). Returned values hold integers of up to `MAX_INT_DIGITS` digits
+(`kit.core.testcases`). A grader with a comparison of its own (`COMPARISONS`, stored as `"comparison": NAME`) compares
+outputs its way instead, and may run stdin programs its way too (`Comparison.runs_as`): open-r1's Codeforces grader
+(`codeforces`: tokens as text, the words yes and no in any case, as testlib's wcmp and yesno checkers; tests curated
+before it say `"yes_no_any_case": true`) and LiveCodeBench's (`livecodebench`). A sample passes only when every test
+passes and the harness ran to its end. A problem whose statement says it is interactive (`interactive`) is
+`interactive_problem`, and nothing runs: its program would talk with the jury's interactor, which no dataset's tests
+hold.
 
 A checker (open-r1/codeforces's `generated_checker`: a Python program run as `checker.py INPUT EXPECTED OUTPUT`
 that prints `1`, or `100`, to accept) replaces that comparison. It runs in the sandbox too, in a second request
@@ -134,7 +136,6 @@ class TestSpec:
     input_file: str | None = None  # stdio: the file the program reads its input from (standard input is empty)
     output_file: str | None = None  # stdio: the file the program writes its output to (standard output is ignored)
     rename_function: bool = False  # pytest: the grader renames a reply's one function to the one the tests import
-    yes_no_any_case: bool = False  # stdio: the grader compares the words yes and no up to letter case
     comparison: str | None = None  # stdio and call: a grader's own comparison (`COMPARISONS`) instead of the judges'
 
     @property
@@ -224,7 +225,8 @@ def parse_test_cases(test_cases: Any, starter_code: str | None = None) -> TestSp
     for field, flag in (("rename_function", rename), ("yes_no_any_case", yes_no)):
         if not isinstance(flag, bool):
             raise InvalidTestCases(f"test_cases.{field} must be true or false, got {flag!r}")
-    comparison = data.get("comparison")
+    # `"yes_no_any_case": true` is how tests curated before the `codeforces` comparison said the same
+    comparison = data.get("comparison") or ("codeforces" if yes_no else None)
     if comparison is not None and comparison not in COMPARISONS:
         raise InvalidTestCases(f"test_cases.comparison must be one of {', '.join(COMPARISONS)}, got {comparison!r}")
     if "test_code" in data:
@@ -267,7 +269,7 @@ def parse_test_cases(test_cases: Any, starter_code: str | None = None) -> TestSp
     checker = _source_field(data.get("checker"), "checker", "must be the checker's Python source")
     return TestSpec("stdio", inputs, outputs, checker=checker, time_limit=time_limit, memory_limit=memory_limit,
                     prelude=prelude, input_file=_file_name(data, "input_file"), output_file=_file_name(data, "output_file"),
-                    yes_no_any_case=yes_no, comparison=comparison)
+                    comparison=comparison)
 
 
 def _limit(data: Mapping[str, Any], field: str, unit: str) -> float | None:
@@ -356,15 +358,11 @@ def _integer_text(token: str) -> str | None:
     return digits if digits == "0" or not token.startswith("-") else "-" + digits
 
 
-_YES_NO = ("yes", "no")
-
-
-def _tokens_equal(a: str, b: str, any_case: bool | str = False, tolerance: float = _TOLERANCE) -> bool:
-    """Two output tokens: the same text (or, `any_case`, the same up to letter case; `"yes_no"`, the words yes and
-    no up to letter case), the same integer (exactly: within 1e-6 relative, 1000000000 would pass for 1000000001), or
-    numbers within `tolerance` (absolute or relative) when either one is not an integer (`0.5` and `0.500000`, `3`
-    and `3.0`)."""
-    if a == b or (any_case and a.casefold() == b.casefold() and (any_case is True or a.casefold() in _YES_NO)):
+def _tokens_equal(a: str, b: str, any_case: bool = False, tolerance: float = _TOLERANCE) -> bool:
+    """Two output tokens: the same text (or, `any_case`, the same up to letter case), the same integer (exactly: within
+    1e-6 relative, 1000000000 would pass for 1000000001), or numbers within `tolerance` (absolute or relative) when
+    either one is not an integer (`0.5` and `0.500000`, `3` and `3.0`)."""
+    if a == b or (any_case and a.casefold() == b.casefold()):
         return True
     i, j = _integer_text(a), _integer_text(b)
     if i is not None and j is not None:
@@ -374,11 +372,11 @@ def _tokens_equal(a: str, b: str, any_case: bool | str = False, tolerance: float
             and math.isclose(x, y, rel_tol=tolerance, abs_tol=tolerance))
 
 
-def outputs_match(actual: str, expected: str, any_case: bool | str = False, tolerance: float = _TOLERANCE) -> bool:
+def outputs_match(actual: str, expected: str, any_case: bool = False, tolerance: float = _TOLERANCE) -> bool:
     """stdin/stdout comparison: the same tokens (`_tokens_equal`) in the same order, however whitespace and line
     breaks separate them (testlib's wcmp, Codeforces' default checker); with `any_case` (the statement accepts its
-    answers in any letter case, `accepts_any_case`) `Yes` matches `YES`, with `"yes_no"` (the `codeforces` grader)
-    only the words yes and no do; numbers within `tolerance` (the statement's own, `stated_tolerance`, else 1e-6)."""
+    answers in any letter case, `accepts_any_case`) `Yes` matches `YES`; numbers within `tolerance` (the statement's
+    own, `stated_tolerance`, else 1e-6)."""
     got, want = actual.split(), expected.split()
     return len(got) == len(want) and all(_tokens_equal(x, y, any_case, tolerance)
                                          for x, y in zip(got, want, strict=True))
@@ -448,6 +446,19 @@ def livecodebench_values_match(actual: Any, expected: Any) -> bool:
     return actual == expected
 
 
+_YES_NO_WORD = re.compile(r"\b(yes|no)\b", re.IGNORECASE | re.ASCII)
+
+
+def codeforces_outputs_match(actual: str, expected: str) -> bool:
+    """open-r1's Codeforces grader's comparison (the `codeforces` package of guipenedo/piston, its `run` script, for a
+    problem without a checker): both outputs with the whole words yes and no upper-cased, then the same tokens in the
+    same order however whitespace separates them - tokens compared as text, as Codeforces' default checker (testlib's
+    wcmp) compares them: no tolerance for numbers (`3.0` is not `3`) and no other letter case (problems that accept
+    other answers ship a checker)."""
+    return _YES_NO_WORD.sub(lambda m: m.group(1).upper(), actual).split() == \
+        _YES_NO_WORD.sub(lambda m: m.group(1).upper(), expected).split()
+
+
 @dataclass(frozen=True)
 class Comparison:
     """A grader's own comparison of outputs: stdin/stdout outputs (`lines`), call results (`values`), whether the
@@ -455,14 +466,17 @@ class Comparison:
     it runs stdin programs (`runs_as`: `kit.sandbox.code_harness`; None: as a script, as judges run them)."""
 
     lines: Callable[[str, str], bool]
-    values: Callable[[Any, Any], bool]
+    values: Callable[[Any, Any], bool] | None = None  # None: as the judges' rule compares them (`values_match`)
     exact_values: bool = False
     runs_as: str | None = None
 
 
 # A grader's own comparison of outputs (`"comparison": NAME` in the tests, `kit.core.testcases.Grader`)
-COMPARISONS = {"livecodebench": Comparison(livecodebench_lines_match, livecodebench_values_match, exact_values=True,
-                                           runs_as="livecodebench")}
+COMPARISONS = {
+    "codeforces": Comparison(codeforces_outputs_match),  # stdin/stdout problems only
+    "livecodebench": Comparison(livecodebench_lines_match, livecodebench_values_match, exact_values=True,
+                                runs_as="livecodebench"),
+}
 
 
 def accepts_any_case(problem: str | None) -> bool:
@@ -523,10 +537,10 @@ def _short(text: Any, n: int = 200) -> str:
 
 
 def _judge(spec: TestSpec, index: int, record: dict[str, Any] | None, checked: dict[str, Any] | None = None,
-           any_case: bool | str = False, tolerance: float = _TOLERANCE) -> dict[str, Any] | None:
+           any_case: bool = False, tolerance: float = _TOLERANCE) -> dict[str, Any] | None:
     """None if the test passed, else a failure {test, reason, detail}; `checked`: the checker's record of the
-    test (tests with a checker); `any_case`: stdin/stdout outputs compare up to letter case (`"yes_no"`: the words
-    yes and no only); `tolerance`: the error real-valued outputs may have. Tests that name a grader's own comparison
+    test (tests with a checker); `any_case`: stdin/stdout outputs compare up to letter case; `tolerance`: the error
+    real-valued outputs may have. Tests that name a grader's own comparison
     (`COMPARISONS`) are compared its way."""
     if record is None:
         return {"test": index, "reason": "not_run", "detail": "the sample ended before this test ran"}
@@ -552,7 +566,7 @@ def _judge(spec: TestSpec, index: int, record: dict[str, Any] | None, checked: d
         return {"test": index, "reason": "runtime_error", "detail": "no return value was reported"}
     except ValueError as exc:  # an integer longer than the kit reads
         return {"test": index, "reason": "wrong_answer", "detail": f"the return value cannot be read: {exc}"}
-    if own.values(actual, expected) if own else values_match(actual, expected, tolerance):
+    if own.values(actual, expected) if own and own.values else values_match(actual, expected, tolerance):
         return None
     return {"test": index, "reason": "wrong_answer", "detail": f"expected {_short(expected)}, got {_short(actual)}"}
 
@@ -634,7 +648,7 @@ def verify_code(row: Mapping[str, Any], sandbox: Sandbox, limits: Limits | None 
     if spec.memory_limit is not None:  # the problem's own memory limit, as its grader applies it
         run_limits = replace(run_limits, program_memory_mb=spec.memory_limit)
     run_limits = replace(run_limits, timeout_s=sample_limit(run_limits, spec.total))
-    any_case: bool | str = accepts_any_case(row.get("problem")) or ("yes_no" if spec.yes_no_any_case else False)
+    any_case = accepts_any_case(row.get("problem"))
     stated = stated_tolerance(row.get("problem"))
     if spec.comparison is not None:  # the grader's own comparison applies neither
         any_case, stated = False, None
