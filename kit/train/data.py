@@ -43,6 +43,7 @@ from kit.recipes.train import DataConfig, DatasetEntry
 # What a GRPO reward reads of a problem row besides its prompt (None where the dataset has no such column).
 REWARD_COLUMNS = ("problem_id", "problem", "domain", "ground_truth_answer", "ground_truth_solution", "test_cases",
                   "starter_code", "verifier")
+UNDECIDABLE = ("undecidable", "undecidable_detail")  # why no answer can pass a problem (`_problems`, `_decidable`)
 
 
 def load_mixture(data: DataConfig, log: Log = print, prompt: Format | None = None,
@@ -75,7 +76,7 @@ def load_mixture(data: DataConfig, log: Log = print, prompt: Format | None = Non
                               f"it has {', '.join(dataset.column_names)}")
         left_out: dict[str, int] = {}
         if entry.column == "problem":
-            dataset = _problems(dataset, entry, prompt)
+            dataset = _problems(dataset, entry, prompt, decidable)
             if decidable:
                 dataset, left_out = _decidable(dataset, entry, log)
         elif entry.column == "messages":
@@ -217,10 +218,19 @@ def _turn_text(turn: dict[str, Any]) -> str:
     return turn["content"] or ""
 
 
-def _problems(dataset: Any, entry: DatasetEntry, prompt: Format | None) -> Any:
-    """Problem rows as GRPO reads them: the prompt's chat turns and every reward column."""
+def _problems(dataset: Any, entry: DatasetEntry, prompt: Format | None, decidable: bool = False) -> Any:
+    """Problem rows as GRPO reads them: the prompt's chat turns and every reward column; with `decidable`, also why no
+    answer can pass the problem (`UNDECIDABLE`: reason and detail, None where one can), for `_decidable`."""
     if prompt is None:
         raise RecipeError(f"data.mixture: {entry.path}: problems need the recipe's prompt format")
+    from kit.verify.registry import UnknownVerifier, stored_route, undecidable
+
+    def why(values: dict[str, Any]) -> dict[str, Any]:
+        try:
+            reason = undecidable(*stored_route({k: v for k, v in values.items() if v is not None}))
+        except UnknownVerifier as exc:
+            reason = ("unknown_verifier", str(exc))
+        return dict(zip(UNDECIDABLE, reason or (None, None), strict=True))
 
     def convert(row: dict[str, Any]) -> dict[str, Any]:
         problem, system = row["problem"], row.get("system_prompt")
@@ -238,39 +248,33 @@ def _problems(dataset: Any, entry: DatasetEntry, prompt: Format | None) -> Any:
         values["test_cases"] = stored_test_cases(row.get("test_cases"),
                                                 **mapped_test_columns(row, entry.columns, entry.grader))
         values["problem_id"] = values["problem_id"] or problem_id(problem)
-        return {"prompt": prompt_messages(row, prompt, system), **values}
+        return {"prompt": prompt_messages(row, prompt, system), **values, **(why(values) if decidable else {})}
 
     from datasets import Features, List, Value
 
     features = Features({"prompt": List({"role": Value("string"), "content": Value("string")}),
-                         **{name: Value("string") for name in REWARD_COLUMNS}})
+                         **{name: Value("string") for name in REWARD_COLUMNS + (UNDECIDABLE if decidable else ())}})
     return dataset.map(convert, remove_columns=dataset.column_names, features=features,
                        desc=f"prompts of {entry.path}")
 
 
 def _decidable(dataset: Any, entry: DatasetEntry, log: Log) -> tuple[Any, dict[str, int]]:
-    """The problems of `dataset` a verifier can decide, routed as the accuracy reward routes them, and how many were
-    left out by reason; a RecipeError when none is left (its columns are likely not mapped)."""
+    """The problems of `dataset` a verifier can decide, routed as the accuracy reward routes them (`_problems` said
+    why for the others), and how many were left out by reason; a RecipeError when none is left (its columns are likely
+    not mapped)."""
     from collections import Counter
 
-    from kit.verify.registry import UnknownVerifier, stored_route, undecidable
-
-    reasons: list[tuple[str, str] | None] = []
-    for row in dataset.select_columns(list(REWARD_COLUMNS)):
-        try:
-            reasons.append(undecidable(*stored_route(row)))
-        except UnknownVerifier as exc:
-            reasons.append(("unknown_verifier", str(exc)))
-    counts = Counter(reason[0] for reason in reasons if reason is not None)
+    reasons = dataset[UNDECIDABLE[0]]
+    counts = Counter(reason for reason in reasons if reason is not None)
     if not counts:
         return dataset, {}
-    first = next(reason for reason in reasons if reason is not None)
+    first = dataset[next(i for i, reason in enumerate(reasons) if reason is not None)][UNDECIDABLE[1]]
     what = ", ".join(f"{reason} {n}" for reason, n in counts.most_common())
     if counts.total() == len(dataset):
         raise RecipeError(f"data.mixture: {entry.path}: no problem a verifier can decide ({what}; the first: "
-                          f"{first[1]}); map the gold answer or tests with `columns:`, or set `domain:`")
+                          f"{first}); map the gold answer or tests with `columns:`, or set `domain:`")
     log(f"data: {entry.path}: left out {counts.total()} of {len(dataset)} problems no answer can pass ({what}; "
-        f"the first: {first[1]})")
+        f"the first: {first})")
     return dataset.select([i for i, reason in enumerate(reasons) if reason is None]), dict(counts.most_common())
 
 
