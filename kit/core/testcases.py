@@ -367,16 +367,18 @@ _UNIT_MB = {"b": 1 / (1 << 20), "k": 1 / 1024, "m": 1.0, "g": 1024.0}
 def memory_limit_mb(value: Any) -> float | None:
     """A dataset's memory limit in megabytes (MiB, as judges count them: Codeforces' 256 megabytes are 2^28 bytes): a
     number (megabytes, open-r1/codeforces's `memory_limit`; one above 65536 is bytes, CodeContests'
-    `memory_limit_bytes`, where a whole number of millions stands for that many megabytes) or a text with its unit (`"256 megabytes"`, `"512 MB"`, `"1 GB"`); None when it gives none
-    (`None`, `""`, `"None"`, zero) or cannot be read."""
+    `memory_limit_bytes`, where a whole number of millions stands for that many megabytes) or a text with its unit
+    (`"256 megabytes"`, `"512 MB"`, `"1 GB"`); None when it gives none (`None`, `""`, `"None"`, zero) or cannot be
+    read."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         return None
-    number, unit = float(value) if not isinstance(value, str) else 0.0, ""
     if isinstance(value, str):
         match = _SIZE.fullmatch(value.strip())
         if match is None:
             return None
         number, unit = float(match.group(1)), (match.group(2) or "").lower()
+    else:
+        number, unit = float(value), ""
     if unit:
         megabytes = number * _UNIT_MB[unit[0]]
     elif number > _MAX_MEGABYTES:  # bytes: CodeContests writes Codeforces' "256 megabytes" as 256000000

@@ -95,6 +95,7 @@ VERIFIERS: dict[str, VerifierEntry] = {entry.name: entry for entry in (
 ROW_VERIFIERS = tuple(name for name, entry in VERIFIERS.items() if entry.build is not None)  # math, code, choice
 DOMAIN_VERIFIERS = {"math": "math", "code": "code"}  # a row without `kind` goes by its domain
 _LABELS = {entry.label: name for name, entry in VERIFIERS.items()}  # math-verify -> math, sandbox -> code, ...
+_DOMAIN_OF = {name: domain for domain, name in DOMAIN_VERIFIERS.items()}  # the domain a verifier's rows go by
 
 
 def get_verifier(name: str) -> VerifierEntry:
@@ -133,8 +134,8 @@ def stored_route(row: Mapping[str, Any]) -> tuple[dict[str, Any], str | None]:
         raise UnknownVerifier(f"verifier {clip(str(value), 40)!r} is not in the registry")
     if VERIFIERS[name].build is None:
         return row, None
-    if name in DOMAIN_VERIFIERS.values():
-        return {**row, "domain": next(d for d, n in DOMAIN_VERIFIERS.items() if n == name)}, None
+    if name in _DOMAIN_OF:
+        return {**row, "domain": _DOMAIN_OF[name]}, None
     return row, name
 
 
