@@ -193,7 +193,7 @@ def train(
                                             "checkpoints.")] = False,
     no_push: Annotated[bool, typer.Option("--no-push", help="Do not push to the recipe's hub.repo at the end.")] = False,
 ) -> None:
-    """Fine-tune a model on Hub dataset repos (or `kit curate` folders) with TRL's SFTTrainer.
+    """Train a model on Hub dataset repos (or `kit curate` folders) with TRL: SFT (the default, also mid-training), or GRPO with the kit's verifiers as rewards (`method: grpo`).
 
     A run stopped for any reason resumes from its last checkpoint when started again. At the end the output folder holds the weights, the tokenizer, recipe.yaml, train_results.json and a model card; with hub.repo in the recipe it is pushed as `kit publish` does. HF_TOKEN is read from the environment or `hf auth login` and never printed; on hf-jobs it travels only as a job secret.
     """

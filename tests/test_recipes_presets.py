@@ -295,8 +295,12 @@ def test_codeforces_cots(tmp_path):
     metadata, stats = curate(tmp_path, {"preset": "codeforces-cots", "path": str(data)})
     assert [m["problem"] for m in metadata] == [rows[0]["prompt"], rows[2]["prompt"]]
     # the examples, stored in the contract's form
-    assert json.loads(metadata[0]["test_cases"]) == {**json.loads(SUM_TESTS), "comparison": "codeforces"}
+    assert json.loads(metadata[0]["test_cases"]) == {**json.loads(SUM_TESTS), "time_limit": 1.0, "memory_limit": 256.0,
+                                                     "comparison": "codeforces"}
     assert json.loads(metadata[1]["verification"])["comparison"] == "codeforces"
+    # each example within the problem's limits
+    assert json.loads(metadata[0]["verification"])["time_limit_s"] == 1.0
+    assert json.loads(metadata[0]["verification"])["memory_limit_mb"] == 256.0
     assert json.loads(metadata[0]["verification"])["total_tests"] == 2
     assert metadata[0]["domain"] == "code" and metadata[0]["source"] == "codeforces-cots"
     assert len(rejected(stats)) == 1 and next(iter(rejected(stats)))[:2] == (1, "generate")
