@@ -121,7 +121,12 @@ def test_apps_and_taco(tmp_path, preset):
                      "print(int(np.array(q).sum()) + 0 * gcd(*q))\n```"),
             apps_row(6, "Write add(a, b) that adds two whole numbers a and b and returns the result.", ADD_TESTS,
                      "def add(a, b):", "<think>\nCache.\n</think>\n\n```python\n@lru_cache(None)\n"
-                     "def add(a, b):\n    return a + b\n```")]
+                     "def add(a, b):\n    return a + b\n```"),
+            # a dict argument: its keys, strings in JSON, are integers when those graders call the function
+            apps_row(7, "Given a dict from item weight to count, return the total weight of all the items.",
+                     json.dumps({"fn_name": "total", "inputs": [[{"1": 5, "2": 7}], [{"3": 4}]], "outputs": [19, 12]}),
+                     "def total(items):", "<think>\nSum.\n</think>\n\n```python\ndef total(items):\n"
+                     "    return sum(w * n for w, n in items.items())\n```")]
     if preset == "taco":  # TACO's own extra columns
         for row in rows:
             row |= {"raw_tags": "['Math']", "name": None, "source": "codewars", "tags": "['Mathematics']",
@@ -130,10 +135,12 @@ def test_apps_and_taco(tmp_path, preset):
             del row["problem_id"]
     data = write_jsonl(tmp_path / f"{preset}.jsonl", rows)
     metadata, stats = curate(tmp_path, {"preset": preset, "path": str(data), "columns": {"reply": "reply"}})
-    assert [m["problem"] for m in metadata] == [rows[i]["question"] for i in (0, 2, 4, 5)]
+    assert [m["problem"] for m in metadata] == [rows[i]["question"] for i in (0, 2, 4, 5, 6)]
+    assert json.loads(metadata[4]["test_cases"])["int_keys"] is True
     assert all(m["domain"] == "code" and m["source"] in (preset, "codewars") for m in metadata)
     tests = json.loads(metadata[0]["test_cases"])
     assert tests["fn_name"] == "add" and metadata[0]["starter_code"] == "def add(a, b):"
+    assert "int_keys" not in json.loads(metadata[1]["test_cases"])  # stdin/stdout tests have no arguments
     assert tests["prelude"] == GRADERS["apps"].prelude and "import numpy as np\n" in tests["prelude"]
     assert rejected(stats) == {(1, "verify", "tests_failed"), (3, "verify", "tests_failed")}
     assert all(m["problem_id"] != "1" for m in metadata)  # the kit's own id, not APPS's

@@ -193,6 +193,22 @@ def test_the_codeforces_grader_compares_as_open_r1s_grader(verifier):
         parse_test_cases({**STDIO, "yes_no_any_case": "yes"})
 
 
+def test_apps_graders_give_a_dict_argument_integer_keys(verifier):
+    """APPS's and TACO's graders (`grader: apps`, stored as `"int_keys": true`) give a call's first argument, a dict whose
+    keys all read as integers, integer keys - JSON holds only string keys; a dict with other keys is passed as it is,
+    and so are the arguments after it. Without the flag, the keys stay strings."""
+    weigh = "def weigh(counts, extra=0):\n    return sum(k * v for k, v in counts.items()) + extra\n"
+    tests = {"fn_name": "weigh", "inputs": [[{"1": 5, "2": 7}], [{"3": 4}, 1]], "outputs": [19, 13], "int_keys": True}
+    names = {"fn_name": "count", "inputs": [[{"a": 1, "7": 2}]], "outputs": ["str str"], "int_keys": True}
+    kinds = "def count(d):\n    return ' '.join(sorted(type(k).__name__ for k in d))\n"
+    keyed, words, plain_keys = verdicts(verifier, [row(weigh, tests), row(kinds, names),
+                                                   row(weigh, {**tests, "int_keys": False})])
+    assert keyed.passed and words.passed, (keyed.detail, words.detail)
+    assert not plain_keys.passed and plain_keys.detail["failures"][0]["reason"] == "runtime_error"
+    with pytest.raises(InvalidTestCases, match="int_keys must be true or false"):
+        parse_test_cases({**CALL, "int_keys": 1})
+
+
 def test_an_interactive_problem_is_refused_without_running(verifier):
     """A statement that says its problem is interactive needs the jury's interactor, which no dataset's tests hold:
     the verdict says so and nothing runs (a right program on the tests alone would be no evidence)."""

@@ -23,7 +23,8 @@ grader runs before the completion; MBPP's `test_setup_code`, or the `test_import
 of MBPP+ - maps that column to the kit name `prelude`: it is stored in the tests as `"prelude"` (the sandbox verifier
 runs it before the solution, see `kit.verify.code`). A grader that puts the same imports before every solution
 (APPS's, TACO's and SkyThought's; LiveCodeBench's) is named by the recipe instead, `grader: apps`: its prelude, in
-`GRADERS`, comes before the row's own (`mapped_test_columns`). So is one that renames a reply's function to the one
+`GRADERS`, comes before the row's own (`mapped_test_columns`), and what else it does around call-based tests is
+stored with them (APPS's integer keys for a dict argument: `"int_keys": true`). So is one that renames a reply's function to the one
 its tests call (KodCode's pipeline, `grader: kodcode`): the tests then say `"rename_function": true`.
 
 Stdin/stdout and call-based tests may carry `"time_limit"`, the problem's own limit in seconds for each test, as the
@@ -209,22 +210,26 @@ class Grader:
     the tests call (stored in the tests as `"rename_function": true`, applied by `kit.verify.code`); `comparison`, the
     name of its own way of comparing outputs with the expected ones where it is not the judges' (stored as
     `"comparison": NAME` in stdin/stdout and call-based tests: `codeforces`, `livecodebench`, see
-    `kit.verify.code.COMPARISONS`)."""
+    `kit.verify.code.COMPARISONS`); `int_keys`, whether a call's first argument, a dict whose keys all read as
+    integers, is passed with integer keys (JSON keeps only string keys; stored in call-based tests as
+    `"int_keys": true`)."""
 
     prelude: str = ""
     renames_function: bool = False
     comparison: str | None = None
+    int_keys: bool = False
 
 
 GRADERS = {
     # APPS's eval/testing_util.py; TACO's metrics/testing_util.py and SkyThought's taco and apps scorers (Sky-T1's
-    # rejection sampling) copy it. Their stdin form also binds `stdin` and `stdout`, here for every form.
+    # rejection sampling) copy it. Their stdin form also binds `stdin` and `stdout`, here for every form. Their
+    # `process_input_output` gives a call's first argument, a dict, integer keys where every key reads as one.
     "apps": Grader(prelude="import sys\nimport time\nimport itertools\nfrom itertools import accumulate, product, "
                    "permutations, combinations\nimport collections\nfrom collections import Counter, OrderedDict, "
                    "deque, defaultdict, ChainMap\nfrom functools import lru_cache\nimport math\nfrom math import sqrt, "
                    "sin, cos, tan, ceil, fabs, floor, gcd, exp, log, log2\nimport fractions\nfrom typing import List, "
                    "Tuple\nimport numpy as np\nimport random\nimport heapq\nfrom heapq import *\nstdin = sys.stdin\n"
-                   "stdout = sys.stdout\n"),
+                   "stdout = sys.stdout\n", int_keys=True),
     # open-r1's Codeforces grader (the `codeforces` package of guipenedo/piston, run by open-r1's cf_code_reward)
     # compares outputs as testlib's wcmp does, tokens as text, after upper-casing the words yes and no in both (as
     # testlib's yesno checker, which Codeforces judges YES/NO problems with, compares them)
@@ -258,6 +263,8 @@ def mapped_test_columns(row: Mapping[str, Any], columns: Mapping[str, str | list
         values["rename_function"] = True
     if conventions.comparison:
         values["comparison"] = conventions.comparison
+    if conventions.int_keys:
+        values["int_keys"] = True
     return values
 
 
@@ -265,11 +272,12 @@ def stored_test_cases(value: Any, checker: str | None = None, entry_point: str |
                       prelude: str | list[str] | None = None, time_limit: Any = None, joined: bool = False,
                       rename_function: bool = False, input_file: str | None = None, output_file: str | None = None,
                       input_mode: str | None = None, comparison: str | None = None,
-                      memory_limit: Any = None) -> str | None:
+                      memory_limit: Any = None, int_keys: bool = False) -> str | None:
     """What the kit stores as `test_cases`: the contract's JSON text (see the module docstring), with `checker` (a
     dataset's checker column; None or empty for none) and the files a problem reads and writes (`io_files`) put into
     stdin/stdout tests, `time_limit` (a dataset's limit per test, `time_limit_seconds`), `memory_limit` (its memory
-    limit, `memory_limit_mb`) and `comparison` (`Grader`) into stdin/stdout and call-based tests, `prelude` (code the
+    limit, `memory_limit_mb`) and `comparison` (`Grader`) into stdin/stdout and call-based tests, `int_keys` (`Grader`)
+    into call-based tests, `prelude` (code the
     solution and tests assume run first; a list of lines is joined) and `rename_function` (`Grader`) into any; None
     stays None. `joined`: `value` is the list of several columns' tests, made one set (`joined_tests`); when they do not
     join, what is stored is `{"invalid": why}`, which the verifier refuses with that reason. A `test` that is Python
@@ -312,6 +320,8 @@ def stored_test_cases(value: Any, checker: str | None = None, entry_point: str |
         tests["memory_limit"] = megabytes
     if comparison and "test_code" not in tests:
         tests["comparison"] = comparison
+    if int_keys and tests.get("fn_name"):
+        tests["int_keys"] = True
     if isinstance(value, str) and parsed == tests:  # already the contract's form: kept as written
         return value
     return json.dumps(tests, ensure_ascii=False)

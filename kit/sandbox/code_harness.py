@@ -9,7 +9,7 @@ sandbox, or sends them to a checker in a request of its own. Payload:
      "input_file": optional "input.txt", "output_file": optional "output.txt",
      "runs_as": optional "livecodebench" (its grader's way of running a program: `_as_livecodebench`)}
     {"mode": "call", "code": ..., "fn_name": "add", "use_class": false, "inputs": [[1, 2], ...], "prelude": ...,
-     "exact_values": optional true (`plain`)}
+     "exact_values": optional true (`plain`), "int_keys": optional true (`_int_keys`)}
     {"mode": "assert", "code": ..., "test_code": "def check(candidate): ..." or "assert add(1, 2) == 3",
      "entry_point": "add" or "Solution().add", "prelude": optional code run first}
     {"mode": "pytest", "code": ..., "test_code": "from solution import add\ndef test_add(): ..."}
@@ -437,7 +437,8 @@ def _run_call(payload: dict, sample: base.Sample, args: list) -> dict:
         given = _run_prelude(payload, namespace, prelude)
         fn = _callable(_run_solution(payload["code"], namespace), payload["fn_name"], payload.get("use_class", False),
                        given)
-        result = fn(*args) if isinstance(args, list) else fn(args)
+        called = _int_keys(args) if payload.get("int_keys") else args
+        result = fn(*called) if isinstance(called, list) else fn(called)
         exact = payload.get("exact_values", False)
         if exact and isinstance(result, tuple):  # as LiveCodeBench's grader, a tuple returned is a list
             result = list(result)
@@ -449,6 +450,19 @@ def _run_call(payload: dict, sample: base.Sample, args: list) -> dict:
     if record["status"] == "ok":
         record["output"] = returned.decode("utf-8", "replace")
     return record
+
+
+def _int_keys(args):
+    """APPS's and TACO's graders' `process_input_output` (`int_keys`): a first argument that is a dict whose keys all
+    read as integers (`int(key)`) gets integer keys, as JSON could not hold them; the other arguments stay (those
+    graders drop them, failing every program, right or wrong)."""
+    if not isinstance(args, list) or not args or not isinstance(args[0], dict):
+        return args
+    try:
+        first = {int(key): value for key, value in args[0].items()}
+    except (TypeError, ValueError):
+        return args
+    return [first, *args[1:]]
 
 
 def _entry_point(namespace: dict, entry: str, given: dict):

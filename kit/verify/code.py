@@ -137,6 +137,7 @@ class TestSpec:
     output_file: str | None = None  # stdio: the file the program writes its output to (standard output is ignored)
     rename_function: bool = False  # pytest: the grader renames a reply's one function to the one the tests import
     comparison: str | None = None  # stdio and call: a grader's own comparison (`COMPARISONS`) instead of the judges'
+    int_keys: bool = False  # call: a first argument that is a dict with integer-like keys gets integer keys (APPS's)
 
     @property
     def total(self) -> int:
@@ -222,7 +223,8 @@ def parse_test_cases(test_cases: Any, starter_code: str | None = None) -> TestSp
     data = contract_tests(test_cases)
     prelude = _source_field(data.get("prelude"), "prelude", "must be Python source")
     rename, yes_no = data.get("rename_function", False), data.get("yes_no_any_case", False)
-    for field, flag in (("rename_function", rename), ("yes_no_any_case", yes_no)):
+    int_keys = data.get("int_keys", False)
+    for field, flag in (("rename_function", rename), ("yes_no_any_case", yes_no), ("int_keys", int_keys)):
         if not isinstance(flag, bool):
             raise InvalidTestCases(f"test_cases.{field} must be true or false, got {flag!r}")
     # `"yes_no_any_case": true` is how tests curated before the `codeforces` comparison said the same
@@ -259,7 +261,7 @@ def parse_test_cases(test_cases: Any, starter_code: str | None = None) -> TestSp
             raise InvalidTestCases(f"test_cases.fn_name is not a function name: {fn_name!r}")
         use_class = bool(starter_code and SOLUTION_CLASS.search(starter_code))
         return TestSpec("call", inputs, outputs, fn_name=fn_name, use_class=use_class, time_limit=time_limit,
-                        memory_limit=memory_limit, prelude=prelude, comparison=comparison)
+                        memory_limit=memory_limit, prelude=prelude, comparison=comparison, int_keys=int_keys)
     inputs, outputs = [joined_lines(x) for x in inputs], [joined_lines(x) for x in outputs]  # APPS/TACO lists
     if not all(isinstance(x, str) for x in inputs + outputs):
         raise InvalidTestCases("stdin/stdout test_cases need string inputs and outputs")
@@ -640,6 +642,7 @@ def verify_code(row: Mapping[str, Any], sandbox: Sandbox, limits: Limits | None 
     payload = {"mode": spec.mode, "code": code, "inputs": spec.inputs, "fn_name": spec.fn_name,
                "use_class": spec.use_class, "test_code": spec.test_code, "entry_point": spec.entry_point,
                "prelude": spec.prelude, "input_file": spec.input_file, "output_file": spec.output_file,
+               **({"int_keys": True} if spec.int_keys else {}),
                **({"exact_values": COMPARISONS[spec.comparison].exact_values,
                    "runs_as": COMPARISONS[spec.comparison].runs_as} if spec.comparison else {})}
     run_limits = limits or sandbox.limits
