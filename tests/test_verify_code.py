@@ -445,6 +445,8 @@ def test_windows_line_ends_in_an_input_reach_the_program_as_newlines(verifier):
     program that reads a line as bytes and cuts its line end off is right."""
     tests = {"inputs": ["ab\r\ncd\r\n"], "outputs": ["abcd\n"]}
     assert parse_test_cases(tests).inputs == ["ab\ncd\n"]
+    # as its `sed 's/\r$//'`: one `\r` before each line end, and before the end of an input without a final newline
+    assert parse_test_cases({"inputs": ["ab\r\r\ncd\r"], "outputs": ["x"]}).inputs == ["ab\r\ncd"]
     code = "import sys\nlines = sys.stdin.buffer.read().decode().split('\\n')\nprint(lines[0] + lines[1])"
     assert verdicts(verifier, [row(code, tests)])[0].passed
 

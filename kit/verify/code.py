@@ -266,12 +266,16 @@ def parse_test_cases(test_cases: Any, starter_code: str | None = None) -> TestSp
     if not all(isinstance(x, str) for x in inputs + outputs):
         raise InvalidTestCases("stdin/stdout test_cases need string inputs and outputs")
     # Windows line ends in a test's input (some Codeforces tests have them) reach the program - and a checker - as
-    # `\n`, as the grader open-r1 validated those tests with feeds them: a program that cuts a line's end off is right
-    inputs = [x.replace("\r\n", "\n") for x in inputs]
+    # `\n`, as the grader open-r1 validated those tests with feeds them (its `sed 's/\r$//'`: one `\r` before each line
+    # end, and before the end of an input that has no final newline): a program that cuts a line's end off is right
+    inputs = [_CR_AT_LINE_END.sub("", x) for x in inputs]
     checker = _source_field(data.get("checker"), "checker", "must be the checker's Python source")
     return TestSpec("stdio", inputs, outputs, checker=checker, time_limit=time_limit, memory_limit=memory_limit,
                     prelude=prelude, input_file=_file_name(data, "input_file"), output_file=_file_name(data, "output_file"),
                     comparison=comparison)
+
+
+_CR_AT_LINE_END = re.compile(r"\r$", re.MULTILINE)
 
 
 def _limit(data: Mapping[str, Any], field: str, unit: str) -> float | None:
