@@ -181,6 +181,10 @@ def test_openthoughts_metadata_config(tmp_path):
                 "code", "apps", ADD_TESTS, "def add(a, b):"),
             row("Read two integers on one line and print their sum on its own line.", "Read, add, print.",
                 STDIN_SUM, None, "code", "codeforces", SUM_TESTS, ""),
+            # right, leaning on the imports of the grader open-thoughts judged its code with (TACO's)
+            row("Print the sum of the two integers given on the one line of input.", "A deque, then its sum.",
+                "```python\nq = deque(map(int, input().split()))\nprint(sum(q) + 0 * gcd(*q))\n```", None,
+                "code", "taco", SUM_TESTS, ""),
             # open-thoughts' science rows name their subject (its science.py): biology, chemistry, physics
             row("Which organelle makes most of a cell's ATP?", "Cellular respiration happens in mitochondria.",
                 "The mitochondrion.", None, "biology", "camel"),
@@ -188,12 +192,14 @@ def test_openthoughts_metadata_config(tmp_path):
     data = tmp_path / "ot.parquet"
     pq.write_table(pa.Table.from_pylist(rows), data)
     metadata, stats = curate(tmp_path, {"preset": "openthoughts-114k", "path": str(data)})
-    assert [m["problem"] for m in metadata] == [rows[0]["problem"], rows[2]["problem"], rows[3]["problem"]]
-    assert [m["domain"] for m in metadata] == ["math", "code", "code"]
+    assert [m["problem"] for m in metadata] == [rows[i]["problem"] for i in (0, 2, 3, 4)]
+    assert [m["domain"] for m in metadata] == ["math", "code", "code", "code"]
+    assert json.loads(metadata[3]["test_cases"])["prelude"] == GRADERS["apps"].prelude
+    assert metadata[0]["test_cases"] is None  # a math row has no tests for the grader's imports to join
     assert metadata[0]["reasoning"] == "Side 9, area 81." and metadata[0]["source"] == "numina_math"
     # the biology row is a science row: without `verify.judge` there is nothing to check it with (not a bad domain)
-    assert rejected(stats) == {(1, "verify", "wrong_answer"), (4, "verify", "unsupported_domain"),
-                               (5, "validate", "unknown_domain")}
+    assert rejected(stats) == {(1, "verify", "wrong_answer"), (5, "verify", "unsupported_domain"),
+                               (6, "validate", "unknown_domain")}
     assert stats["by_domain"]["science"] == {"in": 1, "kept": 0}
     assert stats["rejected_rows"][-1]["detail"] == ("domain 'history' is not one of math, code, science, puzzle "
                                                     "(set the source's `domain:`)")
