@@ -110,6 +110,11 @@ def test_gold_answer_prefers_the_answer_then_the_solution_box():
     ("073", "\\textbf{(073)}"),
     ("73", "\\textbf{073}"),
     ("\\textbf{(073)}", "73"),
+    # the degree sign as text (NuminaMath-1.5's answers, models' boxes) and as LaTeX writes it
+    ("45°", "45^\\circ"),
+    ("45°", "45"),
+    ("60^{\\circ}", "60°"),
+    ("30°, 60°", "60^\\circ, 30^\\circ"),
 ])
 def test_equivalent_forms_pass(gold, predicted):
     verdict = verify_answer(gold, f"Therefore the answer is $\\boxed{{{predicted}}}$.")
@@ -129,6 +134,7 @@ def test_equivalent_forms_pass(gold, predicted):
     ("8", "7."),
     ("073", "\\textbf{(074)}"),
     ("766", "\\textbf{7} + \\textbf{66}"),  # two bold parts, not one answer in bold
+    ("45°", "46^\\circ"),
 ])
 def test_wrong_answers_fail(gold, predicted):
     verdict = verify_answer(gold, f"\\boxed{{{predicted}}}")

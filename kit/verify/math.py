@@ -322,13 +322,15 @@ def _as_latex(answer: str) -> str:
     that ends a sentence (`\\boxed{7.}`, a gold `7.`: Math-Verify reads `7.` as no number), out of a bold wrapper
     around all of it (AoPS writes AIME answers `\\textbf{(073)}`, which Math-Verify reads as no number), digits
     grouped by thin spaces joined (`_ungrouped`), and by plain spaces when that is the whole answer (`1 000`), the
-    empty set written `\\emptyset` (Math-Verify reads `\\varnothing` as a variable)."""
+    empty set written `\\emptyset` (Math-Verify reads `\\varnothing` as a variable), and the degree sign `°` as
+    LaTeX writes it, `^{\\circ}` (Math-Verify reads `45°` as text, equal to no number)."""
     text = answer.strip().rstrip(".,;").rstrip()
     if (bold := _BOLD.fullmatch(text)) and _balanced(bold.group(1)):
         text = bold.group(1).strip()
     if _PLAIN_GROUPED.fullmatch(text):
         text = text.replace(" ", "")
-    return "\\boxed{" + _EMPTY_SET.sub(r"\\emptyset", _ungrouped(text)).replace("\n", " ") + "}"
+    text = _EMPTY_SET.sub(r"\\emptyset", _ungrouped(text)).replace("°", "^{\\circ}")
+    return "\\boxed{" + text.replace("\n", " ") + "}"
 
 
 def _balanced(text: str) -> bool:
