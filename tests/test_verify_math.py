@@ -115,6 +115,17 @@ def test_gold_answer_prefers_the_answer_then_the_solution_box():
     ("45°", "45"),
     ("60^{\\circ}", "60°"),
     ("30°, 60°", "60^\\circ, 30^\\circ"),
+    # math typed as Unicode: roots, infinity, superscripts, vulgar fractions, the en dash, fullwidth digits
+    ("\\sqrt{2}", "√2"),
+    ("3√5", "3\\sqrt{5}"),
+    ("2\\sqrt{x+1}", "2√(x+1)"),
+    ("[1, +\\infty)", "[1, ∞)"),
+    ("x^2 + 1", "x² + 1"),
+    ("10^{-3}", "10⁻³"),
+    ("\\frac{1}{2}", "½"),
+    ("\\frac{3}{4}", "3⁄4"),
+    ("-3", "–3"),
+    ("12", "１２"),
 ])
 def test_equivalent_forms_pass(gold, predicted):
     verdict = verify_answer(gold, f"Therefore the answer is $\\boxed{{{predicted}}}$.")
@@ -135,6 +146,8 @@ def test_equivalent_forms_pass(gold, predicted):
     ("073", "\\textbf{(074)}"),
     ("766", "\\textbf{7} + \\textbf{66}"),  # two bold parts, not one answer in bold
     ("45°", "46^\\circ"),
+    ("\\sqrt{12}", "√13"),
+    ("x^3", "x²"),
 ])
 def test_wrong_answers_fail(gold, predicted):
     verdict = verify_answer(gold, f"\\boxed{{{predicted}}}")

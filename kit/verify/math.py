@@ -90,6 +90,17 @@ _GROUP_SPACE = re.compile(r"\\[,;:]|~")
 _PLAIN_GROUPED = re.compile(r"[-+]?\d{1,3}(?: \d{3})+(?:\.\d+)?")
 # The empty set's other symbol, which Math-Verify reads as a variable named varnothing
 _EMPTY_SET = re.compile(r"\\varnothing(?![A-Za-z])")
+# Math symbols typed as Unicode, which Math-Verify reads as text equal to nothing else (`π`, `×`, `≤`, `≥` and the
+# minus sign U+2212 it reads itself): each as LaTeX writes it (`_unicode_latex`)
+_UNICODE_SYMBOLS = str.maketrans({"°": "^{\\circ}", "∞": "\\infty ", "–": "-", "⁄": "/", "⋅": "\\cdot "})
+_SUPERSCRIPT = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+", strict=True))
+_SUPERSCRIPTS = re.compile(f"[{''.join(_SUPERSCRIPT)}]+")
+_VULGAR = {"½": (1, 2), "⅓": (1, 3), "⅔": (2, 3), "¼": (1, 4), "¾": (3, 4), "⅕": (1, 5), "⅖": (2, 5), "⅗": (3, 5),
+           "⅘": (4, 5), "⅙": (1, 6), "⅚": (5, 6), "⅛": (1, 8), "⅜": (3, 8), "⅝": (5, 8), "⅞": (7, 8)}
+_VULGARS = re.compile(f"[{''.join(_VULGAR)}]")
+# `√2`, `3√5`, `√x`, `√(x+1)`, `√{x}`: the root's argument, a number, a letter, or a bracketed group
+_ROOT = re.compile(r"√\s*(\d+(?:\.\d+)?|[A-Za-z]|\([^()]*\)|\{[^{}]*\})")
+_FULLWIDTH = re.compile("[\uff01-\uff5e]")  # fullwidth ASCII (`１２`), as CJK text types digits and letters
 # NuminaMath-1.5's `answer` for a proof problem and for one whose answer its authors could not extract
 PLACEHOLDER_ANSWERS = frozenset({"proof", "notfound"})
 _MAX_ANSWER_ONLY_CHARS = 100  # a ground_truth_solution this short, on one line and no prose, is an answer
@@ -322,15 +333,27 @@ def _as_latex(answer: str) -> str:
     that ends a sentence (`\\boxed{7.}`, a gold `7.`: Math-Verify reads `7.` as no number), out of a bold wrapper
     around all of it (AoPS writes AIME answers `\\textbf{(073)}`, which Math-Verify reads as no number), digits
     grouped by thin spaces joined (`_ungrouped`), and by plain spaces when that is the whole answer (`1 000`), the
-    empty set written `\\emptyset` (Math-Verify reads `\\varnothing` as a variable), and the degree sign `°` as
-    LaTeX writes it, `^{\\circ}` (Math-Verify reads `45°` as text, equal to no number)."""
-    text = answer.strip().rstrip(".,;").rstrip()
+    empty set written `\\emptyset` (Math-Verify reads `\\varnothing` as a variable), and math typed as Unicode as
+    LaTeX writes it (`_unicode_latex`: Math-Verify reads `45°`, `√2` or `x²` as text, equal to nothing else)."""
+    text = _unicode_latex(answer.strip().rstrip(".,;").rstrip())
     if (bold := _BOLD.fullmatch(text)) and _balanced(bold.group(1)):
         text = bold.group(1).strip()
     if _PLAIN_GROUPED.fullmatch(text):
         text = text.replace(" ", "")
-    text = _EMPTY_SET.sub(r"\\emptyset", _ungrouped(text)).replace("°", "^{\\circ}")
-    return "\\boxed{" + text.replace("\n", " ") + "}"
+    return "\\boxed{" + _EMPTY_SET.sub(r"\\emptyset", _ungrouped(text)).replace("\n", " ") + "}"
+
+
+def _unicode_latex(text: str) -> str:
+    """Math typed as Unicode written as LaTeX: `√2` -> `\\sqrt{2}`, `x²` -> `x^{2}`, `½` -> `\\frac{1}{2}`, `∞`, the
+    degree sign (`45°` -> `45^{\\circ}`), the en dash as a minus, fullwidth digits and letters (`１２`) as ASCII."""
+    if text.isascii():
+        return text
+    text = _FULLWIDTH.sub(lambda m: chr(ord(m.group()) - 0xFEE0), text)
+    text = _ROOT.sub(lambda m: "\\sqrt{" + m.group(1).removeprefix("{").removesuffix("}") + "}", text)
+    text = text.replace("√", "\\sqrt")
+    text = _SUPERSCRIPTS.sub(lambda m: "^{" + "".join(_SUPERSCRIPT[c] for c in m.group()) + "}", text)
+    text = _VULGARS.sub(lambda m: "\\frac{{{}}}{{{}}}".format(*_VULGAR[m.group()]), text)
+    return text.translate(_UNICODE_SYMBOLS)
 
 
 def _balanced(text: str) -> bool:
