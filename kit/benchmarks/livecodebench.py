@@ -14,8 +14,9 @@ functional alike, the tests carry them as their prelude (`PRELUDE`, its grader's
 solution may use `List`, `deque` or `gcd` without importing them. Stdin programs run as that grader runs them (its
 rewriting into `wrapped_function` and its mocks of stdin, stdout and open: `kit.sandbox.code_harness`), and outputs are
 compared as it compares them (`COMPARISON`: stdout line by line, numbers as exact decimals, call results by Python's
-`==`; `kit.verify.code.COMPARISONS`), so a kit score is the official one. Everything here is pure: the caller downloads the files (`kit.evaluate.data`). `SPECS`
-is LiveCodeBench's entry in the kit's benchmarks.
+`==`; `kit.verify.code.COMPARISONS`), so a reply gets the official grader's verdict (the prompt is the kit's own).
+Everything here is pure: the caller downloads the files (`kit.evaluate.data`). `SPECS` is LiveCodeBench's entry in the
+kit's benchmarks.
 """
 
 from __future__ import annotations
