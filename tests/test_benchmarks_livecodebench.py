@@ -239,7 +239,7 @@ def test_converted_rows_run_in_the_sandbox(sandbox, raw, right_code, wrong_code,
 
 def test_outputs_compare_as_livecodebenchs_grader_compares_them(sandbox):
     """LiveCodeBench's grader compares stdout line by line (each line the same text, or the same numbers as exact
-    decimals) and call results exactly, whatever the statement allows: the kit's score is the official one. A right
+    decimals) and call results exactly, whatever the statement allows: the kit's verdict is its grader's. A right
     answer printed on one line instead of three, or 0.3333334 for 1/3 in a statement that allows an error of 1e-6,
     fails there and so here; `7.0` for `7` and a line's extra spaces pass."""
     three = {**STDIN_RAW, "question_content": SUM_CONTENT + "\nPrint each prefix sum on its own line. Your answer "
@@ -335,7 +335,7 @@ AS_LIVECODEBENCH_RUNS_THEM = [
                          ids=[case[0] for case in AS_LIVECODEBENCH_RUNS_THEM])
 def test_stdin_programs_run_as_livecodebenchs_grader_runs_them(sandbox, code, passes):
     """A stdin program passes or fails on LiveCodeBench as its own grader runs it: the kit's verdicts are that
-    grader's, program by program (see AS_LIVECODEBENCH_RUNS_THEM), so a kit score on it is the official one."""
+    grader's, program by program (see AS_LIVECODEBENCH_RUNS_THEM), so a kit verdict on it is the official grader's."""
     public = {**STDIN_RAW, "private_test_cases": "[]"}
     verdict = verify_code(with_solution(livecodebench_row(public), code), sandbox, LIMITS)
     assert verdict.passed is passes, verdict.detail

@@ -302,7 +302,7 @@ def _run_stdio(payload: dict, sample: base.Sample, test_input: str) -> dict:
 
 
 # LiveCodeBench's grader (lcb_runner/evaluation/testing_util.py) runs a stdin program as no judge does; `runs_as:
-# livecodebench` runs it the same way, so that a kit score on LiveCodeBench is the official one (checked against that
+# livecodebench` runs it the same way, so that a kit verdict on LiveCodeBench is its grader's (checked against that
 # grader, program by program):
 # - `clean_if_name`: a last top-level `if __name__ == '__main__':` block is replaced by its body;
 # - `make_function`: the imports stay at the top, every other statement becomes the body of `wrapped_function`, in a
