@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import functools
-import itertools
-import json
 import logging
-from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -391,43 +388,29 @@ def verify(
 ) -> None:
     """Verify rows: math answers with Math-Verify, code by running its tests in the sandbox.
 
-    Rows that fail verification are results, not errors (exit 0); an unreadable input exits with 2.
+    Rows that fail verification are results, not errors (exit 0); an unreadable input exits with 2. A run stopped for any reason keeps the rows verified so far in OUT.jsonl.partial, and the same command resumes from there.
     """
     from kit.core.sources import SourceError, iter_rows
     from kit.recipes import VerifyConfig
     from kit.verify.registry import RowVerifier
+    from kit.verify.rows import verify_to_jsonl
 
     _logging()
-    rows = iter_rows(input, config=config, split=split)
-    first = next(rows, None)
+
+    def open_rows() -> Iterator[dict[str, Any]]:
+        return iter_rows(input, config=config, split=split)
+
+    first = next(open_rows(), None)
     if first is None:
         raise SourceError(f"{input}: no rows")
     missing = [c for c in ("domain", "solution") if c not in first]
     if missing:
         raise SourceError(f"{input}: missing column {missing[0]!r} (rows need domain and solution)")
-    counts = {"passed": 0, "failed": 0}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(out.name + ".partial")
-    held: deque[dict[str, Any]] = deque()
-
-    def all_rows() -> Iterator[dict[str, Any]]:
-        for row in itertools.chain([first], rows):
-            held.append(row)
-            yield row
-
-    try:
-        with _progress() as progress, RowVerifier(VerifyConfig(workers=workers)) as verifier, \
-                partial.open("w", encoding="utf-8") as fh:
-            task = progress.add_task("verify", total=None, note="")
-            for verdict in verifier.verify(all_rows(), on_result=lambda n: progress.update(task, completed=n)):
-                row = held.popleft()
-                row.update(verified=verdict.passed, verifier=verdict.verifier, verification=verdict.to_json())
-                counts["passed" if verdict.passed else "failed"] += 1
-                fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
-        partial.replace(out)
-    finally:
-        partial.unlink(missing_ok=True)
-    console.print(f"[bold green]{counts['passed']} verified[/], {counts['failed']} not verified -> {out}")
+    with _progress() as progress, RowVerifier(VerifyConfig(workers=workers)) as verifier:
+        task = progress.add_task("verify", total=None, note="")
+        written = verify_to_jsonl(open_rows, out, verifier, on_progress=lambda n: progress.update(task, completed=n),
+                                  log=_say)
+    console.print(f"[bold green]{written.passed} verified[/], {written.failed} not verified -> {out}")
 
 
 if __name__ == "__main__":

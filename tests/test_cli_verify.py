@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from kit.benchmarks import load_benchmark
+from kit.verify.registry import CHUNK
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -123,3 +127,77 @@ def test_rows_that_fail_are_results_not_errors(tmp_path):
     out = [json.loads(line) for line in (tmp_path / "o.jsonl").read_text().splitlines()]
     reasons = [json.loads(r["verification"])["reason"] for r in out]
     assert reasons == ["wrong_answer", "invalid_test_cases", "unsupported_domain", "missing_field"]
+
+
+# --- a stopped run resumes --------------------------------------------------------------------------------------
+
+SLOW_SUM = "```python\nimport time\ntime.sleep(1)\na, b = map(int, input().split())\nprint(a + b)\n```"
+
+
+def _resumable_rows() -> list[dict]:
+    """A first chunk of quick math rows (rows are verified `CHUNK` at a time), then code rows whose program takes
+    1 s; every third row of each is wrong."""
+    math = [{"domain": "math", "solution": f"\\boxed{{{i + (i % 3 == 0)}}}", "ground_truth_answer": str(i)}
+            for i in range(CHUNK)]
+    code = [{"domain": "code", "solution": SLOW_SUM if i % 3 else SLOW_SUM.replace("a + b", "a - b"),
+             "test_cases": json.dumps({"inputs": [f"{i} 1\n"], "outputs": [f"{i + 1}\n"]})} for i in range(6)]
+    return [{"n": n, **row} for n, row in enumerate(math + code)]
+
+
+def _said(result: subprocess.CompletedProcess[str]) -> str:
+    return " ".join((result.stdout + result.stderr).split())
+
+
+def test_a_killed_run_resumes_from_the_rows_it_wrote(tmp_path):
+    rows = _resumable_rows()
+    source, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    partial = tmp_path / "out.jsonl.partial"
+    run = subprocess.Popen([sys.executable, "-m", "kit.cli", "verify", str(source), "--out", str(out), "--workers", "2"],
+                           cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and run.poll() is None and (
+            not partial.exists() or partial.read_text().count("\n") < CHUNK):
+        time.sleep(0.05)
+    os.killpg(run.pid, signal.SIGKILL)  # kill -9, while the code rows run: no handler runs
+    run.wait()
+    assert partial.read_text().count("\n") == CHUNK and not out.exists()
+    with partial.open("a") as fh:
+        fh.write('{"n": 300, "domain": "code", "sol')  # a write the kill cut off
+    result = kit("verify", str(source), "--out", str(out), "--workers", "2")
+    assert result.returncode == 0, result.stderr
+    assert f"resuming from {partial}: {CHUNK} rows already verified" in _said(result)
+    written = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["n"] for r in written] == list(range(len(rows))) and not partial.exists()
+    assert [r["verified"] for r in written] == [bool(i % 3) for i in range(CHUNK)] + [bool(i % 3) for i in range(6)]
+    assert "174 verified, 88 not verified" in _said(result)
+
+
+def test_a_partial_file_of_another_input_is_not_taken_for_this_ones(tmp_path):
+    rows = _resumable_rows()[:3]
+    source, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    other = {**rows[0], "n": 7, "verified": True, "verifier": "math-verify", "verification": "{}"}
+    (tmp_path / "out.jsonl.partial").write_text(json.dumps(other) + "\n")
+    result = kit("verify", str(source), "--out", str(out), "--workers", "2")
+    assert result.returncode == 0, result.stderr
+    assert "does not match this input (its row 1 is not the input's): starting over" in _said(result)
+    written = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(r["n"], r["verified"]) for r in written] == [(0, False), (1, True), (2, True)]
+
+
+def test_ctrl_c_keeps_the_rows_verified_and_says_how_to_resume(tmp_path):
+    source, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in _resumable_rows()))
+    partial = tmp_path / "out.jsonl.partial"
+    run = subprocess.Popen([sys.executable, "-m", "kit.cli", "verify", str(source), "--out", str(out), "--workers", "2"],
+                           cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and run.poll() is None and (
+            not partial.exists() or partial.read_text().count("\n") < CHUNK):
+        time.sleep(0.05)
+    run.send_signal(signal.SIGINT)
+    stdout, stderr = run.communicate(timeout=60)
+    assert run.returncode == 130 and partial.read_text().count("\n") == CHUNK and not out.exists()
+    assert (f"stopped: the {CHUNK} rows verified are kept in {partial}; run the same command to resume"
+            in " ".join((stdout + stderr).split()))

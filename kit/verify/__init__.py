@@ -8,7 +8,8 @@
 
 `registry.RowVerifier` routes a row to the verifier named by the caller's `kind` (a benchmark's kind), else by
 its domain (math -> math, code -> code; other domains get `unsupported_domain`). `get_verifier(name)`,
-`build_verifier(name, cfg)` and `verify_batch(name, rows, cfg)` reach one verifier by name.
+`build_verifier(name, cfg)` and `verify_batch(name, rows, cfg)` reach one verifier by name. `rows.verify_to_jsonl` is
+`kit verify`'s job: every row with its verdict, in input order, resumable.
 
 May import: `kit.core`, `kit.recipes`, `kit.sandbox`.
 """
