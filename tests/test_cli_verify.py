@@ -148,19 +148,28 @@ def _said(result: subprocess.CompletedProcess[str]) -> str:
     return " ".join((result.stdout + result.stderr).split())
 
 
+def _stopped_after_one_chunk(source: Path, out: Path, how: signal.Signals) -> subprocess.Popen[str]:
+    """`kit verify` on `source`, sent `how` once the first chunk of rows is written (while the slow code rows run)."""
+    partial = out.with_name(out.name + ".partial")
+    run = subprocess.Popen([sys.executable, "-m", "kit.cli", "verify", str(source), "--out", str(out), "--workers", "2"],
+                           cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and run.poll() is None and (
+            not partial.exists() or partial.read_text().count("\n") < CHUNK):
+        time.sleep(0.05)
+    if how == signal.SIGKILL:
+        os.killpg(run.pid, how)  # kill -9 of the command and its workers: no handler runs
+    else:
+        run.send_signal(how)
+    return run
+
+
 def test_a_killed_run_resumes_from_the_rows_it_wrote(tmp_path):
     rows = _resumable_rows()
     source, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     source.write_text("".join(json.dumps(r) + "\n" for r in rows))
     partial = tmp_path / "out.jsonl.partial"
-    run = subprocess.Popen([sys.executable, "-m", "kit.cli", "verify", str(source), "--out", str(out), "--workers", "2"],
-                           cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and run.poll() is None and (
-            not partial.exists() or partial.read_text().count("\n") < CHUNK):
-        time.sleep(0.05)
-    os.killpg(run.pid, signal.SIGKILL)  # kill -9, while the code rows run: no handler runs
-    run.wait()
+    _stopped_after_one_chunk(source, out, signal.SIGKILL).communicate(timeout=60)
     assert partial.read_text().count("\n") == CHUNK and not out.exists()
     with partial.open("a") as fh:
         fh.write('{"n": 300, "domain": "code", "sol')  # a write the kill cut off
@@ -171,6 +180,17 @@ def test_a_killed_run_resumes_from_the_rows_it_wrote(tmp_path):
     assert [r["n"] for r in written] == list(range(len(rows))) and not partial.exists()
     assert [r["verified"] for r in written] == [bool(i % 3) for i in range(CHUNK)] + [bool(i % 3) for i in range(6)]
     assert "174 verified, 88 not verified" in _said(result)
+
+
+def test_ctrl_c_keeps_the_rows_verified_and_says_how_to_resume(tmp_path):
+    source, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in _resumable_rows()))
+    partial = tmp_path / "out.jsonl.partial"
+    run = _stopped_after_one_chunk(source, out, signal.SIGINT)
+    stdout, stderr = run.communicate(timeout=60)
+    assert run.returncode == 130 and partial.read_text().count("\n") == CHUNK and not out.exists()
+    assert (f"stopped: the {CHUNK} rows verified are kept in {partial}; run the same command to resume"
+            in " ".join((stdout + stderr).split()))
 
 
 def test_a_partial_file_of_another_input_is_not_taken_for_this_ones(tmp_path):
@@ -184,20 +204,3 @@ def test_a_partial_file_of_another_input_is_not_taken_for_this_ones(tmp_path):
     assert "does not match this input (its row 1 is not the input's): starting over" in _said(result)
     written = [json.loads(line) for line in out.read_text().splitlines()]
     assert [(r["n"], r["verified"]) for r in written] == [(0, False), (1, True), (2, True)]
-
-
-def test_ctrl_c_keeps_the_rows_verified_and_says_how_to_resume(tmp_path):
-    source, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
-    source.write_text("".join(json.dumps(r) + "\n" for r in _resumable_rows()))
-    partial = tmp_path / "out.jsonl.partial"
-    run = subprocess.Popen([sys.executable, "-m", "kit.cli", "verify", str(source), "--out", str(out), "--workers", "2"],
-                           cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and run.poll() is None and (
-            not partial.exists() or partial.read_text().count("\n") < CHUNK):
-        time.sleep(0.05)
-    run.send_signal(signal.SIGINT)
-    stdout, stderr = run.communicate(timeout=60)
-    assert run.returncode == 130 and partial.read_text().count("\n") == CHUNK and not out.exists()
-    assert (f"stopped: the {CHUNK} rows verified are kept in {partial}; run the same command to resume"
-            in " ".join((stdout + stderr).split()))
