@@ -209,6 +209,21 @@ def test_apps_graders_give_a_dict_argument_integer_keys(verifier):
         parse_test_cases({**CALL, "int_keys": 1})
 
 
+def test_an_output_as_large_as_the_expected_one_is_never_over_the_cap(verifier):
+    """A test's output is capped (4 MiB by default), but never below what a right program prints or returns: twice the
+    expected output. A returned value over the cap is `output_limit`, as printed output is."""
+    n = 700_000  # 4.6 MiB of numbers, one a line
+    expected = "".join(f"{i}\n" for i in range(n))
+    count = "import sys\nn = int(input())\nsys.stdout.write(''.join(f'{i}\\n' for i in range(n)))"
+    listed = "def f(n):\n    return list(range(n))"
+    printed, returned, over = verdicts(verifier, [
+        row(count, {"inputs": [f"{n}\n"], "outputs": [expected]}),
+        row(listed, {"fn_name": "f", "inputs": [[n]], "outputs": [list(range(n))]}),
+        row(listed, {"fn_name": "f", "inputs": [[n]], "outputs": [[0]]})])
+    assert printed.passed and returned.passed, (printed.detail, returned.detail)
+    assert over.detail["failures"][0]["reason"] == "output_limit", over.detail
+
+
 def test_an_interactive_problem_is_refused_without_running(verifier):
     """A statement that says its problem is interactive needs the jury's interactor, which no dataset's tests hold:
     the verdict says so and nothing runs (a right program on the tests alone would be no evidence)."""

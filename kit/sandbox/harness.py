@@ -272,8 +272,9 @@ def run_in_test_process(fn: Callable[[], bytes | None], sample: Sample, *, stdin
             elif value := proof[_NONCE_BYTES:]:
                 record["result"] = value
     # RLIMIT_FSIZE stops stdout at the cap, so output that reached it was cut there - even when the code caught
-    # the write's error itself (pytest reports it on the stdout that is full, and the process then ends in error)
-    if out_over or len(stdout) >= cap or "File too large" in stderr:
+    # the write's error itself (pytest reports it on the stdout that is full, and the process then ends in error);
+    # so is a returned value that filled the result file
+    if out_over or len(stdout) >= cap or len(proof) >= cap or "File too large" in stderr:
         record["status"] = "output_limit"
     if record["status"] in ("error", "failed"):
         lines = [line for line in stderr.strip().splitlines() if line.strip()]

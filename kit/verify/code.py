@@ -622,6 +622,20 @@ def sample_limit(limits: Limits, tests: int) -> float:
     return limits.timeout_s if limits.timeout_s is not None else (limits.test_timeout_s + 1) * tests + 5
 
 
+def output_room(spec: TestSpec) -> int:
+    """The output cap (bytes) that a right program's output or returned value always fits: twice the largest expected
+    output (as text, or a returned value as JSON), and 64 KiB more; 0 for tests without expected outputs. Judges cap
+    output far above the 4 MiB a test gets by default (`verify.code.max_output_kb`), and LiveCodeBench's grader not
+    at all; this size tells the program nothing of what it should print."""
+    if spec.mode == "stdio":
+        sizes = (len(output.encode()) for output in spec.outputs)
+    elif spec.mode == "call":
+        sizes = (len(json.dumps(output)) for output in spec.outputs)
+    else:
+        return 0
+    return 2 * max(sizes, default=0) + (64 << 10)
+
+
 def limits_from_config(cfg: CodeVerifyConfig) -> Limits:
     return Limits(timeout_s=cfg.sample_timeout_s, test_timeout_s=cfg.test_timeout_s, memory_mb=cfg.memory_mb,
                   max_output_bytes=cfg.max_output_kb << 10)
@@ -654,6 +668,8 @@ def verify_code(row: Mapping[str, Any], sandbox: Sandbox, limits: Limits | None 
         run_limits = replace(run_limits, test_timeout_s=spec.time_limit)
     if spec.memory_limit is not None:  # the problem's own memory limit, as its grader applies it
         run_limits = replace(run_limits, program_memory_mb=spec.memory_limit)
+    if (room := output_room(spec)) > run_limits.max_output_bytes:  # a right output is never over the cap
+        run_limits = replace(run_limits, max_output_bytes=room)
     run_limits = replace(run_limits, timeout_s=sample_limit(run_limits, spec.total))
     any_case = accepts_any_case(row.get("problem"))
     stated = stated_tolerance(row.get("problem"))
