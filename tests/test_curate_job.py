@@ -136,6 +136,18 @@ def test_unknown_key_in_the_recipe_file(tmp_path):
     assert "teacher.modle: unknown key (did you mean 'model'?)" in result.stderr
 
 
+def test_every_error_of_a_recipe_is_named_on_its_one_line(tmp_path):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("name: x\nsources: [{path: kit:samples/quickstart.jsonl, limt: 3}]\n"
+                      "teacher: {backend: dataset, modle: y}\ncurate: {max_per_problem: 0}\n")
+    result = kit("curate", str(recipe))
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    said = " ".join(result.stderr.split())
+    for error in ("sources.0.limt: unknown key (did you mean 'limit'?)", "teacher.modle: unknown key",
+                  "curate.max_per_problem: Input should be greater than or equal to 1"):
+        assert error in said, said
+
+
 def test_missing_column_names_it(tmp_path):
     data = tmp_path / "rows.jsonl"
     data.write_text(json.dumps({"problem": "1+1?", "domain": "math", "answer": "2", "solution": "\\boxed{2}"}) + "\n")

@@ -15,6 +15,7 @@ import difflib
 import os
 import re
 import string
+import textwrap
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self, TypeVar
 
@@ -304,19 +305,23 @@ def _known_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
 
 
 def _one_line(model: type[BaseModel], err: ValidationError, origin: str) -> str:
-    first = err.errors()[0]
-    loc = tuple(first["loc"])
-    where = _location(loc)
-    if first["type"] == "extra_forbidden":
+    """The recipe's errors on one line: the first in full, then the others, each where it is and what is wrong."""
+    first, *others = [_described(model, error) for error in err.errors()]
+    also = "; ".join(dict.fromkeys(others))
+    return f"{origin}: {first}" + (f" (also {textwrap.shorten(also, 300, placeholder=' ...')})" if also else "")
+
+
+def _described(model: type[BaseModel], error: Any) -> str:
+    """One validation error: where it is in the recipe, and what is wrong there."""
+    loc = tuple(error["loc"])
+    if error["type"] == "extra_forbidden":
         hint = difflib.get_close_matches(str(loc[-1]), _known_keys(model, loc[:-1]), n=1)
-        tip = f" (did you mean {hint[0]!r}?)" if hint else ""
-        msg = f"unknown key{tip}"
+        msg = "unknown key" + (f" (did you mean {hint[0]!r}?)" if hint else "")
     else:
-        msg = first["msg"].removeprefix("Value error, ")
-        if "input" in first and first["type"] != "missing" and loc:
-            msg += f", got {first['input']!r}"
-    more = f" (+{len(err.errors()) - 1} more)" if len(err.errors()) > 1 else ""
-    return f"{origin}: {where}: {msg}{more}"
+        msg = error["msg"].removeprefix("Value error, ")
+        if "input" in error and error["type"] != "missing" and loc:
+            msg += f", got {error['input']!r}"
+    return f"{_location(loc)}: {msg}"
 
 
 def load_recipe(path: str | os.PathLike[str], model: type[R], overrides: list[str] | tuple[str, ...] = ()) -> R:
