@@ -134,6 +134,10 @@ def test_unknown_key_in_the_recipe_file(tmp_path):
     result = kit("curate", str(recipe))
     assert result.returncode == 2
     assert "teacher.modle: unknown key (did you mean 'model'?)" in result.stderr
+    # a key like no known one: the known ones are listed
+    recipe.write_text("name: x\nsources: [{path: kit:samples/quickstart.jsonl}]\nteacher: {backend: dataset, qqq: y}\n")
+    said = " ".join(kit("curate", str(recipe)).stderr.split())
+    assert "teacher.qqq: unknown key (known: backend, model, " in said, said
 
 
 def test_every_error_of_a_recipe_is_named_on_its_one_line(tmp_path):

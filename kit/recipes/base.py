@@ -315,8 +315,10 @@ def _described(model: type[BaseModel], error: Any) -> str:
     """One validation error: where it is in the recipe, and what is wrong there."""
     loc = tuple(error["loc"])
     if error["type"] == "extra_forbidden":
-        hint = difflib.get_close_matches(str(loc[-1]), _known_keys(model, loc[:-1]), n=1)
-        msg = "unknown key" + (f" (did you mean {hint[0]!r}?)" if hint else "")
+        known = _known_keys(model, loc[:-1])
+        hint = difflib.get_close_matches(str(loc[-1]), known, n=1)
+        msg = "unknown key" + (f" (did you mean {hint[0]!r}?)" if hint else
+                               f" (known: {', '.join(known)})" if known else "")
     else:
         msg = error["msg"].removeprefix("Value error, ")
         if "input" in error and error["type"] != "missing" and loc:
