@@ -511,6 +511,25 @@ def test_s1k(tmp_path):
     assert stats["by_domain"]["puzzle"] == {"in": 1, "kept": 0}
 
 
+def test_s1k_1_1(tmp_path):
+    # simplescaling/s1K-1.1 columns: R1's thinking and attempt are texts, beside Gemini's
+    def row(question, solution, cot_type, thinking, attempt):
+        return {"solution": solution, "question": question, "cot_type": cot_type, "source_type": "qq8933/AIME_1983_2024",
+                "metadata": "{'Year': 2020}", "gemini_thinking_trajectory": "Gemini thinks.", "gemini_attempt": "\\boxed{1}",
+                "deepseek_thinking_trajectory": thinking, "deepseek_attempt": attempt}
+
+    rows = [row("What is the sum of the first 10 positive integers?", "55", "math",
+                "Okay, pair 1 with 10: five pairs of 11.", "**Final Answer**\n\\boxed{55}"),
+            row("How many primes are below 20?", "8", "math", "2, 3, 5, 7, 11, 13, 17.", "\\boxed{7}")]
+    data = tmp_path / "s1k11.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), data)
+    metadata, stats = curate(tmp_path, {"preset": "s1k-1.1", "path": str(data)})
+    assert [m["problem"] for m in metadata] == [rows[0]["question"]]
+    assert metadata[0]["reasoning"] == rows[0]["deepseek_thinking_trajectory"]
+    assert metadata[0]["solution"] == rows[0]["deepseek_attempt"] and metadata[0]["source"] == "s1k-1.1"
+    assert rejected(stats) == {(1, "verify", "wrong_answer")}
+
+
 def test_kodcode_sft_r1(tmp_path):
     # KodCode/KodCode-V1-SFT-R1 columns; `conversations` is [human: question, gpt: R1's whole reply], as KodCode's
     # step3.3.5_gen_sft_datasets.py writes it. R1's replies often end with a block of example usage.

@@ -31,7 +31,7 @@ class SourceConfig(Strict):
     preset: str | None = Field(None, description="A well-known dataset (kit.recipes.presets: apps, taco, numinamath-cot, "
                                "openthoughts-114k, openthoughts-114k-chat, bespoke-stratos-17k, openr1-math-220k, "
                                "codeforces-cots, codeforces, code-contests, kodcode, kodcode-sft-r1, leetcode, "
-                               "openmathreasoning, deepmath-103k, s1k): fills path, config, split, columns, where, "
+                               "openmathreasoning, deepmath-103k, s1k, s1k-1.1): fills path, config, split, columns, where, "
                                "name, domain, license, citation and grader; a key the source sets itself wins "
                                "(columns and where merge key by key).")
     path: str = Field(description="Local JSONL/JSON/Parquet file or dataset folder; `kit:samples/NAME.jsonl` "
