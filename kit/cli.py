@@ -114,7 +114,7 @@ def curate(
 
     The folder holds a `default` config (chat `messages` for SFT, reasoning inside <think>...</think>), a `metadata` config (problem, solution, verification, ...), a dataset card, recipe.yaml and stats.json. With --push it is then published to the Hub.
 
-    Dataset presets (`sources[].preset: NAME` fills path, config, split, columns, ...; the recipe's own keys win): apps, taco, numinamath-cot, openthoughts-114k (its metadata config), openthoughts-114k-chat (its default config), bespoke-stratos-17k, openr1-math-220k, codeforces-cots, codeforces, code-contests, kodcode, kodcode-sft-r1, leetcode, openmathreasoning, deepmath-103k, s1k, s1k-1.1.
+    Dataset presets (`sources[].preset: NAME` fills path, config, split, columns, ...; the recipe's own keys win): apps, taco, numinamath-cot, openthoughts-114k (its metadata config), openthoughts-114k-chat (its default config), bespoke-stratos-17k, sky-t1-17k, openr1-math-220k, codeforces-cots, codeforces, code-contests, kodcode, kodcode-sft-r1, leetcode, openmathreasoning, deepmath-103k, s1k, s1k-1.1.
     """
     from kit.curate.job import run_curate
     from kit.recipes import load_data_recipe

@@ -209,9 +209,9 @@ def sharegpt(problem: str, reply: str) -> list[dict]:
     return [{"from": "user", "value": problem}, {"from": "assistant", "value": reply}]
 
 
-@pytest.mark.parametrize("preset", ["openthoughts-114k-chat", "bespoke-stratos-17k"])
+@pytest.mark.parametrize("preset", ["openthoughts-114k-chat", "bespoke-stratos-17k", "sky-t1-17k"])
 def test_system_and_conversations(tmp_path, preset):
-    # OpenThoughts-114k `default` config and Bespoke-Stratos-17k: system + ShareGPT conversations. They carry
+    # OpenThoughts-114k `default` config, Bespoke-Stratos-17k, Sky-T1_data_17k: system + ShareGPT conversations. They carry
     # no reference, so the test adds the gold answer the recipe maps itself.
     rows = [{"system": SYSTEM, "conversations": sharegpt("A baker packs 7 muffins into each of 9 boxes. How many?",
                                                          SKY.format("9 * 7 = 63.", "$\\boxed{63}$")), "gold": "63"},

@@ -29,7 +29,7 @@ class SourceConfig(Strict):
     """Where problems (and, for the `dataset` teacher, their traces) come from."""
 
     preset: str | None = Field(None, description="A well-known dataset (kit.recipes.presets: apps, taco, numinamath-cot, "
-                               "openthoughts-114k, openthoughts-114k-chat, bespoke-stratos-17k, openr1-math-220k, "
+                               "openthoughts-114k, openthoughts-114k-chat, bespoke-stratos-17k, sky-t1-17k, openr1-math-220k, "
                                "codeforces-cots, codeforces, code-contests, kodcode, kodcode-sft-r1, leetcode, "
                                "openmathreasoning, deepmath-103k, s1k, s1k-1.1): fills path, config, split, columns, where, "
                                "name, domain, license, citation and grader; a key the source sets itself wins "
