@@ -151,8 +151,9 @@ def _said(result: subprocess.CompletedProcess[str]) -> str:
 def _stopped_after_one_chunk(source: Path, out: Path, how: signal.Signals) -> subprocess.Popen[str]:
     """`kit verify` on `source`, sent `how` once the first chunk of rows is written (while the slow code rows run)."""
     partial = out.with_name(out.name + ".partial")
-    run = subprocess.Popen([sys.executable, "-m", "kit.cli", "verify", str(source), "--out", str(out), "--workers", "2"],
-                           cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    command = [sys.executable, "-m", "kit.cli", "verify", str(source), "--out", str(out), "--workers", "2"]
+    run = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           start_new_session=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and run.poll() is None and (
             not partial.exists() or partial.read_text().count("\n") < CHUNK):

@@ -211,8 +211,8 @@ def sharegpt(problem: str, reply: str) -> list[dict]:
 
 @pytest.mark.parametrize("preset", ["openthoughts-114k-chat", "bespoke-stratos-17k", "sky-t1-17k"])
 def test_system_and_conversations(tmp_path, preset):
-    # OpenThoughts-114k `default` config, Bespoke-Stratos-17k, Sky-T1_data_17k: system + ShareGPT conversations. They carry
-    # no reference, so the test adds the gold answer the recipe maps itself.
+    # OpenThoughts-114k `default` config, Bespoke-Stratos-17k, Sky-T1_data_17k: system + ShareGPT conversations. They
+    # carry no reference, so the test adds the gold answer the recipe maps itself.
     rows = [{"system": SYSTEM, "conversations": sharegpt("A baker packs 7 muffins into each of 9 boxes. How many?",
                                                          SKY.format("9 * 7 = 63.", "$\\boxed{63}$")), "gold": "63"},
             {"system": SYSTEM, "conversations": sharegpt("Mira reads 12 pages on 5 evenings. How many pages?",
@@ -514,8 +514,9 @@ def test_s1k(tmp_path):
 def test_s1k_1_1(tmp_path):
     # simplescaling/s1K-1.1 columns: R1's thinking and attempt are texts, beside Gemini's
     def row(question, solution, cot_type, thinking, attempt):
-        return {"solution": solution, "question": question, "cot_type": cot_type, "source_type": "qq8933/AIME_1983_2024",
-                "metadata": "{'Year': 2020}", "gemini_thinking_trajectory": "Gemini thinks.", "gemini_attempt": "\\boxed{1}",
+        return {"solution": solution, "question": question, "cot_type": cot_type,
+                "source_type": "qq8933/AIME_1983_2024", "metadata": "{'Year': 2020}",
+                "gemini_thinking_trajectory": "Gemini thinks.", "gemini_attempt": "\\boxed{1}",
                 "deepseek_thinking_trajectory": thinking, "deepseek_attempt": attempt}
 
     rows = [row("What is the sum of the first 10 positive integers?", "55", "math",

@@ -24,8 +24,9 @@ of MBPP+ - maps that column to the kit name `prelude`: it is stored in the tests
 runs it before the solution, see `kit.verify.code`). A grader that puts the same imports before every solution
 (APPS's, TACO's and SkyThought's; LiveCodeBench's) is named by the recipe instead, `grader: apps`: its prelude, in
 `GRADERS`, comes before the row's own (`mapped_test_columns`), and what else it does around call-based tests is
-stored with them (APPS's integer keys for a dict argument: `"int_keys": true`). So is one that renames a reply's function to the one
-its tests call (KodCode's pipeline, `grader: kodcode`): the tests then say `"rename_function": true`.
+stored with them (APPS's integer keys for a dict argument: `"int_keys": true`). So is one that renames a reply's
+function to the one its tests call (KodCode's pipeline, `grader: kodcode`): the tests then say
+`"rename_function": true`.
 
 Stdin/stdout and call-based tests may carry `"time_limit"`, the problem's own limit in seconds for each test, as the
 judge gave it (open-r1/codeforces's `time_limit`, which the grader open-r1 validated its tests with applies to every
@@ -276,9 +277,9 @@ def stored_test_cases(value: Any, checker: str | None = None, entry_point: str |
     """What the kit stores as `test_cases`: the contract's JSON text (see the module docstring), with `checker` (a
     dataset's checker column; None or empty for none) and the files a problem reads and writes (`io_files`) put into
     stdin/stdout tests, `time_limit` (a dataset's limit per test, `time_limit_seconds`), `memory_limit` (its memory
-    limit, `memory_limit_mb`) and `comparison` (`Grader`) into stdin/stdout and call-based tests, `int_keys` (`Grader`)
-    into call-based tests, `prelude` (code the
-    solution and tests assume run first; a list of lines is joined) and `rename_function` (`Grader`) into any; None
+    limit, `memory_limit_mb`) and `comparison` (`Grader`) into stdin/stdout and call-based tests, `int_keys`
+    (`Grader`) into call-based tests, `prelude` (code the solution and tests assume run first; a list of lines is
+    joined) and `rename_function` (`Grader`) into any; None
     stays None. `joined`: `value` is the list of several columns' tests, made one set (`joined_tests`); when they do not
     join, what is stored is `{"invalid": why}`, which the verifier refuses with that reason. A `test` that is Python
     source is `{"test_code": ...}`: a pytest module as it is; `def check(candidate): ...`, asserts or a program calling

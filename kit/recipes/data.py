@@ -28,12 +28,12 @@ from kit.recipes.base import (
 class SourceConfig(Strict):
     """Where problems (and, for the `dataset` teacher, their traces) come from."""
 
-    preset: str | None = Field(None, description="A well-known dataset (kit.recipes.presets: apps, taco, numinamath-cot, "
-                               "openthoughts-114k, openthoughts-114k-chat, bespoke-stratos-17k, sky-t1-17k, openr1-math-220k, "
-                               "codeforces-cots, codeforces, code-contests, kodcode, kodcode-sft-r1, leetcode, "
-                               "openmathreasoning, deepmath-103k, s1k, s1k-1.1): fills path, config, split, columns, where, "
-                               "name, domain, license, citation and grader; a key the source sets itself wins "
-                               "(columns and where merge key by key).")
+    preset: str | None = Field(None, description="A well-known dataset (kit.recipes.presets: apps, taco, "
+                               "numinamath-cot, openthoughts-114k, openthoughts-114k-chat, bespoke-stratos-17k, "
+                               "sky-t1-17k, openr1-math-220k, codeforces-cots, codeforces, code-contests, kodcode, "
+                               "kodcode-sft-r1, leetcode, openmathreasoning, deepmath-103k, s1k, s1k-1.1): fills path, "
+                               "config, split, columns, where, name, domain, license, citation and grader; a key the "
+                               "source sets itself wins (columns and where merge key by key).")
     path: str = Field(description="Local JSONL/JSON/Parquet file or dataset folder; `kit:samples/NAME.jsonl` "
                       "for a file bundled with the kit; or a Hub dataset id.")
     config: str | None = Field(None, description="Dataset config name (Hub or folder datasets).")
@@ -47,8 +47,8 @@ class SourceConfig(Strict):
                                "`test_cases` (a checker program, the function under test, code run before the "
                                "solution: LeetCodeDataset's `prompt`, the problem's time limit per test and memory "
                                "limit, the files it reads and writes instead of the standard streams: `input_mode: "
-                               "file` is input.txt and output.txt). For the `dataset` teacher the trace is either split (`reasoning` + "
-                               "`solution`), "
+                               "file` is input.txt and output.txt). For the `dataset` teacher the trace is either "
+                               "split (`reasoning` + `solution`), "
                                "a raw reply (`reply`, optionally `reasoning_content` and `finish_reason`: split like a "
                                "generated reply, <think> or Sky-T1 tags; a list column, or a list of columns, is a "
                                "trace each) or a chat (`messages`: role/content or ShareGPT from/value turns; a column "

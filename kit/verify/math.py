@@ -95,8 +95,9 @@ _EMPTY_SET = re.compile(r"\\varnothing(?![A-Za-z])")
 _UNICODE_SYMBOLS = str.maketrans({"°": "^{\\circ}", "∞": "\\infty ", "–": "-", "⁄": "/", "⋅": "\\cdot "})
 _SUPERSCRIPT = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+", strict=True))
 _SUPERSCRIPTS = re.compile(f"[{''.join(_SUPERSCRIPT)}]+")
-_VULGAR = {"½": (1, 2), "⅓": (1, 3), "⅔": (2, 3), "¼": (1, 4), "¾": (3, 4), "⅕": (1, 5), "⅖": (2, 5), "⅗": (3, 5),
-           "⅘": (4, 5), "⅙": (1, 6), "⅚": (5, 6), "⅛": (1, 8), "⅜": (3, 8), "⅝": (5, 8), "⅞": (7, 8)}
+_VULGAR = {"½": (1, 2), "⅓": (1, 3), "⅔": (2, 3), "¼": (1, 4), "¾": (3, 4), "⅕": (1, 5), "⅖": (2, 5),
+           "⅗": (3, 5), "⅘": (4, 5), "⅙": (1, 6), "⅚": (5, 6), "⅛": (1, 8), "⅜": (3, 8), "⅝": (5, 8),
+           "⅞": (7, 8)}
 _VULGARS = re.compile(f"[{''.join(_VULGAR)}]")
 # `√2`, `3√5`, `√x`, `√(x+1)`, `√{x}`: the root's argument, a number, a letter, or a bracketed group
 _ROOT = re.compile(r"√\s*(\d+(?:\.\d+)?|[A-Za-z]|\([^()]*\)|\{[^{}]*\})")
