@@ -141,7 +141,8 @@ def _resumable_rows() -> list[dict]:
             for i in range(CHUNK)]
     code = [{"domain": "code", "solution": SLOW_SUM if i % 3 else SLOW_SUM.replace("a + b", "a - b"),
              "test_cases": json.dumps({"inputs": [f"{i} 1\n"], "outputs": [f"{i + 1}\n"]})} for i in range(6)]
-    return [{"n": n, **row} for n, row in enumerate(math + code)]
+    # a float NaN (in a dataset's own column) reads back as a NaN, which equals no NaN as a value
+    return [{"n": n, "rating": float("nan") if n == 0 else 1.5, **row} for n, row in enumerate(math + code)]
 
 
 def _said(result: subprocess.CompletedProcess[str]) -> str:

@@ -128,16 +128,18 @@ def _resumable(partial: Path, source: Iterator[dict[str, Any]]) -> _Resume:
             row = next(source, None)
             if row is None:
                 return _Resume(why_not="it holds more rows than the input")
-            if _plain(row) != {key: value for key, value in saved.items() if key not in ADDED}:
+            if _as_written(row) != _as_written(saved):
                 return _Resume(why_not=f"its row {len(resume.verified) + 1} is not the input's")
             resume.verified.append(saved["verified"])
             resume.end += len(line)
     return resume
 
 
-def _plain(row: dict[str, Any]) -> Any:
-    """A row as it reads back from its JSON line (without the columns a verdict adds, which it may already hold)."""
-    return json.loads(json.dumps({k: v for k, v in row.items() if k not in ADDED}, ensure_ascii=False, default=str))
+def _as_written(row: dict[str, Any]) -> str:
+    """A row as JSON text, without the columns a verdict adds (which an input row may already hold): an input row and
+    its line in the partial file read the same (a float NaN too, which equals no NaN as a value)."""
+    plain = json.loads(json.dumps({k: v for k, v in row.items() if k not in ADDED}, ensure_ascii=False, default=str))
+    return json.dumps(plain, ensure_ascii=False, sort_keys=True)
 
 
 __all__ = ["ADDED", "Written", "partial_path", "verify_to_jsonl"]
