@@ -253,6 +253,49 @@ def test_codeforces_rows_with_a_checker_filtered_by_where(tmp_path):
         load_mixture(recipe.data, log=lambda _: None, prompt=recipe.prompt)
 
 
+def test_a_preset_gives_a_mixture_its_problems_as_curate_reads_them(tmp_path):
+    """`preset: codeforces` in a GRPO mixture: open-r1/codeforces `verifiable-prompts` read as the `codeforces` preset
+    reads it (its Python rows, no interactive problem, the checker, each test's time and memory limits, open-r1's
+    comparison), from a local copy here (`path:` wins over the preset's Hub id); the entry's own keys win. A preset of
+    traces gives its problems, never its traces; SFT refuses a preset."""
+    official = [{"input": "1 2\n", "output": "3\n"}]
+
+    def row(language, interaction=None, prompt=SUM):
+        return {"id": "1/A", "prompt": prompt, "language": language, "official_tests": official,
+                "generated_checker": None, "input_mode": "stdio", "time_limit": 2.0, "memory_limit": 256.0,
+                "interaction_format": interaction, "official_tests_complete": True}
+
+    codeforces = write(tmp_path / "codeforces", [row("python"), row("cpp"), row("python", "Ask queries."),
+                                                 row("python", prompt=PRODUCT)])
+    entry = {"preset": "codeforces", "path": codeforces}
+    recipe = load_train_recipe(GRPO, [f"data.mixture={json.dumps([entry])}", "data.shuffle=false"])
+    (got,) = recipe.data.mixture
+    assert (got.config, got.split, got.domain, got.grader) == ("verifiable-prompts", "train", "code", "codeforces")
+    assert got.where == {"language": "python", "interaction_format": [None, ""]}
+    got.config = "default"  # the local copy has one config
+    dataset, records = load_mixture(recipe.data, log=lambda _: None, prompt=recipe.prompt)
+    assert [r["problem"] for r in dataset] == [SUM, PRODUCT] and records[0]["rows"] == 2
+    assert json.loads(dataset[0]["test_cases"]) == {"inputs": ["1 2\n"], "outputs": ["3\n"], "time_limit": 2.0,
+                                                    "memory_limit": 256.0, "comparison": "codeforces"}
+    # the entry's own `where` merges with the preset's, key by key
+    entry = {"preset": "codeforces", "path": codeforces, "config": "default", "where": {"language": "cpp"}}
+    (got,) = load_train_recipe(GRPO, [f"data.mixture={json.dumps([entry])}"]).data.mixture
+    assert got.where == {"language": "cpp", "interaction_format": [None, ""]}
+    # a trace preset's trace columns are no problem columns: deepmath-103k gives the problem and its answer only
+    (got,) = load_train_recipe(GRPO, ['data.mixture=[{"preset": "deepmath-103k"}]']).data.mixture
+    assert got.columns == {"problem": "question", "ground_truth_answer": "final_answer"}
+    assert (got.path, got.config) == ("zwhe99/DeepMath-103K", "default")
+    with pytest.raises(RecipeError, match="preset 'codeforces' gives problems, for method: grpo"):
+        load_train_recipe(ROOT / "recipes/sft/tiny-cpu.yaml", ['data.mixture=[{"preset": "codeforces"}]'])
+
+
+def test_the_code_grpo_recipe_reads_open_r1s_codeforces_problems():
+    (entry,) = load_train_recipe(ROOT / "recipes/rl/code-grpo-7b.yaml").data.mixture
+    assert (entry.preset, entry.path, entry.config, entry.grader) == ("codeforces", "open-r1/codeforces",
+                                                                      "verifiable-prompts", "codeforces")
+    assert entry.columns["checker"] == "generated_checker" and entry.where["language"] == "python"
+
+
 def test_sft_chats_in_sharegpt_or_with_separate_reasoning_become_openai_turns(tmp_path):
     """SFT straight from a public chat dataset: Sky-T1/Bespoke-Stratos/OpenThoughts ship ShareGPT `conversations`
     (from/value), others an assistant turn with its reasoning apart; TRL trains on role/content turns, with the

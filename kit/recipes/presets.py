@@ -30,21 +30,29 @@ PRESETS: dict[str, dict[str, Any]] = yaml.safe_load(
     resources.files("kit").joinpath("data", "presets.yaml").read_text(encoding="utf-8"))
 
 _MERGED = ("columns", "where")  # mappings merged key by key
+# What a GRPO mixture entry takes of a preset (`problems=True`): where the problems are and how they are read, not
+# the trace a `dataset` teacher reads (`TRACE_COLUMNS`), nor the source's name, license and citation
+PROBLEM_KEYS = ("path", "config", "split", "columns", "where", "domain", "grader")
+TRACE_COLUMNS = ("reply", "reasoning", "solution", "reasoning_content", "finish_reason", "teacher")
 
 
 def preset_names() -> list[str]:
     return sorted(PRESETS)
 
 
-def expand_preset(data: dict[str, Any]) -> dict[str, Any]:
+def expand_preset(data: dict[str, Any], problems: bool = False) -> dict[str, Any]:
     """A source mapping with its preset's fields filled in where the mapping leaves them unset; ValueError
-    (one line, naming the presets) for an unknown preset."""
+    (one line, naming the presets) for an unknown preset. `problems`: for a GRPO mixture entry, which takes the
+    preset's `PROBLEM_KEYS` and its columns but the trace's (a dataset's own config where it names none)."""
     name = data.get("preset")
     if name is None:
         return data
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r} (presets: {', '.join(preset_names())})")
     preset = copy.deepcopy({k: v for k, v in PRESETS[name].items() if k != "description"})
+    if problems:
+        preset = {"config": "default"} | {k: v for k, v in preset.items() if k in PROBLEM_KEYS}
+        preset["columns"] = {k: v for k, v in preset.get("columns", {}).items() if k not in TRACE_COLUMNS}
     out = dict(data)
     for key, value in preset.items():
         if key in _MERGED and isinstance(out.get(key), dict):

@@ -74,6 +74,11 @@ class ModelConfig(Strict):
 class DatasetEntry(Strict):
     """One dataset of the mixture: a Hub dataset repo or a local folder made by `kit curate`."""
 
+    preset: str | None = Field(None, exclude_if=lambda value: value is None, description="method: grpo: a "
+                               "well-known dataset of problems (kit.recipes.presets, as `kit curate`'s "
+                               "sources[].preset, e.g. codeforces, taco, deepmath-103k): fills path, config, split, "
+                               "columns (those of the problem, its references and tests), where, domain and grader; "
+                               "a key the entry sets itself wins (columns and where merge key by key).")
     path: str = Field(description="Hub dataset id (org/name) or local dataset folder (e.g. out/quickstart).")
     config: str = Field("default", description="Dataset config; `default` holds the chat `messages`.")
     split: str = "train"
@@ -109,6 +114,13 @@ class DatasetEntry(Strict):
         "{language: python}; as `kit curate`'s sources[].where.")
     grader: GraderName | None = Field(None, exclude_if=lambda value: value is None,
                                       description="method: grpo: " + GRADER_HELP)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _preset(cls, data: Any) -> Any:
+        from kit.recipes.presets import expand_preset
+
+        return expand_preset(data, problems=True) if isinstance(data, dict) else data
 
 
 class RewardConfig(Strict):
@@ -262,6 +274,9 @@ class TrainRecipe(Recipe):
                     raise ValueError(f"data.mixture: {entry.path}: method: grpo reads problems (column: problem)")
         elif any(entry.column == "problem" for entry in self.data.mixture):
             raise ValueError("data.mixture: column: problem is for method: grpo")
+        elif preset := next((entry.preset for entry in self.data.mixture if entry.preset), None):
+            raise ValueError(f"data.mixture: preset {preset!r} gives problems, for method: grpo; to train on its "
+                             "traces, curate them first (kit curate, sources[].preset) and train on that folder")
         return self
 
     def resolve_paths(self, recipe_file: Path) -> None:

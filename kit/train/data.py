@@ -10,7 +10,7 @@ A `problem` entry (GRPO) reads problems with their references - a kit `metadata`
 `columns:` maps to the metadata names (a nested field by its path, `reward_model.ground_truth`; a problem given as a
 chat, as verl's `prompt` column, by its user turn; tests in the dataset's own form, with a `checker`, `entry_point`,
 `prelude`, `time_limit` or file column (`kit.core.testcases.TEST_COLUMNS`) put into them) with `domain:` for every row
-(default: each row's own) - into a `prompt` (the chat turns, built by the kit's one prompt builder,
+(default: each row's own), or a dataset preset, which the recipe expands (`kit.recipes.presets`) - into a `prompt` (the chat turns, built by the kit's one prompt builder,
 `kit.core.chat.prompt_messages`, as `kit curate` asked the teacher and `kit eval` asks the model) and the reward
 columns (`REWARD_COLUMNS`), which TRL hands to every reward function. When the run's rewards read the verifiers'
 verdicts, a problem no answer can pass (`kit.verify.registry.undecidable`) is left out, by reason in its record.
