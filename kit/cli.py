@@ -390,7 +390,7 @@ def verify(
 
     Rows that fail verification are results, not errors (exit 0); an unreadable input exits with 2. A run stopped for any reason keeps the rows verified so far in OUT.jsonl.partial, and the same command resumes from there.
     """
-    from kit.core.sources import SourceError, iter_rows
+    from kit.core.sources import SourceError, count_rows, iter_rows
     from kit.recipes import VerifyConfig
     from kit.verify.registry import RowVerifier
     from kit.verify.rows import verify_to_jsonl
@@ -407,7 +407,7 @@ def verify(
     if missing:
         raise SourceError(f"{input}: missing column {missing[0]!r} (rows need domain and solution)")
     with _progress() as progress, RowVerifier(VerifyConfig(workers=workers)) as verifier:
-        task = progress.add_task("verify", total=None, note="")
+        task = progress.add_task("verify", total=count_rows(input), note="")
         written = verify_to_jsonl(open_rows, out, verifier, on_progress=lambda n: progress.update(task, completed=n),
                                   log=_say)
     console.print(f"[bold green]{written.passed} verified[/], {written.failed} not verified -> {out}")

@@ -305,3 +305,22 @@ def test_benchmark_rows_are_fresh_and_names_checked():
     assert benchmark_problems("aime24")[0].startswith("Every morning Aya")
     with pytest.raises(ValueError, match="unknown benchmark 'gsm8k'"):
         load_benchmark("gsm8k")
+
+
+def test_count_rows_says_how_many_rows_a_local_file_yields(tmp_path):
+    """A progress bar's total: what `iter_rows` yields, where a file says it cheaply; None where it does not."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from kit.core.sources import count_rows
+
+    lines = tmp_path / "rows.jsonl"
+    lines.write_text("".join(json.dumps(row) + "\n\n" for row in ROWS))  # blank lines are no rows
+    packed = write_jsonl(tmp_path / "rows.jsonl.gz", ROWS, opener=gzip.open)
+    table = tmp_path / "rows.parquet"
+    pq.write_table(pa.Table.from_pylist(ROWS), table)
+    array = tmp_path / "rows.json"
+    array.write_text(json.dumps(ROWS))
+    for path in (lines, packed, table, "kit:samples/quickstart.jsonl"):
+        assert count_rows(str(path)) == len(list(iter_rows(str(path)))), path
+    assert [count_rows(p) for p in (str(array), str(tmp_path), "org/name", str(tmp_path / "none.jsonl"))] == [None] * 4
