@@ -43,8 +43,8 @@ def partial_path(out: Path) -> Path:
 def verify_to_jsonl(open_rows: Callable[[], Iterable[dict[str, Any]]], out: Path, verifier: RowVerifier,
                     on_progress: Callable[[int], None] | None = None,
                     log: Callable[[str], None] | None = None) -> Written:
-    """Verify the rows `open_rows()` yields into `out` (see the module doc); `on_progress(rows done)` after each row,
-    resumed ones included; `log` says what was resumed, or why a partial file was not."""
+    """Verify the rows `open_rows()` yields into `out` (see the module doc); `on_progress(rows done)` as the verifiers
+    progress, resumed rows included; `log` says what was resumed, or why a partial file was not."""
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = partial_path(out)
     written = Written()
@@ -70,19 +70,18 @@ def verify_to_jsonl(open_rows: Callable[[], Iterable[dict[str, Any]]], out: Path
     done = written.resumed
     if on_progress and done:
         on_progress(done)
+    progress = (lambda n: on_progress(written.resumed + n)) if on_progress else None  # as the verifiers progress
     if written.resumed:  # the rows kept stay on disk all along: only a torn end is cut off
         os.truncate(partial, resume.end)
     with partial.open("a" if written.resumed else "w", encoding="utf-8") as fh:
         try:
-            for verdict in verifier.verify(pending()):
+            for verdict in verifier.verify(pending(), on_result=progress):
                 row = held.popleft()
                 row.update(verified=verdict.passed, verifier=verdict.verifier, verification=verdict.to_json())
                 _count(written, verdict.passed)
                 fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
                 fh.flush()  # on disk as it is verified: a run killed now loses none of it
                 done += 1
-                if on_progress:
-                    on_progress(done)
         except BaseException as exc:  # Ctrl-C, an input that fails to stream: what was verified stays
             if not done:
                 fh.close()
