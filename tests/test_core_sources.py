@@ -217,11 +217,24 @@ def test_dataset_folder_errors_are_one_line(tmp_path):
 
 
 def test_hub_id_error_is_a_source_error(monkeypatch):
+    """Offline, the fix is to reach the Hub; a repo the Hub does not show may be private or gated: log in."""
+    import httpx
+    from huggingface_hub.errors import RepositoryNotFoundError
+
+    from kit.core.sources import not_found
+
     monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True)
     with pytest.raises(SourceError, match=r"^someorg/no-such-dataset: no such folder, and no Hub dataset "
-                                          r"someorg/no-such-dataset could be reached \(ConnectionError: .*\) - make "
-                                          r"it with kit curate RECIPE, or give a Hub dataset id \(org/name\)$"):
+                                          r"someorg/no-such-dataset could be reached \(ConnectionError: .*\) - reach "
+                                          r"the Hub \(HF_HUB_OFFLINE unset, the network, HF_ENDPOINT\), or make it "
+                                          r"with kit curate RECIPE$"):
         list(iter_rows("someorg/no-such-dataset"))
+    url = "https://huggingface.co/api/datasets/someorg/private"
+    missing = RepositoryNotFoundError("404 Repository Not Found",
+                                      response=httpx.Response(404, request=httpx.Request("GET", url)))
+    assert not_found("someorg/private", "dataset", missing).endswith(
+        "- make it with kit curate RECIPE, or give a Hub dataset id (org/name); a private or gated Hub dataset needs "
+        "`hf auth login` (and its terms accepted)")
 
 
 @pytest.mark.parametrize("command, expected", [

@@ -199,25 +199,33 @@ def _hashable(value: Any) -> bool:
 def not_found(path: str, kind: str, error: BaseException | None = None) -> str:
     """One line for a `path` that is neither a local folder nor a Hub repo that could be reached, naming the fix:
     the kit's recipe that makes a folder of that name (`out/quickstart` -> kit curate
-    recipes/data/quickstart.yaml), else the command that makes one. `kind` is "dataset" or "model"."""
+    recipes/data/quickstart.yaml), else the command that makes one; reaching the Hub first when it was not asked
+    (offline, no network: `error`), logging in when it does not show the repo (private or gated). `kind` is
+    "dataset" or "model"."""
     import kit
 
     command, folder = ("kit curate", "data") if kind == "dataset" else ("kit train", "sft")
     name = Path(path).name
     recipes = Path(kit.__file__).resolve().parent.parent / "recipes" / folder  # a checkout (or editable install)
     shipped = recipes / f"{name}.yaml"
-    fix = (f"make it with {command} recipes/{folder}/{name}.yaml" if shipped.is_file()
-           else f"make it with {command} RECIPE, or give a Hub {kind} id (org/name)")
+    make = f"make it with {command} " + (f"recipes/{folder}/{name}.yaml" if shipped.is_file() else "RECIPE")
+    fix = make if shipped.is_file() else f"{make}, or give a Hub {kind} id (org/name)"
     hub = ""
     if error is not None:
         first = (str(error).strip().splitlines() or [type(error).__name__])[0]
         hub = f", and no Hub {kind} {path} could be reached ({type(error).__name__}: {first[:120]})"
+        if type(error).__name__ in _OFFLINE:  # the Hub was not asked: that is the first thing to fix
+            fix = f"reach the Hub (HF_HUB_OFFLINE unset, the network, HF_ENDPOINT), or {make}"
+        elif type(error).__name__ in _NOT_YOURS:
+            fix = f"{fix}; a private or gated Hub {kind} needs `hf auth login` (and its terms accepted)"
     return f"{path}: no such folder{hub} - {fix}"
 
 
-# What datasets and huggingface_hub raise when a Hub repo is missing, private or cannot be reached (offline).
-_UNREACHABLE = ("ConnectError", "ConnectionError", "ConnectTimeout", "DatasetNotFoundError", "RepositoryNotFoundError",
-                "LocalEntryNotFoundError", "OfflineModeIsEnabled", "GatedRepoError")
+# What datasets and huggingface_hub raise when a Hub repo cannot be reached (offline, no network), and when it is
+# missing, private or gated
+_OFFLINE = ("ConnectError", "ConnectionError", "ConnectTimeout", "LocalEntryNotFoundError", "OfflineModeIsEnabled")
+_NOT_YOURS = ("DatasetNotFoundError", "RepositoryNotFoundError", "GatedRepoError")
+_UNREACHABLE = _OFFLINE + _NOT_YOURS
 
 
 def unreachable(error: BaseException) -> bool:
