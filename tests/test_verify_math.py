@@ -325,6 +325,9 @@ def test_gsm8k_human_solutions_verify_against_their_gold(index):
     ("0.5", "Answer: $\\frac{1}{2}$"),
     ("-7", "The answer is -7."),
     ("\\pi", "The answer is $\\pi$."),
+    # math typed as Unicode, read as its LaTeX in running text too
+    ("\\frac{1}{2}", "The answer is ½."),
+    ("0.75", "The answer is ¾."),
 ])
 def test_unboxed_answers_are_read(gold, solution):
     verdict = verify_answer(gold, solution)

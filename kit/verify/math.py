@@ -303,8 +303,9 @@ def boxed_answer(solution: str, require_boxed: bool = False) -> tuple[bool, str 
 def extract_answer(solution: str) -> list[Any]:
     """Math-Verify's extraction of the final answer of the answer part of `solution` (no time limit: call
     it inside `_time_limit`): `parse`'s list, empty when it finds nothing. Without a digit in the text only
-    anchored answers count ("the answer is $\\pi$"), so that a stray `$n$` is no answer."""
-    text = _ungrouped(answer_part(solution))
+    anchored answers count ("the answer is $\\pi$"), so that a stray `$n$` is no answer. Math typed as Unicode is
+    read as its LaTeX (`_unicode_latex`: "the answer is ½")."""
+    text = _unicode_latex(_ungrouped(answer_part(solution)))
     if not text.strip():
         return []
     configs = _EXTRACT_ANY if _DIGIT.search(text) else _EXTRACT_ANCHORED
