@@ -34,6 +34,11 @@ class Written:
     failed: int = 0
     resumed: int = 0
 
+    @property
+    def total(self) -> int:
+        """Rows verified: resumed and new."""
+        return self.passed + self.failed
+
 
 def partial_path(out: Path) -> Path:
     """Where a run keeps the rows written so far (`OUT.jsonl.partial`)."""
@@ -67,9 +72,8 @@ def verify_to_jsonl(open_rows: Callable[[], Iterable[dict[str, Any]]], out: Path
             held.append(row)
             yield row
 
-    done = written.resumed
-    if on_progress and done:
-        on_progress(done)
+    if on_progress and written.resumed:
+        on_progress(written.resumed)
     progress = (lambda n: on_progress(written.resumed + n)) if on_progress else None  # as the verifiers progress
     if written.resumed:  # the rows kept stay on disk all along: only a torn end is cut off
         os.truncate(partial, resume.end)
@@ -81,13 +85,12 @@ def verify_to_jsonl(open_rows: Callable[[], Iterable[dict[str, Any]]], out: Path
                 _count(written, verdict.passed)
                 fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
                 fh.flush()  # on disk as it is verified: a run killed now loses none of it
-                done += 1
         except BaseException as exc:  # Ctrl-C, an input that fails to stream: what was verified stays
-            if not done:
+            if not written.total:
                 fh.close()
                 partial.unlink(missing_ok=True)
             elif isinstance(exc, KeyboardInterrupt) and log:  # (an error's own message is the one line it prints)
-                log(f"stopped: the {done} rows verified are kept in {partial}; run the same command to resume")
+                log(f"stopped: the {written.total} rows verified are kept in {partial}; run the same command to resume")
             raise
     partial.replace(out)
     return written
