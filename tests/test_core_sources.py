@@ -11,7 +11,7 @@ import pytest
 
 from kit.benchmarks import BENCHMARKS, benchmark_problems, load_benchmark
 from kit.core.schema import METADATA_FEATURES, problem_id
-from kit.core.sources import SourceError, iter_rows, resolve_package_path
+from kit.core.sources import ChatError, SourceError, chat_problem, iter_rows, resolve_package_path
 
 ROWS = [{"question": f"What is {i} + {i}?", "answer": str(2 * i), "level": i} for i in range(5)]
 
@@ -98,6 +98,19 @@ def test_column_mapping_of_a_missing_column(tmp_path):
 VERL = [{"data_source": "math_dapo", "ability": "MATH", "question": f"What is {i} + {i}?",
          "reward_model": {"ground_truth": str(2 * i), "style": "rule-lighteval/MATH_v2"},
          "extra_info": {"index": str(i), "split": "train" if i else "test"}} for i in range(3)]
+
+
+def test_a_problem_chat_gives_its_last_user_turn():
+    """A problem column holding a chat (verl's `prompt`; Llama-Nemotron-Post-Training-Dataset's `input`, "a user turn
+    followed by zero or more turns"): the problem is the last user turn - the one its `output` answers - not the first
+    question of an earlier exchange; its system turn comes with it."""
+    turns = [{"role": "system", "content": "detailed thinking on"},
+             {"role": "user", "content": "A square has perimeter 36. What is its side length?"},
+             {"role": "assistant", "content": "9"}, {"role": "user", "content": "And its area?"}]
+    assert chat_problem(turns) == ("And its area?", "detailed thinking on")
+    assert chat_problem(json.dumps(turns[1:3])) == ("A square has perimeter 36. What is its side length?", None)
+    with pytest.raises(ChatError, match="no user turn"):
+        chat_problem(turns[:1])
 
 
 @pytest.mark.parametrize("suffix", ["jsonl", "parquet"])

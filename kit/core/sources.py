@@ -14,7 +14,7 @@ Every failure is a `SourceError` whose message is one line naming the path (and 
 `conversations` (`from`/`value`, from in human/user/gpt/assistant/system) - into its system turn, the user
 turn the reply answers, and the reply (the last assistant turn); the `dataset` teacher (`kit.generation.teachers`)
 splits that reply like any other. `chat_problem(turns)` reads a problem column that holds a chat (verl's
-`prompt`): its user turn and its system turn, for `kit curate` and `kit train` alike. A column map may name a
+`prompt`): its last user turn and its system turn, for `kit curate` and `kit train` alike. A column map may name a
 nested field by its path (`column_value`: `reward_model.ground_truth`).
 """
 
@@ -367,12 +367,14 @@ def read_chat(turns: Any) -> Chat:
 
 
 def chat_problem(turns: Any) -> tuple[str, str | None]:
-    """(problem, system turn) of a problem column that holds a chat (verl's `prompt`, a list of turns): its last
-    user turn, and its system turn; ChatError for a chat that cannot be read or has no user turn."""
-    chat = read_chat(turns)
-    if not chat.prompt:
+    """(problem, system turn) of a problem column that holds a chat (verl's `prompt`, Llama-Nemotron's `input`, a list
+    of turns): its last user turn - the question a reply answers, also after earlier exchanges, which are not part of
+    the problem - and its system turn; ChatError for a chat that cannot be read or has no user turn."""
+    read = chat_turns(turns)
+    prompt = next((t["content"] for t in reversed(read) if t["role"] == "user"), None)
+    if not prompt:
         raise ChatError("the chat has no user turn")
-    return chat.prompt, chat.system
+    return prompt, next((t["content"] for t in read if t["role"] == "system"), None)
 
 
 def _turn(turn: Any, n: int) -> dict[str, Any]:
