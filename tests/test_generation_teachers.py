@@ -286,6 +286,10 @@ def test_missing_trace_names_the_shapes(tmp_path):
     ("<think>\na\n</think>\n<answer>\nSo \\boxed{1}.\n</answer>", None, ("a", "So \\boxed{1}.", None)),
     ("<think>\na\n</think>\n<answer>\n</answer>", None, ("a", "", "no_answer")),
     ("<think>\na\n</think>\nIt is <answer>1</answer>.", None, ("a", "It is <answer>1</answer>.", None)),
+    # ... and one cut off inside its answer (AM's own filter keeps only replies whose both parts are complete)
+    ("<think>\na\n</think>\n<answer>\nSo \\boxed{5}, because 45 divided by", None,
+     ("a", "So \\boxed{5}, because 45 divided by", "truncated")),
+    ("<think>\na\n</think>\n<answer>\nSo \\boxed{5}.", "stop", ("a", "So \\boxed{5}.", None)),
 ])
 def test_split_reply_of_cut_and_template_opened_replies(content, finish, expected):
     split = split_reply(content, None, finish)

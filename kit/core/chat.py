@@ -21,7 +21,8 @@ Reasoning reaches us in one of three shapes:
 A reply whose chat template opened `<think>` itself (DeepSeek-R1-Distill, QwQ: the prompt ends with
 `<think>\n`) has only the closing tag: the text before `</think>` is the reasoning, as `kit.demo.stream` reads it.
 An answer wrapped whole in `<answer>...</answer>` (DeepSeek-R1-Zero's template, `<think>...</think> <answer>...
-</answer>`, which some distilled datasets keep) is the text inside the tags.
+</answer>`, which some distilled datasets keep) is the text inside the tags; one whose tags never close was cut off
+(`truncated`), unless the server's `stop` vouches for its end.
 
 The same splitter reads the replies of a generating teacher and the traces a dataset ships (the `dataset`
 teacher, `kit.generation.teachers`): a dataset's reply has no `finish_reason` (None), so a Sky-T1 solution that never
@@ -129,7 +130,8 @@ def default_row(row: Mapping[str, Any], fmt: Format, system_prompt: str | None =
 _THINK = re.compile(r"^\s*<think>(.*?)</think>(.*)$", re.DOTALL)
 _SKY_T1 = re.compile(r"<\|begin_of_thought\|>(.*?)<\|end_of_thought\|>(.*)$", re.DOTALL)
 _SKY_T1_SOLUTION = re.compile(r"<\|begin_of_solution\|>(.*?)(<\|end_of_solution\|>|$)", re.DOTALL)
-_ANSWER_TAGS = re.compile(r"<answer>(.*)</answer>", re.DOTALL)  # a whole answer in DeepSeek-R1-Zero's tags
+ANSWER_OPEN, ANSWER_CLOSE = "<answer>", "</answer>"  # DeepSeek-R1-Zero's answer tags
+_ANSWER_TAGS = re.compile(rf"{ANSWER_OPEN}(.*){ANSWER_CLOSE}", re.DOTALL)  # a whole answer in those tags
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,10 @@ def split_reply(content: str | None, reasoning_content: str | None = None, finis
             thinking, content = thinking.strip(), content.strip()
     if match := _ANSWER_TAGS.fullmatch(content):  # R1-Zero's `<answer>...</answer>`
         content = match.group(1).strip()
+    elif content.startswith(ANSWER_OPEN) and ANSWER_CLOSE not in content:  # an answer its tags never close
+        content = content[len(ANSWER_OPEN):].strip()
+        if finish_reason != "stop":
+            return Split(thinking, content, "truncated", "the answer never closes (no </answer>): the reply was cut off")
     if not content:
         return Split(thinking, "", "no_answer", "reasoning without a final answer")
     return Split(thinking, content)
