@@ -10,6 +10,7 @@ import json
 
 import pytest
 
+from kit.core.sources import iter_rows
 from kit.core.testcases import (
     InvalidTestCases,
     contract_tests,
@@ -76,6 +77,26 @@ def test_an_entry_point_column_makes_test_code_the_assert_form():
     assert json.loads(stored_test_cases(["assert plus(1, 2) == 3"], entry_point="plus")) == {
         "test_code": "assert plus(1, 2) == 3", "entry_point": "plus"}
     assert json.loads(stored_test_cases(json.dumps(STDIO), entry_point="add")) == STDIO  # names no stdin function
+
+
+def test_an_entry_point_column_names_the_function_of_call_tests(tmp_path):
+    """DeepCoder-Preview-Dataset's lcbv5 rows: `tests` is LiveCodeBench's list (testtype functional) without the
+    function's name, which the row keeps in its `metadata` column (JSON text, `{"func_name": ...}`): mapped to
+    `entry_point`, it names the function the tests call."""
+    tests = [{"input": "[2, 7, 11, 15]\n9", "output": "[0, 1]", "testtype": "functional"},
+             {"input": "[3, 3]\n6", "output": "[0, 1]", "testtype": "functional"}]
+    row = {"problem": "Two sum.", "tests": json.dumps(tests), "source": "lcbv5", "starter_code": "class Solution:",
+           "metadata": json.dumps({"func_name": "twoSum"})}
+    (tmp_path / "rows.jsonl").write_text(json.dumps(row) + "\n")
+    columns = {"test_cases": "tests", "entry_point": "metadata.func_name"}
+    read = next(iter_rows(str(tmp_path / "rows.jsonl"), columns=columns))
+    stored = stored_test_cases(read["test_cases"], **mapped_test_columns(read, columns))
+    assert json.loads(stored) == {"fn_name": "twoSum", "inputs": [[[2, 7, 11, 15], 9], [[3, 3], 6]],
+                                  "outputs": [[0, 1], [0, 1]]}
+    # not mapped: no function to call, kept as written for the verifier to refuse
+    assert stored_test_cases(row["tests"]) == row["tests"]
+    with pytest.raises(InvalidTestCases, match="a column mapped to entry_point"):
+        contract_tests(row["tests"])
 
 
 KODCODE_TEST = """from solution import add

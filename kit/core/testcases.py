@@ -55,8 +55,9 @@ puts it into the tests. Only a mapped column is read: CodeContests+ names its C+
   set);
 - a list of test objects `{"input", "output"}`: Codeforces' `official_tests` and `examples`
   (open-r1/codeforces), LiveCodeBench's `public_test_cases` (`testtype` stdin or functional, the function's
-  name in `metadata.func_name`), DeepCoder's `tests`, and PrimeIntellect's `test_cases` (`type` stdin_stdout or
-  function_call, with `fn_name`);
+  name in `metadata.func_name`), DeepCoder's `tests` (its lcbv5 rows name the function in a `metadata` column of
+  the row: `columns: {test_cases: tests, entry_point: metadata.func_name}`), and PrimeIntellect's `test_cases`
+  (`type` stdin_stdout or function_call, with `fn_name`);
 - a `verification_info` object around them, `{"language": "python", "test_cases": ...}` (PrimeIntellect's
   verifiable-coding-problems, open-r1's verifiable-coding-problems-python); tests for another language are
   refused, since the sandbox runs Python;
@@ -285,7 +286,9 @@ def stored_test_cases(value: Any, checker: str | None = None, entry_point: str |
     source is `{"test_code": ...}`: a pytest module as it is; `def check(candidate): ...`, asserts or a program calling
     the function under test (MBPP+) with `entry_point` (a dataset's entry-point column: HumanEval and HumanEval+ keep
     `test` and `entry_point` apart), else with the one function its top level calls (`_program`), else with none (the
-    verifier says it is missing). A list of asserts calls `entry_point`."""
+    verifier says it is missing). A list of asserts calls `entry_point`, as does a list of function-call tests that do
+    not name their function (DeepCoder's lcbv5 rows keep its name in a `metadata` column of their own:
+    `entry_point: metadata.func_name`)."""
     if value is None:
         return None
     if joined:
@@ -304,9 +307,9 @@ def stored_test_cases(value: Any, checker: str | None = None, entry_point: str |
         parsed = json_value(value) if isinstance(value, str) else value  # parsed once: tests can be megabytes
         if isinstance(parsed, str):  # JSON text of a string: no test form (contract_tests says so)
             raise InvalidTestCases
-        asserts = isinstance(parsed, list) and all(isinstance(test, str) for test in parsed)
-        # an entry point names no stdin or call tests' function
-        tests = contract_tests(parsed, entry_point if asserts else None, extra.get("prelude"))
+        # an entry point names the function of a list's asserts or function-call tests (`_from_list`), never that of
+        # APPS's `{inputs, outputs}` (stdin tests, when they name no fn_name)
+        tests = contract_tests(parsed, entry_point if isinstance(parsed, list) else None, extra.get("prelude"))
     except ValueError:  # not JSON, an integer too long to read, or no test form (InvalidTestCases): the verifier says
         return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
     if "test_code" not in tests and not tests.get("fn_name"):
@@ -471,7 +474,8 @@ def _from_list(tests: list[Any], fn_name: str | None, prelude: str | None) -> di
         return {"inputs": [t["input"] for t in tests], "outputs": [t["output"] for t in tests]}
     names = {_test_fn_name(test) or fn_name for test in tests}
     if len(names) != 1 or None in names:
-        raise InvalidTestCases("function-call tests need one function name (fn_name, or metadata.func_name)")
+        raise InvalidTestCases("function-call tests need one function name (a test's fn_name or metadata.func_name, "
+                               "or a column mapped to entry_point)")
     return {"fn_name": names.pop(), "inputs": [_arguments(test, i) for i, test in enumerate(tests)],
             "outputs": [_json(test["output"], i, "output") if isinstance(test["output"], str) else test["output"]
                         for i, test in enumerate(tests)]}
