@@ -20,6 +20,7 @@ from kit.verify.math import (
     answer_choice,
     answer_part,
     extract_boxed,
+    final_boxed,
     gold_answer,
     gold_answers,
     gold_source,
@@ -60,6 +61,49 @@ def verifier():
 ])
 def test_extract_boxed(text, expected):
     assert extract_boxed(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("So $x=\\boxed{1}$ or $x=\\boxed{2}$.", "1, 2"),
+    ("\\boxed{1}, \\boxed{2}, and \\boxed{3}", "1, 2, 3"),
+    ("$x_1 = \\boxed{-1}$, $x_2 = \\boxed{3}$", "-1, 3"),
+    ("\\[\\boxed{1}\\] or \\[\\boxed{2}\\]", "1, 2"),
+    ("\\boxed{1}\\text{ or }\\boxed{2}", "1, 2"),
+    ("\\boxed{5} and \\boxed{5}", "5"),  # a repeated content counts once
+    # words between the boxes: not one answer, the last counts
+    ("first \\boxed{1}, then corrected: \\boxed{2}", "2"),
+    ("the median is $\\boxed{2}$ and the mode is $\\boxed{0}$", "0"),
+    ("$\\boxed{1}$ $\\boxed{2}$", "2"),
+    ("\\boxed{1} and \\boxed{12", None),  # the last box never closes
+    ("\\boxed{\\boxed{3}}", "3"),
+    ("no box", None),
+])
+def test_final_boxed_joins_the_boxes_a_connector_joins(text, expected):
+    """A final answer of several values boxed one by one, as R1-style replies write them (Math-Verify's
+    `lazy_latex_regex` reads such a chain as one answer)."""
+    assert final_boxed(text) == expected
+
+
+@pytest.mark.parametrize(("gold", "solution", "passed"), [
+    ("1, 2", "So $x = \\boxed{1}$ or $x = \\boxed{2}$.", True),
+    ("\\pm 4", "$\\boxed{-4}$ and $\\boxed{4}$", True),
+    ("-1, 3", "$\\boxed{-1}$ and $\\boxed{3}$", True),
+    # two guesses, one of them right, are no right answer
+    ("3", "$\\boxed{-1}$ and $\\boxed{3}$", False),
+    ("4", "$\\boxed{-4}$ and $\\boxed{4}$", False),
+    ("C", "either $\\boxed{B}$ or $\\boxed{D}$", False),
+    ("D", "either $\\boxed{B}$ or $\\boxed{D}$", False),
+    ("2", "first \\boxed{1}, then corrected: \\boxed{2}", True),
+])
+def test_an_answer_of_several_boxes_is_one_answer(gold, solution, passed):
+    assert verify_answer(gold, solution).passed is passed
+
+
+def test_a_solution_whose_answer_is_several_boxes_gives_them_all_as_its_gold():
+    solution = "The equation factors as $(x-1)(x-2)=0$, so $x=\\boxed{1}$ or $x=\\boxed{2}$."
+    assert gold_source({"ground_truth_solution": solution}) == ("1, 2", "boxed_solution")
+    assert verify_row({"ground_truth_solution": solution, "solution": "\\boxed{1, 2}"}).passed
+    assert not verify_row({"ground_truth_solution": solution, "solution": "\\boxed{2}"}).passed
 
 
 def test_gold_answer_prefers_the_answer_then_the_solution_box():

@@ -3,9 +3,9 @@
 This module holds the kit's one math answer rule; curation and `kit eval` (the registry's `math` verifier,
 `kit.verify.registry`) and the arena's badge (`kit.demo.arena`) all reach it through `MathVerifier`.
 
-Gold (`gold_source`): the row's `ground_truth_answer` when non-empty, else the last `\\boxed{}` of its
-`ground_truth_solution`, else that solution's GSM8K `#### N` line (thousands commas and a leading `$`
-dropped), else the solution itself when it is only an answer: one short line that is no prose
+Gold (`gold_source`): the row's `ground_truth_answer` when non-empty, else the final boxed answer of its
+`ground_truth_solution` (`final_boxed`, as for a candidate), else that solution's GSM8K `#### N` line (thousands
+commas and a leading `$` dropped), else the solution itself when it is only an answer: one short line that is no prose
 (open-r1/DAPO-Math-17k-Processed's `solution` is the bare answer, `34`). NuminaMath-1.5's placeholder answers,
 `proof` and `notfound`, are no gold answer (and the solution is not searched then): such rows get
 `no_ground_truth`, so a model that boxes the word is not rewarded. A gold that
@@ -13,11 +13,14 @@ is a list of quoted answers - `["\\frac{1}{2}", "0.5"]`, or the Python text `['1
 Skywork-OR1-RL-Data keep in `reward_model.ground_truth` - accepts any of them (`gold_answers`).
 Candidate (`boxed_answer`, else `extract_answer`): only the answer part of the solution counts - after the last
 `</think>` / `<|end_of_thought|>` when there is one, nothing when reasoning opens and never closes. Its
-last `\\boxed{}` when it has a box; otherwise Math-Verify's own extraction of the final answer, with its
-`LatexExtractionConfig` and `ExprExtractionConfig` (as open-r1's accuracy reward and lighteval do): the
+final boxed answer when it has a box (`final_boxed`: the last `\\boxed{}`, with the boxes before it that only a
+connector joins to it, `$x = \\boxed{1}$ or $x = \\boxed{2}$`, as Math-Verify reads them: one answer of several
+values, so that neither a right answer of two values fails nor two hedged guesses pass as the last one); otherwise
+Math-Verify's own extraction of the final answer, with its `LatexExtractionConfig` and `ExprExtractionConfig` (as
+lighteval's math metrics call it; open-r1's accuracy reward reads LaTeX after an answer anchor only): the
 anchored forms first ("final answer is ...", "Answer: ...", "the answer is ..."), then - only when the
 answer part has a digit at all - the last plain LaTeX expression or number ("#### 18", "A: 18", "**18**",
-"$1,234"). With `require_boxed` (recipe `verify.math.require_boxed: true`) only the last box of the
+"$1,234"). With `require_boxed` (recipe `verify.math.require_boxed: true`) only the final boxed answer of the
 whole solution counts, as before. `detail` records `answer_from` (`boxed` | `math_verify_extraction`) and
 `gold_from` (`ground_truth_answer` | `boxed_solution` | `gsm8k_hash` | `answer_solution`).
 
@@ -72,6 +75,11 @@ MAX_DETAIL_CHARS = 500
 
 _BOX = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])")
 _BARE_ARGUMENT = re.compile(r"[^\s$]+")  # `\boxed 5` (no braces): the next token
+# Between two boxes of one answer (`final_boxed`): math delimiters and spacing, a word in \text{}, the next box's `x =`
+_JOIN_NOISE = re.compile(r"\$|\\[()\[\]]|\\q?quad(?![A-Za-z])|\\[,;:! ]|~")
+_TEXT_WORD = re.compile(r"\\(?:text|mathrm|textrm)\s*\{([^{}]*)\}")
+_LEAD_IN = re.compile(r"[A-Za-z](?:_\{?\w+\}?)?\s*=\s*$")
+_CONNECTOR = re.compile(r"\s*(?:,|;|(?:,\s*)?(?i:and|or))\s*")
 _GSM8K_HASH = re.compile(r"^[ \t]*####[ \t]*(.*?)[ \t]*$", re.MULTILINE)  # GSM8K's `#### 72` answer line
 _THOUSANDS = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 # A multiple-choice answer as AMC solutions box it: `\textbf{(B)}\ 12`, `\textbf{(B) }12`, `\text{(B)}`, `(B) 12`,
@@ -143,14 +151,23 @@ def extract_boxed(text: str) -> str | None:
     matches = list(_BOX.finditer(text or ""))
     if not matches:
         return None
-    start = matches[-1].end()
-    rest = text[start:].lstrip()
+    rest = text[matches[-1].end():].lstrip()
     if not rest.startswith("{"):
         token = _BARE_ARGUMENT.match(rest)
         return token.group().rstrip(".,;") if token else None
-    depth, i = 0, 0
-    while i < len(rest):
-        char = rest[i]
+    braced = _braced(text, matches[-1].end())
+    return braced[0] if braced else None
+
+
+def _braced(text: str, start: int) -> tuple[str, int] | None:
+    """(content, end) of the braced argument of the box command that ends at `start` (`end`: just after its closing
+    brace); None when the argument has no brace or never closes."""
+    i = len(text) - len(text[start:].lstrip())
+    if not text.startswith("{", i):
+        return None
+    depth, begin = 0, i
+    while i < len(text):
+        char = text[i]
         if char == "\\":
             i += 2  # skip the escaped character, e.g. \{ or \}
             continue
@@ -159,9 +176,37 @@ def extract_boxed(text: str) -> str | None:
         elif char == "}":
             depth -= 1
             if depth == 0:
-                return rest[1:i].strip()
+                return text[begin + 1:i].strip(), i + 1
         i += 1
     return None
+
+
+def final_boxed(text: str) -> str | None:
+    """The final boxed answer of `text`: the last box (`extract_boxed`), with the boxes before it that a connector
+    alone joins to it - `$x = \\boxed{1}$ or $x = \\boxed{2}$`, `\\boxed{1}, \\boxed{2} and \\boxed{3}` -, their
+    contents joined by commas (`1, 2`), an answer of several values, as Math-Verify reads such a chain (its
+    `lazy_latex_regex`); a repeated content counts once. Boxes with words between them (`\\boxed{1}, then corrected:
+    \\boxed{2}`, `the median is \\boxed{2} and the mode is \\boxed{0}`) are not one answer: the last counts."""
+    last = extract_boxed(text)
+    if last is None:
+        return None
+    matches = list(_BOX.finditer(text))
+    contents, following = [last], matches[-1].start()
+    for match in reversed(matches[:-1]):
+        braced = _braced(text, match.end())
+        if braced is None or braced[1] > following or not _joins(text[braced[1]:following]):
+            break
+        if braced[0] != contents[0]:
+            contents.insert(0, braced[0])
+        following = match.start()
+    return ", ".join(contents)
+
+
+def _joins(between: str) -> bool:
+    """Whether the text between two boxes only joins them into one answer: a comma, a semicolon, `and` or `or`, with
+    math delimiters, spacing and the next box's `x =` around it."""
+    text = _JOIN_NOISE.sub(" ", _TEXT_WORD.sub(r" \1 ", between))
+    return bool(_CONNECTOR.fullmatch(_LEAD_IN.sub("", text)))
 
 
 def count_boxes(text: str) -> int:
@@ -182,7 +227,7 @@ def gsm8k_answer(text: str) -> str | None:
 
 def gold_source(row: Mapping[str, Any]) -> tuple[str | None, str | None]:
     """The row's gold answer and where it came from: `ground_truth_answer` when non-empty (enclosing `$...$`
-    removed), else the last box of `ground_truth_solution` (`boxed_solution`), else that solution's
+    removed), else the final boxed answer of `ground_truth_solution` (`boxed_solution`), else that solution's
     `#### N` line (`gsm8k_hash`), else the solution when it is only an answer (`answer_solution`, see
     `_answer_only`); (None, None) when none gives one, or when the answer is a placeholder
     (`PLACEHOLDER_ANSWERS`: the row has no answer to check)."""
@@ -190,7 +235,7 @@ def gold_source(row: Mapping[str, Any]) -> tuple[str | None, str | None]:
     if answer:  # a placeholder is no answer, and then the solution is not searched for one either
         return (answer, "ground_truth_answer") if gold_answers(answer) else (None, None)
     solution = _text(row.get("ground_truth_solution"))
-    if boxed := extract_boxed(solution):
+    if boxed := final_boxed(solution):
         return boxed, "boxed_solution"
     if hashed := gsm8k_answer(solution):
         return hashed, "gsm8k_hash"
@@ -289,14 +334,14 @@ def answer_part(solution: str) -> str:
 
 
 def boxed_answer(solution: str, require_boxed: bool = False) -> tuple[bool, str | None]:
-    """(whether the box rule decides, the boxed candidate): with `require_boxed`, the last box of the whole
-    `solution` (True, its content or None); otherwise the last box of its answer part when it has a box
+    """(whether the box rule decides, the boxed candidate): with `require_boxed`, the final boxed answer of the whole
+    `solution` (True, its content or None; `final_boxed`); otherwise that of its answer part when it has a box
     (an empty or unclosed last box is no answer), and (False, None) when it has none."""
     if require_boxed:
-        return True, extract_boxed(solution or "")
+        return True, final_boxed(solution or "")
     text = answer_part(solution)
     if _BOX.search(text):
-        return True, extract_boxed(text)
+        return True, final_boxed(text)
     return False, None
 
 
@@ -585,5 +630,5 @@ class MathVerifier(Closing):
 
 
 
-__all__ = ["MathVerifier", "answer_part", "boxed_answer", "count_boxes", "extract_answer", "extract_boxed", "gold_answer",
-           "gold_answers", "gold_source", "gsm8k_answer", "undecidable", "verify_answer", "verify_row"]
+__all__ = ["MathVerifier", "answer_part", "boxed_answer", "count_boxes", "extract_answer", "extract_boxed", "final_boxed",
+           "gold_answer", "gold_answers", "gold_source", "gsm8k_answer", "undecidable", "verify_answer", "verify_row"]
