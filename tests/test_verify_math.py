@@ -106,6 +106,17 @@ def test_a_solution_whose_answer_is_several_boxes_gives_them_all_as_its_gold():
     assert not verify_row({"ground_truth_solution": solution, "solution": "\\boxed{2}"}).passed
 
 
+def test_a_gold_typed_as_a_float_is_read_in_digits_and_nan_is_no_gold():
+    """A float column's answer as Python writes it (`1e-05`) is read by Math-Verify as e times -5: it is read in digits;
+    NaN, a missing value as pandas writes one into a float column, is no answer, so the solution's box is the gold."""
+    assert gold_answer({"ground_truth_answer": 1e-05}) == "0.00001"
+    assert verify_row({"ground_truth_answer": 1e-05, "solution": "\\boxed{10^{-5}}"}).passed
+    assert verify_row({"ground_truth_answer": 1e16, "solution": "\\boxed{10^{16}}"}).passed
+    assert gold_source({"ground_truth_answer": float("nan"), "ground_truth_solution": "So \\boxed{7}."}) == (
+        "7", "boxed_solution")
+    assert verify_row({"ground_truth_answer": float("nan"), "solution": "\\boxed{7}"}).reason == "no_ground_truth"
+
+
 def test_gold_answer_prefers_the_answer_then_the_solution_box():
     solution = "So $x = \\boxed{3}$ and the area is $\\boxed{\\frac{9}{2}}$."
     assert gold_answer({"ground_truth_answer": "4.5", "ground_truth_solution": solution}) == "4.5"

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import unicodedata
+from decimal import Decimal
 from typing import Any
 
 from datasets import Features, List, Value
@@ -66,9 +68,16 @@ def joined_lines(value: Any) -> Any:
 def as_text(value: Any) -> str | None:
     """A value of a text column as the contract stores it: text and None as they are, anything else as its JSON text -
     a number (`42`, `0.5`: AIME sets type their answers as integers) or a list (`["1/2", "0.5"]`: a list of accepted
-    answers, which `kit.verify.math.gold_answers` reads back)."""
+    answers, which `kit.verify.math.gold_answers` reads back). A float is written out in digits (`1e-05` is
+    `0.00001`, which Math-Verify would read as e times -5), and NaN, a missing value as pandas writes one into a
+    float column, is None."""
     if value is None or isinstance(value, str):
         return value
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        if math.isfinite(value) and "e" in (text := repr(value)):
+            return format(Decimal(text), "f")
     return json.dumps(value, ensure_ascii=False, default=str)
 
 

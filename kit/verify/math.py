@@ -66,6 +66,7 @@ from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse, veri
 
 from kit.core.chat import CLOSERS, OPENERS, SOLUTION_MARKS
 from kit.core.parallel import Closing, cpu_count
+from kit.core.schema import as_text
 from kit.verify import Verdict, clip
 from kit.verify.pool import Failure, ProcessPool
 
@@ -371,8 +372,9 @@ def _shown(parsed: list[Any]) -> str | None:
 
 
 def _text(value: Any) -> str:
-    """A row value as text: None is empty, numbers (answers read from some datasets) become strings."""
-    return "" if value is None else str(value)
+    """A row value as text (`kit.core.schema.as_text`: numbers, which some datasets type answers as, in digits; NaN is
+    no value); None is empty."""
+    return as_text(value) or ""
 
 
 def _as_latex(answer: str) -> str:
