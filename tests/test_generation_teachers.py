@@ -311,3 +311,18 @@ def test_read_chat_role_formats():
         read_chat([{"role": "user", "content": "Q"}, {"role": "narrator", "content": "x"}])
     with pytest.raises(ChatError, match="list of turns"):
         read_chat({"role": "user"})
+
+
+def test_a_reasoning_column_beside_a_chat_without_a_solution_is_no_trace():
+    """nvidia/Nemotron-Post-Training-Dataset-v1 rows have `messages` and a `reasoning` column saying `on` or `off`:
+    the trace is the chat's; a `reasoning` and `solution` pair is a trace as it is, chat or not."""
+    from kit.generation.teachers import DatasetTeacher
+    from kit.recipes import TeacherConfig
+
+    teacher = DatasetTeacher(TeacherConfig(backend="dataset", model="some/reasoner"))
+    chat = [{"role": "system", "content": "detailed thinking on"}, {"role": "user", "content": PROBLEMS[0][0]},
+            {"role": "assistant", "content": "<think>\n7 * 9 = 63\n</think>\n\n$\\boxed{63}$"}]
+    [read] = teacher.read({"reasoning": "on", "messages": chat, "category": "math"})
+    assert (read["problem"], read["reasoning"], read["solution"]) == (PROBLEMS[0][0], "7 * 9 = 63", "$\\boxed{63}$")
+    [split] = teacher.read({"problem": "p", "reasoning": "r", "solution": "s", "messages": chat})
+    assert (split["reasoning"], split["solution"]) == ("r", "s")

@@ -8,7 +8,8 @@
      `r1_solution_1`..`3`) is one sample each, with `finish_reason` and `reasoning_content` lists in the same order
      (its `finish_reasons`);
   2. `reasoning` + `solution`: already split (taken as they are); a reasoning given as a list of texts
-     (s1K's `thinking_trajectories`) is one reasoning, its parts joined by newlines as s1's own SFT data joins them;
+     (s1K's `thinking_trajectories`) is one reasoning, its parts joined by newlines as s1's own SFT data joins them
+     (a `reasoning` column beside a chat but with no `solution` is no trace: Nemotron's says `on` or `off`);
   3. a chat column, `messages` or `conversations` (role/content or ShareGPT from/value): the last assistant
      turn is the reply, the user turn before it the problem (unless the row has `problem`), a system turn
      (or a `system_prompt` column) that row's system prompt.
@@ -74,12 +75,13 @@ class DatasetTeacher:
                 for n, reply in enumerate(replies)]
 
     def _read(self, row: dict[str, Any], instruction: str | None = None) -> dict[str, Any]:
+        chat_column = next((c for c in CHAT_COLUMNS if c in row), None)
         if "reply" in row:
             fmt, reply, system = "reply", row["reply"], None
             reasoning = joined_lines(row.get("reasoning_content"))
-        elif "reasoning" in row:
+        elif "reasoning" in row and ("solution" in row or chat_column is None):
             return {**row, "reasoning": joined_lines(row["reasoning"])}
-        elif chat_column := next((c for c in CHAT_COLUMNS if c in row), None):
+        elif chat_column:
             fmt = "chat"
             try:
                 chat = read_chat(row[chat_column])
