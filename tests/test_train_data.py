@@ -331,6 +331,25 @@ def test_sft_chats_in_sharegpt_or_with_separate_reasoning_become_openai_turns(tm
         [{"role": "system", "content": "Think first."}, {"role": "user", "content": "What is 6+1?"},
          {"role": "assistant", "content": "<think>\n6+1=7\n</think>\n\n\\boxed{7}"}]]
 
+    # Bespoke-Stratos / OpenThoughts-114k: the system prompt in a `system` column of its own, not in the turns
+    stratos = write(tmp_path / "stratos", [{"system": "Think first.", "conversations": [
+        {"from": "user", "value": "What is 2+3?"}, {"from": "assistant", "value": "<think>\n5\n</think>\n\n5"}]},
+        {"system": "", "conversations": [{"from": "user", "value": "Q"}, {"from": "assistant", "value": "A"}]}])
+    entry = {"path": stratos, "config": "default", "columns": {"messages": "conversations", "system_prompt": "system"}}
+    recipe = load_train_recipe(ROOT / "recipes/sft/tiny-cpu.yaml", [f"data.mixture={json.dumps([entry])}",
+                                                                    "data.shuffle=false"])
+    assert [row["messages"] for row in load_mixture(recipe.data, log=lambda _: None)[0]] == [
+        [{"role": "system", "content": "Think first."}, {"role": "user", "content": "What is 2+3?"},
+         {"role": "assistant", "content": "<think>\n5\n</think>\n\n5"}],
+        [{"role": "user", "content": "Q"}, {"role": "assistant", "content": "A"}]]
+    # the column's prompt is the system turn of a chat already in OpenAI turns too, in place of its own
+    kit_system = write(tmp_path / "kit-system", [{"system": "Be brief.", "messages": [
+        {"role": "system", "content": "Old."}, {"role": "user", "content": "Q"}, {"role": "assistant", "content": "A"}]}])
+    entry = {"path": kit_system, "config": "default", "columns": {"system_prompt": "system"}}
+    recipe = load_train_recipe(ROOT / "recipes/sft/tiny-cpu.yaml", [f"data.mixture={json.dumps([entry])}"])
+    assert [row["messages"] for row in load_mixture(recipe.data, log=lambda _: None)[0]] == [
+        [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Q"}, {"role": "assistant", "content": "A"}]]
+
     bad = write(tmp_path / "bad", [{"conversations": [{"from": "narrator", "value": "Once"}]}])
     recipe = load_train_recipe(ROOT / "recipes/sft/tiny-cpu.yaml", [
         f"data.mixture={json.dumps([{'path': bad, 'config': 'default', 'columns': {'messages': 'conversations'}}])}"])

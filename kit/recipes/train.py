@@ -107,7 +107,9 @@ class DatasetEntry(Strict):
                                "(verl's `prompt`) gives its user turn; tests are read in the dataset's form, "
                                "`test_cases` from a list of columns joined (CodeContests' three). A chat entry maps "
                                "its chat column to `messages` (ShareGPT `conversations`), or several whose turns "
-                               "are joined (TRL's prompt-completion form: [prompt, completion]).")
+                               "are joined (TRL's prompt-completion form: [prompt, completion]), and a system "
+                               "prompt kept in a column of its own to `system_prompt` (Sky-T1's and "
+                               "OpenThoughts' `system`).")
     where: dict[str, Scalar | None | list[Scalar | None]] = Field(
         default_factory=dict, exclude_if=lambda value: not value, description="Keep only rows whose dataset column "
         "(a nested field by its path) has this value, or one of these values (null: the column is null), e.g. "

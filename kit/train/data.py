@@ -1,8 +1,9 @@
 """The training mixture: Hub dataset repos or local folders made by `kit curate`, each weighted.
 
 A chat dataset's `default` config is used as it is (`messages`), and a chat column in another form is turned into
-OpenAI turns (`_chats`: ShareGPT `from`/`value`, as `columns: {messages: conversations}` maps Sky-T1's or
-OpenThoughts' column; an assistant turn's separate `reasoning_content` inside `<think>`); a `text` entry is plain
+OpenAI turns (`_chats`: ShareGPT `from`/`value`, as `columns: {messages: conversations, system_prompt: system}` maps
+Sky-T1's or OpenThoughts' chat and system prompt; an assistant turn's separate `reasoning_content` inside
+`<think>`); a `text` entry is plain
 text for mid-training. Every entry keeps only its training column, so datasets with different extra columns mix. An
 entry's `where:` keeps the rows whose column has a value (`kit.core.sources.row_filter`, as `kit curate`).
 
@@ -192,9 +193,13 @@ def _chats(dataset: Any, entry: DatasetEntry) -> Any:
     """A chat column as TRL trains on it: OpenAI turns (`role`/`content`), as a kit `default` config has them. ShareGPT
     turns (`from`/`value`, human/gpt: Sky-T1, Bespoke-Stratos and OpenThoughts ship them) are renamed, a content
     given as a list of text parts is joined, and an assistant turn that keeps its reasoning apart (`reasoning_content`)
-    gets it back as the kit writes a trace, `<think>` reasoning `</think>` then the answer (`kit.core.chat`)."""
+    gets it back as the kit writes a trace, `<think>` reasoning `</think>` then the answer (`kit.core.chat`). A system
+    prompt kept in a column of its own (their `system`), mapped to `system_prompt`, is the chat's system turn (in place
+    of one the chat has), as `kit curate` reads it."""
+    system = "system_prompt" in dataset.column_names
     first = dataset[0]["messages"] if len(dataset) else []
-    if isinstance(first, list) and all(isinstance(t, dict) and set(t) == {"role", "content"} for t in first):
+    if not system and isinstance(first, list) and all(isinstance(t, dict) and set(t) == {"role", "content"}
+                                                      for t in first):
         return dataset
 
     def convert(row: dict[str, Any]) -> dict[str, Any]:
@@ -202,7 +207,11 @@ def _chats(dataset: Any, entry: DatasetEntry) -> Any:
             turns = chat_turns(row["messages"])
         except ChatError as exc:
             raise RecipeError(f"data.mixture: {entry.path}: column messages: {exc}") from None
-        return {"messages": [{"role": t["role"], "content": _turn_text(t)} for t in turns]}
+        messages = [{"role": t["role"], "content": _turn_text(t)} for t in turns]
+        if system and isinstance(row["system_prompt"], str) and row["system_prompt"].strip():
+            messages = [{"role": "system", "content": row["system_prompt"]},
+                        *(m for m in messages if m["role"] != "system")]
+        return {"messages": messages}
 
     from datasets import Features, List, Value
 
