@@ -19,6 +19,7 @@ from kit.verify.math import (
     MathVerifier,
     answer_choice,
     answer_part,
+    choice_letters,
     extract_boxed,
     final_boxed,
     gold_answer,
@@ -213,10 +214,28 @@ def test_wrong_answers_fail(gold, predicted):
     ("B", ("B", None)), ("(B)", ("B", None)), ("\\text{(B)}", ("B", None)), ("\\mathrm{B}", ("B", None)),
     ("\\textbf{(B)}\\ 12", ("B", "12")), ("\\textbf{(B) }12", ("B", "12")), ("\\textbf{(B)\\ }12", ("B", "12")),
     ("\\mathrm{(C)}\\qquad 2\\sqrt{3}", ("C", "2\\sqrt{3}")), ("(A)~-3", ("A", "-3")), ("$\\text{(E)}\\ \\frac12$", ("E", "\\frac12")),
+    # cn_k12's rows (NuminaMath) box a choice with its value so
+    ("C: 60 \\times 40", ("C", "60 \\times 40")), ("B. 12", ("B", "12")), ("D.", ("D", None)),
     ("12", None), ("e", None), ("F", None), ("AB", None), ("E=mc^2", None), ("(2, 3)", None), ("(A) \\cup (B)", None),
+    ("B.5", None),
 ])
 def test_answer_choice(answer, choice):
     assert answer_choice(answer) == choice
+
+
+@pytest.mark.parametrize(("gold", "solution", "passed"), [
+    ("C: 60 \\times 40", "\\boxed{C}", True), ("C: 60 \\times 40", "\\boxed{60 \\times 40}", True),
+    ("C", "\\boxed{C: \\frac{1}{2}}", True), ("B", "\\boxed{B. 12}", True), ("C", "\\boxed{D: 12}", False),
+    # multiple select ("which of the following are correct"): the same letters, in any order or form
+    ("AC", "\\boxed{A, C}", True), ("A, B", "\\boxed{BA}", True), ("ACD", "\\boxed{\\text{ACD}}", True),
+    ("BD", "\\boxed{B \\text{ and } D}", True), ("AC", "$\\boxed{A}$ and $\\boxed{C}$", True),
+    ("AC", "\\boxed{A}", False), ("AC", "\\boxed{ACD}", False), ("C", "\\boxed{A, C}", False),
+    ("AC", "\\boxed{\\textbf{(A)}\\ 12}", False), ("AC", "\\boxed{12}", False),
+])
+def test_choices_as_cn_k12_rows_write_them(gold, solution, passed):
+    assert verify_answer(gold, solution).passed is passed
+    assert choice_letters("\\text{A, C and D}") == frozenset("ACD") and choice_letters("AC") == frozenset("AC")
+    assert choice_letters("B") is None and choice_letters("AA") is None and choice_letters("AF") is None
 
 
 # An AMC problem as NuminaMath's amc_aime rows (the Sky-T1 mix) box it: AoPS's letter-then-value answer

@@ -25,9 +25,10 @@ whole solution counts, as before. `detail` records `answer_from` (`boxed` | `mat
 `gold_from` (`ground_truth_answer` | `boxed_solution` | `gsm8k_hash` | `answer_solution`).
 
 Multiple choice (AMC): a gold or boxed answer that names a choice - `B`, `(B)`, `\\text{(B)}`, or the
-`\\textbf{(B)}\\ 12` of AoPS solutions, letter then value - is compared by its letter when both sides name one,
-else by the choice's value (`answer_choice`), so `\\boxed{B}` and `\\boxed{12}` are both right for
-`\\boxed{\\textbf{(B)}\\ 12}`.
+`\\textbf{(B)}\\ 12` of AoPS solutions, letter then value (`C: 60 \\times 40` and `B. 12` as cn_k12's rows box it) - is
+compared by its letter when both sides name one, else by the choice's value (`answer_choice`), so `\\boxed{B}` and
+`\\boxed{12}` are both right for `\\boxed{\\textbf{(B)}\\ 12}`. A multiple-select answer (`AC`, `A, C`, or `A` and
+`C` boxed apart) is right when the letters are the same (`choice_letters`).
 
 A gold answer and a boxed candidate are handed to math-verify wrapped as `\\boxed{...}` - bare, `parse`
 reads `(-\\infty, 3)` as 3, `3, 5` as 5, and `x^2+1` or `\\text{Evelyn}` as nothing - then parsed and
@@ -86,8 +87,12 @@ _THOUSANDS = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 # A multiple-choice answer as AMC solutions box it: `\textbf{(B)}\ 12`, `\textbf{(B) }12`, `\text{(B)}`, `(B) 12`,
 # `\mathrm{B}`; its letter, then what follows (the choice's value, after spacing commands).
 _SPACING = r"(?:\s|~|\\[ ,;:!]|\\q?quad\b|:)*"
+# cn_k12's rows (NuminaMath) box a choice with its value as `C: 60 \times 40` or `B. 12` too.
 _CHOICE = re.compile(r"(?:\\(?:textbf|textrm|text|mathrm|mathbf)\s*\{\s*(?:\(\s*([A-E])\s*\)|([A-E]))"
-                     + _SPACING + r"\}|\(\s*([A-E])\s*\))" + _SPACING + r"(.*)", re.DOTALL)
+                     + _SPACING + r"\}|\(\s*([A-E])\s*\)|([A-E])\s*[.:\uff1a](?!\d))" + _SPACING + r"(.*)", re.DOTALL)
+# The letters of a multiple-select answer (cn_k12's "which of the following are correct"): `ACD`, `A, C, D`, `A and C`
+_FORMATTED = re.compile(r"\\(?:textbf|textrm|text|mathrm|mathbf)\s*\{([^{}]*)\}")
+_LETTERS = re.compile(r"[A-E](?:(?:\s|[,;\u3001~]|\\[,;: ]|\band\b)*[A-E])+")
 _OPERATOR = re.compile(r"[+=<>,*/^_|]|\\(?:cup|cap|setminus|times|cdot|leq?|geq?|neq?|to|in)(?![A-Za-z])")  # `(A) \cup (B)`
 _DIGIT = re.compile(r"\d")
 _BOLD = re.compile(r"\\textbf\s*\{(.*)\}", re.DOTALL)  # an answer in bold, all of it
@@ -314,10 +319,28 @@ def answer_choice(answer: str) -> tuple[str, str | None] | None:
     match = _CHOICE.fullmatch(text)
     if match is None:
         return None
-    letter, value = match.group(1) or match.group(2) or match.group(3), match.group(4).strip()
+    letter, value = next(group for group in match.groups()[:4] if group), match.group(5).strip()
     if _OPERATOR.match(value):  # an expression of sets or points named (A), (B), not a choice
         return None
     return letter, value or None
+
+
+def choice_letters(answer: str) -> frozenset[str] | None:
+    """The letters of a multiple-select answer - `ACD`, `A, C, D`, `\\text{A and C}` - as a set of two or more; None for
+    any other answer (a single choice is `answer_choice`'s). Letters A-E."""
+    text = _FORMATTED.sub(r"\1", answer.strip().strip("$")).strip()
+    if not _LETTERS.fullmatch(text):
+        return None
+    letters = frozenset(re.findall("[A-E]", text))
+    return letters if len(letters) > 1 else None
+
+
+def _chosen(answer: str) -> frozenset[str] | None:
+    """The letters an answer chooses: those of a multiple-select answer, or the one of a choice; None for others."""
+    if (letters := choice_letters(answer)) is not None:
+        return letters
+    choice = answer_choice(answer)
+    return frozenset(choice[0]) if choice else None
 
 
 def answer_part(solution: str) -> str:
@@ -526,7 +549,10 @@ def _matches_any(golds: list[str], boxed: str | None, predicted_parsed: list[Any
 def _matches(gold: str, boxed: str | None, predicted_parsed: list[Any]) -> bool:
     """Math-Verify's comparison, with multiple-choice answers (`answer_choice`) read as AMC's are written: when
     both name a letter the letters decide; when one side is a lettered choice with its value and the other a
-    plain answer, that value counts too (`\\textbf{(B)}\\ 12` is right for `12`, and `12` for it)."""
+    plain answer, that value counts too (`\\textbf{(B)}\\ 12` is right for `12`, and `12` for it). A multiple-select
+    answer (`choice_letters`: `AC`, `A, C`) is right when the other side chooses the same letters."""
+    if boxed and (choice_letters(gold) or choice_letters(boxed)) and (chosen := _chosen(boxed)) is not None:
+        return _chosen(gold) == chosen  # a multiple-select answer: the same letters, in any order or form
     gold_choice, predicted_choice = answer_choice(gold), boxed and answer_choice(boxed)
     if gold_choice and predicted_choice:
         return gold_choice[0] == predicted_choice[0]
