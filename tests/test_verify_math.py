@@ -107,6 +107,25 @@ def test_a_solution_whose_answer_is_several_boxes_gives_them_all_as_its_gold():
     assert not verify_row({"ground_truth_solution": solution, "solution": "\\boxed{2}"}).passed
 
 
+@pytest.mark.parametrize(("gold", "boxed", "passed"), [
+    ("\\frac{\\pi}{6}+k\\pi", "\\frac{\\pi}{6}+k\\pi, k \\in \\mathbb{Z}", True),
+    ("\\frac{\\pi}{6}+k\\pi (k\\in\\mathbb{Z})", "\\frac{\\pi}{6}+k\\pi, k \\in \\mathbb{Z}", True),
+    ("[k\\pi-\\frac{\\pi}{3}, k\\pi+\\frac{\\pi}{6}] (k\\in \\mathbb{Z})",
+     "\\left[k\\pi-\\frac{\\pi}{3}, k\\pi+\\frac{\\pi}{6}\\right], k\\in\\mathbb{Z}", True),
+    ("x=\\frac{\\pi}{6}+k\\pi", "x=\\frac{\\pi}{6}+k\\pi\\ (k\\in\\mathbb{Z})", True),
+    ("\\frac{\\pi}{6}+k\\pi", "\\frac{\\pi}{6}+kπ, k ∈ ℤ", True),
+    ("x=2k", "x = 2k, k \\in \\mathbb{Z}", True),
+    ("\\frac{\\pi}{6}+2k\\pi", "\\frac{\\pi}{6}+k\\pi, k \\in \\mathbb{Z}", False),
+    ("x=2", "x = 2k, k \\in \\mathbb{Z}", False),
+    ("(0,1)", "x \\in \\mathbb{Z}", False), ("n \\in \\mathbb{N}", "n \\in \\mathbb{N}", True),
+])
+def test_the_integer_range_of_a_periodic_answer_is_no_part_of_its_value(gold, boxed, passed):
+    """cn_k12's trigonometry answers close with the integer a period's multiple ranges over (`k \\in \\mathbb{Z}`),
+    which Math-Verify reads as part of the value: with it on one side only, or written another way, a right answer
+    failed."""
+    assert verify_answer(gold, f"\\boxed{{{boxed}}}").passed is passed
+
+
 def test_a_gold_typed_as_a_float_is_read_in_digits_and_nan_is_no_gold():
     """A float column's answer as Python writes it (`1e-05`) is read by Math-Verify as e times -5: it is read in digits;
     NaN, a missing value as pandas writes one into a float column, is no answer, so the solution's box is the gold."""

@@ -106,7 +106,13 @@ _PLAIN_GROUPED = re.compile(r"[-+]?\d{1,3}(?: \d{3})+(?:\.\d+)?")
 _EMPTY_SET = re.compile(r"\\varnothing(?![A-Za-z])")
 # Math symbols typed as Unicode, which Math-Verify reads as text equal to nothing else (`π`, `×`, `≤`, `≥` and the
 # minus sign U+2212 it reads itself): each as LaTeX writes it (`_unicode_latex`)
-_UNICODE_SYMBOLS = str.maketrans({"°": "^{\\circ}", "∞": "\\infty ", "–": "-", "⁄": "/", "⋅": "\\cdot "})
+_UNICODE_SYMBOLS = str.maketrans({"°": "^{\\circ}", "∞": "\\infty ", "–": "-", "⁄": "/", "⋅": "\\cdot ", "∈": "\\in ",
+                                  "ℤ": "\\mathbb{Z}", "ℕ": "\\mathbb{N}"})
+# What closes a periodic answer, `\frac{\pi}{6} + k\pi, k \in \mathbb{Z}` or `... (k\in Z)` (cn_k12's trigonometry): the
+# integer a period's multiple ranges over, which Math-Verify reads as part of the value (`_as_latex` drops it)
+_INTEGER_RANGE = re.compile(r"(?:\s|[,;]|\\[,;:! ]|\\q?quad(?![A-Za-z])|~)*\(?\s*(?:\\text\s*\{\s*(?:where|for)\s*\}\s*)?"
+                            r"(?<![\w\\{}^])[a-zA-Z](?:\s*,\s*[a-zA-Z])*\s*\\in\s*(?:\\math(?:bb|bf|rm)\s*\{\s*[ZN]\s*\}|\\math(?:bb|bf)\s*[ZN]|"
+                            r"[ZN])(?:\^\{?[+*]\}?|_\{?\+\}?)?\s*\)?\s*\.?\s*$")
 _SUPERSCRIPT = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+", strict=True))
 _SUPERSCRIPTS = re.compile(f"[{''.join(_SUPERSCRIPT)}]+")
 _VULGAR = {"½": (1, 2), "⅓": (1, 3), "⅔": (2, 3), "¼": (1, 4), "¾": (3, 4), "⅕": (1, 5), "⅖": (2, 5),
@@ -402,12 +408,14 @@ def _text(value: Any) -> str:
 
 def _as_latex(answer: str) -> str:
     """An answer in the form math-verify extracts from: inside `\\boxed{}` on one line, without the punctuation
-    that ends a sentence (`\\boxed{7.}`, a gold `7.`: Math-Verify reads `7.` as no number), out of a bold wrapper
+    that ends a sentence (`\\boxed{7.}`, a gold `7.`: Math-Verify reads `7.` as no number), without the integer range of
+    a periodic answer (`\\frac{\\pi}{6} + k\\pi, k \\in \\mathbb{Z}`: `_INTEGER_RANGE`), out of a bold wrapper
     around all of it (AoPS writes AIME answers `\\textbf{(073)}`, which Math-Verify reads as no number), digits
     grouped by thin spaces joined (`_ungrouped`), and by plain spaces when that is the whole answer (`1 000`), the
     empty set written `\\emptyset` (Math-Verify reads `\\varnothing` as a variable), and math typed as Unicode as
     LaTeX writes it (`_unicode_latex`: Math-Verify reads `45°`, `√2` or `x²` as text, equal to nothing else)."""
     text = _unicode_latex(answer.strip().rstrip(".,;").rstrip())
+    text = _INTEGER_RANGE.sub("", text) or text
     if (bold := _BOLD.fullmatch(text)) and _balanced(bold.group(1)):
         text = bold.group(1).strip()
     if _PLAIN_GROUPED.fullmatch(text):
