@@ -514,6 +514,13 @@ def test_gold_sources():
         "7", "boxed_solution")
     assert gold_source({"ground_truth_answer": None, "ground_truth_solution": gsm8k}) == ("72", "gsm8k_hash")
     assert gold_source({"ground_truth_solution": GSM8K[-1]["answer"]}) == ("1600", "gsm8k_hash")
+    # MetaMathQA's `response` ends with its answer line
+    metamath = "She has 3 + 4 = 7 apples.\nThe answer is: 7"
+    assert gold_source({"ground_truth_solution": metamath}) == ("7", "answer_line")
+    assert gold_source({"ground_truth_solution": "So x is one half.\nThe answer is: $\\frac{1}{2}$.\n"}) == (
+        "\\frac{1}{2}", "answer_line")
+    assert verify_row({"ground_truth_solution": metamath, "solution": "\\boxed{7}"}).passed
+    assert gold_source({"ground_truth_solution": "The answer is: 5, or so I thought.\nIt is 6."}) == (None, None)
     assert gold_source({"ground_truth_solution": "no answer line, 72"}) == (None, None)
     assert gold_source({}) == (None, None)
     assert gold_answer({"ground_truth_solution": gsm8k}) == "72"

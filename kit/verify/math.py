@@ -5,7 +5,8 @@ This module holds the kit's one math answer rule; curation and `kit eval` (the r
 
 Gold (`gold_source`): the row's `ground_truth_answer` when non-empty, else the final boxed answer of its
 `ground_truth_solution` (`final_boxed`, as for a candidate), else that solution's GSM8K `#### N` line (thousands
-commas and a leading `$` dropped), else the solution itself when it is only an answer: one short line that is no prose
+commas and a leading `$` dropped), else its MetaMathQA last line `The answer is: N`, else the solution itself when it
+is only an answer: one short line that is no prose
 (open-r1/DAPO-Math-17k-Processed's `solution` is the bare answer, `34`). NuminaMath-1.5's placeholder answers,
 `proof` and `notfound`, are no gold answer (and the solution is not searched then): such rows get
 `no_ground_truth`, so a model that boxes the word is not rewarded. A gold that
@@ -22,7 +23,7 @@ anchored forms first ("final answer is ...", "Answer: ...", "the answer is ...")
 answer part has a digit at all - the last plain LaTeX expression or number ("#### 18", "A: 18", "**18**",
 "$1,234"). With `require_boxed` (recipe `verify.math.require_boxed: true`) only the final boxed answer of the
 whole solution counts, as before. `detail` records `answer_from` (`boxed` | `math_verify_extraction`) and
-`gold_from` (`ground_truth_answer` | `boxed_solution` | `gsm8k_hash` | `answer_solution`).
+`gold_from` (`ground_truth_answer` | `boxed_solution` | `gsm8k_hash` | `answer_line` | `answer_solution`).
 
 Multiple choice (AMC): a gold or boxed answer that names a choice - `B`, `(B)`, `\\text{(B)}`, or the
 `\\textbf{(B)}\\ 12` of AoPS solutions, letter then value (`C: 60 \\times 40` and `B. 12` as cn_k12's rows box it) - is
@@ -83,6 +84,8 @@ _TEXT_WORD = re.compile(r"\\(?:text|mathrm|textrm)\s*\{([^{}]*)\}")
 _LEAD_IN = re.compile(r"[A-Za-z](?:_\{?\w+\}?)?\s*=\s*$")
 _CONNECTOR = re.compile(r"\s*(?:,|;|(?:,\s*)?(?i:and|or))\s*")
 _GSM8K_HASH = re.compile(r"^[ \t]*####[ \t]*(.*?)[ \t]*$", re.MULTILINE)  # GSM8K's `#### 72` answer line
+# MetaMathQA's last line, `The answer is: 72` (what MetaMath's own evaluation splits its replies on)
+_ANSWER_LINE = re.compile(r"\n?[ \t]*The answer is:[ \t]*([^\n]*?)[ \t.]*\s*\Z")
 _THOUSANDS = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 # A multiple-choice answer as AMC solutions box it: `\textbf{(B)}\ 12`, `\textbf{(B) }12`, `\text{(B)}`, `(B) 12`,
 # `\mathrm{B}`; its letter, then what follows (the choice's value, after spacing commands).
@@ -240,7 +243,8 @@ def gsm8k_answer(text: str) -> str | None:
 def gold_source(row: Mapping[str, Any]) -> tuple[str | None, str | None]:
     """The row's gold answer and where it came from: `ground_truth_answer` when non-empty (enclosing `$...$`
     removed), else the final boxed answer of `ground_truth_solution` (`boxed_solution`), else that solution's
-    `#### N` line (`gsm8k_hash`), else the solution when it is only an answer (`answer_solution`, see
+    `#### N` line (`gsm8k_hash`), else its last line when it is MetaMathQA's `The answer is: N` (`answer_line`),
+    else the solution when it is only an answer (`answer_solution`, see
     `_answer_only`); (None, None) when none gives one, or when the answer is a placeholder
     (`PLACEHOLDER_ANSWERS`: the row has no answer to check)."""
     answer = _unwrapped(_text(row.get("ground_truth_answer")))
@@ -251,6 +255,8 @@ def gold_source(row: Mapping[str, Any]) -> tuple[str | None, str | None]:
         return boxed, "boxed_solution"
     if hashed := gsm8k_answer(solution):
         return hashed, "gsm8k_hash"
+    if (line := _ANSWER_LINE.search(solution)) and line.group(1):
+        return _unwrapped(line.group(1)), "answer_line"
     if (bare := _answer_only(solution)) and gold_answers(bare):
         return bare, "answer_solution"
     return None, None
@@ -262,7 +268,8 @@ def undecidable(row: Mapping[str, Any]) -> tuple[str, str] | None:
     if gold_source(row)[0] is not None:
         return None
     return "no_ground_truth", ("no gold answer: ground_truth_answer is empty or a placeholder, and "
-                               "ground_truth_solution has no \\boxed{} answer, `#### N` line or bare answer")
+                               "ground_truth_solution has no \\boxed{} answer, `#### N` line, `The answer is: N` last "
+                               "line or bare answer")
 
 
 def _answer_only(solution: str) -> str | None:
