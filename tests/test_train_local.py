@@ -95,6 +95,28 @@ def test_a_template_that_drops_the_reasoning_is_refused(quickstart, tmp_path):
         trainer_for(recipe)
 
 
+def test_the_open_r1_template_adds_its_system_prompt_keeps_the_reasoning_and_trains_on_it_all(quickstart, tmp_path):
+    """recipes/sft/openr1-distill-7b.jinja, as open-r1's OpenR1-Distill-7B run trained: ChatML, the Open-R1 system
+    prompt where a conversation has none, and (no assistant-only loss) the loss on every token."""
+    recipe = load_train_recipe(ROOT / "recipes/sft/openr1-distill-7b.yaml")
+    template = Path(recipe.chat_template)
+    assert template.name == "openr1-distill-7b.jinja" and recipe.sft["assistant_only_loss"] is False
+    trainer, dataset, tokenizer = trainer_for(tiny(quickstart, tmp_path / "out", f"chat_template={template}",
+                                                   "sft.assistant_only_loss=false"))
+    messages = dataset[0]["messages"]
+    batch = trainer.data_collator([trainer.train_dataset[0]])
+    ids, labels = batch["input_ids"][0], batch["labels"][0]
+    text = tokenizer.decode(ids)
+    assert messages[0]["role"] == "system" and text.startswith(f"<|im_start|>system\n{messages[0]['content']}<|im_end|>")
+    assert text.endswith(f"<|im_start|>assistant\n{messages[-1]['content']}<|im_end|>\n")
+    assert "<think>\n" in text and "\n</think>\n\n" in text
+    assert bool((labels != -100).all())
+    # a conversation without a system turn (Mixture-of-Thoughts') gets the Open-R1 system prompt
+    alone = tokenizer.apply_chat_template(messages[1:], tokenize=False)
+    assert alone.startswith("<|im_start|>system\nYou are Open-R1, a language model trained by Hugging Face")
+    assert alone.endswith(text[text.index("<|im_start|>user"):])
+
+
 def test_warmup_stable_decay_holds_the_rate_then_decays_over_decay_ratio(quickstart, tmp_path):
     recipe = tiny(quickstart, tmp_path / "out", "sft.max_steps=8", "sft.save_strategy='no'", "sft.warmup_steps=0",
                   "sft.lr_scheduler_type=warmup_stable_decay", "sft.learning_rate=0.001",
