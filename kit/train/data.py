@@ -3,9 +3,9 @@
 A chat dataset's `default` config is used as it is (`messages`), and a chat column in another form is turned into
 OpenAI turns (`_chats`: ShareGPT `from`/`value`, as `columns: {messages: conversations, system_prompt: system}` maps
 Sky-T1's or OpenThoughts' chat and system prompt; an assistant turn's separate `reasoning_content` inside
-`<think>`); a `text` entry is plain
-text for mid-training. Every entry keeps only its training column, so datasets with different extra columns mix. An
-entry's `where:` keeps the rows whose column has a value (`kit.core.sources.row_filter`, as `kit curate`).
+`<think>`); a `text` entry is plain text for mid-training. Every entry keeps only its training column, so datasets
+with different extra columns mix. An entry's `where:` keeps the rows whose column has a value
+(`kit.core.sources.row_filter`, as `kit curate`).
 
 A `problem` entry (GRPO) reads problems with their references - a kit `metadata` config, or any dataset whose columns
 `columns:` maps to the metadata names (a nested field by its path, `reward_model.ground_truth`; a problem given as a

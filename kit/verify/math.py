@@ -6,11 +6,10 @@ This module holds the kit's one math answer rule; curation and `kit eval` (the r
 Gold (`gold_source`): the row's `ground_truth_answer` when non-empty, else the final boxed answer of its
 `ground_truth_solution` (`final_boxed`, as for a candidate), else that solution's GSM8K `#### N` line (thousands
 commas and a leading `$` dropped), else its MetaMathQA last line `The answer is: N`, else the solution itself when it
-is only an answer: one short line that is no prose
-(open-r1/DAPO-Math-17k-Processed's `solution` is the bare answer, `34`). NuminaMath-1.5's placeholder answers,
-`proof` and `notfound`, are no gold answer (and the solution is not searched then): such rows get
-`no_ground_truth`, so a model that boxes the word is not rewarded. A gold that
-is a list of quoted answers - `["\\frac{1}{2}", "0.5"]`, or the Python text `['10']` that verl datasets such as
+is only an answer: one short line that is no prose (open-r1/DAPO-Math-17k-Processed's `solution` is the bare answer,
+`34`). NuminaMath-1.5's placeholder answers, `proof` and `notfound`, are no gold answer (and the solution is not
+searched then): such rows get `no_ground_truth`, so a model that boxes the word is not rewarded. A gold that is a list
+of quoted answers - `["\\frac{1}{2}", "0.5"]`, or the Python text `['10']` that verl datasets such as
 Skywork-OR1-RL-Data keep in `reward_model.ground_truth` - accepts any of them (`gold_answers`).
 Candidate (`boxed_answer`, else `extract_answer`): only the answer part of the solution counts - after the last
 `</think>` / `<|end_of_thought|>` when there is one, nothing when reasoning opens and never closes. Its
@@ -113,9 +112,11 @@ _UNICODE_SYMBOLS = str.maketrans({"°": "^{\\circ}", "∞": "\\infty ", "–": "
                                   "ℤ": "\\mathbb{Z}", "ℕ": "\\mathbb{N}"})
 # What closes a periodic answer, `\frac{\pi}{6} + k\pi, k \in \mathbb{Z}` or `... (k\in Z)` (cn_k12's trigonometry): the
 # integer a period's multiple ranges over, which Math-Verify reads as part of the value (`_as_latex` drops it)
-_INTEGER_RANGE = re.compile(r"(?:\s|[,;]|\\[,;:! ]|\\q?quad(?![A-Za-z])|~)*\(?\s*(?:\\text\s*\{\s*(?:where|for)\s*\}\s*)?"
-                            r"(?<![\w\\{}^])[a-zA-Z](?:\s*,\s*[a-zA-Z])*\s*\\in\s*(?:\\math(?:bb|bf|rm)\s*\{\s*[ZN]\s*\}|\\math(?:bb|bf)\s*[ZN]|"
-                            r"[ZN])(?:\^\{?[+*]\}?|_\{?\+\}?)?\s*\)?\s*\.?\s*$")
+_INTEGER_RANGE = re.compile(
+    r"(?:\s|[,;]|\\[,;:! ]|\\q?quad(?![A-Za-z])|~)*\(?\s*(?:\\text\s*\{\s*(?:where|for)\s*\}\s*)?"  # `, (` `\text{where}`
+    r"(?<![\w\\{}^])[a-zA-Z](?:\s*,\s*[a-zA-Z])*\s*\\in\s*"  # `k \in`, `k, m \in`: a variable, not the end of a name
+    r"(?:\\math(?:bb|bf|rm)\s*\{\s*[ZN]\s*\}|\\math(?:bb|bf)\s*[ZN]|[ZN])(?:\^\{?[+*]\}?|_\{?\+\}?)?"  # the integers
+    r"\s*\)?\s*\.?\s*$")
 _SUPERSCRIPT = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+", strict=True))
 _SUPERSCRIPTS = re.compile(f"[{''.join(_SUPERSCRIPT)}]+")
 _VULGAR = {"½": (1, 2), "⅓": (1, 3), "⅔": (2, 3), "¼": (1, 4), "¾": (3, 4), "⅕": (1, 5), "⅖": (2, 5),
