@@ -68,6 +68,14 @@ def test_livecodebench_from_a_local_copy_with_its_release_and_date_window(tmp_pa
         load(BenchmarkConfig(name="aime25", path=str(tmp_path / "bad.jsonl")))
     with pytest.raises(BenchmarkUnavailable, match="no problems"):
         load(BenchmarkConfig(name="livecodebench", path=str(tmp_path), date_from="2030-01-01"))
+    # a row outside the window is never converted: tests that do not decode there fail nothing
+    broken = {**LIVECODEBENCH["test.jsonl"][0][0], "question_id": "0999", "contest_date": "2023-01-01T00:00:00",
+              "private_test_cases": "not base64 of anything"}
+    with (tmp_path / "test.jsonl").open("a") as fh:
+        fh.write(json.dumps(broken) + "\n")
+    assert [r["question_id"] for r in load(cfg).rows] == ["1002", "1003"]
+    with pytest.raises(BenchmarkUnavailable, match=r"^livecodebench: row \d+ does not read as a row of LiveCodeBench"):
+        load(BenchmarkConfig(name="livecodebench", path=str(tmp_path), release="release_v3"))
 
 
 def test_bundled_copies_and_limit():

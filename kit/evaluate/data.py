@@ -64,18 +64,20 @@ def _load(cfg: BenchmarkConfig, log: Log) -> LoadedBenchmark:
 
 
 def _rows(spec: Benchmark, cfg: BenchmarkConfig, raw: Iterator[Row]) -> list[Row]:
-    """The converted rows in the date window, the first `limit` of them; a problem listed twice counts once."""
+    """The converted rows in the date window, the first `limit` of them; a problem listed twice counts once. The window
+    is applied to the rows as the benchmark ships them (LiveCodeBench's `contest_date`), before any is converted: a
+    row outside it is never decoded (its private tests can be megabytes) and cannot fail the benchmark."""
     rows: list[Row] = []
     seen: set[str] = set()
     for n, row in enumerate(raw, start=1):
+        date = str(row.get("contest_date") or "")[:10]
+        if (cfg.date_from and date < cfg.date_from) or (cfg.date_to and date > cfg.date_to):
+            continue
         try:
             converted = spec.convert(row, spec.name)
         except (KeyError, ValueError) as exc:  # a column missing, tests that do not decode
             what = f"no column {exc}" if isinstance(exc, KeyError) else str(exc)
             raise BenchmarkUnavailable(f"row {n} does not read as a row of {spec.title} ({what})") from None
-        date = str(converted.get("contest_date") or "")[:10]
-        if (cfg.date_from and date < cfg.date_from) or (cfg.date_to and date > cfg.date_to):
-            continue
         if converted["problem_id"] in seen:
             continue
         seen.add(converted["problem_id"])
