@@ -286,6 +286,9 @@ def test_missing_trace_names_the_shapes(tmp_path):
     ("<think>\na\n</think>\n<answer>\nSo \\boxed{1}.\n</answer>", None, ("a", "So \\boxed{1}.", None)),
     ("<think>\na\n</think>\n<answer>\n</answer>", None, ("a", "", "no_answer")),
     ("<think>\na\n</think>\nIt is <answer>1</answer>.", None, ("a", "It is <answer>1</answer>.", None)),
+    # what follows the tags is no part of the answer: a sign-off, or a generation that ran on into another turn
+    ("<think>\na\n</think>\n<answer>18</answer> I hope this helps.", None, ("a", "18", None)),
+    ("<think>\na\n</think>\n<answer>18</answer>\n\nUser: What is 3+4?", None, ("a", "18", None)),
     # ... and one cut off inside its answer (AM's own filter keeps only replies whose both parts are complete)
     ("<think>\na\n</think>\n<answer>\nSo \\boxed{5}, because 45 divided by", None,
      ("a", "So \\boxed{5}, because 45 divided by", "truncated")),

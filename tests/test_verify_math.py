@@ -126,6 +126,13 @@ def test_the_integer_range_of_a_periodic_answer_is_no_part_of_its_value(gold, bo
     assert verify_answer(gold, f"\\boxed{{{boxed}}}").passed is passed
 
 
+@pytest.mark.parametrize("solution", ["<think>\nadd\n</think>\nIt is <answer>18</answer>.",
+                                      "<think>\nadd\n</think>\nAnswer: <answer>18</answer>"])
+def test_an_answer_in_r1_zero_tags_inside_a_sentence_is_read(solution):
+    """Math-Verify reads no number that touches a tag: R1-Zero's `<answer>` tags are no part of the answer."""
+    assert verify_answer("18", solution).passed
+
+
 def test_a_gold_typed_as_a_float_is_read_in_digits_and_nan_is_no_gold():
     """A float column's answer as Python writes it (`1e-05`) is read by Math-Verify as e times -5: it is read in digits;
     NaN, a missing value as pandas writes one into a float column, is no answer, so the solution's box is the gold."""

@@ -20,9 +20,10 @@ Reasoning reaches us in one of three shapes:
 
 A reply whose chat template opened `<think>` itself (DeepSeek-R1-Distill, QwQ: the prompt ends with
 `<think>\n`) has only the closing tag: the text before `</think>` is the reasoning, as `kit.demo.stream` reads it.
-An answer wrapped whole in `<answer>...</answer>` (DeepSeek-R1-Zero's template, `<think>...</think> <answer>...
-</answer>`, which some distilled datasets keep) is the text inside the tags; one whose tags never close was cut off
-(`truncated`), unless the server's `stop` vouches for its end.
+An answer in `<answer>...</answer>` (DeepSeek-R1-Zero's template, `<think>...</think> <answer>...</answer>`, which
+some distilled datasets keep) is the text inside the tags (what follows them, a sign-off or a generation that ran on
+into another turn, is not); one whose tags never close was cut off (`truncated`), unless the server's `stop` vouches
+for its end.
 
 The same splitter reads the replies of a generating teacher and the traces a dataset ships (the `dataset`
 teacher, `kit.generation.teachers`): a dataset's reply has no `finish_reason` (None), so a Sky-T1 solution that never
@@ -131,7 +132,7 @@ _THINK = re.compile(r"^\s*<think>(.*?)</think>(.*)$", re.DOTALL)
 _SKY_T1 = re.compile(r"<\|begin_of_thought\|>(.*?)<\|end_of_thought\|>(.*)$", re.DOTALL)
 _SKY_T1_SOLUTION = re.compile(r"<\|begin_of_solution\|>(.*?)(<\|end_of_solution\|>|$)", re.DOTALL)
 ANSWER_OPEN, ANSWER_CLOSE = "<answer>", "</answer>"  # DeepSeek-R1-Zero's answer tags
-_ANSWER_TAGS = re.compile(rf"{ANSWER_OPEN}(.*){ANSWER_CLOSE}", re.DOTALL)  # a whole answer in those tags
+_ANSWER_TAGS = re.compile(rf"{ANSWER_OPEN}(.*?){ANSWER_CLOSE}", re.DOTALL)  # an answer in those tags
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,7 @@ def split_reply(content: str | None, reasoning_content: str | None = None, finis
         elif THINK_CLOSE in content:  # the chat template opened <think>
             thinking, _, content = content.partition(THINK_CLOSE)
             thinking, content = thinking.strip(), content.strip()
-    if match := _ANSWER_TAGS.fullmatch(content):  # R1-Zero's `<answer>...</answer>`
+    if match := _ANSWER_TAGS.match(content):  # R1-Zero's `<answer>...</answer>`: what follows is no part of it
         content = match.group(1).strip()
     elif content.startswith(ANSWER_OPEN) and ANSWER_CLOSE not in content:  # an answer its tags never close
         content = content[len(ANSWER_OPEN):].strip()

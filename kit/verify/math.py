@@ -65,7 +65,7 @@ from typing import Any
 import sympy
 from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse, verify
 
-from kit.core.chat import CLOSERS, OPENERS, SOLUTION_MARKS
+from kit.core.chat import ANSWER_CLOSE, ANSWER_OPEN, CLOSERS, OPENERS, SOLUTION_MARKS
 from kit.core.parallel import Closing, cpu_count
 from kit.core.schema import as_text
 from kit.verify import Verdict, clip
@@ -359,7 +359,8 @@ def _chosen(answer: str) -> frozenset[str] | None:
 
 def answer_part(solution: str) -> str:
     """The part of `solution` a final answer may come from: the text after the last `</think>` (or
-    `<|end_of_thought|>`, Sky-T1's solution marks removed); empty when reasoning opens and never closes."""
+    `<|end_of_thought|>`, Sky-T1's solution marks and R1-Zero's answer tags removed); empty when reasoning opens and
+    never closes."""
     text = solution or ""
     closer = max(((text.rfind(tag), tag) for tag in CLOSERS), default=(-1, ""))
     if closer[0] >= 0:
@@ -368,6 +369,8 @@ def answer_part(solution: str) -> str:
         return ""
     for mark in SOLUTION_MARKS:
         text = text.replace(mark, "")
+    for tag in (ANSWER_OPEN, ANSWER_CLOSE):  # R1-Zero's answer tags inside a sentence: `It is <answer>1</answer>.`
+        text = text.replace(tag, " ")
     return text
 
 
