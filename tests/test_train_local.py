@@ -95,6 +95,24 @@ def test_a_template_that_drops_the_reasoning_is_refused(quickstart, tmp_path):
         trainer_for(recipe)
 
 
+def test_grpo_takes_a_template_that_opens_the_reasoning_and_its_rewards_know_it():
+    """GRPO renders only prompts: DeepSeek-R1-Distill's own template (which drops past reasoning, and ends the
+    generation prompt with `<think>`) is taken, and the opener it ends with is what the rewards read completions
+    with; ChatML opens nothing."""
+    from kit.train.chat import generation_opener
+    from kit.train.tinymodel import train_tokenizer
+
+    distill = str(Path(trl.__file__).parent / "chat_templates" / "deepseek_r1_distill.jinja")
+    with pytest.raises(RecipeError, match="drops <think>"):
+        apply_template(distill, train_tokenizer(["a b c"]), False)
+    tokenizer = train_tokenizer(["a b c"])
+    apply_template(distill, tokenizer, False, prompts_only=True)
+    assert generation_opener(tokenizer) == "<think>"
+    tokenizer = train_tokenizer(["a b c"])
+    apply_template("kit", tokenizer, False, prompts_only=True)
+    assert generation_opener(tokenizer) is None
+
+
 def test_the_open_r1_template_adds_its_system_prompt_keeps_the_reasoning_and_trains_on_it_all(quickstart, tmp_path):
     """recipes/sft/openr1-distill-7b.jinja, as open-r1's OpenR1-Distill-7B run trained: ChatML, the Open-R1 system
     prompt where a conversation has none, and (no assistant-only loss) the loss on every token."""

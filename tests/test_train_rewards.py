@@ -273,6 +273,33 @@ def test_a_broken_verifier_scores_zero_and_recovers(canary, caplog, monkeypatch)
         accuracy.close()
 
 
+def test_a_completion_after_a_generation_prompt_that_opened_think(canary):
+    """DeepSeek-R1-Distill's and Qwen3's templates end the generation prompt with `<think>\\n`, which TRL leaves out of
+    the completion: reasoning that never closes is unclosed (0), not an answer; a closed one reads as usual."""
+    opened, plain = (make_rewards([RewardConfig(name="accuracy"), RewardConfig(name="format")], CFG, opened=opener)[0]
+                     for opener in ("<think>", None))
+    rambling = "Let me add 9 and 9. So the answer is \\boxed{18}. Let me double-check: 9+9"
+    closed = "Let me add 9 and 9.\n</think>\n\nSo the answer is \\boxed{18}."
+    try:
+        cases = [(rambling, MATH), (closed, MATH), ("str:" + rambling, MATH), ("<think>\nx\n</think>\n\\boxed{18}", MATH)]
+        assert [score(f, cases)[0] for f in opened] == [[0.0, 1.0, 0.0, 1.0], [0.0, 1.0, 0.0, 1.0]]
+        assert [score(f, cases)[0] for f in plain] == [[1.0, 1.0, 1.0, 1.0], [0.0, 1.0, 0.0, 1.0]]
+        assert opened[0].verdicts(None, [rambling], **batch([(rambling, MATH)])[1])[0].reason == "unclosed_think"
+    finally:
+        close_rewards([*opened, *plain])
+
+
+def test_length_gives_a_completion_the_verifiers_failed_on_zero(canary, monkeypatch):
+    """A verifier failure is no wrong answer: the length reward must not push such completions to be longer."""
+    funcs, _ = make_rewards([RewardConfig(name="accuracy"), RewardConfig(name="length")], CFG)
+    cases = [(code("def add(a, b):\n    return a + b"), code_row(CALL))]
+    try:
+        monkeypatch.setenv("KIT_SANDBOX_ISOLATION", "no-such-isolation")  # the sandbox refuses to start
+        assert [score(f, cases)[0] for f in funcs] == [[0.0], [0.0]]
+    finally:
+        close_rewards(funcs)
+
+
 def test_a_failing_reward_scores_zero_and_says_why(caplog):
     with caplog.at_level(logging.ERROR, logger="kit.train.rewards"):
         scores = Overlong({"max_completion_len": 10})(None, ["a", "b"], completion_ids=[None, [1]])

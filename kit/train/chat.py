@@ -9,6 +9,9 @@ probe conversation with the final template and refuses one that loses it.
 - `kit`: ChatML (`<|im_start|>role ... <|im_end|>`, the Qwen2 format) with generation markers around each
   assistant reply; tokens it needs and the tokenizer lacks are added (the embeddings grow to match).
 - a `.jinja` file.
+
+A GRPO run's template renders only prompts, so the reasoning check does not apply there; what matters is whether its
+generation prompt opens the reasoning itself (`generation_opener`), which the rewards then read completions with.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from kit.core.chat import THINK_CLOSE, THINK_OPEN, THINK_TEMPLATE
+from kit.core.chat import OPENERS, THINK_CLOSE, THINK_OPEN, THINK_TEMPLATE
 from kit.recipes import RecipeError
 
 KIT_TEMPLATE = (
@@ -41,8 +44,10 @@ PROBE = [  # two turns of the kit's SFT conversation (kit.core.chat), each with 
 ]
 
 
-def apply_template(choice: str, tokenizer: Any, assistant_only_loss: bool) -> list[str]:
-    """Set `tokenizer.chat_template` for `choice`; return the special tokens added to the tokenizer."""
+def apply_template(choice: str, tokenizer: Any, assistant_only_loss: bool, prompts_only: bool = False) -> list[str]:
+    """Set `tokenizer.chat_template` for `choice`; return the special tokens added to the tokenizer. `prompts_only`: the
+    template renders only prompts (GRPO), never an assistant turn to train on, so whether it keeps their reasoning is
+    not checked (DeepSeek-R1-Distill's own template, which drops it, is the usual one to run GRPO from that model)."""
     added: list[str] = []
     if choice == "kit":
         vocab = tokenizer.get_vocab()
@@ -57,8 +62,18 @@ def apply_template(choice: str, tokenizer: Any, assistant_only_loss: bool) -> li
         raise RecipeError("chat_template: model: the tokenizer has no chat template; use chat_template: kit")
     if assistant_only_loss:
         _with_generation_markers(tokenizer)
-    check_keeps_reasoning(tokenizer, choice)
+    if not prompts_only:
+        check_keeps_reasoning(tokenizer, choice)
     return added
+
+
+def generation_opener(tokenizer: Any) -> str | None:
+    """The reasoning opener (`kit.core.chat.OPENERS`) the template ends a generation prompt with - DeepSeek-R1-Distill's
+    and Qwen3's thinking templates end it with `<think>\\n` -, or None: a completion then holds only the reasoning's
+    close (`kit.train.rewards.with_opener`)."""
+    text = tokenizer.apply_chat_template([{"role": "user", "content": "probe"}], add_generation_prompt=True,
+                                         tokenize=False)
+    return next((opener for opener in OPENERS if str(text).rstrip().endswith(opener)), None)
 
 
 def _with_generation_markers(tokenizer: Any) -> None:

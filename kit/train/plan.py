@@ -288,7 +288,8 @@ def _setup(recipe: TrainRecipe, values: dict[str, Any], log: Any) -> dict[str, A
     dataset, records = load_data(recipe, log)
     tokenizer = load_tokenizer(recipe.model, dataset)
     if recipe.data.mixture[0].column != "text":
-        apply_template(recipe.chat_template, tokenizer, bool(values.get("assistant_only_loss")))
+        apply_template(recipe.chat_template, tokenizer, bool(values.get("assistant_only_loss")),
+                       prompts_only=recipe.method == "grpo")
     gpu_run = recipe.compute.gpu.lower() != "cpu"
     # As the run will choose on its GPU machine, with the packages installed here (no kernel is fetched now)
     gpu = lookup(recipe.compute.gpu)

@@ -8,7 +8,10 @@ raises `RecipeError` (one line naming the reward and what it knows).
 Each reward is a plain picklable callable with TRL's signature, `reward(prompts, completions, **kwargs) ->
 list[float | None]`, whose `__name__` is its registry name (TRL logs `rewards/<name>/mean`). A completion is a
 string or conversational (`[{"role": "assistant", "content": ...}]`, the last assistant message counts; a
-`reasoning_content` / `thinking` field a response parser split off is read as the reasoning). The dataset's
+`reasoning_content` / `thinking` field a response parser split off is read as the reasoning). When the run's chat
+template opens the reasoning at the end of the generation prompt (DeepSeek-R1-Distill's and Qwen3's end it with
+`<think>`), which TRL leaves out of the completion, the rewards read each completion with it put back (`with_opener`),
+so reasoning that never closes is unclosed, not an answer. The dataset's
 reward columns (`kit.train.data.REWARD_COLUMNS`) arrive in `kwargs` as lists, one value per completion.
 
     accuracy    1.0 when the kit's verifier passes the completion's answer, else 0.0. Option `scoring`, open-r1's
@@ -42,7 +45,8 @@ reward columns (`kit.train.data.REWARD_COLUMNS`) arrive in `kwargs` as lists, on
     length      open-r1's cosine-scaled reward: a correct completion (the accuracy verdict) earns from
                 `max_value_correct` (empty) down to `min_value_correct` (at `max_len`), a wrong one from
                 `min_value_wrong` (empty) up to `max_value_wrong` (at `max_len`); lengths past `max_len` count
-                as `max_len`. The length is in tokens when TRL passes `completion_ids` (it always does), else
+                as `max_len`; a completion the verifiers failed on (`verifier_error`) is no wrong answer: 0.0.
+                The length is in tokens when TRL passes `completion_ids` (it always does), else
                 in characters. Options: `min_value_wrong` (-1.0), `max_value_wrong` (-0.5),
                 `min_value_correct` (0.5), `max_value_correct` (1.0), `max_len` (int > 0, 1000).
     overlong    DAPO's soft overlong punishment on the token length L of `completion_ids`: 0.0 up to
@@ -115,6 +119,20 @@ def completion_parts(completion: Any) -> tuple[str, str | None]:
         return "", None
     reasoning = content_text(reasoning_field(message))
     return content_text(message.get("content")) or "", reasoning
+
+
+def with_opener(completion: Any, opener: str | None) -> Any:
+    """`completion` as the model wrote it after a generation prompt that ended with `opener` (`<think>`: the chat
+    template opened the reasoning, DeepSeek-R1-Distill's and Qwen3's do; `kit.train.chat.generation_opener`), which TRL
+    decodes without the prompt: the opener put back before its content, so reasoning that never closes reads as
+    unclosed, not as an answer. Unchanged without an opener, or when the completion opens its reasoning itself or a
+    parser split it off."""
+    if not opener:
+        return completion
+    content, reasoning = completion_parts(completion)
+    if reasoning is not None or content.lstrip().startswith(OPENERS):
+        return completion
+    return f"{opener}\n{content}"
 
 
 def split_completion(completion: Any) -> Split:
@@ -236,11 +254,13 @@ class Reward:
     OPTIONS: ClassVar[dict[str, tuple[type | tuple[str, ...], Any]]] = {}
     verifies: ClassVar[bool] = False  # reads the accuracy verdicts (takes a Scorer)
 
-    def __init__(self, options: Mapping[str, Any] | None = None, *, scorer: Scorer | None = None) -> None:
+    def __init__(self, options: Mapping[str, Any] | None = None, *, scorer: Scorer | None = None,
+                 opened: str | None = None) -> None:
         self.__name__ = self.name
         self.options = self._parse(dict(options or {}))
         self.check()
         self.scorer = (scorer or Scorer()) if self.verifies else None
+        self.opened = opened  # the reasoning opener the generation prompt ends with (`with_opener`), if any
 
     @classmethod
     def _parse(cls, given: dict[str, Any]) -> dict[str, Any]:
@@ -275,7 +295,7 @@ class Reward:
                  **kwargs: Any) -> list[float | None]:
         completions = list(completions or [])
         try:
-            scores = self.score(completions, kwargs)
+            scores = self.score([with_opener(completion, self.opened) for completion in completions], kwargs)
             if len(scores) != len(completions):
                 raise RuntimeError(f"{len(scores)} scores for {len(completions)} completions")
         except Exception as exc:  # noqa: BLE001 - a failed reward scores 0 and the step goes on
@@ -333,7 +353,7 @@ class Accuracy(Reward):
     def verdicts(self, prompts: Sequence[Any] | None, completions: Sequence[Any], **kwargs: Any) -> list[Verdict]:
         """The verdicts behind the scores (those of the last batch are kept, so after a call this is free)."""
         assert self.scorer is not None
-        return self.scorer.verdicts(list(completions), kwargs)
+        return self.scorer.verdicts([with_opener(completion, self.opened) for completion in completions], kwargs)
 
     def score(self, completions: list[Any], kwargs: dict[str, Any]) -> list[float | None]:
         assert self.scorer is not None
@@ -423,6 +443,9 @@ class Length(Reward):
         lengths = _token_lengths(kwargs, len(completions)) or [len(full_text(c)) for c in completions]
         scores: list[float | None] = []
         for verdict, length in zip(verdicts, lengths, strict=True):
+            if verdict.reason in FAILURE_REASONS:  # the verifiers failed: no wrong answer to push longer, a 0
+                scores.append(0.0)
+                continue
             cosine = math.cos(min(length / o["max_len"], 1.0) * math.pi)
             # At length 0 the reward is `high`, at max_len `low` (a wrong answer's range is swapped).
             low, high = ((o["min_value_correct"], o["max_value_correct"]) if verdict.passed else
@@ -465,11 +488,12 @@ class Overlong(Reward):
 REWARDS: dict[str, type[Reward]] = {cls.name: cls for cls in (Accuracy, Format, Repetition, Boxed, Length, Overlong)}
 
 
-def make_rewards(configs: Sequence[RewardConfig], verify: VerifyConfig | None = None
+def make_rewards(configs: Sequence[RewardConfig], verify: VerifyConfig | None = None, opened: str | None = None
                  ) -> tuple[list[Callable[..., list[float | None]]], list[float]]:
     """The reward functions of `configs`, in order, and their weights (TRL's `reward_funcs` and
     `reward_weights`). `verify` configures the verifiers (workers, time limits); the rewards that read the
-    accuracy verdict share one `Scorer`. `RecipeError` (one line) for an unknown reward, option or value."""
+    accuracy verdict share one `Scorer`; `opened` is the reasoning opener the run's generation prompt ends with
+    (`with_opener`). `RecipeError` (one line) for an unknown reward, option or value."""
     scorer: Scorer | None = None
     if Accuracy.partial(configs):  # the share of tests passed is known only when every test runs
         verify = verify or VerifyConfig()
@@ -490,7 +514,7 @@ def make_rewards(configs: Sequence[RewardConfig], verify: VerifyConfig | None = 
         if cls.verifies and scorer is None:
             scorer = Scorer(verify)
         try:
-            funcs.append(cls(config.options, scorer=scorer))
+            funcs.append(cls(config.options, scorer=scorer, opened=opened))
         except ValueError as exc:
             raise RecipeError(f"rewards[{i}]: {config.name}: {exc}") from None
         weights.append(config.weight)
@@ -506,4 +530,4 @@ def close_rewards(funcs: Sequence[Any]) -> None:
 
 
 __all__ = ["REWARDS", "Accuracy", "Boxed", "Format", "Length", "Overlong", "Repetition", "Reward", "Scorer",
-           "close_rewards", "completion_parts", "make_rewards", "split_completion"]
+           "close_rewards", "completion_parts", "make_rewards", "split_completion", "with_opener"]

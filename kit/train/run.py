@@ -67,7 +67,8 @@ def train(recipe: TrainRecipe, *, log: Log = print, push: bool = True) -> TrainR
     attention = choose_attention(recipe, args, log if _is_main() else _quiet)
     tokenizer = load_tokenizer(recipe.model, dataset)
     text = recipe.data.mixture[0].column == "text"  # plain text is trained as it is: no chat template
-    added = [] if text else apply_template(recipe.chat_template, tokenizer, getattr(args, "assistant_only_loss", False))
+    added = [] if text else apply_template(recipe.chat_template, tokenizer, getattr(args, "assistant_only_loss", False),
+                                           prompts_only=recipe.method == "grpo")
     model = load_model(recipe.model, tokenizer, added, seed=args.seed, attn_implementation=attention.implementation)
     if recipe.method == "grpo" and args.beta and (recipe.model.init == "random" or added):
         model.config._name_or_path = initial_policy(model, checkpoints)
@@ -329,9 +330,11 @@ def make_trainer(recipe: TrainRecipe, model: Any, args: Any, dataset: Any, token
     if recipe.method == "grpo":
         from trl import GRPOTrainer
 
+        from kit.train.chat import generation_opener
         from kit.train.rewards import make_rewards
 
-        rewards, _ = make_rewards(recipe.rewards, recipe.verify)  # their weights are in args.reward_weights
+        # their weights are in args.reward_weights; they read a completion as the generation prompt left it to write
+        rewards, _ = make_rewards(recipe.rewards, recipe.verify, opened=generation_opener(tokenizer))
         return GRPOTrainer(model=model, reward_funcs=rewards, args=args, train_dataset=dataset,
                            processing_class=tokenizer)
     from trl import SFTTrainer
