@@ -300,6 +300,25 @@ def test_length_gives_a_completion_the_verifiers_failed_on_zero(canary, monkeypa
         close_rewards(funcs)
 
 
+def test_a_run_checks_its_rewards_before_it_goes_anywhere():
+    """A reward's name and options, and an overlong penalty that would start past the completion length, are refused
+    before a job is submitted (here: before Slurm is asked), not on the cluster once the model is loaded."""
+    from pathlib import Path
+
+    from kit.recipes.train import load_train_recipe
+    from kit.train.main import start
+
+    path = str(Path(__file__).resolve().parent.parent / "recipes/rl/tiny-cpu.yaml")
+    for rewards, message in (("[{name: acuracy}]", "rewards\\[0\\]: unknown reward 'acuracy'"),
+                             ("[{name: accuracy}, {name: overlong, options: {max_completion_len: 64}}]",
+                              "rewards\\[1\\]: overlong: its penalty starts past 52 tokens, but completions stop at "
+                              "grpo.max_completion_length \\(32\\)")):
+        recipe = load_train_recipe(path, [f"rewards={rewards}"])
+        with pytest.raises(RecipeError, match=message):
+            start(path, [], recipe, on="slurm")
+    make_rewards([RewardConfig(name="overlong", options={"max_completion_len": 32})], max_completion_length=32)
+
+
 def test_a_failing_reward_scores_zero_and_says_why(caplog):
     with caplog.at_level(logging.ERROR, logger="kit.train.rewards"):
         scores = Overlong({"max_completion_len": 10})(None, ["a", "b"], completion_ids=[None, [1]])

@@ -34,6 +34,12 @@ def start(recipe_path: str, overrides: list[str], recipe: TrainRecipe, *, on: st
     `overwrite` (local runs) starts over: the old output is deleted once, here, never by a rank."""
     if on not in TARGETS:
         raise RecipeError(f"--on {on!r}: use one of {', '.join(TARGETS)}")
+    if recipe.method == "grpo":  # the rewards' names and options, checked before any job is submitted
+        from kit.train.rewards import close_rewards, make_rewards
+
+        limit = recipe.grpo.get("max_completion_length")
+        close_rewards(make_rewards(recipe.rewards, recipe.verify,
+                                   max_completion_length=int(limit) if limit is not None else None)[0])
     if on == "hf-jobs":
         from kit.train.jobs import submit
 

@@ -488,12 +488,14 @@ class Overlong(Reward):
 REWARDS: dict[str, type[Reward]] = {cls.name: cls for cls in (Accuracy, Format, Repetition, Boxed, Length, Overlong)}
 
 
-def make_rewards(configs: Sequence[RewardConfig], verify: VerifyConfig | None = None, opened: str | None = None
-                 ) -> tuple[list[Callable[..., list[float | None]]], list[float]]:
+def make_rewards(configs: Sequence[RewardConfig], verify: VerifyConfig | None = None, opened: str | None = None,
+                 max_completion_length: int | None = None) -> tuple[list[Callable[..., list[float | None]]], list[float]]:
     """The reward functions of `configs`, in order, and their weights (TRL's `reward_funcs` and
     `reward_weights`). `verify` configures the verifiers (workers, time limits); the rewards that read the
     accuracy verdict share one `Scorer`; `opened` is the reasoning opener the run's generation prompt ends with
-    (`with_opener`). `RecipeError` (one line) for an unknown reward, option or value."""
+    (`with_opener`). `RecipeError` (one line) for an unknown reward, option or value, and for an `overlong` whose
+    penalty starts past `max_completion_length` (the run's `grpo.max_completion_length`: it would never apply).
+    Nothing is started: the verifiers start on the first call."""
     scorer: Scorer | None = None
     if Accuracy.partial(configs):  # the share of tests passed is known only when every test runs
         verify = verify or VerifyConfig()
@@ -518,6 +520,12 @@ def make_rewards(configs: Sequence[RewardConfig], verify: VerifyConfig | None = 
         except ValueError as exc:
             raise RecipeError(f"rewards[{i}]: {config.name}: {exc}") from None
         weights.append(config.weight)
+        if isinstance(funcs[-1], Overlong) and max_completion_length is not None:
+            longest, cache = funcs[-1].options["max_completion_len"], funcs[-1].options["soft_punish_cache"]
+            if longest - cache >= max_completion_length:
+                raise RecipeError(f"rewards[{i}]: overlong: its penalty starts past {longest - cache} tokens, but "
+                                  f"completions stop at grpo.max_completion_length ({max_completion_length}), so it "
+                                  f"would never apply; set options.max_completion_len to {max_completion_length}")
     return funcs, weights
 
 

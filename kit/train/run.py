@@ -334,7 +334,8 @@ def make_trainer(recipe: TrainRecipe, model: Any, args: Any, dataset: Any, token
         from kit.train.rewards import make_rewards
 
         # their weights are in args.reward_weights; they read a completion as the generation prompt left it to write
-        rewards, _ = make_rewards(recipe.rewards, recipe.verify, opened=generation_opener(tokenizer))
+        rewards, _ = make_rewards(recipe.rewards, recipe.verify, opened=generation_opener(tokenizer),
+                                  max_completion_length=args.max_completion_length)
         return GRPOTrainer(model=model, reward_funcs=rewards, args=args, train_dataset=dataset,
                            processing_class=tokenizer)
     from trl import SFTTrainer
