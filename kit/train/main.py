@@ -35,11 +35,10 @@ def start(recipe_path: str, overrides: list[str], recipe: TrainRecipe, *, on: st
     if on not in TARGETS:
         raise RecipeError(f"--on {on!r}: use one of {', '.join(TARGETS)}")
     if recipe.method == "grpo":  # the rewards' names and options, checked before any job is submitted
-        from kit.train.rewards import close_rewards, make_rewards
+        from kit.train.rewards import check_rewards
 
         limit = recipe.grpo.get("max_completion_length")
-        close_rewards(make_rewards(recipe.rewards, recipe.verify,
-                                   max_completion_length=int(limit) if limit is not None else None)[0])
+        check_rewards(recipe.rewards, recipe.verify, int(limit) if limit is not None else None)
     if on == "hf-jobs":
         from kit.train.jobs import submit
 

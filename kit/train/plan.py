@@ -381,11 +381,10 @@ def grpo_memory_per_gpu(shape: Shape, world: int, sharding: dict[str, Any], *, m
 
 def grpo_plan(recipe: TrainRecipe, log: Any = print) -> dict[str, Any]:
     """The plan of a `method: grpo` run (the module docstring says how each figure is counted)."""
-    from kit.train.rewards import close_rewards, make_rewards
+    from kit.train.rewards import check_rewards
 
     grpo = grpo_values(recipe)
-    # the rewards are checked first (names, options, an overlong past the completion length), as the run checks them
-    close_rewards(make_rewards(recipe.rewards, recipe.verify, max_completion_length=int(grpo["max_completion_length"]))[0])
+    check_rewards(recipe.rewards, recipe.verify, int(grpo["max_completion_length"]))  # as the run will check them
     setup = _setup(recipe, grpo, log)
     dataset, tokenizer, attention = setup["dataset"], setup["tokenizer"], setup["attention"]
     lengths = _prompt_lengths(dataset, tokenizer, grpo.get("chat_template_kwargs"))

@@ -489,7 +489,8 @@ REWARDS: dict[str, type[Reward]] = {cls.name: cls for cls in (Accuracy, Format, 
 
 
 def make_rewards(configs: Sequence[RewardConfig], verify: VerifyConfig | None = None, opened: str | None = None,
-                 max_completion_length: int | None = None) -> tuple[list[Callable[..., list[float | None]]], list[float]]:
+                 max_completion_length: int | None = None
+                 ) -> tuple[list[Callable[..., list[float | None]]], list[float]]:
     """The reward functions of `configs`, in order, and their weights (TRL's `reward_funcs` and
     `reward_weights`). `verify` configures the verifiers (workers, time limits); the rewards that read the
     accuracy verdict share one `Scorer`; `opened` is the reasoning opener the run's generation prompt ends with
@@ -529,6 +530,13 @@ def make_rewards(configs: Sequence[RewardConfig], verify: VerifyConfig | None = 
     return funcs, weights
 
 
+def check_rewards(configs: Sequence[RewardConfig], verify: VerifyConfig | None = None,
+                  max_completion_length: int | None = None) -> None:
+    """Refuse, before anything runs or is submitted, what `make_rewards` would refuse when the run starts (RecipeError,
+    one line); nothing is started."""
+    close_rewards(make_rewards(configs, verify, max_completion_length=max_completion_length)[0])
+
+
 def close_rewards(funcs: Sequence[Any]) -> None:
     """Stop the verifiers of the rewards `make_rewards` made (at the end of a run)."""
     for func in funcs:
@@ -538,4 +546,4 @@ def close_rewards(funcs: Sequence[Any]) -> None:
 
 
 __all__ = ["REWARDS", "Accuracy", "Boxed", "Format", "Length", "Overlong", "Repetition", "Reward", "Scorer",
-           "close_rewards", "completion_parts", "make_rewards", "split_completion", "with_opener"]
+           "check_rewards", "close_rewards", "completion_parts", "make_rewards", "split_completion", "with_opener"]
