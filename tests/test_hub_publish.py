@@ -103,6 +103,16 @@ def test_publish_then_load_dataset_over_http(hub, folder, tmp_path):
     assert over_http(hub, tmp_path, rows(REPO, "metadata", revision="v1")) == local_rows(folder, "metadata")
 
 
+def test_a_tag_taken_is_refused_before_anything_is_committed(hub, folder):
+    """Tags are never moved: publishing a changed folder with a tag that exists leaves the branch where it was."""
+    first = publish(folder, REPO, tag="v1", api=api(hub), retry=FAST, log=lambda _: None)
+    (folder / "notes.txt").write_text("a change\n")
+    with pytest.raises(PublishError, match="tag 'v1' .* already points at .* nothing was committed"):
+        publish(folder, REPO, tag="v1", api=api(hub), retry=FAST, log=lambda _: None)
+    assert api(hub).list_repo_refs(REPO, repo_type="dataset").branches[0].target_commit == first.commit
+    assert hub.commits(REPO, "dataset") == 2
+
+
 def test_stale_shards_are_deleted_in_the_same_commit(hub, folder):
     before = publish(folder, REPO, api=api(hub), retry=FAST, log=lambda _: None)
     two_shards = {p for p in before.added if p.endswith(".parquet")}

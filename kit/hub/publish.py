@@ -140,6 +140,10 @@ def publish(folder: str | Path, repo_id: str, *, repo_type: str = "dataset", rev
         plan = _plan(api, repo_id, repo_type, branch, content)
         committed = bool(sent) and plan.empty  # a retry finding the work done: the commit landed
         added, deleted = sent[0] if committed else (sorted(plan.adds), sorted(plan.deletes))
+        if tag and not plan.empty and (existing := tagged_commit(api, repo_id, repo_type, tag)) is not None:
+            raise PublishError(f"tag {tag!r} of {repo_id} already points at {existing[:12]}, and the folder differs "
+                               f"from {branch} ({len(plan.adds)} added or changed, {len(plan.deletes)} deleted files): "
+                               "tags are not moved - choose a new tag; nothing was committed")
         if len(plan.adds) > max_commit_files:
             log(f"{len(plan.adds)} files to upload, more than the {max_commit_files} the Hub recommends per commit: "
                 "uploading them with huggingface_hub's resumable multi-commit upload_folder (if it stops, run the "
