@@ -109,3 +109,25 @@ def test_other_devices_load_as_written(tiny_model, device):
     llm.load()
     assert str(llm._pipeline.model.device) == "cpu" and llm.device == device
     llm.unload()
+
+
+def test_the_vllm_backend_where_it_cannot_run_is_one_line_with_the_fix(monkeypatch):
+    """In-process vLLM needs the vllm package and a CUDA GPU; without them distilabel failed deep in its own code (a
+    traceback about pynvml). Here vllm is not installed; with a stand-in for it, torch still finds no GPU."""
+    import importlib.util
+
+    from kit.generation.llms import make_llm
+    from kit.recipes import LLMConfig, RecipeError
+
+    cfg = LLMConfig(backend="vllm", model="some/model")
+    if importlib.util.find_spec("vllm") is None:
+        with pytest.raises(RecipeError, match=r"needs the vllm package.*reasoning-hub-kit\[vllm\].*backend=transformers"):
+            make_llm(cfg)
+        monkeypatch.setitem(sys.modules, "vllm", types.ModuleType("vllm"))
+        real = importlib.util.find_spec
+        monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object() if name == "vllm" else real(name, *a))
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(RecipeError, match="needs a CUDA GPU and torch finds none; use the transformers backend"):
+        make_llm(cfg)

@@ -168,6 +168,22 @@ class KitVLLM(vLLM):
                  "output_tokens": len(r.outputs[0].token_ids), "error": None} for r in results]
 
 
+def _check_vllm(model: str) -> None:
+    """RecipeError (one line, with the fix) where in-process vLLM cannot run: without the vllm package or a CUDA GPU
+    (distilabel would fail deep in its own code, with a traceback about pynvml)."""
+    import importlib.util
+
+    fix = ("use the transformers backend here (--set model.backend=transformers, or teacher.backend in a data "
+           "recipe), or an OpenAI-compatible server")
+    if importlib.util.find_spec("vllm") is None:
+        raise RecipeError(f"backend vllm (model {model}) needs the vllm package, which is not installed: on a GPU "
+                          f"machine pip install \"reasoning-hub-kit[vllm]\"; else {fix}")
+    import torch
+
+    if not torch.cuda.is_available():
+        raise RecipeError(f"backend vllm (model {model}) needs a CUDA GPU and torch finds none; {fix}")
+
+
 def make_llm(cfg: LLMConfig) -> Any:
     """The distilabel LLM of a model the pipeline asks (teacher, reformatter, judge)."""
     if cfg.backend == "openai":
@@ -177,6 +193,7 @@ def make_llm(cfg: LLMConfig) -> Any:
     if cfg.backend == "transformers":
         return KitTransformersLLM(model=cfg.model, device=cfg.device, revision=cfg.revision or "main")
     if cfg.backend == "vllm":
+        _check_vllm(cfg.model)
         return KitVLLM(model=cfg.model, revision=cfg.revision,
                        extra_kwargs={"tensor_parallel_size": cfg.tensor_parallel_size, "max_model_len": cfg.max_model_len})
     raise ValueError(f"backend {cfg.backend!r} is not a model")
