@@ -405,7 +405,9 @@ def verify(
         raise SourceError(f"{input}: no rows")
     missing = [c for c in ("domain", "solution") if c not in first]
     if missing:
-        raise SourceError(f"{input}: missing column {missing[0]!r} (rows need domain and solution)")
+        hint = "; a kit dataset's `default` config holds chats: verify its metadata, --config metadata" \
+            if "messages" in first and config is None else ""
+        raise SourceError(f"{input}: missing column {missing[0]!r} (rows need domain and solution{hint})")
     with _progress() as progress, RowVerifier(VerifyConfig(workers=workers)) as verifier:
         task = progress.add_task("verify", total=count_rows(input), note="")
         written = verify_to_jsonl(open_rows, out, verifier, on_progress=lambda n: progress.update(task, completed=n),

@@ -112,7 +112,13 @@ def test_missing_column_is_named(tmp_path):
     data.write_text(json.dumps({"domain": "math", "answer": "2"}) + "\n")
     result = kit("verify", str(data), "--out", str(tmp_path / "o.jsonl"))
     assert result.returncode == 2
-    assert "missing column 'solution'" in result.stderr
+    assert "missing column 'solution'" in result.stderr and "--config metadata" not in result.stderr
+
+
+def test_a_kit_dataset_folder_without_its_config_names_the_metadata_config(quickstart, tmp_path):
+    result = kit("verify", str(quickstart), "--out", str(tmp_path / "o.jsonl"))
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "verify its metadata, --config metadata" in result.stderr
 
 
 def test_rows_that_fail_are_results_not_errors(tmp_path):
