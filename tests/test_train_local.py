@@ -244,3 +244,11 @@ def test_a_built_tokenizer_reloads_identically_from_the_model_folder(quickstart,
         text = tokenizer.apply_chat_template(row["messages"], tokenize=False)
         assert reloaded.apply_chat_template(row["messages"], tokenize=False) == text
         assert reloaded(text)["input_ids"] == tokenizer(text)["input_ids"]
+
+
+@pytest.mark.parametrize(("seconds", "said"), [(10.4, "10 s"), (119, "119 s"), (150, "2.5 min"), (7200, "2.00 h")])
+def test_the_run_length_reads_as_a_person_says_it(seconds, said):
+    """A tiny run said it took `0.00 h`."""
+    from kit.train.run import duration
+
+    assert duration(seconds) == said

@@ -105,11 +105,18 @@ def train(recipe: TrainRecipe, *, log: Log = print, push: bool = True) -> TrainR
     if eval_file.exists():
         results["eval_results"] = json.loads(eval_file.read_text(encoding="utf-8"))
     write_folder(recipe, out, results)
-    log(f"trained {results['metrics']['global_step']} steps in {seconds / 3600:.2f} h; "
+    log(f"trained {results['metrics']['global_step']} steps in {duration(seconds)}; "
         f"mean loss {results['metrics'].get('train_loss', float('nan')):.4f} -> {out}; "
         f"{describe(results['compute'])}")
     url = publish_model(recipe, out, log) if push and recipe.hub.repo else None
     return TrainResult(out, results, url)
+
+
+def duration(seconds: float) -> str:
+    """A run's length as a person reads it: seconds, minutes, or hours."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.1f} min" if seconds < 3600 else f"{seconds / 3600:.2f} h"
 
 
 def load_data(recipe: TrainRecipe, log: Log) -> tuple[Any, list[dict[str, Any]]]:
