@@ -226,6 +226,10 @@ def test_a_run_killed_mid_way_resumes_from_its_last_checkpoint(quickstart, tmp_p
     results = json.loads((out / "train_results.json").read_text())
     assert results["metrics"]["global_step"] == 12
     assert results["compute"]["hours"] * 3600 > before  # the hours count the run before the kill too
+    # and so do the mean loss and the runtime the card shows (the Trainer's cover the part after the checkpoint)
+    losses = [e["loss"] for e in state["log_history"] if "loss" in e]
+    assert results["metrics"]["train_loss"] == pytest.approx(sum(losses) / len(losses))
+    assert results["metrics"]["train_runtime"] > before
 
     again = train_cli(*args)
     log, _ = again.communicate(timeout=300)

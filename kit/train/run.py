@@ -98,7 +98,11 @@ def train(recipe: TrainRecipe, *, log: Log = print, push: bool = True) -> TrainR
     if not trainer.is_world_process_zero():
         return None
     tokenizer.save_pretrained(str(out))
-    results = _results(recipe, trainer, model, records, output.metrics, seconds, torch)
+    metrics = dict(output.metrics)
+    if last:  # a resumed run: the Trainer's loss and runtime cover the part after the checkpoint only
+        losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
+        metrics.update(train_runtime=round(seconds, 4), **({"train_loss": sum(losses) / len(losses)} if losses else {}))
+    results = _results(recipe, trainer, model, records, metrics, seconds, torch)
     results["compute"].update(throughput.measure(parameters=results["parameters"], world=args.world_size),
                               attn_implementation=attention.implementation)
     eval_file = out / "eval_results.json"
