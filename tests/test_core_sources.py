@@ -248,6 +248,10 @@ def test_hub_id_error_is_a_source_error(monkeypatch):
     assert not_found("someorg/private", "dataset", missing).endswith(
         "- make it with kit curate RECIPE, or give a Hub dataset id (org/name); a private or gated Hub dataset needs "
         "`hf auth login` (and its terms accepted)")
+    # a shipped recipe's placeholder (your-org/...) is named as one, whatever else failed
+    assert not_found("your-org/math-8k", "dataset", missing).endswith(
+        "- your-org/math-8k is a placeholder in the recipe: put in the dataset you made (the recipe's header says how) "
+        "with --set or in a copy of the recipe")
 
 
 @pytest.mark.parametrize("command, expected", [

@@ -36,6 +36,7 @@ PACKAGE_PREFIX = "kit:"
 _JSON_SUFFIXES = (".jsonl", ".jsonl.gz", ".json")
 _FILE_SUFFIXES = (*_JSON_SUFFIXES, ".parquet")
 CHAT_COLUMNS = ("messages", "conversations")  # chat columns read without a mapping, in this order
+PLACEHOLDER_ORG = "your-org/"  # the shipped recipes' stand-in for the user's own Hub repos
 # ShareGPT `from` values (and OpenAI roles) -> role
 _ROLES = {"system": "system", "user": "user", "human": "user", "assistant": "assistant", "gpt": "assistant",
           "model": "assistant"}
@@ -218,6 +219,9 @@ def not_found(path: str, kind: str, error: BaseException | None = None) -> str:
             fix = f"reach the Hub (HF_HUB_OFFLINE unset, the network, HF_ENDPOINT), or {make}"
         elif type(error).__name__ in _NOT_YOURS:
             fix = f"{fix}; a private or gated Hub {kind} needs `hf auth login` (and its terms accepted)"
+    if path.startswith(PLACEHOLDER_ORG):  # a shipped recipe's stand-in for the user's own repo
+        fix = (f"{path} is a placeholder in the recipe: put in the {kind} you made (the recipe's header says how) "
+               f"with --set or in a copy of the recipe")
     return f"{path}: no such folder{hub} - {fix}"
 
 
