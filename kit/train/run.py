@@ -100,8 +100,9 @@ def train(recipe: TrainRecipe, *, log: Log = print, push: bool = True) -> TrainR
     tokenizer.save_pretrained(str(out))
     metrics = dict(output.metrics)
     if last:  # a resumed run: the Trainer's loss and runtime cover the part after the checkpoint only
-        losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
-        metrics.update(train_runtime=round(seconds, 4), **({"train_loss": sum(losses) / len(losses)} if losses else {}))
+        metrics["train_runtime"] = round(seconds, 4)
+        if losses := [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]:
+            metrics["train_loss"] = sum(losses) / len(losses)  # the mean of the whole run's logged losses
     results = _results(recipe, trainer, model, records, metrics, seconds, torch)
     results["compute"].update(throughput.measure(parameters=results["parameters"], world=args.world_size),
                               attn_implementation=attention.implementation)
