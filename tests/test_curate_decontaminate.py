@@ -134,12 +134,38 @@ def test_fuzzy_catches_problems_shorter_than_n_words(decon):
     assert match.reference == "Compute $\\dbinom{31}{28}$."
 
 
-def test_long_shared_ngram_inside_a_longer_text(decon):
-    inner = benchmark_problems("math500")[0].split("Enter")[0]  # one sentence of a MATH-500 problem
+def test_benchmark_problem_inside_a_longer_text(decon):
+    inner = benchmark_problems("math500")[0]
     text = f"Our homework set had many parts. Part (c): {inner} Then draw the result on graph paper."
     match = decon.check(text)
     assert match is not None and match.benchmark == "math500" and match.method == "ngram"
-    assert match.ngram in normalize_text(inner)
+    assert match.ngram in normalize_text(inner) and match.score == 100
+    assert "100% of its n-grams" in str(match)
+
+
+def test_a_problem_holding_less_than_half_a_benchmark_problem_is_kept(decon):
+    inner = benchmark_problems("math500")[0].split("Enter")[0]  # its first sentence: 19% of its 8-grams
+    text = f"Our homework set had many parts. Part (c): {inner} Then draw the result on graph paper."
+    assert decon.check(text) is None
+    any_ngram = Decontaminator({"math500": benchmark_problems("math500")}, coverage=0)  # open-r1's rule
+    match = any_ngram.check(text)
+    assert match is not None and match.method == "ngram" and 15 < match.score < 25
+
+
+def test_stock_phrases_shared_with_a_benchmark_drop_nothing(decon):
+    """Problems from sets that hold no benchmark problem (MATH's training set, older AIMEs), each sharing a
+    phrase of 8+ words with a benchmark problem; open-r1's any-8-gram rule drops every one of them."""
+    problems = [
+        "Four pens and three pencils cost $\\$2.24$. Two pens and five pencils cost $\\$1.54$. No prices include "
+        "tax. In cents, what is the cost of a pencil?",
+        "Find the modular inverse of $4$, modulo $21$.  Express your answer as an integer from $0$ to $20$, "
+        "inclusive.",
+        "A jar holds red and blue marbles in the ratio 3:5. The probability that two drawn marbles match is m/n, "
+        "where m and n are relatively prime positive integers. Find m+n.",
+    ]
+    any_ngram = Decontaminator({n: benchmark_problems(n) for n in ("math500", "aime24", "amc23")}, coverage=0)
+    assert all(any_ngram.check(p) is not None for p in problems)
+    assert [decon.check(p) for p in problems] == [None, None, None]
 
 
 def test_aime_and_amc_problems(decon):
@@ -170,14 +196,18 @@ def test_cache_per_normalized_problem(decon):
 
 def test_references_and_parameters():
     refs = {"mine": ["one two three four five six seven eight nine ten", "tiny"]}
-    decon = Decontaminator(refs, ngram=8, fuzzy_threshold=95.0)
+    decon = Decontaminator(refs, ngram=8, fuzzy_threshold=95.0, coverage=0)
     assert len(decon) == 2
     hit = decon.check("well: ONE two, three (four) five six seven eight.")
     assert hit is not None and (hit.benchmark, hit.method) == ("mine", "ngram")
     assert hit.ngram == "one two three four five six seven eight"
+    halves = Decontaminator(refs)  # the default: half of the reference's three 8-grams
+    assert halves.check("well: ONE two, three (four) five six seven eight.") is None
+    hit = halves.check("so: one two three four five six seven eight nine, or more")
+    assert hit is not None and hit.method == "ngram" and round(hit.score) == 67
     assert decon.check("one two three four five six seven") is None  # 7 shared words, ratio < 95
     assert decon.check("Tiny!").method == "fuzzy"
-    assert Decontaminator(refs, ngram=3).check("three four five").method == "ngram"
+    assert Decontaminator(refs, ngram=3, coverage=0).check("three four five").method == "ngram"
     assert Decontaminator(refs, fuzzy_threshold=50).check("one two three four five six seven") is not None
 
 
@@ -185,20 +215,20 @@ def test_common_ngrams_can_be_ignored():
     boiler = "where m and n are relatively prime positive integers"
     refs = {"b": [f"Problem {w}: the answer is m/n {boiler}. Find m+n." for w in ("alpha", "beta", "gamma")]}
     candidate = f"A new question about kites: the ratio is m/n {boiler}. Find m+n."
-    assert Decontaminator(refs).check(candidate) is not None  # open-r1: any shared 8-gram flags
-    assert Decontaminator(refs, common_ngram_refs=3).check(candidate) is None
-    assert Decontaminator(refs, common_ngram_refs=3).check(refs["b"][0]) is not None
+    assert Decontaminator(refs, coverage=0).check(candidate) is not None  # open-r1: any shared 8-gram flags
+    assert Decontaminator(refs, coverage=0, common_ngram_refs=3).check(candidate) is None
+    assert Decontaminator(refs, coverage=0, common_ngram_refs=3).check(refs["b"][0]) is not None
 
 
 def test_from_config_with_extra_references(tmp_path):
     path = tmp_path / "private_test.jsonl"
     rows = [{"question": "The quick brown fox counts seventeen lazy dogs jumping over three fences. How many legs?"}]
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
-    cfg = DecontaminationConfig(benchmarks=["amc23"], ngram=6, fuzzy_threshold=90,
+    cfg = DecontaminationConfig(benchmarks=["amc23"], ngram=6, fuzzy_threshold=90, coverage=0.2,
                                 extra=[ReferenceConfig(path=str(path), column="question", name="private")])
     decon = Decontaminator.from_config(cfg)
-    assert len(decon) == 41 and decon.ngram == 6 and decon.fuzzy_threshold == 90
-    assert decon.check("Fox puzzle: quick brown fox counts seventeen lazy dogs!").benchmark == "private"
+    assert len(decon) == 41 and (decon.ngram, decon.fuzzy_threshold, decon.coverage) == (6, 90, 0.2)
+    assert decon.check("Fox puzzle: quick brown fox counts seventeen lazy dogs!").benchmark == "private"  # 2 of 10
     assert decon.check(benchmark_problems("math500")[1]) is None  # not among the configured benchmarks
     bad = DecontaminationConfig(benchmarks=[], extra=[ReferenceConfig(path=str(path), column="problem")])
     with pytest.raises(ValueError, match="no column 'problem'"):
@@ -252,7 +282,7 @@ def test_recipe_can_ignore_benchmark_boilerplate_ngrams():
     # Original problem that shares only AIME's stock phrase with the benchmarks.
     problem = ("A jar holds red and blue marbles in the ratio 3:5. The probability that two drawn marbles "
                "match is m/n, where m and n are relatively prime positive integers. Find m+n.")
-    strict = Decontaminator.from_config(DecontaminationConfig(benchmarks=["aime24"]))
-    lenient = Decontaminator.from_config(DecontaminationConfig(benchmarks=["aime24"], common_ngram_refs=3))
+    strict = Decontaminator.from_config(DecontaminationConfig(benchmarks=["aime24"], coverage=0))
+    lenient = Decontaminator.from_config(DecontaminationConfig(benchmarks=["aime24"], coverage=0, common_ngram_refs=3))
     assert strict.check(problem) is not None and strict.check(problem).method == "ngram"
     assert lenient.check(problem) is None

@@ -107,6 +107,8 @@ def test_card_describes_the_dataset(curated):
     assert f'load_dataset("{out}", "metadata")' in card or 'load_dataset(' in card
     for word in ("Math-Verify", "sandbox", "MATH500", "contaminated"):
         assert word.lower() in card.lower(), word
+    rule = " ".join(card.split("**Decontamination**")[1].split("\n\n")[0].split())
+    assert "holds 50% or more of a benchmark problem's word 8-grams, or if its" in rule, rule
 
 
 def test_refuses_to_overwrite_then_overwrites(curated):

@@ -285,6 +285,20 @@ def test_card_body() -> None:
     assert _no_empty_sections(body)
 
 
+def test_card_states_the_decontamination_rule_as_set() -> None:
+    def rule(**options: Any) -> str:
+        recipe = _recipe()
+        for name, value in options.items():
+            setattr(recipe.curate.decontaminate, name, value)
+        body = DatasetCard(render_dataset_card(recipe, STATS)).text
+        return " ".join(body.split("**Decontamination**")[1].split("\n\n")[0].split())
+
+    assert "it holds 50% or more of a benchmark problem's word 8-grams, or if its" in rule()
+    assert "it shares any word 6-gram with a benchmark problem, or if" in rule(coverage=0, ngram=6)
+    assert ("holds 30% or more of a benchmark problem's word 8-grams (word 8-grams found in 3 or more benchmark "
+            "problems are stock phrases and do not count), or if its") in rule(coverage=0.3, common_ngram_refs=3)
+
+
 def test_card_with_little_to_show_has_no_empty_sections(tmp_path: Path) -> None:
     recipe = _recipe(tmp_path / "ds", pretty_name=None)
     recipe.sources[0].citation = None

@@ -122,12 +122,16 @@ class ReferenceConfig(Strict):
 
 class DecontaminationConfig(Strict):
     enabled: bool = True
-    ngram: int = Field(8, ge=1, description="Word n-gram length; any shared n-gram drops a problem (open-r1).")
+    ngram: int = Field(8, ge=1, description="Word n-gram length (open-r1's 8).")
+    coverage: float = Field(
+        0.5, ge=0, le=1, description="Drop a problem that holds at least this share of a benchmark problem's word "
+                                     "n-grams; 0 drops on any one shared n-gram (open-r1's rule, which also drops "
+                                     "unrelated problems that share a stock phrase with a benchmark problem).")
     fuzzy_threshold: float = Field(95.0, ge=0, le=100,
                                    description="rapidfuzz ratio at or above which a problem is dropped (OpenThoughts).")
     common_ngram_refs: int | None = Field(
         None, ge=2, description="Ignore n-grams shared by at least this many reference problems (boilerplate such "
-                                "as AIME's 'where m and n are relatively prime'); null keeps open-r1's behaviour.")
+                                "as AIME's 'where m and n are relatively prime'); null counts every n-gram.")
     benchmarks: list[Literal["math500", "aime24", "amc23", "humaneval"]] = Field(
         default_factory=lambda: ["math500", "aime24", "amc23", "humaneval"],
         description="Benchmarks bundled with the kit.")
