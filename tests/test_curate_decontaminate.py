@@ -37,6 +37,15 @@ def test_dedup_problem_belongs_to_its_first_source():
     assert dedup.check(sample("Find y.", source="apps")) is None
 
 
+def test_dedup_traces_of_the_data_are_samples_of_a_problem_whatever_their_source():
+    dedup = Deduplicator(one_source=False)  # the dataset teacher's: which samples verify is not known yet
+    assert dedup.check(sample("Find  X.\n", source="numina")) is None
+    assert dedup.check(sample("find x.", source="apps", reasoning="new")) is None
+    assert dedup.check(sample("find x.", source="apps", reasoning="  new ")) == DUPLICATE_SAMPLE
+    assert dedup.check(sample("Find x.", source="openthoughts")) == DUPLICATE_SAMPLE  # numina's trace again
+    assert dedup.problems == 1
+
+
 def test_dedup_identical_sample_up_to_whitespace():
     dedup = Deduplicator()
     assert dedup.check(sample("Find x.", reasoning="Let x = 2.\nSo", solution="x=2")) is None

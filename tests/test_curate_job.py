@@ -197,6 +197,30 @@ def test_answers_typed_as_numbers_or_lists_are_stored_as_text(tmp_path):
         (1, "wrong_answer"), (3, "wrong_answer"), (4, "no_ground_truth")]
 
 
+def test_a_problem_two_trace_sets_share_keeps_the_trace_that_verifies(tmp_path):
+    """Public trace sets overlap (OpenThoughts, Bespoke-Stratos and Sky-T1 all draw on NuminaMath): when the first
+    source's trace of a problem is wrong and the second's right, the right one is kept (before, the second was
+    dropped as a duplicate before verification, and the problem lost); `max_per_problem` keeps one trace."""
+    problem = "A garden is 3 meters longer than it is wide, and its area is 88 square meters. Its perimeter?"
+    for name, (reasoning, answer) in {"a": ("w = 8, I mis-add", 36), "b": ("w = 8, 2(8+11) = 38", 38)}.items():
+        Dataset.from_list([{"problem": problem if name == "a" else problem.replace(". ", ".  "),
+                            "answer": "38", "reasoning": reasoning, "solution": f"$\\boxed{{{answer}}}$"}],
+                          ).to_parquet(str(tmp_path / f"{name}.parquet"))
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(yaml.safe_dump({
+        "name": "overlap", "teacher": {"backend": "dataset", "model": "some/reasoner"}, "verify": {"workers": 1},
+        "sources": [{"path": str(tmp_path / f"{n}.parquet"), "name": f"set-{n}", "domain": "math",
+                     "columns": {"ground_truth_answer": "answer"}} for n in "ab"],
+        "curate": {"max_per_problem": 1}, "output": {"dir": str(tmp_path / "out")}}))
+    result = kit("curate", str(recipe))
+    assert result.returncode == 0, result.stderr
+    metadata = load_dataset(str(tmp_path / "out"), "metadata", split="train")
+    assert (metadata["source"], metadata["reasoning"]) == (["set-b"], ["w = 8, 2(8+11) = 38"])
+    stats = json.loads((tmp_path / "out" / "stats.json").read_text())
+    assert [(r["source"], r["stage"], r["reason"]) for r in stats["rejected_rows"]] == [
+        ("set-a", "verify", "wrong_answer")]
+
+
 def test_a_checker_is_taken_only_from_a_mapped_column(tmp_path):
     """CodeContests+ names its C++ (testlib) checker `checker`: unmapped, it stays out of the tests, which are
     compared as usual; mapped, a checker that is not Python makes the row `invalid_test_cases`."""

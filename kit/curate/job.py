@@ -36,7 +36,7 @@ from kit.core.sources import ChatError, SourceError, chat_problem, iter_rows
 from kit.core.testcases import mapped_test_columns, stored_test_cases
 from kit.curate.card import render_dataset_card
 from kit.curate.decontaminate import Decontaminator
-from kit.curate.dedup import Deduplicator
+from kit.curate.dedup import DUPLICATE_PROBLEM, Deduplicator
 from kit.generation.teachers import TRACE, DatasetTeacher, make_teacher
 from kit.hub.repo import DatasetRepoWriter
 from kit.recipes import DataRecipe, SourceConfig, dump_recipe, load_data_recipe
@@ -200,7 +200,7 @@ def _validate(row: dict[str, Any], required: tuple[str, ...]) -> tuple[str, str]
 
 def _filtered(rows: Iterator[dict[str, Any]], recipe: DataRecipe, stats: _Stats,
               decontaminator: Decontaminator | None, required: tuple[str, ...]) -> Iterator[dict[str, Any]]:
-    dedup = Deduplicator() if recipe.curate.dedup else None
+    dedup = Deduplicator(one_source=recipe.teacher.backend != "dataset") if recipe.curate.dedup else None
     for row in rows:
         stats.by_domain[str(row.get("domain"))]["in"] += 1
         stats.by_source[str(row["source"])]["in"] += 1
@@ -240,8 +240,8 @@ def run_curate(recipe: DataRecipe, out_dir: str | Path | None = None, progress: 
     decontaminator = Decontaminator.from_config(recipe.curate.decontaminate) if recipe.curate.decontaminate.enabled else None
     generated = recipe.teacher.backend != "dataset"
     required = PROBLEM_COLUMNS if generated else REQUIRED_COLUMNS
-    reached: Counter[str] = Counter()
-    passed: Counter[str] = Counter()
+    reached: Counter[tuple[str, str]] = Counter()  # samples verified, by (problem, source)
+    passed: Counter[tuple[str, str]] = Counter()
     pipeline_yaml = None
     out.parent.mkdir(parents=True, exist_ok=True)
     try:  # the writer refuses an existing output first, before any work is done
@@ -257,14 +257,14 @@ def run_curate(recipe: DataRecipe, out_dir: str | Path | None = None, progress: 
             with spill.open("w", encoding="utf-8") as spill_file:
                 for row in checked:
                     stats.stage_in["verify"] += 1
-                    reached[row["problem_id"]] += 1
+                    reached[_problem_source(row)] += 1
                     if not row["verified"]:
                         verdict = json.loads(row["verification"])
                         stats.reject(row, "verify", verdict.get("reason") or "failed",
                                      verdict.get("error") or _first_failure(verdict))
                         continue
                     stats.stage_out["verify"] += 1
-                    passed[row["problem_id"]] += 1
+                    passed[_problem_source(row)] += 1
                     spill_file.write(json.dumps(row, ensure_ascii=False) + "\n")
             result_stats = _write(recipe, writer, spill, reached, passed, stats, generated, progress, pipeline_yaml)
     except SourceError as exc:
@@ -350,21 +350,35 @@ def _first_failure(detail: dict[str, Any]) -> str:
     return ""
 
 
-def _write(recipe: DataRecipe, writer: DatasetRepoWriter, spill: Path, reached: Counter[str], passed: Counter[str],
-           stats: _Stats, generated: bool, progress: Progress, pipeline_yaml: str | None) -> dict[str, Any]:
-    """Rejection sampling over the spilled verified rows, then format and write the kept ones."""
+def _problem_source(row: dict[str, Any]) -> tuple[str, str]:
+    return row["problem_id"], str(row.get("source") or "")
+
+
+def _write(recipe: DataRecipe, writer: DatasetRepoWriter, spill: Path, reached: Counter[tuple[str, str]],
+           passed: Counter[tuple[str, str]], stats: _Stats, generated: bool, progress: Progress,
+           pipeline_yaml: str | None) -> dict[str, Any]:
+    """Rejection sampling over the spilled verified rows, then format and write the kept ones.
+
+    With `dedup`, a problem's samples come from one source: the first whose sample verified (the dedup stage
+    leaves traces that came with the data to this point, see kit.curate.dedup); another source's samples of
+    it are a `duplicate_problem`, and the pass rate is its source's."""
     band = recipe.curate.pass_rate
     cap = recipe.curate.max_per_problem
     kept_per_problem: Counter[str] = Counter()
+    owner: dict[str, str] = {}  # problem -> the source its samples are kept from
     with spill.open(encoding="utf-8") as rows:
         for n, line in enumerate(rows, 1):
             row = json.loads(line)
-            pid = row["problem_id"]
+            pid, source = key = _problem_source(row)
             stats.stage_in["rejection_sampling"] += 1
-            rate = passed[pid] / reached[pid]
-            if band and reached[pid] >= 2 and not band[0] <= rate <= band[1]:
+            if recipe.curate.dedup and owner.setdefault(pid, source) != source:
+                stats.reject(row, "rejection_sampling", DUPLICATE_PROBLEM,
+                             f"its problem's samples are kept from source {owner[pid]!r}")
+                continue
+            rate = passed[key] / reached[key]
+            if band and reached[key] >= 2 and not band[0] <= rate <= band[1]:
                 stats.reject(row, "rejection_sampling", "pass_rate",
-                             f"pass rate {passed[pid]}/{reached[pid]} outside [{band[0]}, {band[1]}]")
+                             f"pass rate {passed[key]}/{reached[key]} outside [{band[0]}, {band[1]}]")
                 continue
             if cap is not None and kept_per_problem[pid] >= cap:
                 stats.reject(row, "rejection_sampling", "max_per_problem", f"already {cap} samples kept")

@@ -143,7 +143,9 @@ class CurateConfig(Strict):
     pass_rate: tuple[float, float] | None = Field(
         None, description="Keep a problem's samples only if its pass rate lies in [low, high] (open-r1: [0.2, 0.8]); "
                           "applies to problems with two or more samples.")
-    dedup: bool = True
+    dedup: bool = Field(True, description="Drop repeated identical samples, and keep a problem's samples from "
+                        "one source: the first whose sample verifies (a generating teacher's: the first that "
+                        "had the problem).")
     decontaminate: DecontaminationConfig = Field(default_factory=DecontaminationConfig)
 
     @field_validator("pass_rate")
