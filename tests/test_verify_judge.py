@@ -188,6 +188,46 @@ def test_read_judgement_never_raises(content, passed, reason):
     json.loads(verdict.to_json())
 
 
+@pytest.mark.parametrize(("content", "passed"), [
+    (r'{"correct": true, "reason": "Both give $\sqrt{2}\,\mathrm{m/s}$."}', True),  # LaTeX: no JSON escapes
+    ('The reference set is {1, 2}; the candidate gives {2, 1}.\n{"correct": true, "reason": "same set"}', True),
+    ('{"correct": false, "reason": "same value"}\n(Note: {x} is only a placeholder.)', False),
+    ('{"correct": false, "reason": "0.5 vs 1/2"}\nWait: 0.5 = 1/2.\n{"correct": true, "reason": "equal"}', True),
+    ('{"correct": true}', True),  # no reason
+])
+def test_a_judge_not_held_to_the_schema_is_read_by_its_last_verdict(content, passed):
+    """The transformers backend, and providers without `json_schema` (DeepSeek's API has only `json_object`),
+    leave the judge free: LaTeX in its reason, prose with braces around the object, a draft then a final verdict."""
+    verdict = read_judgement({"content": content, "finish_reason": "stop"}, "m")
+    assert (verdict.passed, verdict.reason) == (passed, None if passed else "judged_wrong")
+
+
+def test_a_verdict_is_never_read_from_thinking_that_did_not_end():
+    """Qwen3 cut at max_new_tokens inside its thinking, a draft verdict written there: no verdict, not a pass."""
+    draft = '<think>\nIf they agreed I would answer {"correct": true, "reason": "same"}. But 0.6 is not 0.5, unless'
+    for finish in ("length", "stop"):
+        verdict = read_judgement({"content": draft, "finish_reason": finish}, "m")
+        assert (verdict.passed, verdict.reason) == (False, "judge_unparsable"), finish
+    cut = read_judgement({"content": draft, "finish_reason": "length"}, "m")
+    assert cut.detail["error"] == "cut at max_new_tokens before a verdict"
+    opened = read_judgement({"content": 'so {"correct": true} would fit, but', "finish_reason": "length"}, "m")
+    assert opened.reason == "judge_unparsable"  # a template-opened <think>: the reply is thinking, cut
+
+
+def test_a_structured_verdict_a_reasoning_parser_put_in_reasoning_content():
+    """vLLM with a reasoning parser has returned the structured-output JSON in `reasoning_content` and
+    `content` null (vllm-project/vllm#15618, #16182): read it there, only when it is one verdict object."""
+    verdict = read_judgement({"content": None, "reasoning_content": '{"correct": true, "reason": "picks C"}',
+                              "finish_reason": "stop"}, "m")
+    assert (verdict.passed, verdict.detail["verdict_from"]) == (True, "reasoning")
+    thought = read_judgement({"content": None, "finish_reason": "stop",
+                              "reasoning_content": 'Maybe {"correct": true}? No: 0.6 is not 0.5.'}, "m")
+    assert (thought.passed, thought.reason) == (False, "judge_unparsable")
+    answered = read_judgement({"content": '{"correct": false, "reason": "differs"}', "finish_reason": "stop",
+                               "reasoning_content": '{"correct": true, "reason": "draft"}'}, "m")
+    assert (answered.passed, answered.reason) == (False, "judged_wrong")
+
+
 def test_read_judgement_clips_the_reason_and_reports_errors():
     long = read_judgement({"content": json.dumps({"correct": True, "reason": "x" * 5000})}, "m")
     assert long.passed and len(long.detail["judge_reason"]) <= 303

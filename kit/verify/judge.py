@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from kit.core.chat import THINK_CLOSE, render_prompt
+from kit.core.chat import render_prompt, split_reply
 from kit.recipes import JudgeConfig
 from kit.verify import Verdict, clip
 
@@ -99,41 +99,77 @@ def judge_sampling(cfg: JudgeConfig) -> dict[str, Any]:
             "json_schema": JUDGE_SCHEMA}
 
 
-_FENCE = re.compile(r"```(?:json)?\s*(\{.*?\})\s*```", re.DOTALL | re.IGNORECASE)
+_INVALID_ESCAPE = re.compile(r'\\(?!["\\/bfnrtu])')  # LaTeX in a JSON string (`\sqrt`): not a JSON escape
 
 
-def _json_text(content: str) -> str:
-    """The JSON object in a reply: after a `</think>` block, inside the last ```json fence, or from the
-    first `{` to the last `}`."""
-    text = content.rsplit(THINK_CLOSE, 1)[-1]
-    fenced = _FENCE.findall(text)
-    if fenced:
-        return fenced[-1]
-    start, end = text.find("{"), text.rfind("}")
-    return text[start:end + 1] if 0 <= start < end else text.strip()
+def _objects(text: str) -> list[dict[str, Any]]:
+    """The JSON objects in `text`, in order (nested ones left inside their parent); a backslash that starts
+    no JSON escape (a free-running judge writing `\\sqrt{2}` in its reason) is read as itself."""
+    decoder, found, at = json.JSONDecoder(), [], text.find("{")
+    while at >= 0:
+        nxt = at + 1
+        try:
+            value, nxt = decoder.raw_decode(text, at)
+        except ValueError:  # (a nested object of one read this way is found again, after it: it has no verdict)
+            try:
+                value = decoder.raw_decode(_INVALID_ESCAPE.sub(r"\\\\", text[at:]))[0]
+            except ValueError:
+                value = None
+        if isinstance(value, dict):
+            found.append(value)
+        at = text.find("{", nxt)
+    return found
+
+
+def _judgement(text: str) -> Judgement | None:
+    """The last JSON object of `text` that holds a verdict (`correct`): a ```json fence, prose or a draft
+    verdict around it are no part of it; keys other than the schema's are dropped, a missing `reason` is ""."""
+    for data in reversed(_objects(text)):
+        if "correct" in data:
+            data = {"reason": "", **{k: v for k, v in data.items() if k in Judgement.model_fields}}
+            try:
+                return Judgement.model_validate(data)
+            except ValidationError:
+                return None
+    return None
 
 
 def read_judgement(reply: Mapping[str, Any], model: str) -> Verdict:
     """The verdict of one judge reply (a `replies` dict): passed when the judge says correct; reason None,
     `judged_wrong`, `judge_unparsable` (not the JSON asked for) or `judge_error` (the request failed).
     `detail` holds `judge` (the model) and the judge's explanation (`judge_reason`: `reason` is the verdict's
-    category), or `error`."""
+    category), or `error`.
+
+    The verdict is read from the reply's answer, as `split_reply` splits it from the judge's own thinking:
+    never from a reply cut at its token limit, nor from thinking that never closed (a verdict drafted there
+    is no verdict). One exception: a reply whose answer is empty and whose server-side reasoning field is
+    one verdict object and nothing else - vLLM with a reasoning parser has returned structured outputs there
+    (vllm-project/vllm#15618, #16182) - is read from that field (`verdict_from: reasoning`)."""
     if reply.get("error"):
         error = clip(str(reply["error"]), MAX_REASON_CHARS)
         return Verdict(False, VERIFIER, "judge_error", {"judge": model, "error": error})
     content = reply.get("content") or ""
-    try:
-        data = json.loads(_json_text(content))
-        if isinstance(data, dict):  # extra keys a free-running model adds are dropped, not fatal
-            data = {k: v for k, v in data.items() if k in Judgement.model_fields}
-        judgement = Judgement.model_validate(data)
-    except (ValueError, ValidationError) as exc:
-        error = "an empty reply" if not content.strip() else f"not the JSON asked for ({type(exc).__name__})"
-        if reply.get("finish_reason") == "length":
-            error += ", cut at max_new_tokens"
+    thinking = str(reply.get("reasoning_content") or "").strip()
+    split = split_reply(content, thinking, reply.get("finish_reason"))
+    judgement, source = (None, None) if split.reject else (_judgement(split.solution), None)
+    if judgement is None and split.reject == "no_answer" and not content.strip() and thinking.startswith("{"):
+        objects = _objects(thinking)
+        if len(objects) == 1 and thinking.endswith("}"):
+            judgement, source = _judgement(thinking), "reasoning"
+    if judgement is None:
+        if split.reject in ("truncated", "empty_reply", "unclosed_think", "no_answer"):
+            error = {"truncated": "cut at max_new_tokens before a verdict", "empty_reply": "an empty reply",
+                     "unclosed_think": "its thinking never closed", "no_answer": "thinking without a verdict"
+                     }[split.reject]
+        elif split.reject:
+            error = split.detail
+        else:
+            error = "not the JSON asked for"
         return Verdict(False, VERIFIER, "judge_unparsable",
                        {"judge": model, "error": error, "reply": clip(content.strip(), MAX_REASON_CHARS)})
     detail = {"judge": model, "judge_reason": clip(judgement.reason.strip(), MAX_REASON_CHARS)}
+    if source:
+        detail["verdict_from"] = source
     return Verdict(judgement.correct, VERIFIER, None if judgement.correct else "judged_wrong", detail)
 
 
