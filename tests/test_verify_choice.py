@@ -20,6 +20,9 @@ from kit.verify.choice import ChoiceVerifier, extract_choice, verify_choice
     r"\boxed{Option C}",
     r"\boxed C",
     r"\fbox{C}",
+    r"\boxed{C (2.5 eV)}",
+    r"\boxed{C, 2.5 eV}",
+    r"\boxed{C \text{ (2.5 eV)}}",
 ])
 def test_boxed_forms(solution):
     assert extract_choice(solution) == "C"
@@ -42,8 +45,17 @@ def test_the_last_box_holding_a_letter_wins():
     (r"Answer: $\textbf{A}$", "A"),
     ("Answer: C\nOn second thought... Answer: D", "D"),
     (r"The box \boxed{2.5} holds the value; answer: B", "B"),
+    ('The energy is 2.5 eV.\n\nAnswer: "B"', "B"),  # lighteval's gpqa_instruct_metric expects it read
 ])
 def test_answer_line_fallback(solution, letter):
+    assert extract_choice(solution) == letter
+
+
+@pytest.mark.parametrize("solution, letter", [
+    ("B", "B"), ("**B**", "B"), ("(B)", "B"), (" B. ", "B"), ("B) 2.5 eV", "B"), ("**C:** the second one", "C"),
+])
+def test_an_answer_that_is_the_letter_alone(solution, letter):
+    """lighteval's GPQA tests expect a bare `B` and `(B)` to score (gpqa_instruct_pass_at_k.json)."""
     assert extract_choice(solution) == letter
 
 
@@ -63,6 +75,12 @@ def test_answer_line_fallback(solution, letter):
     r"\boxed{B",  # a truncated box is no answer
     "I am not sure.",
     "",
+    "B or C",
+    "B, C",
+    "B) 2.5 eV\nC) 3.1 eV",  # the options listed, none chosen
+    "A reasoned guess.",
+    r"\boxed{B, C}",
+    r"\boxed{B (or C)}",
 ])
 def test_no_unambiguous_choice(solution):
     assert extract_choice(solution) is None
@@ -94,5 +112,5 @@ def test_choice_verifier_scores_rows_in_order():
     with ChoiceVerifier() as verifier:
         verdicts = list(verifier.verify(rows, on_result=done.append))
     assert verdicts == [verify_choice(r["ground_truth_answer"], r["solution"]) for r in rows]
-    assert [v.reason for v in verdicts] == [None, "no_answer", "no_answer"] and done == [1, 2, 3]
+    assert [v.reason for v in verdicts] == [None, "wrong_answer", "no_answer"] and done == [1, 2, 3]
     assert list(ChoiceVerifier("ABCDE").verify(rows[2:]))[0].reason == "wrong_answer"

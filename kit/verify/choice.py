@@ -1,11 +1,13 @@
 """Multiple-choice verification (GPQA-Diamond): is the letter a model chose the gold letter?
 
 The chosen letter is read from the last `\\boxed{...}` whose content reduces to one letter - `C`, `(C)`,
-`\\text{C}`, `\\textbf{(C)}`, `C)`, `C.`, `C: <choice text>` - and, when no box holds a letter, from the last
-`Answer: C` / `the answer is (C)` in the text. Extraction is strict, because a wrong letter read from prose
-scores a guess: letters are upper case and must stand alone (`CA`, `Because`, the article in "the answer
-is a ..." are no choice), `A or B` / `A, B` is ambiguous, and a last boxed letter outside `letters` (`E`
-for four options) gives no answer rather than an earlier box.
+`\\text{C}`, `\\textbf{(C)}`, `C)`, `C.`, `C: <choice text>`, `C (2.5 eV)`, `C, 2.5 eV` - and, when no box
+holds a letter, from the last `Answer: C` / `the answer is (C)` / `Answer: "C"` in the text, else from an
+answer that is the letter alone (`C`, `**C**`, `(C)`) or on one line with its choice (`C) 2.5 eV`), as
+lighteval's GPQA metric reads them (its tests: `B`, `(B)`, `Answer: "C"`). Extraction is strict, because a
+wrong letter read from prose scores a guess: letters are upper case and must stand alone (`CA`, `Because`,
+the article in "the answer is a ..." are no choice), `A or B` / `A, B` is ambiguous, and a last boxed letter
+outside `letters` (`E` for four options) gives no answer rather than an earlier box.
 """
 
 from __future__ import annotations
@@ -22,16 +24,19 @@ VERIFIER = "choice"
 
 # \text{C}, \textbf{(C)}, \mathrm{C}, ... keep their content; innermost first, so nesting unwraps too.
 _FORMAT = re.compile(r"\\(?:text|textbf|textrm|textit|textsf|mathrm|mathbf|mathit|mathsf|mbox)\s*\{([^{}]*)\}")
-# One letter standing alone: `C`, `(C)`, `[C]`, `C)`, `C.`, `C:` - then anything, or nothing.
-_LETTER = r"(?:\((?P<p>[A-Z])\)|\[(?P<b>[A-Z])\]|(?P<l>[A-Z])(?=$|[).:]|\s*$))"
+# One letter standing alone: `C`, `(C)`, `[C]`, `C)`, `C.`, `C:`, `C,`, `C (` - then anything, or nothing.
+_LETTER = r"(?:\((?P<p>[A-Z])\)|\[(?P<b>[A-Z])\]|(?P<l>[A-Z])(?=$|[).:,]|\s+\(|\s*$))"
 _BOXED_LETTER = re.compile(r"(?i:(?:option|choice)\s*)?" + _LETTER)
 # `Answer: C`, `answer is (C)`, `Final Answer: **C**`, `the correct answer is option C`.
 _ANSWER = re.compile(
-    r"\b(?i:answer)\s*(?:(?i:is)\s*)?[:：]?(?:\s|\*\*|\$|\\(?:text|textbf|mathrm|mathbf)\{)*(?i:(?:option|choice)\s+)?"
+    r"\b(?i:answer)\s*(?:(?i:is)\s*)?[:：]?(?:\s|\*\*|\$|[\"'“‘]|\\(?:text|textbf|mathrm|mathbf)\{)*"
+    r"(?i:(?:option|choice)\s+)?"
     r"(?:\((?P<p>[A-Z])\)|(?P<l>[A-Z])(?![A-Za-z0-9]))"
 )
-# What makes a letter ambiguous when it follows: `A or B`, `A, B`, `A/B`, `A and (B)`.
-_ALTERNATIVE = re.compile(r"[).:]?\s*(?:,|/|&|\bor\b|\band\b)\s*\(?[A-Z](?![A-Za-z])")
+# An answer that is the letter alone, or on one line with its choice: `C`, `**C**`, `(C)`, `C) 2.5 eV`.
+_ALONE = re.compile(r"\**(?:\((?P<p>[A-Z])\)|(?P<l>[A-Z])(?:[).:]\**(?:[ \t][^\n]*)?)?)\**")
+# What makes a letter ambiguous when it follows: `A or B`, `A, B`, `A/B`, `A and (B)`, `A (or B)`.
+_ALTERNATIVE = re.compile(r"[).:]?\s*\(?\s*(?:,|/|&|\bor\b|\band\b)\s*\(?[A-Z](?![A-Za-z])")
 
 
 def _letter(match: re.Match[str]) -> str:
@@ -70,6 +75,8 @@ def extract_choice(solution: str, letters: str = "ABCD") -> str | None:
         letter = _letter(match)
         if letter in letters and not _ALTERNATIVE.match(text, match.end()):
             chosen = letter
+    if chosen is None and (alone := _ALONE.fullmatch(text.strip())) and not _ALTERNATIVE.match(text.strip(), 1):
+        chosen = _letter(alone) if _letter(alone) in letters else None
     return chosen
 
 
