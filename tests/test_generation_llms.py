@@ -1,10 +1,15 @@
-"""`model.device: cuda` for the transformers backend (`kit eval`, curation), on a CPU-only machine.
+"""The generating backends (kit.generation.llms): how each reads what its model answers, and how it asks.
+
+`model.device: cuda` for the transformers backend (`kit eval`, curation), on a CPU-only machine.
 
 distilabel's `TransformersLLM.load` hands a `device: cuda` LLM to its CUDA device placement
 (`CudaDevicePlacementMixin`) before `LLM.load` has given the LLM its logger, so the placement's first log line
 crashed (`'NoneType' object has no attribute 'info'`) on a GPU machine. That placement asks NVML (`pynvml`)
 for the GPUs, so here a stand-in module plays NVML's part, and the few `torch.cuda` answers the kit asks for
 stand in for the one GPU; the model itself is built on the CPU (nothing here can hold it on a GPU).
+
+What OpenAI-compatible servers answer (a body of no reply, content chunks, finish reasons of a failure, a prompt
+too long for the context), each read one reply at a time; and the prompt the in-process backends give their model.
 """
 
 from __future__ import annotations
@@ -13,7 +18,9 @@ import json
 import os
 import sys
 import types
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -131,3 +138,190 @@ def test_the_vllm_backend_where_it_cannot_run_is_one_line_with_the_fix(monkeypat
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(RecipeError, match="needs a CUDA GPU and torch finds none; use the transformers backend"):
         make_llm(cfg)
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading what a server answers (KitOpenAILLM), one reply at a time
+
+def stand_in_server(answer: Callable[[dict], tuple[int, dict]]) -> Any:
+    """KitOpenAILLM asking a stand-in for an OpenAI-compatible server: `answer(request body)` gives the HTTP status
+    and JSON body, handed to the real openai client through httpx's MockTransport (so each body is parsed as the
+    client parses a real server's)."""
+    import httpx
+    from openai import AsyncOpenAI
+
+    from kit.generation.llms import KitOpenAILLM
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        status, body = answer(json.loads(request.content))
+        return httpx.Response(status, json=body)
+
+    llm = KitOpenAILLM(model="teacher", base_url="http://stand-in/v1", max_retries=0)
+    llm._clients = [AsyncOpenAI(base_url="http://stand-in/v1", api_key="k", max_retries=0,
+                                http_client=httpx.AsyncClient(transport=httpx.MockTransport(handler)))]
+    return llm
+
+
+def completion(message: dict, finish_reason: str = "stop") -> dict:
+    return {"id": "c", "object": "chat.completion", "created": 0, "model": "teacher",
+            "choices": [{"index": 0, "message": {"role": "assistant", **message}, "finish_reason": finish_reason}],
+            "usage": {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12}}
+
+
+SAMPLING = {"max_new_tokens": 100, "temperature": 0.6, "top_p": 0.95}
+
+
+def ask(llm: Any, *prompts: str) -> list[dict]:
+    return llm.replies([([{"role": "user", "content": p}], seed) for seed, p in enumerate(prompts)], **SAMPLING)
+
+
+# What real servers answer with HTTP 200 besides a plain reply:
+BODIES = {
+    # OpenRouter, an upstream provider's failure: no choices, an error object (UKGovernmentBEIS/inspect_ai#1534)
+    "openrouter": {"id": None, "choices": None, "user_id": "u", "error": {
+        "message": "Provider returned error", "code": 429,
+        "metadata": {"raw": "Too Many Requests", "provider_name": "Hyperbolic"}}},
+    # the Mistral API, a Magistral model: content as chunks, thinking first (spring-projects/spring-ai#5020)
+    "magistral": completion({"content": [
+        {"type": "thinking", "thinking": [{"type": "text", "text": "2+2 is 4."}]},
+        {"type": "text", "text": "The answer is $\\boxed{4}$."}]}),
+    "plain": completion({"content": "The answer is 4.", "reasoning": "2+2=4"}),
+    "odd": {"id": "c", "object": "chat.completion", "created": 0, "model": "teacher",
+            "choices": [{"index": 0, "finish_reason": "stop"}]},  # no message at all
+}
+
+
+def test_a_reply_the_kit_cannot_use_is_that_samples_error_and_content_chunks_are_read():
+    """Before, `choices: null` raised TypeError out of `asyncio.gather`, and list content AttributeError in the
+    splitter: the whole batch was lost (distilabel filled every column with None), the good replies too."""
+    llm = stand_in_server(lambda body: (200, BODIES[body["messages"][-1]["content"]]))
+    openrouter, magistral, plain, odd = ask(llm, "openrouter", "magistral", "plain", "odd")
+    assert openrouter == {"error": "teacher answered with no reply: Provider returned error (code 429)"}
+    assert (magistral["content"], magistral["reasoning_content"], magistral["error"]) == \
+           ("The answer is $\\boxed{4}$.", "2+2 is 4.", None)
+    assert (plain["content"], plain["reasoning_content"], plain["output_tokens"]) == \
+           ("The answer is 4.", "2+2=4", 7)
+    assert odd["error"].startswith("the reply of teacher could not be read (AttributeError: ")
+
+
+@pytest.mark.parametrize("finish", ["abort", "error", "insufficient_system_resource"])
+def test_a_reply_the_server_stopped_by_failing_is_an_error_asked_again(finish):
+    """vLLM's and SGLang's `abort`, vLLM's and OpenRouter's `error`, DeepSeek's `insufficient_system_resource`: the
+    reply was cut by a failure of the server, so it is not kept (it was stored as a usable or a rejected trace)."""
+    llm = stand_in_server(lambda body: (200, completion({"content": "So the sum is $\\boxed{1", "reasoning": "r"},
+                                                        finish)))
+    [reply] = ask(llm, "q")
+    assert reply == {"error": f"teacher stopped mid-reply: the server failed (finish_reason {finish})"}
+
+
+VLLM_400 = ("'max_tokens' or 'max_completion_tokens' is too large: {max_tokens}. This model's maximum context "
+            "length is {context} tokens and your request has 2778 input tokens")
+
+
+@pytest.mark.parametrize(("status", "message", "context", "rejected"), [
+    (400, VLLM_400, 4096, True),  # vLLM: this prompt is too long
+    (400, "This model's maximum context length is {context} tokens. However, you requested 19591 tokens (9591 in "
+          "the messages, {max_tokens} in the completion). Please reduce the length of the messages or completion.",
+     16384, True),  # vLLM before, OpenAI, DeepSeek (vllm#20409)
+    (400, "The input (61709 tokens) is longer than the model's context length ({context} tokens).", 40960, True),
+    (400, VLLM_400, 64, False),  # the context cannot hold max_tokens at all: the recipe's to change, every request
+    (400, "temperature must be non-negative", 4096, False),
+    (500, VLLM_400, 4096, False),
+])
+def test_a_prompt_too_long_for_the_context_is_a_rejection_not_an_error_of_every_run(status, message, context,
+                                                                                      rejected):
+    """Before, HTTP 400 "prompt + max_tokens exceed the context" was a transient `error`: not stored, and every run
+    asked it again and failed again."""
+    def answer(body: dict) -> tuple[int, dict]:
+        text = message.format(max_tokens=body["max_tokens"], context=context)
+        return status, {"object": "error", "type": "BadRequestError", "param": None, "code": status,
+                        "message": text}
+
+    [reply] = ask(stand_in_server(answer), "a long problem")
+    assert reply["error"].startswith(f"teacher answered HTTP {status}: ")
+    assert reply.get("reject") == ("context_exceeded" if rejected else None)
+
+
+# --------------------------------------------------------------------------------------------------
+# The prompt of the in-process backends
+
+BOS, USER, ASSISTANT = "<｜begin▁of▁sentence｜>", "<｜User｜>", "<｜Assistant｜>"
+# DeepSeek-R1-Distill's template (shortened): it writes {{ bos_token }} itself
+R1_DISTILL_TEMPLATE = ("{{ bos_token }}{% for m in messages %}" + USER + "{{ m.content }}{% endfor %}"
+                       "{% if add_generation_prompt %}" + ASSISTANT + "<think>\n{% endif %}")
+
+
+def r1_distill_llama_tokenizer() -> Any:
+    """A byte-level tokenizer that, like DeepSeek-R1-Distill-Llama's (a Llama 3 tokenizer), adds BOS to any text
+    it encodes with its special tokens, and has R1-Distill's chat template."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from tokenizers.pre_tokenizers import ByteLevel
+    from tokenizers.processors import TemplateProcessing
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE(vocab={c: i for i, c in enumerate(sorted(ByteLevel.alphabet()))}, merges=[]))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok)
+    fast.add_special_tokens({"bos_token": BOS, "eos_token": "<｜end▁of▁sentence｜>",
+                             "pad_token": "<｜end▁of▁sentence｜>", "additional_special_tokens": [USER, ASSISTANT]})
+    fast._tokenizer.post_processor = TemplateProcessing(single=f"{BOS} $A",
+                                                        special_tokens=[(BOS, fast.convert_tokens_to_ids(BOS))])
+    fast.chat_template = R1_DISTILL_TEMPLATE
+    return fast
+
+
+def test_in_process_vllm_gets_the_prompt_as_token_ids_with_one_bos(monkeypatch):
+    """vLLM tokenizes a text prompt with the tokenizer's special tokens, so the rendered template (which starts
+    with BOS) got a second BOS (vllm#27486). The kit now gives `LLM.generate` the token ids the transformers
+    backend generates from: the template's BOS, once. (`kit eval` draws its samples through the same KitVLLM.)"""
+    import torch
+
+    from kit.generation.llms import KitTransformersLLM, KitVLLM
+
+    fast = r1_distill_llama_tokenizer()
+    bos = fast.convert_tokens_to_ids(BOS)
+    assert fast.encode("x")[0] == bos  # the tokenizer does add BOS to a text
+    messages = [{"role": "user", "content": "What is 2+2?"}]
+    asked: dict[str, list] = {"vllm": [], "given": [], "transformers": []}
+
+    class StandInLLM:
+        """Stands in for vLLM's LLM.generate (`vllm.LLM`): records the token ids of each prompt it is given, as
+        vLLM makes them - a text prompt tokenized with the tokenizer's special tokens (`add_special_tokens=True`,
+        BOS added), a TokensPrompt (`{"prompt_token_ids": ...}`) taken as it is - and answers."""
+
+        def get_tokenizer(self) -> Any:
+            return fast
+
+        def generate(self, prompts: list, sampling_params: list, use_tqdm: bool) -> list:
+            asked["vllm"].extend(fast.encode(p) if isinstance(p, str) else p["prompt_token_ids"] for p in prompts)
+            asked["given"].extend(prompts)
+            out = types.SimpleNamespace(text="4</think>The answer is 4.", finish_reason="stop",
+                                        token_ids=[1, 2, 3])
+            return [types.SimpleNamespace(outputs=[out]) for _ in prompts]
+
+    vllm = types.ModuleType("vllm", "Test stand-in for the vllm package (not installed here): SamplingParams.")
+    vllm.SamplingParams = lambda **kwargs: kwargs
+    monkeypatch.setitem(sys.modules, "vllm", vllm)
+    llm = KitVLLM(model="deepseek-ai/DeepSeek-R1-Distill-Llama-8B")
+    llm._model = StandInLLM()
+    [reply] = llm.replies([(messages, 1)], **SAMPLING)
+    assert reply["content"] == "4</think>The answer is 4." and reply["error"] is None
+
+    class StandInModel:
+        """Stands in for a transformers model: `generate` records the prompt ids and answers one token."""
+        device = "cpu"
+
+        def generate(self, input_ids: Any, attention_mask: Any, **kwargs: Any) -> Any:
+            asked["transformers"].append(input_ids[0].tolist())
+            return torch.cat([input_ids, torch.tensor([[fast.eos_token_id]])], dim=1)
+
+    local = KitTransformersLLM(model="deepseek-ai/DeepSeek-R1-Distill-Llama-8B")
+    local._pipeline = types.SimpleNamespace(tokenizer=fast, model=StandInModel())
+    local.replies([(messages, 1)], **SAMPLING)
+
+    [ids] = asked["vllm"]
+    assert ids.count(bos) == 1 and ids[0] == bos  # was two: the template's and the tokenizer's
+    assert ids == asked["transformers"][0]
+    assert asked["given"] == [{"prompt_token_ids": ids}]  # was the rendered text
+    assert fast.decode(ids) == f"{BOS}{USER}What is 2+2?{ASSISTANT}<think>\n"

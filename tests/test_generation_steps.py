@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
 
+from tests.test_generation_llms import SAMPLING, completion, stand_in_server
 from tests.test_generation_pipeline import KEY_ENV, SAMPLE, curate, problems_file, write_recipe
 
 REFORMATTER = "standin/reformatter"
@@ -209,3 +211,86 @@ def test_generate_reports_live_progress(teacher, tmp_path, monkeypatch):
     verified = sum(1 for s in result.samples if s["verified"])
     assert note.startswith(f"verified {verified / 8:.0%} · ") and " tok/s · 8 asked" in note
     assert float(note.split(" · ")[1].split()[0].replace(",", "")) > 0
+
+
+# --------------------------------------------------------------------------------------------------
+# One batch of a stored step, with the model behind the stand-in server of tests/test_generation_llms.py
+
+def stored_step(step_class: type, llm: Any, store: Path, **fields: Any) -> Any:
+    """A stored step asking `llm`, with its store at `store` (what `load` sets up inside a pipeline)."""
+    from kit.generation.store import SampleStore
+
+    step = step_class(name=step_class.__name__.lower(), llm=llm, store_dir=str(store), store_fingerprint={},
+                      sampling=SAMPLING, **fields)
+    step._store = SampleStore(store, {})
+    return step
+
+
+def sample_row(i: int, **extra: Any) -> dict:
+    return {"order": i, "problem_id": f"p{i}", "sample_index": 0, "seed": i, "problem": f"problem {i}",
+            "messages": [{"role": "user", "content": f"problem {i}"}], **extra}
+
+
+def test_one_reply_the_step_cannot_read_is_that_samples_error_and_the_batch_is_stored(tmp_path, monkeypatch):
+    """Before, an exception while reading one reply left `process`, distilabel filled every column of the batch
+    with None (`problem_id` too) and the run failed with "the pipeline lost samples", no good reply stored."""
+    from kit.generation.steps import GenerateSamples
+
+    good = {"content": "The answer is $\\boxed{4}$.", "reasoning_content": "2+2=4", "finish_reason": "stop",
+            "output_tokens": 7, "error": None}
+    odd = {**good, "content": {"unexpected": "object"}}  # a reply of a shape the splitter cannot read
+    llm = stand_in_server(lambda body: (500, {}))
+    monkeypatch.setattr(type(llm), "replies", lambda self, requests, **sampling: [good, odd, good])
+    step = stored_step(GenerateSamples, llm, tmp_path / "store")
+    [rows] = list(step.process([sample_row(i) for i in range(3)]))
+    assert [(r["problem_id"], r.get("reject"), r.get("solution")) for r in rows if not r.get("error")] == \
+           [("p0", None, "The answer is $\\boxed{4}$."), ("p2", None, "The answer is $\\boxed{4}$.")]
+    [failed] = [r for r in rows if r.get("error")]
+    assert failed["problem_id"] == "p1" and failed["order"] == 1
+    assert failed["error"].startswith("the reply of teacher could not be read (AttributeError: ")
+    assert sorted(s["problem_id"] for s in step._store) == ["p0", "p2"]  # the failed one is asked again next run
+
+
+def test_a_prompt_too_long_for_the_context_is_a_stored_rejection(tmp_path):
+    """HTTP 400 "prompt + max_tokens exceed the context" rejects the sample at `generate`, stored: the next run
+    asks nothing (before, every run asked it again and failed)."""
+    from kit.generation.steps import GenerateSamples
+
+    def answer(body: dict) -> tuple[int, dict]:
+        if body["messages"][-1]["content"] == "problem 0":
+            return 400, {"object": "error", "code": 400, "message": "This model's maximum context length is "
+                         "4096 tokens. However, you requested 5000 tokens (4900 in the messages, 100 in the "
+                         "completion)."}
+        return 200, completion({"content": "4", "reasoning": "2+2=4"})
+
+    asked = []
+    llm = stand_in_server(lambda body: asked.append(body) or answer(body))
+    step = stored_step(GenerateSamples, llm, tmp_path / "store")
+    [rows] = list(step.process([sample_row(i) for i in range(2)]))
+    assert [(r.get("reject"), r.get("reject_stage")) for r in rows] == \
+           [("context_exceeded", "generate"), (None, None)]
+    assert rows[0]["reject_detail"].startswith("teacher answered HTTP 400: This model's maximum context length")
+    assert not any(r.get("error") for r in rows) and len(asked) == 2
+    again = stored_step(GenerateSamples, llm, tmp_path / "store")
+    assert list(again.process([sample_row(i) for i in range(2)])) == [rows] and len(asked) == 2
+
+
+REWRITE = ("<|begin_of_thought|>\n1. 2+2 = 4.\n2. Check: 4-2 = 2.\n<|end_of_thought|>\n\n"
+           "<|begin_of_solution|>\nThe answer is $\\boxed{4}$.\n<|end_of_solution|>")
+
+
+@pytest.mark.parametrize("field", ["reasoning_content", "reasoning"])
+def test_a_reasoning_model_as_reformatter_keeps_its_own_thinking_out_of_the_trace(tmp_path, field):
+    """A reasoning reformatter behind a reasoning parser returns its thinking about the rewrite apart (vLLM's
+    `reasoning`, SGLang's and DeepSeek's `reasoning_content`) and the rewrite in `content`. Before, that thinking
+    became the sample's reasoning, and the rewrite, Sky-T1 markers and all, its solution."""
+    from kit.generation.steps import ReformatSamples
+
+    thinking = "The user wants me to rewrite the raw attempt. I should keep the steps and the check."
+    llm = stand_in_server(lambda body: (200, completion({"content": REWRITE, field: thinking})))
+    step = stored_step(ReformatSamples, llm, tmp_path / "store", template="{{ problem }}")
+    row = sample_row(0, reasoning="raw", solution="4", domain="math", generation=json.dumps({"seed": 0}))
+    [[out]] = list(step.process([row]))
+    assert (out["reasoning"], out["solution"], out.get("reject")) == \
+           ("1. 2+2 = 4.\n2. Check: 4-2 = 2.", "The answer is $\\boxed{4}$.", None)
+    assert json.loads(out["generation"])["reformatted_by"] == "teacher"

@@ -31,7 +31,9 @@ reaches `<|end_of_solution|>` counts as cut off there, while a server's `stop` v
 
 Rejections are short stable words, as elsewhere in the kit: `empty_reply`, `truncated` (cut at the token
 limit, or a Sky-T1 solution that never closes), `unclosed_think` (reasoning that never ends), `no_answer`
-(reasoning but nothing after it).
+(reasoning but nothing after it), and from the server's `finish_reason` (`FAILED_FINISHES`, `REFUSED_FINISHES`):
+`interrupted` (the server failed mid-reply), `filtered` (its content filter stopped the reply), `repetition` (its
+repetition detection stopped it).
 """
 
 from __future__ import annotations
@@ -62,6 +64,31 @@ REASONING_FIELDS = ("reasoning_content", "reasoning", "thinking")
 def reasoning_field(message: Mapping[str, Any]) -> Any:
     """The reasoning a reply or chat turn keeps apart (`REASONING_FIELDS`, the first one that is set), else None."""
     return next((message[key] for key in REASONING_FIELDS if message.get(key)), None)
+
+
+def content_chunks(content: Any) -> tuple[str | None, str | None]:
+    """A reply's `content` as (answer text, reasoning): a text as it is (no reasoning), or a list of chunks as the
+    Mistral API sends for its reasoning models (Magistral; Mistral Small with `reasoning_effort`): `text` chunks
+    (`{"type": "text", "text": ...}`) joined into the answer, `thinking` chunks (`{"type": "thinking", "thinking":
+    [{"type": "text", "text": ...}]}`, Mistral's ThinkChunk) into the reasoning (spring-projects/spring-ai#5020,
+    tested with magistral-medium-2509); chunks of other types (references, images) are left out. None for a part
+    the reply lacks; TypeError for a content of any other shape."""
+    if content is None or isinstance(content, str):
+        return content, None
+    if not isinstance(content, list):
+        raise TypeError(f"a reply's content is a text or a list of chunks, not {type(content).__name__}")
+    parts: dict[str, list[str]] = {"text": [], "thinking": []}
+    for chunk in content:
+        kind = chunk.get("type", "text") if isinstance(chunk, Mapping) else None  # (as OpenAI's content parts)
+        if kind == "text":
+            parts["text"].append(str(chunk.get("text") or ""))
+        elif kind == "thinking":
+            inner = chunk.get("thinking")
+            inner = [inner] if isinstance(inner, str) else inner or []
+            parts["thinking"].extend(part if isinstance(part, str) else str(part.get("text") or "")
+                                     for part in inner if isinstance(part, str | Mapping))
+    text, thinking = ("".join(parts[kind]) if parts[kind] else None for kind in ("text", "thinking"))
+    return text, thinking
 
 
 class Format(Protocol):
@@ -128,6 +155,24 @@ def default_row(row: Mapping[str, Any], fmt: Format, system_prompt: str | None =
 # --------------------------------------------------------------------------------------------------
 # Reading a reply
 
+# What a reply's `finish_reason` says besides OpenAI's `stop` and `length`; other values (None, `tool_calls`, a
+# server's own word for a normal end) read as `stop`.
+# The server failed mid-reply, and the same request may well be answered when asked again: vLLM's `abort` and
+# `error` ("retryable request-level internal error", vllm/v1/engine/__init__.py `FinishReason`; SGLang's `abort`
+# too), OpenRouter's `error` (openrouter.ai/announcements/standardized-finish-reasons) and DeepSeek's
+# `insufficient_system_resource` ("the request is interrupted due to insufficient resource of the inference
+# system", api-docs.deepseek.com/api/create-chat-completion). A generating backend returns such a reply as an
+# `error` (kit.generation.llms: not stored, asked again on the next run); `split_reply` rejects one it is handed
+# (a shipped trace) as `interrupted`.
+FAILED_FINISHES = ("abort", "error", "insufficient_system_resource")
+# The server stopped the reply on purpose, and would again: `content_filter` (OpenAI, DeepSeek, Azure) and vLLM's
+# `repetition` (its repetition detection, `RepetitionDetectionParams` in vllm.sampling_params, stopped a reply
+# that repeats an n-gram); the rejection word and its detail.
+REFUSED_FINISHES = {
+    "content_filter": ("filtered", "the server's content filter stopped the reply (finish_reason content_filter)"),
+    "repetition": ("repetition", "the server stopped a reply that repeats itself (finish_reason repetition)"),
+}
+
 _THINK = re.compile(r"^\s*<think>(.*?)</think>(.*)$", re.DOTALL)
 _SKY_T1 = re.compile(r"<\|begin_of_thought\|>(.*?)<\|end_of_thought\|>(.*)$", re.DOTALL)
 _SKY_T1_SOLUTION = re.compile(r"<\|begin_of_solution\|>(.*?)(<\|end_of_solution\|>|$)", re.DOTALL)
@@ -147,6 +192,11 @@ def split_reply(content: str | None, reasoning_content: str | None = None, finis
     """The reasoning and the answer of one reply (see the module doc for the shapes and the rejections)."""
     content = (content or "").strip()
     thinking = (reasoning_content or "").strip()
+    if finish_reason in FAILED_FINISHES:
+        return Split(thinking, content, "interrupted",
+                     f"the server failed mid-reply (finish_reason {finish_reason})")
+    if finish_reason in REFUSED_FINISHES:
+        return Split(thinking, content, *REFUSED_FINISHES[finish_reason])
     if finish_reason == "length":
         return Split(thinking, content, "truncated", "the reply hit the token limit before it ended")
     if not content and not thinking:

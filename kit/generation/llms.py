@@ -1,21 +1,57 @@
 """The distilabel LLMs of the generating teachers (see kit.generation.teachers): one seeded request per sample, the
-server's `reasoning_content` kept, and a request that fails for good returned as `error`, not raised."""
+server's `reasoning_content` kept, and a request that fails for good returned as `error`, not raised.
+
+A reply is `{content, reasoning_content, finish_reason, output_tokens, error}`, one per request, in order. `error`
+(a text) means no answer this time: the caller keeps nothing and asks again on its next run. It is what a request
+gets when the server fails (an HTTP error, a connection lost, a finish reason of `kit.core.chat.FAILED_FINISHES`),
+and when the kit cannot read the reply (then the message says why), one reply at a time: the others of the batch
+are kept. A request the server refuses for good, because its prompt and `max_new_tokens` do not fit the model's
+context, gets `reject: "context_exceeded"` beside its `error`: the generation steps record the sample as rejected
+(kit.generation.steps); any other caller sees an `error`.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import os
+import re
+from collections.abc import Mapping
 from typing import Any
 
 from distilabel.models.llms import OpenAILLM, TransformersLLM, vLLM
 from pydantic import PrivateAttr, SecretStr
 
-from kit.core.chat import reasoning_field
+from kit.core.chat import FAILED_FINISHES, content_chunks, reasoning_field
 from kit.recipes import LLMConfig, RecipeError
 
 Reply = dict[str, Any]
 Request = tuple[list[dict[str, str]], int]  # (chat messages, seed)
+
+
+def answered(model: str, content: str | None, reasoning: str | None, finish_reason: str | None,
+             output_tokens: int | None) -> Reply:
+    """The reply of a backend that answered: an `error` when its finish reason says the server failed mid-reply
+    (`FAILED_FINISHES`: asked again on the next run), else the reply as it came."""
+    if finish_reason in FAILED_FINISHES:
+        return {"error": f"{model} stopped mid-reply: the server failed (finish_reason {finish_reason})"}
+    return {"content": content, "reasoning_content": reasoning, "finish_reason": finish_reason,
+            "output_tokens": output_tokens, "error": None}
+
+
+def unreadable(model: str, exc: BaseException) -> Reply:
+    """The reply of a request whose answer the kit could not read (one reply, not the batch)."""
+    return {"error": f"the reply of {model} could not be read ({type(exc).__name__}: {str(exc)[:200]})"}
+
+
+def prompt_ids(tokenizer: Any, messages: list[dict[str, str]]) -> list[int]:
+    """The prompt of the in-process backends as token ids: the chat template rendered and tokenized in one call,
+    which adds no special token of the tokenizer's own (transformers' `apply_chat_template` tokenizes with
+    `add_special_tokens=False`), so the template's `{{ bos_token }}` is the prompt's only BOS. A text prompt would
+    get a second one from vLLM, which tokenizes text with the tokenizer's special tokens (vllm#27486, #16976;
+    DeepSeek-R1-Distill-Llama's and Llama 3's templates write `{{ bos_token }}`, their tokenizers add it too)."""
+    ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True, return_dict=True)
+    return list(ids["input_ids"] if isinstance(ids, Mapping) else ids)  # (vLLM's Mistral tokenizer: a list)
 
 
 class KitOpenAILLM(OpenAILLM):
@@ -49,8 +85,12 @@ class KitOpenAILLM(OpenAILLM):
     def replies(self, requests: list[Request], json_schema: dict[str, Any] | None = None,
                 **sampling: Any) -> list[Reply]:
         """`json_schema`: the reply must be a JSON object of that schema (structured outputs, strict)."""
-        return self.event_loop.run_until_complete(
-            asyncio.gather(*(self._reply(m, s, sampling, json_schema) for m, s in requests)))
+        replies = self.event_loop.run_until_complete(asyncio.gather(
+            *(self._reply(m, s, sampling, json_schema) for m, s in requests), return_exceptions=True))
+        for reply in replies:
+            if isinstance(reply, BaseException) and not isinstance(reply, Exception):
+                raise reply  # a cancellation or an interrupt stops the batch
+        return [unreadable(self.model, r) if isinstance(r, BaseException) else r for r in replies]
 
     async def _reply(self, messages: list[dict[str, str]], seed: int, sampling: dict[str, Any],
                      json_schema: dict[str, Any] | None = None) -> Reply:
@@ -66,21 +106,66 @@ class KitOpenAILLM(OpenAILLM):
                 model=self.model, messages=messages, n=1, seed=seed, max_tokens=sampling["max_new_tokens"],
                 temperature=sampling["temperature"], top_p=sampling["top_p"], **extra)
         except openai.APIStatusError as exc:
-            return {"error": f"{self.model} answered HTTP {exc.status_code}: {_server_message(exc)}"}
+            message = _server_message(exc)
+            reply = {"error": f"{self.model} answered HTTP {exc.status_code}: {message[:200]}"}
+            if exc.status_code in (400, 413, 422) and _context_exceeded(message, sampling["max_new_tokens"]):
+                reply["reject"] = "context_exceeded"
+            return reply
         except openai.APIError as exc:  # connection refused, reset or timed out, after the client's retries
             return {"error": f"the server of {self.model} at {client.base_url} is unreachable ({type(exc).__name__})"}
+        try:
+            return self._read(completion)
+        except Exception as exc:  # a reply of a shape no server was seen to send: this sample's error
+            return unreadable(self.model, exc)
+
+    def _read(self, completion: Any) -> Reply:
+        """The reply in a completion. OpenRouter answers an upstream provider's failure with HTTP 200 and a body
+        of `"choices": null` and an `error` object (UKGovernmentBEIS/inspect_ai#1534,
+        openai/openai-agents-python#2850): an `error` with its message. The Mistral API sends a reasoning model's
+        `content` as a list of chunks (`kit.core.chat.content_chunks`)."""
+        if not completion.choices:
+            problem = (completion.model_extra or {}).get("error")
+            return {"error": f"{self.model} answered with no reply: {_error_text(problem) or 'no choices'}"[:300]}
         choice = completion.choices[0]
         message = choice.message
-        extra = message.model_extra or {}
-        return {"content": message.content, "reasoning_content": reasoning_field(extra),
-                "finish_reason": choice.finish_reason,
-                "output_tokens": completion.usage.completion_tokens if completion.usage else None, "error": None}
+        content, thinking = content_chunks(message.content)
+        return answered(self.model, content, reasoning_field(message.model_extra or {}) or thinking,
+                        choice.finish_reason, completion.usage.completion_tokens if completion.usage else None)
+
+
+def _error_text(error: Any) -> str:
+    """The message of a server's error object (`{"message": ..., "code": ...}`), or the text it is."""
+    if isinstance(error, Mapping):
+        code = f" (code {error['code']})" if error.get("code") is not None else ""
+        return f"{error.get('message') or ''}{code}".strip()
+    return str(error or "")
 
 
 def _server_message(exc: Any) -> str:
     body = exc.body if isinstance(exc.body, dict) else {}
     error = body.get("error") if isinstance(body.get("error"), dict) else body
-    return str((error or {}).get("message") or exc.message)[:200]
+    return str((error or {}).get("message") or exc.message)
+
+
+# What a server answers (HTTP 400) for a prompt that, with max_tokens, does not fit the model's context - vLLM:
+# "'max_tokens' or 'max_completion_tokens' is too large: 8000. This model's maximum context length is 4096 tokens
+# and your request has 2778 input tokens", or "This model's maximum context length is 16384 tokens. However, you
+# requested 19591 tokens (9591 in the messages, 10000 in the completion)" (vllm#20409; OpenAI and DeepSeek say the
+# same, evalstate/fast-agent#621); SGLang: "The input (61709 tokens) is longer than the model's context length
+# (40960 tokens)" (QwenLM/Qwen3#1321); OpenAI's code `context_length_exceeded`.
+_CONTEXT_EXCEEDED = re.compile(r"maximum context length is (\d+)|longer than the model's context length \((\d+)"
+                               r"|context_length_exceeded", re.IGNORECASE)
+
+
+def _context_exceeded(message: str, max_new_tokens: int) -> bool:
+    """Whether the server refused this request because its prompt is too long for the context: asking again
+    can never succeed. Not when the context cannot hold `max_new_tokens` at all: then every request fails and the
+    recipe's `max_new_tokens` is what to change (an `error`, which says so)."""
+    match = _CONTEXT_EXCEEDED.search(message)
+    if not match:
+        return False
+    context = match.group(1) or match.group(2)
+    return context is None or int(context) > max_new_tokens
 
 
 class KitTransformersLLM(TransformersLLM):
@@ -113,19 +198,18 @@ class KitTransformersLLM(TransformersLLM):
         out = []
         for messages, seed in requests:
             torch.manual_seed(seed)
-            ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
-                                                return_dict=True)
-            ids = {k: v.to(model.device) for k, v in ids.items()}
+            ids = torch.tensor([prompt_ids(tokenizer, messages)], device=model.device)
             sample = sampling["temperature"] > 0
-            generated = model.generate(**ids, max_new_tokens=sampling["max_new_tokens"], do_sample=sample,
+            generated = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids),
+                                       max_new_tokens=sampling["max_new_tokens"], do_sample=sample,
                                        temperature=sampling["temperature"] if sample else None,
                                        top_p=sampling["top_p"] if sample else None,
                                        pad_token_id=tokenizer.pad_token_id)
-            new = generated[0, ids["input_ids"].shape[1]:]
+            new = generated[0, ids.shape[1]:]
             ended = tokenizer.eos_token_id is not None and bool((new == tokenizer.eos_token_id).any())
-            out.append({"content": tokenizer.decode(new, skip_special_tokens=True), "reasoning_content": None,
-                        "finish_reason": "stop" if ended or len(new) < sampling["max_new_tokens"] else "length",
-                        "output_tokens": int(len(new)), "error": None})
+            out.append(answered(self.model, tokenizer.decode(new, skip_special_tokens=True), None,
+                                "stop" if ended or len(new) < sampling["max_new_tokens"] else "length",
+                                int(len(new))))
         return out
 
 
@@ -143,7 +227,9 @@ def _torch_device(device: str | int | None, model: str) -> str | int | None:
 
 
 class KitVLLM(vLLM):
-    """distilabel's in-process vLLM with per-request seeds (GPU machines, `pip install .[vllm]`)."""
+    """distilabel's in-process vLLM with per-request seeds (GPU machines, `pip install .[vllm]`). The prompts go to
+    `LLM.generate` as token ids (`{"prompt_token_ids": ...}`, vLLM's TokensPrompt), built as the transformers
+    backend builds them (`prompt_ids`): a text prompt would start with two BOS tokens."""
 
     def replies(self, requests: list[Request], json_schema: dict[str, Any] | None = None,
                 **sampling: Any) -> list[Reply]:
@@ -159,13 +245,13 @@ class KitVLLM(vLLM):
                 from vllm.sampling_params import GuidedDecodingParams
                 structured["guided_decoding"] = GuidedDecodingParams(json=json_schema)
         tokenizer = self._model.get_tokenizer()
-        prompts = [tokenizer.apply_chat_template(m, add_generation_prompt=True, tokenize=False) for m, _ in requests]
+        prompts = [{"prompt_token_ids": prompt_ids(tokenizer, m)} for m, _ in requests]
         params = [SamplingParams(n=1, seed=seed, max_tokens=sampling["max_new_tokens"],
                                  temperature=sampling["temperature"], top_p=sampling["top_p"], **structured)
                   for _, seed in requests]
         results = self._model.generate(prompts, sampling_params=params, use_tqdm=False)
-        return [{"content": r.outputs[0].text, "reasoning_content": None, "finish_reason": r.outputs[0].finish_reason,
-                 "output_tokens": len(r.outputs[0].token_ids), "error": None} for r in results]
+        return [answered(self.model, out.text, None, out.finish_reason, len(out.token_ids))
+                for out in (r.outputs[0] for r in results)]
 
 
 def _check_vllm(model: str) -> None:

@@ -7,8 +7,12 @@ store as soon as the batch is answered. So a re-run after a crash asks no model 
 flows through the whole pipeline again, making the output identical to an uninterrupted run's.
 
 A request that fails for good (unreachable server) is not stored: the row goes on with `error` set, the
-run reports it, and the next run asks again. Each step appends one line per batch to a progress file
-(`progress_path`) that the driver reads for its live progress bar.
+run reports it, and the next run asks again. So is a reply the step cannot read (`record` raised): that one
+sample's `error`, never the batch's - the other replies of the batch are stored (distilabel would otherwise drop
+the whole batch, filling every column with None). A request the server refuses for good (`reject` beside the
+`error`: its prompt does not fit the context, kit.generation.llms) is stored as a rejected sample by the steps
+whose records carry a rejection (`rejects`: the teacher, the reformatter). Each step appends one line per batch
+to a progress file (`progress_path`) that the driver reads for its live progress bar.
 """
 
 # No `from __future__ import annotations`: distilabel reads the `StepInput` hint of `process` at run time.
@@ -16,13 +20,13 @@ run reports it, and the next run asks again. Each step appends one line per batc
 import json
 import os
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 from distilabel.steps import Step, StepInput
 from distilabel.steps.tasks import Task
 from pydantic import Field, PrivateAttr
 
-from kit.core.chat import split_reply
+from kit.core.chat import Split, split_reply
 from kit.generation.store import SampleStore
 
 # Every column a sample row carries through the pipeline (steps fill theirs, the others stay as they are).
@@ -34,6 +38,15 @@ SAMPLE_FIELDS = ("order", "problem_id", "sample_index", "seed", "problem", "doma
 
 def key(row: dict[str, Any]) -> tuple[str, int]:
     return row["problem_id"], row["sample_index"]
+
+
+def split(reply: dict[str, Any], reasoning: bool = True) -> Split:
+    """A model's reply read as a trace (`split_reply`), or the rejection of a request the server refused for good.
+    `reasoning=False`: the reply's reasoning field is not the trace's (a reformatter's own thinking)."""
+    if reply.get("reject"):
+        return Split("", "", reply["reject"], reply.get("error") or "")
+    return split_reply(reply.get("content"), reply.get("reasoning_content") if reasoning else None,
+                       reply.get("finish_reason"))
 
 
 def report(path: str | None, step: str, **counts: Any) -> None:
@@ -54,6 +67,7 @@ class StoredLLMStep(Task):
     (`record`) and how a stored record changes the row (`apply`).
     """
 
+    rejects: ClassVar[bool] = False  # whether its records carry a rejection (a request refused for good: stored)
     sampling: dict[str, Any] = {}
     store_dir: str = Field(exclude=True)  # paths are machine-specific: kept out of pipeline.yaml
     store_fingerprint: dict[str, Any]
@@ -97,10 +111,14 @@ class StoredLLMStep(Task):
         new, errors = [], {}
         replies = self.llm.replies([(self.request(r), r["seed"]) for r in ask], **self.sampling) if ask else []
         for row, reply in zip(ask, replies, strict=True):
-            if reply.get("error"):
+            if reply.get("error") and not (reply.get("reject") and self.rejects):
                 errors[key(row)] = reply["error"]
-            else:
+                continue
+            try:
                 new.append(self.record(row, reply))
+            except Exception as exc:  # this reply's error: the batch's other replies are kept
+                errors[key(row)] = (f"the reply of {self.llm.model_name} could not be read "
+                                    f"({type(exc).__name__}: {str(exc)[:200]})")
         self._store.append(new)
         stored.update((key(r), r) for r in new)
         out = []
@@ -125,6 +143,8 @@ class GenerateSamples(StoredLLMStep):
     """The teacher: one request per sample with the sample's own seed; the reply split into reasoning and
     answer, or rejected with the reason (kit.core.chat)."""
 
+    rejects: ClassVar[bool] = True
+
     def wants(self, row: dict[str, Any]) -> bool:
         return True
 
@@ -132,14 +152,14 @@ class GenerateSamples(StoredLLMStep):
         return row["messages"]
 
     def record(self, row: dict[str, Any], reply: dict[str, Any]) -> dict[str, Any]:
-        split = split_reply(reply.get("content"), reply.get("reasoning_content"), reply.get("finish_reason"))
+        trace = split(reply)
         model = self.llm.model_name
         generation = {"seed": row["seed"], "sample_index": row["sample_index"],
                       "finish_reason": reply.get("finish_reason"), "output_tokens": reply.get("output_tokens"),
                       "model": model}
         return {"problem_id": row["problem_id"], "sample_index": row["sample_index"], "teacher": model,
-                "reasoning": split.reasoning, "solution": split.solution, "reject": split.reject,
-                "reject_detail": split.detail, "generation": json.dumps(generation, sort_keys=True),
+                "reasoning": trace.reasoning, "solution": trace.solution, "reject": trace.reject,
+                "reject_detail": trace.detail, "generation": json.dumps(generation, sort_keys=True),
                 "output_tokens": reply.get("output_tokens")}
 
     def apply(self, row: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
@@ -153,9 +173,15 @@ class GenerateSamples(StoredLLMStep):
 
 class ReformatSamples(StoredLLMStep):
     """An LLM rewrites each usable trace into a clean structure (as Sky-T1 did with GPT-4o-mini), from a
-    Jinja2 template given `problem`, `reasoning`, `solution` and `domain`. Its reply is split like a
-    teacher's; an unusable rewrite rejects the sample at `reformat`."""
+    Jinja2 template given `problem`, `reasoning`, `solution` and `domain`. Its reply's content is split like
+    a teacher's (the template's markers, Sky-T1's or `<think>`); an unusable rewrite rejects the sample at
+    `reformat`.
 
+    A reasoning model as the reformatter, behind a reasoning parser (vLLM or SGLang `--reasoning-parser`, the
+    DeepSeek API, OpenRouter), returns its own thinking about the rewrite in `reasoning_content`/`reasoning`
+    and the rewrite in `content`: that thinking is no part of the trace, and is left out."""
+
+    rejects: ClassVar[bool] = True
     template: str  # the template's text (recorded in pipeline.yaml and in the store's fingerprint)
 
     def request(self, row: dict[str, Any]) -> list[dict[str, str]]:
@@ -166,9 +192,9 @@ class ReformatSamples(StoredLLMStep):
         return [{"role": "user", "content": text}]
 
     def record(self, row: dict[str, Any], reply: dict[str, Any]) -> dict[str, Any]:
-        split = split_reply(reply.get("content"), reply.get("reasoning_content"), reply.get("finish_reason"))
-        return {"problem_id": row["problem_id"], "sample_index": row["sample_index"], "reasoning": split.reasoning,
-                "solution": split.solution, "reject": split.reject, "reject_detail": split.detail,
+        trace = split(reply, reasoning=False)
+        return {"problem_id": row["problem_id"], "sample_index": row["sample_index"], "reasoning": trace.reasoning,
+                "solution": trace.solution, "reject": trace.reject, "reject_detail": trace.detail,
                 "output_tokens": reply.get("output_tokens"), "model": self.llm.model_name}
 
     def apply(self, row: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
