@@ -14,6 +14,7 @@ import pytest
 
 from kit.benchmarks.livecodebench import (
     PRELUDE,
+    RELEASES,
     STDIN_INSTRUCTION,
     decode_tests,
     livecodebench_row,
@@ -94,9 +95,19 @@ def test_release_files():
     assert release_files("v6") == ["test6.jsonl"]
 
 
-@pytest.mark.parametrize("release", ["release_v7", "v0", "latest", "release_latest", ""])
+def test_release_files_take_every_tag_of_livecodebenchs_loading_script():
+    # code_generation_lite.py: release_latest is all six files (lcb_runner's default), vI_vJ files I to J
+    assert release_files("release_latest") == release_files("release_v6")
+    assert release_files("v1_v3") == ["test.jsonl", "test2.jsonl", "test3.jsonl"]
+    assert release_files("v4_v5") == ["test4.jsonl", "test5.jsonl"]
+    assert release_files("v5_v6") == ["test5.jsonl", "test6.jsonl"]
+    assert len(RELEASES) == 6 + 1 + 6 + 15  # release_vN, release_latest, vN, and every vI_vJ with I < J
+
+
+@pytest.mark.parametrize("release", ["release_v7", "v0", "latest", "v3_v1", "v2_v2", "v1_v7", "release_v1_v2", ""])
 def test_unknown_release_names_the_valid_values(release):
-    with pytest.raises(ValueError, match="release_v1, .*v6") as info:
+    with pytest.raises(ValueError, match=r"\(valid: release_v1 \.\. release_v6, release_latest, v1 \.\. v6, or a "
+                       r"range vI_vJ with I < J") as info:
         release_files(release)
     assert "\n" not in str(info.value)
 

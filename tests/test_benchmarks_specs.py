@@ -68,6 +68,21 @@ def test_math_answer_of_a_float() -> None:
     assert out == metadata_row("How many?", "math", "amc23", answer="27")
 
 
+def test_math_rows_with_capitalized_columns() -> None:
+    """Maxwell-Jia/AIME_2024 names its columns `ID`, `Problem`, `Solution` and `Answer` (an int)."""
+    row = {"ID": "2024-II-4", "Problem": "Let $x,y$ and $z$ be positive reals ...", "Solution": "Add the logs ...",
+           "Answer": 33}
+    assert SPECS["aime24"].convert(row, "aime24") == metadata_row(
+        "Let $x,y$ and $z$ be positive reals ...", "math", "aime24", solution="Add the logs ...", answer="33")
+    # a lowercase column comes first; a row with no problem column names the usual one
+    both = {"problem": "Lower?", "Problem": "Upper?", "answer": "1", "Answer": 2}
+    assert SPECS["aime24"].convert(both, "aime24") == metadata_row("Lower?", "math", "aime24", answer="1")
+    with pytest.raises(KeyError, match="'problem'"):
+        SPECS["aime24"].convert({"Answer": 1}, "aime24")
+    with pytest.raises(KeyError, match="'answer'"):
+        SPECS["aime24"].convert({"Problem": "P?"}, "aime24")
+
+
 def test_public_api() -> None:
     for name in ("SPECS", "BENCHMARKS", "Benchmark", "Row", "load_benchmark", "benchmark_problems"):
         assert hasattr(benchmarks, name)

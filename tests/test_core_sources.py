@@ -185,10 +185,33 @@ def test_where_keeps_matching_rows_before_the_limit(tmp_path):
 def test_missing_and_unsupported_files(tmp_path):
     with pytest.raises(SourceError, match="no such file"):
         list(iter_rows(str(tmp_path / "missing.jsonl")))
-    other = tmp_path / "rows.csv"
+    other = tmp_path / "rows.xlsx"
     other.write_text("a,b\n1,2\n", encoding="utf-8")
-    with pytest.raises(SourceError, match="unsupported file type"):
+    with pytest.raises(SourceError, match=r"unsupported file type \(expected .jsonl, .jsonl.gz, .json, .parquet, "
+                       r"\.csv, \.tsv\)$"):
         list(iter_rows(str(other)))
+
+
+def test_csv_and_tsv_files(tmp_path):
+    """A CSV file (GPQA ships its configs as `gpqa_diamond.csv`) reads as `datasets`' csv builder reads it for a
+    dataset folder: a header row, typed columns, an empty cell as None; a TSV file the same, split at tabs."""
+    table = tmp_path / "gpqa_diamond.csv"
+    table.write_text('Question,Correct Answer,Explanation,level\n"What is 1 + 1, in words?",two,,1\n'
+                     "Which gas?,argon,noble,2\n", encoding="utf-8")
+    expected = [{"Question": "What is 1 + 1, in words?", "Correct Answer": "two", "Explanation": None, "level": 1},
+                {"Question": "Which gas?", "Correct Answer": "argon", "Explanation": "noble", "level": 2}]
+    assert list(iter_rows(str(table))) == expected
+    assert list(iter_rows(str(table), columns={"problem": "Question"}, where={"level": 2}, limit=1)) == [
+        {"Correct Answer": "argon", "Explanation": "noble", "level": 2, "problem": "Which gas?"}]
+    tsv = tmp_path / "rows.TSV"
+    tsv.write_text("Question\tCorrect Answer\tExplanation\tlevel\nWhat is 1 + 1, in words?\ttwo\t\t1\n"
+                   "Which gas?\targon\tnoble\t2\n", encoding="utf-8")
+    assert list(iter_rows(str(tsv))) == expected
+    broken = tmp_path / "broken.csv"
+    broken.write_text('a,b\n"1,2\n', encoding="utf-8")
+    with pytest.raises(SourceError, match=r"broken.csv: cannot read CSV \(ParserError: ") as err:
+        list(iter_rows(str(broken)))
+    assert "\n" not in str(err.value)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -108,6 +108,21 @@ def test_eval_results_fields() -> None:
     assert all(r.source_url is None and r.source_name is None for r in alone)
 
 
+def test_a_limit_names_a_subset_only_when_it_left_problems_out() -> None:
+    """`--limit 100` on AIME 2024's 30 problems scores all of them: no "first 30 problems" in the name."""
+    def names(**bench: Any) -> list[str]:
+        res = run()
+        res["benchmarks"] = {"aime24": {**res["benchmarks"]["aime24"], **bench}}
+        return [r.metric_name for r in eval_results(res)]
+
+    assert names(limit=100, subset=False) == ["pass@1 (n=10)", "pass@8 (n=10)"]
+    assert names(limit=5, problems=5, subset=True) == ["pass@1 (n=10, first 5 problems)",
+                                                       "pass@8 (n=10, first 5 problems)"]
+    assert names(limit=None, subset=False) == ["pass@1 (n=10)", "pass@8 (n=10)"]
+    # results.json written before `subset` was recorded: a limit still names a subset, as it did
+    assert names(limit=5, problems=5)[0] == "pass@1 (n=10, first 5 problems)"
+
+
 def test_round_trip_through_model_card_data() -> None:
     card = render_model_card(make_recipe(), copy.deepcopy(RESULTS), "me/tiny-reasoner")
     text = update_model_card(card, RUN, "me/tiny-reasoner")

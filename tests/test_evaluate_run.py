@@ -232,7 +232,7 @@ def test_a_tiny_random_model_runs_every_benchmark_end_to_end_on_cpu(hub, benchma
             "print(json.dumps(len(load_dataset('me/tiny-details', 'gpqa_diamond', split='train'))))")
     child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
     assert child.returncode == 0, child.stderr[-3000:]
-    assert json.loads(child.stdout.strip().splitlines()[-1]) == 5 * 4
+    assert json.loads(child.stdout.strip().splitlines()[-1]) == 5 * 3  # GPQA-Diamond: 3 samples a problem
     # the model folder's card carries the scores and round-trips through ModelCardData
     card = ModelCard.load(model / "README.md")
     evals = card.data.eval_results
@@ -241,7 +241,12 @@ def test_a_tiny_random_model_runs_every_benchmark_end_to_end_on_cpu(hub, benchma
     again = ModelCardData(**card.data.to_dict())
     assert again.to_dict() == card.data.to_dict() and again.eval_results == evals
     assert json.loads((model / "eval_results.json").read_text())[0]["metric_type"] == "pass@1"
-    assert all("first" in e.metric_name for e in evals)  # --limit: the card says the score is on a subset
+    # --limit 5: the card says a score is on a subset only where problems were left out, not for GPQA's 5 and
+    # LiveCodeBench's 3 (release_v2) here, all scored
+    whole = {"gpqa_diamond", "livecodebench"}
+    assert {n: b["subset"] for n, b in results["benchmarks"].items()} == {n: n not in whole for n in SUITE_NAMES}
+    assert {e.dataset_type for e in evals if "first 5 problems" not in e.metric_name} == {
+        SPECS[n].hub_id for n in whole}
     assert "## Evaluation" in card.text and "GPQA-Diamond" in card.text
 
 

@@ -320,5 +320,5 @@ def test_a_missing_api_key_is_one_line_before_any_request(teacher, tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         f"error: the environment variable {KEY_ENV} (teacher.api_key_env) holds no API key: export {KEY_ENV}=... "
-        "first (a key never goes in a recipe)"]
+        "first (any value for a server that checks none; a key never goes in a recipe)"]
     assert teacher.requests == []

@@ -1,6 +1,7 @@
 """LiveCodeBench (`livecodebench/code_generation_lite`) rows in the kit's metadata row shape.
 
-The dataset is a set of JSONL files; a release names which of them to read (`release_files`). Each row
+The dataset is a set of JSONL files; a release names which of them to read (`release_files`, the version tags of
+its own loading script, `code_generation_lite.py`). Each row
 carries its tests in two fields: `public_test_cases`, a JSON list, and `private_test_cases`, the same
 JSON list either as is or pickled, zlib-compressed and base64-encoded (`decode_tests`). The pickle comes
 from a downloaded file, so it is read with an unpickler that refuses every global: a pickled string needs
@@ -37,7 +38,17 @@ PRELUDE = GRADERS["livecodebench"].prelude  # the imports its grader gives every
 COMPARISON = GRADERS["livecodebench"].comparison  # its grader's way of comparing outputs
 
 FILES = ("test.jsonl", "test2.jsonl", "test3.jsonl", "test4.jsonl", "test5.jsonl", "test6.jsonl")
-RELEASES = tuple(f"{prefix}v{n}" for prefix in ("release_", "") for n in range(1, len(FILES) + 1))
+_LAST = len(FILES)
+# code_generation_lite.py's ALLOWED_FILES: release_vN (the first N files), release_latest (all), vN (file N alone)
+# and every range vI_vJ, I < J (files I to J)
+RELEASES: dict[str, tuple[str, ...]] = {
+    **{f"release_v{n}": FILES[:n] for n in range(1, _LAST + 1)},
+    "release_latest": FILES,
+    **{f"v{n}": (FILES[n - 1],) for n in range(1, _LAST + 1)},
+    **{f"v{i}_v{j}": FILES[i - 1:j] for i in range(1, _LAST + 1) for j in range(i + 1, _LAST + 1)},
+}
+RELEASE_FORMS = (f"release_v1 .. release_v{_LAST}, release_latest, v1 .. v{_LAST}, or a range vI_vJ with I < J, "
+                 "as v1_v3")
 
 STDIN_INSTRUCTION = "Read the input from standard input and write the answer to standard output."
 METHOD_INSTRUCTION = "Complete the method `{name}` of the starter code's `class Solution`."
@@ -48,11 +59,13 @@ _TESTTYPES = ("stdin", "functional")
 
 
 def release_files(release: str) -> list[str]:
-    """The files of `release`: `release_vN` is the first N files, `vN` file N alone."""
+    """The files of `release`, a version tag of LiveCodeBench's loading script (its README: "Release version
+    defaults to `release_latest` ... fine-grained release versions such as `v1`, `v2`, `v1_v3`, `v4_v5`"):
+    `release_vN` is the first N files, `release_latest` all of them, `vN` file N alone and `vI_vJ` files I to J.
+    ValueError (one line, naming the valid forms) for any other."""
     if release not in RELEASES:
-        raise ValueError(f"unknown LiveCodeBench release {release!r} (valid: {', '.join(RELEASES)})")
-    n = int(release.rsplit("v", 1)[1])
-    return list(FILES[:n]) if release.startswith("release_") else [FILES[n - 1]]
+        raise ValueError(f"unknown LiveCodeBench release {release!r} (valid: {RELEASE_FORMS})")
+    return list(RELEASES[release])
 
 
 class _NoGlobalsUnpickler(pickle.Unpickler):

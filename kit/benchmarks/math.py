@@ -12,9 +12,27 @@ from kit.benchmarks.common import Benchmark, Row, metadata_row
 
 
 def _math_row(row: Row, name: str) -> Row:
-    """MATH-500, AIME and AMC: a problem (`problem`, or `question` in math-ai's copies), an answer, maybe a solution."""
-    problem = row.get("problem") or row["question"]
-    return metadata_row(problem, "math", name, solution=row.get("solution"), answer=_answer(row["answer"]))
+    """MATH-500, AIME and AMC: a problem (`problem`, or `question` in math-ai's copies), an answer, maybe a
+    solution. Maxwell-Jia/AIME_2024, the AIME copy rllm's and DeepScaleR's evaluations read, names them `Problem`,
+    `Answer` and `Solution` (and `ID`, which the kit does not need: a problem's id is the hash of its text); a
+    lowercase column comes first where a row has both."""
+    problem = _column(row, ("problem", "question", "Problem"))
+    return metadata_row(problem, "math", name, solution=_column(row, ("solution", "Solution"), None),
+                        answer=_answer(_column(row, ("answer", "Answer"))))
+
+
+_REQUIRED = object()
+
+
+def _column(row: Row, names: tuple[str, ...], default: Any = _REQUIRED) -> Any:
+    """The value of the first of `names` the row holds (not None or empty); `default` when none does, or KeyError
+    naming the first."""
+    for name in names:
+        if row.get(name) not in (None, ""):
+            return row[name]
+    if default is _REQUIRED:
+        raise KeyError(names[0])
+    return default
 
 
 def _answer(value: Any) -> str:

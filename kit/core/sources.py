@@ -3,7 +3,8 @@
 `iter_rows(path)` accepts:
 
 - `kit:samples/NAME.jsonl` - a file bundled with the kit (under `kit/data/`);
-- a local `.jsonl`, `.jsonl.gz`, `.json` or `.parquet` file;
+- a local `.jsonl`, `.jsonl.gz`, `.json`, `.parquet`, `.csv` or `.tsv` file (CSV through `datasets`' csv builder,
+  as a dataset folder's CSV is read: an empty cell is None; GPQA ships its configs as CSV files);
 - a local dataset folder (e.g. one written by `kit curate`: README.md `configs:`, `data/`, `metadata/`),
   read with `datasets.load_dataset(folder, config, split=split, streaming=True)`;
 - otherwise a Hub dataset id, read the same way.
@@ -30,11 +31,12 @@ from typing import IO, Any
 
 import pyarrow.parquet as pq
 
-from kit.core.chat import reasoning_field
+from kit.core.chat import content_chunks, reasoning_field
 
 PACKAGE_PREFIX = "kit:"
 _JSON_SUFFIXES = (".jsonl", ".jsonl.gz", ".json")
-_FILE_SUFFIXES = (*_JSON_SUFFIXES, ".parquet")
+_CSV_SEPARATORS = {".csv": ",", ".tsv": "\t"}
+_FILE_SUFFIXES = (*_JSON_SUFFIXES, ".parquet", *_CSV_SEPARATORS)
 CHAT_COLUMNS = ("messages", "conversations")  # chat columns read without a mapping, in this order
 PLACEHOLDER_ORG = "your-org/"  # the shipped recipes' stand-in for the user's own Hub repos
 # ShareGPT `from` values (and OpenAI roles) -> role
@@ -257,6 +259,8 @@ def _read_file(file: Path, *, label: str) -> Iterator[dict[str, Any]]:
         return _read_parquet(file, label=label)
     if name.endswith(_JSON_SUFFIXES):
         return _read_json(file, label=label)
+    if file.suffix.lower() in _CSV_SEPARATORS:
+        return _read_csv(file, label=label, sep=_CSV_SEPARATORS[file.suffix.lower()])
     raise SourceError(f"{label}: unsupported file type (expected {', '.join(_FILE_SUFFIXES)})")
 
 
@@ -305,6 +309,18 @@ def _read_parquet(file: Path, *, label: str) -> Iterator[dict[str, Any]]:
             yield from batch.to_pylist()
     except (OSError, ValueError) as exc:
         raise SourceError(f"{label}: cannot read parquet ({_first_line(exc)})") from None
+
+
+def _read_csv(file: Path, *, label: str, sep: str) -> Iterator[dict[str, Any]]:
+    """A CSV (or TSV) file with a header row, streamed by `datasets`' csv builder: the rows and types a dataset
+    folder or Hub dataset whose configs name the file gives (`load_dataset("Idavidrein/gpqa", "gpqa_diamond")`
+    reads `gpqa_diamond.csv` so); an empty cell is None."""
+    import datasets  # imported here, as for dataset folders
+
+    try:
+        yield from datasets.load_dataset("csv", data_files=str(file), split="train", streaming=True, sep=sep)
+    except Exception as exc:  # noqa: BLE001 - pandas and pyarrow raise many kinds (ParserError, ...)
+        raise SourceError(f"{label}: cannot read CSV ({type(exc).__name__}: {_first_line(exc)})") from None
 
 
 def _read_dataset(path: str, *, config: str | None, split: str, label: str,
@@ -394,9 +410,8 @@ def _turn(turn: Any, n: int) -> dict[str, Any]:
 
 
 def content_text(content: Any) -> str | None:
-    """A chat turn's text: a string, or the text parts of an OpenAI content list (a dataset's turn, a completion)."""
-    if content is None or isinstance(content, str):
-        return content
+    """A chat turn's text: a string, or the text parts of a content list (OpenAI's content parts, Mistral's chunks:
+    `kit.core.chat.content_chunks`; a dataset's turn, a completion)."""
     if isinstance(content, list):
-        return "".join(p.get("text") or "" for p in content if isinstance(p, dict) and p.get("type", "text") == "text")
-    return str(content)
+        return content_chunks(content)[0] or ""
+    return content if content is None or isinstance(content, str) else str(content)

@@ -69,13 +69,20 @@ def eval_results(results: dict[str, Any]) -> list[EvalResult]:
                 dataset_split=dataset.get("split"),
                 dataset_revision=revision,
                 metric_type=metric,
-                metric_name=_metric_name(metric, n, bench.get("limit") and bench.get("problems")),
+                metric_name=_metric_name(metric, n, bench.get("problems") if _subset(bench) else None),
                 metric_value=value,
                 # the model-index drops None values, so they are left out here to read back the same
                 metric_args={k: v for k, v in args.items() if v is not None} or None,
                 **source,
             ))
     return out
+
+
+def _subset(bench: dict[str, Any]) -> bool:
+    """Whether a benchmark's `limit` left problems out (`subset`, written by `kit.evaluate.run`): a limit at or
+    above the benchmark's size scores all of it. Results written before `subset` was recorded: whether a limit
+    was set."""
+    return bool(bench.get("subset", bench.get("limit")))
 
 
 def _metric_name(metric: str, n: Any, subset: Any) -> str:

@@ -26,6 +26,7 @@ class LoadedBenchmark:
     spec: Benchmark
     rows: list[Row]
     dataset: dict[str, Any]  # hub_id, config, split, revision, source (hub | bundled | local), path
+    subset: bool = False  # `limit` left problems out (a limit at or above the benchmark's size takes them all)
 
 
 def load(cfg: BenchmarkConfig, log: Log = lambda _: None) -> LoadedBenchmark:
@@ -51,8 +52,8 @@ def _load(cfg: BenchmarkConfig, log: Log) -> LoadedBenchmark:
         try:
             sha = _commit(hub_id, cfg.revision)
             raw, dataset = _hub(spec, cfg, hub_id, sha), {**dataset, "revision": sha, "source": "hub"}
-            rows = _rows(spec, cfg, raw)
-            return LoadedBenchmark(spec, rows, dataset)
+            rows, subset = _rows(spec, cfg, raw)
+            return LoadedBenchmark(spec, rows, dataset, subset)
         except (BenchmarkUnavailable, SourceError) as exc:
             if cfg.source == "hub" or spec.bundled is None:
                 raise BenchmarkUnavailable(f"{exc}" + (
@@ -60,18 +61,29 @@ def _load(cfg: BenchmarkConfig, log: Log) -> LoadedBenchmark:
                     f"{hub_id}")) from None
             log(f"{cfg.name}: {exc}; using the copy bundled with the kit ({spec.bundled})")
             raw, dataset = iter_rows(spec.bundled), {**dataset, "source": "bundled", "path": spec.bundled}
-    return LoadedBenchmark(spec, _rows(spec, cfg, raw), dataset)
+    rows, subset = _rows(spec, cfg, raw)
+    return LoadedBenchmark(spec, rows, dataset, subset)
 
 
-def _rows(spec: Benchmark, cfg: BenchmarkConfig, raw: Iterator[Row]) -> list[Row]:
-    """The converted rows in the date window, the first `limit` of them; a problem listed twice counts once. The window
-    is applied to the rows as the benchmark ships them (LiveCodeBench's `contest_date`), before any is converted: a
-    row outside it is never decoded (its private tests can be megabytes) and cannot fail the benchmark."""
+def _rows(spec: Benchmark, cfg: BenchmarkConfig, raw: Iterator[Row]) -> tuple[list[Row], bool]:
+    """The converted rows in the date window, the first `limit` of them, and whether the limit left any problem out
+    (once it is reached, the next row of the window is read to see: a problem not yet seen, or a row that does not
+    convert, is one); a problem listed twice counts once. The window is applied to the rows as the benchmark ships
+    them (LiveCodeBench's `contest_date`), before any is converted: a row outside it is never decoded (its private
+    tests can be megabytes) and cannot fail the benchmark."""
     rows: list[Row] = []
     seen: set[str] = set()
     for n, row in enumerate(raw, start=1):
         date = str(row.get("contest_date") or "")[:10]
         if (cfg.date_from and date < cfg.date_from) or (cfg.date_to and date > cfg.date_to):
+            continue
+        if cfg.limit is not None and len(rows) >= cfg.limit:
+            try:
+                more = spec.convert(row, spec.name)["problem_id"] not in seen
+            except (KeyError, ValueError):
+                more = True
+            if more:
+                return rows, True
             continue
         try:
             converted = spec.convert(row, spec.name)
@@ -82,11 +94,9 @@ def _rows(spec: Benchmark, cfg: BenchmarkConfig, raw: Iterator[Row]) -> list[Row
             continue
         seen.add(converted["problem_id"])
         rows.append(converted)
-        if cfg.limit is not None and len(rows) >= cfg.limit:
-            break
     if not rows:
         raise BenchmarkUnavailable("no problems (check the date window and the source)")
-    return rows
+    return rows, False
 
 
 def _commit(hub_id: str, revision: str | None) -> str:

@@ -30,7 +30,7 @@ from kit.core.sources import not_found, unreachable
 from kit.evaluate.data import LoadedBenchmark, load
 from kit.evaluate.details import write_details, write_results
 from kit.evaluate.passk import benchmark_pass_at_k
-from kit.evaluate.sampling import Sampler, messages, template_digest
+from kit.evaluate.sampling import Sampler, check_key, messages, template_digest
 from kit.recipes import RecipeError
 from kit.recipes.eval import BenchmarkConfig, EvalRecipe, output_dir
 from kit.verify import Verdict
@@ -57,6 +57,8 @@ def run_eval(recipe: EvalRecipe, model: str, *, revision: str | None = None, lim
     for bench in recipe.benchmarks:
         bench.limit = min(limit, bench.limit or limit) if limit else bench.limit
     out_dir = output_dir(recipe, model, out)
+    if llm is None:
+        check_key(recipe)  # before any benchmark is downloaded
     out_dir.mkdir(parents=True, exist_ok=True)
     loaded = [load(bench, log) for bench in recipe.benchmarks]  # every benchmark found before the model loads
     for item in loaded:
@@ -185,7 +187,7 @@ def _summary(item: LoadedBenchmark, rows: list[dict[str, Any]], bench: Benchmark
             groups.setdefault(str(problem["difficulty"]), []).append(count)
     return {
         "title": item.spec.title, "kind": item.spec.kind, "dataset": item.dataset, "problems": len(item.rows),
-        "limit": bench.limit, "samples_per_problem": samples,
+        "limit": bench.limit, "subset": item.subset, "samples_per_problem": samples,
         "scores": {f"pass@{k}": benchmark_pass_at_k(counts, k, confidence).to_json() for k in sorted(set(bench.k))},
         "correct_samples": sum(c for _, c in counts),
         "reasons": dict(sorted(Counter(r["reason"] for r in rows if not r["correct"]).items())),

@@ -17,7 +17,9 @@ from typing import Any
 from kit.core.chat import prompt_messages
 from kit.core.log import package_version
 from kit.core.schema import sample_seed
+from kit.generation.llms import missing_key
 from kit.generation.store import SampleStore, StoreMismatchError
+from kit.recipes import RecipeError
 from kit.recipes.eval import EvalRecipe
 
 Row = dict[str, Any]
@@ -33,6 +35,14 @@ def messages(row: Row, recipe: EvalRecipe) -> list[dict[str, str]]:
     return prompt_messages(row, recipe.prompt)
 
 
+def check_key(recipe: EvalRecipe) -> None:
+    """Backend openai reads the server's API key from the environment when it loads: without one, RecipeError (one
+    line) naming the variable, as `kit curate` says it (`kit.generation.llms.missing_key`), not the client's
+    traceback."""
+    if why := missing_key(recipe.model, "model"):
+        raise RecipeError(why)
+
+
 class Sampler:
     """The loaded model under test; `draw` fills a benchmark's store."""
 
@@ -40,6 +50,8 @@ class Sampler:
         from kit.generation.llms import make_llm
 
         self.recipe = recipe
+        if llm is None:
+            check_key(recipe)
         self.llm = llm or make_llm(recipe.model)
         self.llm.load()
         self.sampling = {"max_new_tokens": recipe.sampling.max_new_tokens, "temperature": recipe.sampling.temperature,

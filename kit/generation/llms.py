@@ -54,6 +54,15 @@ def prompt_ids(tokenizer: Any, messages: list[dict[str, str]]) -> list[int]:
     return list(ids["input_ids"] if isinstance(ids, Mapping) else ids)  # (vLLM's Mistral tokenizer: a list)
 
 
+def missing_key(cfg: LLMConfig, where: str) -> str | None:
+    """Why a recipe's model (`where`: its place in the recipe) cannot be asked, in one line: backend openai with
+    no API key in the environment variable it names (read when the model loads, so better said first); else None."""
+    if cfg.backend == "openai" and not os.environ.get(cfg.api_key_env):
+        return (f"the environment variable {cfg.api_key_env} ({where}.api_key_env) holds no API key: export "
+                f"{cfg.api_key_env}=... first (any value for a server that checks none; a key never goes in a recipe)")
+    return None
+
+
 class KitOpenAILLM(OpenAILLM):
     """Any OpenAI-compatible server (vLLM serve, SGLang, TGI, hosted providers).
 

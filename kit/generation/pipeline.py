@@ -37,7 +37,7 @@ from kit.core.log import Log, Progress
 from kit.core.parallel import ticking
 from kit.core.schema import sample_seed
 from kit.generation.checkpoint import HubCheckpoint
-from kit.generation.llms import make_llm
+from kit.generation.llms import make_llm, missing_key
 from kit.generation.steps import GenerateSamples, JudgeSamples, PackSamples, ReformatSamples, VerifySamples
 from kit.generation.store import SampleStore
 from kit.recipes import DataRecipe
@@ -132,9 +132,8 @@ def requests_of(recipe: DataRecipe, problems: list[dict[str, Any]]) -> list[dict
 
 def _check_keys(recipe: DataRecipe) -> None:
     for where, cfg in (("teacher", recipe.teacher), ("reformat", recipe.reformat), ("verify.judge", recipe.verify.judge)):
-        if cfg is not None and cfg.backend == "openai" and not os.environ.get(cfg.api_key_env):
-            raise GenerationError(f"the environment variable {cfg.api_key_env} ({where}.api_key_env) holds no API key: "
-                                  f"export {cfg.api_key_env}=... first (a key never goes in a recipe)")
+        if cfg is not None and (why := missing_key(cfg, where)):
+            raise GenerationError(why)
 
 
 def generate(recipe: DataRecipe, problems: Iterable[dict[str, Any]], store_dir: Path, llm: Any = None,

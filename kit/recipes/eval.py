@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from kit.benchmarks import SPECS
+from kit.benchmarks.livecodebench import release_files
 from kit.recipes.base import (
     DEFAULT_INSTRUCTIONS,
     FormatConfig,
@@ -74,11 +75,18 @@ class BenchmarkConfig(Strict):
     hub_id: str | None = Field(None, description="Another Hub repo with the same layout (default: the benchmark's).")
     revision: str | None = Field(None, description="Dataset revision on the Hub (default: main, resolved to its "
                                  "commit and recorded).")
-    release: str = Field("release_v2", description="livecodebench: release_vN (problems up to release N) or vN "
-                         "(release N's new problems).")
+    release: str = Field("release_v2", description="livecodebench: a version tag of its loading script - "
+                         "release_vN (problems up to release N), release_latest (all), vN (release N's new "
+                         "problems) or vI_vJ (the new problems of releases I to J).")
     date_from: str | None = Field(None, description="livecodebench: keep problems of contests on or after this "
                                   "date (YYYY-MM-DD).")
     date_to: str | None = Field(None, description="livecodebench: keep problems of contests on or before this date.")
+
+    @field_validator("release")
+    @classmethod
+    def _release(cls, v: str) -> str:
+        release_files(v)  # its ValueError names the valid forms, and becomes the recipe's one-line error
+        return v
 
     @field_validator("date_from", "date_to")
     @classmethod
