@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from kit.core.chat import split_reply
 from kit.generation.store import SampleStore, StoreMismatchError
@@ -244,11 +245,17 @@ generation: {{num_generations: 2, max_new_tokens: 12, temperature: 0.8, seed: 7}
 verify: {{workers: 1}}
 """)
     runs = []
+    token = "hf_STANDINtokenNOTaREALoneXXXXXXXXXX"  # distilabel's TransformersLLM reads HF_TOKEN into a field it dumps
+    env = {**os.environ, "HF_TOKEN": token, "HF_HUB_OFFLINE": "1"}
     for name in ("first", "second"):  # two fresh runs: the same seeds give the same samples
         out = tmp_path / name
         result = subprocess.run([sys.executable, "-m", "kit.cli", "curate", str(recipe), "--out", str(out)],
-                                cwd=ROOT, capture_output=True, text=True, timeout=300)
+                                cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
         assert result.returncode == 0, result.stderr
+        written = [p for base in (out, out.with_name(f"{name}.samples")) for p in base.rglob("*") if p.is_file()]
+        assert (out / "pipeline.yaml") in written and token not in result.stdout + result.stderr
+        assert [p for p in written if token.encode() in p.read_bytes()] == []
+        assert "KitTransformersLLM" in json.dumps(yaml.safe_load((out / "pipeline.yaml").read_text()))
         runs.append({(s["problem_id"], s["sample_index"]): (s["reasoning"], s["solution"], s["reject"])
                      for s in store_lines(out)})
     assert len(runs[0]) == 10 and runs[0] == runs[1]
@@ -322,3 +329,20 @@ def test_a_missing_api_key_is_one_line_before_any_request(teacher, tmp_path):
         f"error: the environment variable {KEY_ENV} (teacher.api_key_env) holds no API key: export {KEY_ENV}=... "
         "first (any value for a server that checks none; a key never goes in a recipe)"]
     assert teacher.requests == []
+
+
+def test_pipeline_yaml_never_holds_a_secret(tmp_path, monkeypatch):
+    """Whatever a model class dumps, the token and the recipe's API keys are not written (the file is published)."""
+    from kit.generation.pipeline import _pipeline_yaml
+    from kit.recipes import load_data_recipe
+
+    monkeypatch.setenv("HF_TOKEN", "hf_STANDINtokenNOTaREALone")
+    monkeypatch.setenv("STANDIN_JUDGE_KEY", "sk-standin-judge-key")
+
+    class Dumps:  # stands in for a distilabel Pipeline whose save writes a secret field
+        def save(self, path, format):
+            Path(path).write_text("token: hf_STANDINtokenNOTaREALone\napi_key: sk-standin-judge-key\nseed: 7\n")
+
+    recipe = load_data_recipe(ROOT / "recipes/data/tiny-local.yaml", [
+        "verify.judge.model=m", "verify.judge.backend=openai", "verify.judge.api_key_env=STANDIN_JUDGE_KEY"])
+    assert _pipeline_yaml(Dumps(), str(tmp_path), recipe) == "token: <secret>\napi_key: <secret>\nseed: 7\n"

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from distilabel.models.llms import OpenAILLM, TransformersLLM, vLLM
-from pydantic import PrivateAttr, SecretStr
+from pydantic import Field, PrivateAttr, SecretStr
 
 from kit.core.chat import FAILED_FINISHES, content_chunks, reasoning_field
 from kit.recipes import LLMConfig, RecipeError
@@ -180,6 +180,10 @@ def _context_exceeded(message: str, max_new_tokens: int) -> bool:
 class KitTransformersLLM(TransformersLLM):
     """A local model through transformers (small models, CPU, tests); one seeded sample per request.
 
+    No `token`: distilabel's TransformersLLM reads HF_TOKEN into one by default, and its serializer keeps every
+    field but `api_key`, so the token was written in clear in pipeline.yaml (which `kit publish` uploads).
+    transformers finds the token itself, through huggingface_hub (HF_TOKEN or the saved login).
+
     `device: cuda` means what it means to torch: the current CUDA device (`cuda:0` unless the process chose
     another), among those CUDA_VISIBLE_DEVICES leaves visible. distilabel's TransformersLLM would instead hand
     `cuda` to its whole-host GPU placement (`CudaDevicePlacementMixin`): it needs `pynvml`, picks a GPU by
@@ -188,6 +192,8 @@ class KitTransformersLLM(TransformersLLM):
     crashed (`'NoneType' object has no attribute 'info'`). The kit names the device instead, so that
     placement never runs.
     """
+
+    token: SecretStr | None = Field(default=None, exclude=True)
 
     def load(self) -> None:
         if self._logger is None:  # what LLM.load sets, needed by distilabel code that may run before it

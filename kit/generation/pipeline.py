@@ -159,7 +159,7 @@ def generate(recipe: DataRecipe, problems: Iterable[dict[str, Any]], store_dir: 
     with tempfile.TemporaryDirectory(prefix="kit-distilabel-") as cache_dir:
         progress_path = str(Path(cache_dir) / "progress.jsonl")
         pipeline = build_pipeline(recipe, requests, folders, cache_dir, progress_path, llm)
-        pipeline_yaml = _pipeline_yaml(pipeline, cache_dir)
+        pipeline_yaml = _pipeline_yaml(pipeline, cache_dir, recipe)
         samples: list[dict[str, Any]] = []
         if requests:
             with ExitStack() as stack:
@@ -234,8 +234,17 @@ def _watch(path: str, total: int, progress: Progress | None, poll_s: float = 0.5
         yield
 
 
-def _pipeline_yaml(pipeline: Pipeline, cache_dir: str) -> str:
-    """distilabel's own serialization of the pipeline (the recipe's data and local paths are not in it)."""
+def _pipeline_yaml(pipeline: Pipeline, cache_dir: str, recipe: DataRecipe) -> str:
+    """distilabel's own serialization of the pipeline (the recipe's data and local paths are not in it), with no
+    secret in it: the Hugging Face token and the recipe's API keys are replaced by `<secret>` wherever they would
+    appear (none does; a model class that dumps a secret field would put it in the dataset repo)."""
+    from huggingface_hub import get_token
+
     path = Path(cache_dir) / "pipeline.yaml"
     pipeline.save(str(path), format="yaml")
-    return path.read_text(encoding="utf-8")
+    text = path.read_text(encoding="utf-8")
+    models = (recipe.teacher, recipe.reformat, recipe.verify.judge)
+    secrets = {get_token(), *(os.environ.get(m.api_key_env) for m in models if m is not None)}
+    for secret in sorted((s for s in secrets if s and len(s) >= 8), key=len, reverse=True):
+        text = text.replace(secret, "<secret>")
+    return text
