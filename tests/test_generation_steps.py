@@ -294,3 +294,31 @@ def test_a_reasoning_model_as_reformatter_keeps_its_own_thinking_out_of_the_trac
     assert (out["reasoning"], out["solution"], out.get("reject")) == \
            ("1. 2+2 = 4.\n2. Check: 4-2 = 2.", "The answer is $\\boxed{4}$.", None)
     assert json.loads(out["generation"])["reformatted_by"] == "teacher"
+
+
+def test_a_judge_cut_at_its_budget_is_asked_again_not_failed_for_good(tmp_path, monkeypatch):
+    """A reasoning judge cut at max_new_tokens before its verdict: before, `judge_unparsable` was stored and the
+    sample failed for good (a larger budget changed the store's settings, which then refused to resume)."""
+    from kit.generation.pipeline import stores
+    from kit.generation.steps import JudgeSamples
+    from kit.recipes import load_data_recipe
+
+    cut = {"content": "", "reasoning_content": "The reference is C, and " * 50, "finish_reason": "length",
+           "output_tokens": 1024, "error": None}
+    verdict = {"content": '{"correct": true, "reason": "same"}', "finish_reason": "stop", "error": None}
+    llm = stand_in_server(lambda body: (500, {}))
+    monkeypatch.setattr(type(llm), "replies", lambda self, requests, **sampling: [cut, verdict])
+    step = stored_step(JudgeSamples, llm, tmp_path / "store")
+    rows = [sample_row(i, needs_judge=True, domain="science", solution="C", ground_truth_answer="C")
+            for i in range(2)]
+    [out] = list(step.process(rows))
+    assert out[0]["error"].startswith(f"the judge teacher was cut at {SAMPLING['max_new_tokens']} new tokens "
+                                      "before its verdict: raise verify.judge.max_new_tokens")
+    assert out[1]["verified"] is True and [s["problem_id"] for s in step._store] == ["p1"]
+
+    def judge_store(budget: int):
+        recipe = load_data_recipe(Path(__file__).parents[1] / "recipes/data/tiny-local.yaml", [
+            "verify.judge.model=m", f"verify.judge.max_new_tokens={budget}"])
+        return stores(recipe, tmp_path / "run")["judge"].fingerprint
+
+    assert judge_store(1024) == judge_store(8192)  # a larger budget resumes the same judge store

@@ -66,7 +66,9 @@ def _template(path: str | None) -> str | None:
 
 def stores(recipe: DataRecipe, folder: Path) -> dict[str, SampleStore]:
     """The stores of the model steps: the teacher's in `folder`, the reformatter's and the judge's below it.
-    Each records the settings that shape its answers, including those of the steps before it."""
+    Each records the settings that shape its answers, including those of the steps before it; the judge's budget
+    does not shape a verdict that ended within it (a reply cut at it is not stored), so it is left out: a run
+    whose judge was cut off goes on, with a larger budget, where it stopped."""
     base = fingerprint(recipe)
     out = {"": SampleStore(folder, base)}
     if recipe.reformat:
@@ -76,7 +78,8 @@ def stores(recipe: DataRecipe, folder: Path) -> dict[str, SampleStore]:
     judge = recipe.verify.judge
     if judge:
         out["judge"] = SampleStore(folder / "judge", {
-            **base, "judge": {**judge.model_dump(exclude={"prompt", "concurrency"}), "template": _template(judge.prompt)}})
+            **base, "judge": {**judge.model_dump(exclude={"prompt", "concurrency", "max_new_tokens"}),
+                              "template": _template(judge.prompt)}})
     return out
 
 

@@ -104,6 +104,10 @@ class StoredLLMStep(Task):
     def apply(self, row: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
         raise NotImplementedError
 
+    def unanswered(self, reply: dict[str, Any]) -> str | None:
+        """Why a reply the server gave is no answer to store (an error: asked again on the next run), or None."""
+        return None
+
     def process(self, inputs: StepInput) -> Iterator[list[dict[str, Any]]]:  # type: ignore[override]
         wanted = [row for row in inputs if self.wants(row)]
         stored = self._store.fetch({key(row) for row in wanted})
@@ -113,6 +117,9 @@ class StoredLLMStep(Task):
         for row, reply in zip(ask, replies, strict=True):
             if reply.get("error") and not (reply.get("reject") and self.rejects):
                 errors[key(row)] = reply["error"]
+                continue
+            if why := self.unanswered(reply):
+                errors[key(row)] = why
                 continue
             try:
                 new.append(self.record(row, reply))
@@ -268,6 +275,16 @@ class JudgeSamples(StoredLLMStep):
         from kit.verify.judge import judge_messages
 
         return judge_messages(row, self.template)
+
+    def unanswered(self, reply: dict[str, Any]) -> str | None:
+        """A reply cut at max_new_tokens holds no verdict (a reasoning judge - R1, QwQ, Qwen3 - can think past the
+        default budget): not stored as a failed sample, but an error to ask again with a larger budget, which the
+        judge store takes (its fingerprint leaves the budget out, kit.generation.pipeline.stores)."""
+        if reply.get("finish_reason") == "length":
+            budget = self.sampling.get("max_new_tokens")
+            return (f"the judge {self.llm.model_name} was cut at {budget} new tokens before its verdict: raise "
+                    "verify.judge.max_new_tokens (a reasoning judge thinks first)")
+        return None
 
     def record(self, row: dict[str, Any], reply: dict[str, Any]) -> dict[str, Any]:
         from kit.verify.judge import read_judgement
