@@ -121,3 +121,25 @@ def test_gsm8k_and_olympiadbench_rows_score_with_the_math_answer_rule(tmp_path) 
     # OctoThinker's evaluation copy of GSM8K gives the number alone
     assert SPECS["gsm8k"].convert({"question": "Q?", "answer": "18", "cot": "...", "id": "gsm8k-test-0"},
                                   "gsm8k")["ground_truth_answer"] == "18"
+
+
+def test_text_names_the_problems_own_column() -> None:
+    """`Benchmark.text` names the column of the problem's own text where the converted problem adds to it (GPQA's
+    choices, LiveCodeBench's instruction): the text the problem id hashes, and what decontamination compares."""
+    from tests.benchmark_hub import GPQA, LIVECODEBENCH
+
+    assert {name: spec.text for name, spec in SPECS.items() if spec.text} == {"gpqa_diamond": "Question",
+                                                                               "livecodebench": "question_content"}
+    gpqa = [{"Question": q, "Correct Answer": a, "Incorrect Answer 1": b, "Incorrect Answer 2": c,
+             "Incorrect Answer 3": d} for q, a, b, c, d in GPQA]
+    raws = {"gpqa_diamond": gpqa, "livecodebench": [row for rows in LIVECODEBENCH.values() for row, _ in rows]}
+    for name, rows in raws.items():
+        spec = SPECS[name]
+        for raw in rows:
+            converted = spec.convert(raw, name)
+            own = raw[spec.text]
+            assert converted["problem"].startswith(own.strip()) and converted["problem"] != own
+            assert converted["problem_id"] == problem_id(own)
+    for name in BENCHMARKS:  # bundled: the converted problem is the problem's own text
+        assert SPECS[name].text is None
+        assert benchmarks.benchmark_problems(name) == [row["problem"] for row in load_benchmark(name)]

@@ -1,17 +1,27 @@
-"""Curation stages: exact dedup, decontamination against the bundled benchmarks, SFT formatting."""
+"""Curation stages: exact dedup, decontamination against the benchmarks (the bundled ones offline, the others from
+the Hub stand-in), SFT formatting."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
+from huggingface_hub import HfApi
 
-from kit.benchmarks import benchmark_problems, load_benchmark
+from kit.benchmarks import SPECS, benchmark_problems, load_benchmark
 from kit.core.schema import DEFAULT_FEATURES, problem_id
+from kit.core.sources import SourceError
 from kit.curate import Decontaminator, Deduplicator, default_row, to_messages
 from kit.curate.decontaminate import normalize_text
 from kit.curate.dedup import DUPLICATE_PROBLEM, DUPLICATE_SAMPLE
-from kit.recipes import DecontaminationConfig, FormatConfig, ReferenceConfig
+from kit.recipes import DecontaminationConfig, FormatConfig, RecipeError, ReferenceConfig, load_data_recipe
+from tests.benchmark_hub import AIME25, GPQA, LIVECODEBENCH, publish_benchmarks
+
+ROOT = Path(__file__).resolve().parent.parent
 
 # --------------------------------------------------------------------------------------------------
 # Dedup
@@ -242,6 +252,112 @@ def test_from_config_with_extra_references(tmp_path):
     bad = DecontaminationConfig(benchmarks=[], extra=[ReferenceConfig(path=str(path), column="problem")])
     with pytest.raises(ValueError, match="no column 'problem'"):
         Decontaminator.from_config(bad)
+
+
+# --------------------------------------------------------------------------------------------------
+# Benchmarks beyond the bundled four: named in a recipe, read from the Hub, one line when they cannot be
+
+
+def test_a_recipe_may_name_every_benchmark_the_kit_knows(tmp_path):
+    cfg = DecontaminationConfig(benchmarks=list(SPECS), livecodebench_release="v4_v5")
+    assert cfg.benchmarks == list(SPECS) and cfg.livecodebench_release == "v4_v5"
+    assert DecontaminationConfig().benchmarks == ["math500", "aime24", "amc23", "humaneval"]  # offline: CI, quickstart
+    assert DecontaminationConfig().livecodebench_release == "release_latest"  # all of its problems
+    for name in ("openthoughts", "sky-t1"):  # open-r1 and OpenThoughts decontaminate against these three too
+        benchmarks = load_data_recipe(ROOT / f"recipes/data/{name}.yaml").curate.decontaminate.benchmarks
+        assert {"aime25", "gpqa_diamond", "livecodebench"} <= set(benchmarks), name
+    for bad, message in (("benchmarks: [aime26]", "unknown benchmark 'aime26' (known: aime24, aime25,"),
+                         ("livecodebench_release: latest", "unknown LiveCodeBench release 'latest'")):
+        path = tmp_path / "r.yaml"
+        path.write_text(f"name: r\nsources: [{{path: p.jsonl}}]\ncurate: {{decontaminate: {{{bad}}}}}\n")
+        with pytest.raises(RecipeError) as err:
+            load_data_recipe(path)
+        assert message in str(err.value) and "\n" not in str(err.value)
+
+
+HUB_CHECK = """
+import json, sys
+from kit.curate.decontaminate import Decontaminator
+from kit.recipes import DecontaminationConfig
+cfg = DecontaminationConfig(benchmarks=["aime25", "gpqa_diamond", "livecodebench"], livecodebench_release="v1_v3")
+decon = Decontaminator.from_config(cfg)
+checks = {text: decon.check(text) for text in json.loads(sys.stdin.read())}
+print(json.dumps({"references": len(decon), "matches": {text: m and [m.benchmark, m.method, m.reference]
+                                                        for text, m in checks.items()}}))
+"""
+
+
+def hub_env(tmp_path: Path, endpoint: str, token: str | None = None, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
+    env.update(HF_ENDPOINT=endpoint, HF_HOME=str(tmp_path / "hf-home"), HF_HUB_DISABLE_TELEMETRY="1",
+               HF_HUB_DISABLE_XET="1", NO_COLOR="1", **extra)
+    if token:
+        env["HF_TOKEN"] = token
+    return env
+
+
+def test_benchmarks_not_bundled_are_read_from_the_hub_as_their_own_text(hub, tmp_path):
+    """aime25, GPQA-Diamond and LiveCodeBench (release v1_v3: its first three files) from their Hub ids (a
+    child process: huggingface_hub reads HF_ENDPOINT at import); a GPQA question without its choices, and a
+    LiveCodeBench question_content without the kit's instruction, are flagged verbatim, as open-r1 flags them."""
+    publish_benchmarks(HfApi(endpoint=hub.url, token=hub.token))
+    question = GPQA[1][0]  # "Which particle carries a negative elementary charge?": no choices
+    content = LIVECODEBENCH["test2.jsonl"][0][0]["question_content"]
+    probes = [question, content, AIME25[4]["problem"], "Describe the water cycle of a temperate forest in spring."]
+    proc = subprocess.run([sys.executable, "-c", HUB_CHECK], input=json.dumps(probes), capture_output=True, text=True,
+                          cwd=ROOT, env=hub_env(tmp_path, hub.url, hub.token), timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout)
+    assert result["references"] == len(AIME25) + len(GPQA) + 4  # v1_v3: test.jsonl to test3.jsonl
+    matches = result["matches"]
+    assert matches[question] == ["gpqa_diamond", "fuzzy", question]  # the reference is the question alone
+    assert matches[content][0] == "livecodebench" and matches[content][2] == content[:80]
+    assert matches[AIME25[4]["problem"]][0] == "aime25"
+    assert matches[probes[3]] is None
+
+
+def test_an_unreadable_benchmark_is_one_line_before_any_request(teacher, tmp_path):
+    """Offline (or no Hub): `kit curate` stops with one line naming the fixes, before the teacher is asked."""
+    source = tmp_path / "p.jsonl"
+    source.write_text(json.dumps({"problem": "What is 2+3?", "domain": "math", "ground_truth_answer": "5"}) + "\n")
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("\n".join([
+        "name: decon-offline", f"sources: [{{path: {source}}}]",
+        f"teacher: {{backend: openai, model: {teacher.model}, base_url: {teacher.base_url}, api_key_env: KIT_T_KEY}}",
+        "curate: {decontaminate: {benchmarks: [math500, gpqa_diamond]}}"]) + "\n")
+    env = hub_env(tmp_path, "http://127.0.0.1:9", HF_HUB_OFFLINE="1", KIT_T_KEY=teacher.api_key)
+    proc = subprocess.run([sys.executable, "-m", "kit.cli", "curate", str(recipe), "--out", str(tmp_path / "o")],
+                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    assert lines[0].startswith("error: curate.decontaminate.benchmarks: cannot read gpqa_diamond (")
+    assert "`hf auth login`" in lines[0] and "terms accepted" in lines[0]
+    assert "under `curate.decontaminate.extra` ({path: FILE, column: Question, name: gpqa_diamond})" in lines[0]
+    assert teacher.requests == []
+
+
+def test_a_gated_benchmark_is_one_line_naming_the_fix(monkeypatch):
+    """GPQA without a token: the Hub shows the dataset, `datasets` refuses its files."""
+    import datasets
+    from datasets.exceptions import DatasetNotFoundError
+
+    import kit.benchmarks
+
+    def refuse(path, *args, **kwargs):
+        raise DatasetNotFoundError(f"Dataset '{path}' is a gated dataset on the Hub. You must be authenticated "
+                                   "to access it.")
+
+    monkeypatch.setattr(kit.benchmarks, "hub_commit", lambda hub_id, revision=None: "0" * 40)
+    monkeypatch.setattr(datasets, "load_dataset", refuse)
+    with pytest.raises(SourceError) as err:
+        Decontaminator.from_config(DecontaminationConfig(benchmarks=["gpqa_diamond"]))
+    message = str(err.value)
+    assert "\n" not in message and message.startswith(
+        "curate.decontaminate.benchmarks: cannot read gpqa_diamond (Idavidrein/gpqa could not be read from the Hub "
+        "(DatasetNotFoundError: Dataset 'Idavidrein/gpqa' is a gated dataset on the Hub.")
+    assert "no such folder" not in message and "kit curate" not in message  # not read as a missing folder
+    assert "`hf auth login`" in message and "{path: FILE, column: Question, name: gpqa_diamond}" in message
 
 
 # --------------------------------------------------------------------------------------------------

@@ -123,6 +123,96 @@ def test_a_limit_names_a_subset_only_when_it_left_problems_out() -> None:
     assert names(limit=5, problems=5)[0] == "pass@1 (n=10, first 5 problems)"
 
 
+def lcb_run(release: str, value: float, **window: str) -> dict[str, Any]:
+    """A LiveCodeBench run as results.json records it: the release (and a date window) in its `dataset`."""
+    res = run(details={"repo": None})
+    res["benchmarks"] = {"livecodebench": {
+        "title": "LiveCodeBench", "kind": "code", "problems": 400, "samples_per_problem": 4,
+        "dataset": {"hub_id": "livecodebench/code_generation_lite", "config": None, "split": "test",
+                    "revision": "e" * 40, "source": "hub", "release": release, **window},
+        "scores": {"pass@1": score(value, value - 0.03, value + 0.03, 400)}}}
+    return res
+
+
+def math500_run(value: float, problems: int = 500, **bench: Any) -> dict[str, Any]:
+    """A MATH-500 run; `problems=5, limit=5, subset=True`: `kit eval --limit 5`."""
+    res = run(details={"repo": None})
+    res["benchmarks"] = {"math500": {
+        "title": "MATH-500", "kind": "math", "problems": problems, "samples_per_problem": 4, **bench,
+        "dataset": {"hub_id": "HuggingFaceH4/MATH-500", "config": None, "split": "test", "revision": "d" * 40,
+                    "source": "hub"},
+        "scores": {"pass@1": score(value, value - 0.02, value + 0.02, problems)}}}
+    return res
+
+
+def test_livecodebench_releases_and_date_windows_are_results_of_their_own() -> None:
+    """Different LiveCodeBench releases (or date windows of one) are different problem sets: each run keeps its
+    own result, under its release (the config, as LiveCodeBench's version_tag) and window; a rerun of the same
+    release and window replaces only its own score. The card names the release and the window."""
+    text = update_model_card(None, lcb_run("release_v5", 0.572), "me/model")
+    text = update_model_card(text, lcb_run("v6", 0.301), "me/model")
+    text = update_model_card(text, lcb_run("release_v5", 0.41, date_from="2024-08-01", date_to="2025-02-01"),
+                             "me/model")
+    text = update_model_card(text, lcb_run("v6", 0.33), "me/model")  # the same problems again: replaces 30.1
+    check_card(text, "model")
+    data = ModelCard(text).data
+    window = {"date_from": "2024-08-01", "date_to": "2025-02-01"}
+    assert [(r.dataset_config, r.metric_value, {k: (r.metric_args or {}).get(k) for k in window})
+            for r in data.eval_results] == [
+        ("release_v5", 57.2, {"date_from": None, "date_to": None}),
+        ("release_v5", 41.0, window),
+        ("v6", 33.0, {"date_from": None, "date_to": None})]
+    assert data.eval_results[1].metric_name == "pass@1 (n=4, 2024-08-01 to 2025-02-01)"
+    _, parsed = model_index_to_eval_results(front_matter(text)["model-index"])  # reads back as written
+    assert as_dicts(parsed) == as_dicts(data.eval_results)
+    lcb = "[LiveCodeBench](https://huggingface.co/datasets/livecodebench/code_generation_lite)"
+    assert f"| {lcb} (`release_v5`) | test | pass@1 | 57.2 |" in text
+    assert f"| {lcb} (`release_v5`) | test | pass@1 (2024-08-01 to 2025-02-01) | 41.0 |" in text
+    assert f"| {lcb} (`v6`) | test | pass@1 | 33.0 |" in text
+    # a window with one end named as such
+    (only,) = eval_results(lcb_run("release_v5", 0.5, date_from="2024-08-01"))
+    assert only.metric_name == "pass@1 (n=4, from 2024-08-01)" and "date_to" not in only.metric_args
+    # the kit train card renders the same results from eval_results.json
+    as_json = [{k: v for k, v in dataclasses.asdict(e).items() if v is not None} for e in data.eval_results]
+    card = render_model_card(make_recipe(), {**copy.deepcopy(RESULTS), "eval_results": as_json}, "me/model")
+    assert as_dicts(ModelCard(card).data.eval_results) == as_dicts(data.eval_results)
+    assert "pass@1 (2024-08-01 to 2025-02-01)" in card
+
+
+def test_a_limit_quick_look_sits_beside_the_full_score() -> None:
+    """`kit eval --limit 5` is a quick look, not a comparable score: it does not replace the full benchmark's
+    score in the card but sits beside it, named as such; a later full run replaces only the full score, a
+    later quick look of the same problems only the quick look."""
+    text = update_model_card(None, math500_run(0.904), "me/model")
+    text = update_model_card(text, math500_run(0.4, 5, limit=5, subset=True), "me/model")
+    check_card(text, "model")
+
+    def scores(card: str) -> list[tuple[str | None, float, Any]]:
+        return [(r.metric_name, r.metric_value, (r.metric_args or {}).get("limit"))
+                for r in ModelCard(card).data.eval_results]
+
+    assert scores(text) == [("pass@1 (n=4)", 90.4, None), ("pass@1 (n=4, first 5 problems)", 40.0, 5)]
+    math500 = "[MATH-500](https://huggingface.co/datasets/HuggingFaceH4/MATH-500)"
+    assert f"| {math500} | test | pass@1 | 90.4 |" in text
+    assert f"| {math500} | test | pass@1 (first 5 problems) | 40.0 |" in text
+    _, parsed = model_index_to_eval_results(front_matter(text)["model-index"])
+    assert as_dicts(parsed) == as_dicts(ModelCard(text).data.eval_results)
+
+    full = update_model_card(text, math500_run(0.912), "me/model")
+    # (a replaced score moves to the end of its group, as any new score does)
+    assert scores(full) == [("pass@1 (n=4, first 5 problems)", 40.0, 5), ("pass@1 (n=4)", 91.2, None)]
+    look = update_model_card(text, math500_run(0.6, 5, limit=5, subset=True), "me/model")
+    assert scores(look) == [("pass@1 (n=4)", 90.4, None), ("pass@1 (n=4, first 5 problems)", 60.0, 5)]
+    # a limit that left nothing out is the full score
+    assert scores(update_model_card(text, math500_run(0.92, limit=1000, subset=False), "me/model")) == [
+        ("pass@1 (n=4, first 5 problems)", 40.0, 5), ("pass@1 (n=4)", 92.0, None)]
+    # a quick look written before `limit` was in the args is known by its name
+    old = ModelCard(text)
+    old.data.eval_results[1].metric_args.pop("limit")
+    assert scores(update_model_card(old.content, math500_run(0.912), "me/model")) == [
+        ("pass@1 (n=4, first 5 problems)", 40.0, None), ("pass@1 (n=4)", 91.2, None)]
+
+
 def test_round_trip_through_model_card_data() -> None:
     card = render_model_card(make_recipe(), copy.deepcopy(RESULTS), "me/tiny-reasoner")
     text = update_model_card(card, RUN, "me/tiny-reasoner")

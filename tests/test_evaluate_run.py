@@ -285,6 +285,114 @@ def test_a_hub_model_is_pinned_to_its_commit_and_its_card_is_pushed(hub, tmp_pat
     assert "me/tiny-reasoner-details" in card.text
 
 
+LEGACY_CARD = """---
+license: mit
+tags: [spacy]
+model-index:
+- name: sv_core_news_sm
+  results:
+  - task: {name: NER, type: token-classification}
+    metrics:
+    - {name: NER Precision, type: precision, value: 0.7832}
+---
+# sv_core_news_sm
+
+Swedish pipeline optimized for CPU.
+"""  # a model-index without `dataset:`, as spaCy's cards ship it (huggingface_hub#1361): it does not parse
+
+UPDATE_CARD = """
+import json, sys
+from pathlib import Path
+from kit.evaluate.run import EvalRun, update_card
+from kit.hub.publish import PublishError
+out, results = Path(sys.argv[1]), json.loads(sys.argv[2])
+for repo in sys.argv[3:]:
+    results["model"] = {"id": repo, "name": repo, "revision": None, "sha": None, "local": False}
+    (out / repo).mkdir(parents=True)
+    try:
+        update_card(EvalRun(out / repo, results, {}), push=True, log=lambda line: None)
+        print(f"{repo}: pushed")
+    except PublishError as exc:
+        print(f"{repo}: PublishError: {exc}")
+"""
+
+
+def test_push_card_starts_a_card_only_where_the_model_has_none(hub, tmp_path):
+    """`--push-card` on a Hub model: a model without README.md gets a new card; a card that could not be read
+    (metadata huggingface_hub cannot parse, the Hub failing) is left alone - nothing is pushed, and the one-line
+    error says why and where the results are - rather than replaced by a card built from nothing."""
+    from tests.test_evaluate_card import RUN
+
+    api = HfApi(endpoint=hub.url, token=hub.token)
+    for repo in ("me/legacy", "me/flaky", "me/bare"):
+        api.create_repo(repo)
+        api.upload_file(path_or_fileobj=b"weights", path_in_repo="model.safetensors", repo_id=repo)
+    api.upload_file(path_or_fileobj=LEGACY_CARD.encode(), path_in_repo="README.md", repo_id="me/legacy")
+    api.upload_file(path_or_fileobj=b"---\nlicense: mit\n---\n# Flaky\n", path_in_repo="README.md",
+                    repo_id="me/flaky")
+    heads = {repo: hub.head(repo, "model") for repo in ("me/legacy", "me/flaky", "me/bare")}
+    hub.fail_next("GET", r"me/flaky/.*README\.md", 403)  # refused (5xx are retried for half a minute)
+    hub.fail_next("HEAD", r"me/flaky/.*README\.md", 403)
+    said = {}
+    for out, repos, offline in (("out", ["me/legacy", "me/flaky", "me/bare"], {}),
+                                ("offline", ["me/flaky"], {"HF_HUB_OFFLINE": "1"})):  # nothing in the cache
+        proc = subprocess.run([sys.executable, "-c", UPDATE_CARD, str(tmp_path / out), json.dumps(RUN), *repos],
+                              capture_output=True, text=True, cwd=ROOT, timeout=300,
+                              env=env_for(tmp_path, hub.url, hub.token, **offline))
+        assert proc.returncode == 0, proc.stderr[-4000:]
+        said.update({f"{out}/{k}": v for k, v in (line.split(": ", 1) for line in proc.stdout.strip().splitlines())})
+    for key in ("out/me/legacy", "out/me/flaky", "offline/me/flaky"):
+        repo = key.split("/", 1)[1]
+        assert said[key].startswith(f"PublishError: {repo}: the model card could not be read (")
+        assert said[key].endswith(f"the results are in {tmp_path / key / 'results.json'} (--no-card skips the card)")
+        assert "\n" not in said[key] and not (tmp_path / key / "README.md").exists()
+        assert hub.head(repo, "model") == heads[repo]  # nothing pushed
+    assert "(OfflineModeIsEnabled: " in said["offline/me/flaky"]  # offline is no "README.md is missing"
+    assert "(HfHubHTTPError: 403 " in said["out/me/flaky"]
+    assert "Invalid `model_index`" in said["out/me/legacy"] and "ignore_metadata_errors" not in said["out/me/legacy"]
+    card = api.hf_hub_download("me/legacy", "README.md", cache_dir=tmp_path / "c")
+    assert Path(card).read_text() == LEGACY_CARD
+    # no README.md at all: the card is started
+    assert said["out/me/bare"] == "pushed" and hub.head("me/bare", "model") != heads["me/bare"]
+    card = ModelCard(Path(api.hf_hub_download("me/bare", "README.md", cache_dir=tmp_path / "c")).read_text())
+    assert [r.dataset_type for r in card.data.eval_results] == ["HuggingFaceH4/aime_2024"] * 2 + ["Idavidrein/gpqa"]
+
+
+def test_a_local_model_card_that_does_not_parse_is_left_alone(tmp_path):
+    """A local model folder whose README.md has metadata huggingface_hub cannot parse: a one-line error, and
+    neither the README.md nor eval_results.json is written."""
+    from kit.evaluate.run import EvalRun, update_card
+    from kit.hub.publish import PublishError
+    from tests.test_evaluate_card import RUN
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "README.md").write_text(LEGACY_CARD)
+    results = {**RUN, "model": {"id": str(folder), "name": "me/model", "revision": None, "sha": None, "local": True}}
+    with pytest.raises(PublishError, match=r"^\S+/model/README.md: the model card could not be read \(ValueError: "
+                       r"Invalid `model_index`.*the results are in \S+/results.json"):
+        update_card(EvalRun(tmp_path / "out", results, {}), log=lambda line: None)
+    assert (folder / "README.md").read_text() == LEGACY_CARD and not (folder / "eval_results.json").exists()
+
+
+def test_a_local_model_folder_keeps_the_full_score_beside_a_quick_look(tmp_path):
+    """`kit eval --limit` on a local model folder: its README.md and eval_results.json (what `kit train`
+    renders the card's results from) keep the full score beside the quick look."""
+    from kit.evaluate.run import EvalRun, update_card
+    from tests.test_evaluate_card import math500_run
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    model = {"id": str(folder), "name": "me/model", "revision": None, "sha": None, "local": True}
+    for res in (math500_run(0.904), math500_run(0.4, 5, limit=5, subset=True)):
+        update_card(EvalRun(tmp_path / "out", {**res, "model": model}, {}), log=lambda line: None)
+    saved = json.loads((folder / "eval_results.json").read_text())
+    assert [(e["metric_name"], e["metric_value"]) for e in saved] == [
+        ("pass@1 (n=4)", 90.4), ("pass@1 (n=4, first 5 problems)", 40.0)]
+    assert [(r.metric_name, r.metric_value) for r in ModelCard.load(folder / "README.md").data.eval_results] == [
+        ("pass@1 (n=4)", 90.4), ("pass@1 (n=4, first 5 problems)", 40.0)]
+
+
 def test_gsm8k_and_olympiadbench_from_local_copies(hub, teacher, tmp_path):
     """The two benchmarks OctoThinker's RL runs are also measured on, from local copies in their Hub layouts
     (openai/gsm8k main; Hothan/OlympiadBench OE_TO_maths_en_COMP): each scores by the math answer rule, and the

@@ -73,6 +73,8 @@ def test_livecodebench_from_a_local_copy_with_its_release_and_date_window(tmp_pa
     loaded = load(cfg)
     assert [r["question_id"] for r in loaded.rows] == ["1002", "1003"]
     assert loaded.dataset["source"] == "local" and loaded.dataset["release"] == "release_v3"
+    # the window is what was scored too: results.json records it, and the card keeps windows apart
+    assert (loaded.dataset["date_from"], loaded.dataset["date_to"]) == ("2023-07-01", "2024-03-01")
     assert all(r["domain"] == "code" and json.loads(r["test_cases"])["inputs"] for r in loaded.rows)
     with pytest.raises(BenchmarkUnavailable, match=r"^livecodebench: .* no test4.jsonl for release_v4"):
         load(BenchmarkConfig(name="livecodebench", path=str(tmp_path), release="release_v4"))

@@ -133,6 +133,18 @@ def test_card_without_evals_price_or_license() -> None:
     assert "model-index" not in front_matter(render_model_card(make_recipe(), res, "me/x"))
 
 
+def test_license_field_says_what_the_card_does_without_one() -> None:
+    """The recipe's `card.license` promises no default it does not have: unset, the card has no `license:` (it
+    is not taken from the base model) and says the base model's terms apply."""
+    from kit.recipes.train import CardConfig
+
+    description = CardConfig.model_fields["license"].description or ""
+    assert "default" not in description and "left out of the card unless set" in description.lower()
+    text = render_model_card(make_recipe(card={}), results(eval_results=[]), "me/x")
+    assert front_matter(text)["base_model"] and "license" not in front_matter(text)
+    assert "the terms of the base model" in text
+
+
 def test_random_init_card_has_no_base_model() -> None:
     recipe = make_recipe(model={"init": "random", "architecture": "qwen2", "tokenizer": "build"})
     text = render_model_card(recipe, results(base_model=None, init="random", eval_results=None), "me/scratch")

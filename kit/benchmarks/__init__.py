@@ -8,10 +8,13 @@ ground_truth_solution, ground_truth_answer, test_cases, starter_code) and how a 
     livecodebench   livecodebench (its tests in the sandbox; the release's files, the tests' decoding)
     humaneval       humaneval (its `check` tests in the sandbox)
 
-Each family module declares its `SPECS`; this package gathers them in `SPECS` (name -> Benchmark) and reads the
-bundled copies. Decontamination reads the bundled copies (`benchmark_problems`); evaluation (`kit.evaluate.data`)
-loads a benchmark from its Hub id and falls back to the bundled copy offline. A converter takes a row as the Hub
-dataset has it - the bundled files keep the columns of their Hub sources - so both paths give the same rows.
+Each family module declares its `SPECS`; this package gathers them in `SPECS` (name -> Benchmark), reads the
+bundled copies, and reads a benchmark's raw rows from the Hub pinned to a commit (`hub_commit`, `hub_rows`: the
+dataset's config and split, or LiveCodeBench's release files), for evaluation and decontamination alike.
+Decontamination (`benchmark_problems`) reads a bundled benchmark from its bundled copy, offline, and any other
+from the Hub; evaluation (`kit.evaluate.data`) loads a benchmark from its Hub id and falls back to the bundled copy
+offline. A converter takes a row as the Hub dataset has it - the bundled files keep the columns of their Hub
+sources - so both paths give the same rows.
 
 May import: `kit.core` only.
 
@@ -20,18 +23,24 @@ A benchmark is data and conversion: recipes, verifiers, evaluation and curation 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import cache
 
 from kit.benchmarks import gpqa, humaneval, livecodebench, math
 from kit.benchmarks.common import KINDS, Benchmark, Row, metadata_row
-from kit.core.sources import iter_rows
+from kit.benchmarks.livecodebench import release_files
+from kit.core.sources import SourceError, iter_rows, unreachable
 
-__all__ = ["BENCHMARKS", "FAMILIES", "KINDS", "SPECS", "Benchmark", "Row", "benchmark_problems", "load_benchmark",
-           "metadata_row"]
+__all__ = ["BENCHMARKS", "FAMILIES", "KINDS", "SPECS", "Benchmark", "BenchmarkUnavailable", "Row",
+           "benchmark_problems", "hub_commit", "hub_rows", "load_benchmark", "metadata_row"]
 
 FAMILIES = (math, gpqa, livecodebench, humaneval)  # in the order of SPECS
 SPECS: dict[str, Benchmark] = {spec.name: spec for family in FAMILIES for spec in family.SPECS}
 BENCHMARKS = tuple(name for name, spec in SPECS.items() if spec.bundled)  # the bundled ones
+
+
+class BenchmarkUnavailable(SourceError):
+    """A benchmark that could not be loaded from anywhere the caller allows; the message says what to do."""
 
 
 def load_benchmark(name: str) -> list[Row]:
@@ -39,9 +48,86 @@ def load_benchmark(name: str) -> list[Row]:
     return [dict(row) for row in _load(name)]
 
 
-def benchmark_problems(name: str) -> list[str]:
-    """The problem texts of bundled benchmark `name` (what decontamination compares against)."""
-    return [row["problem"] for row in _load(name)]
+def benchmark_problems(name: str, *, release: str = "release_latest") -> list[str]:
+    """The problems of benchmark `name` as decontamination compares them: each problem's own text (the column
+    `Benchmark.text` names, as open-r1's scripts/decontaminate.py reads GPQA's `Question` and LiveCodeBench's
+    `question_content`; else the converted problem). A bundled benchmark is read from its bundled copy (offline);
+    any other from its Hub id at the commit `main` resolves to (LiveCodeBench: the files of `release`).
+    BenchmarkUnavailable (one line) when it cannot be read; ValueError for a name the kit does not know."""
+    spec = SPECS.get(name)
+    if spec is None:
+        raise ValueError(f"unknown benchmark {name!r} (known: {', '.join(SPECS)})")
+    if spec.bundled:
+        return list(_bundled_problems(name))
+    try:
+        raw = hub_rows(spec, spec.hub_id, hub_commit(spec.hub_id), release)
+        problems = [_own_text(spec, row, n) for n, row in enumerate(raw, start=1)]
+    except BenchmarkUnavailable:
+        raise
+    except SourceError as exc:  # the Hub dataset did not stream: say why in the Hub's words, not as a folder
+        cause = exc.__context__  # what `iter_rows` turned into its SourceError (raised `from None`)
+        if cause is None or not unreachable(cause):
+            raise BenchmarkUnavailable(str(exc)) from None
+        first = (str(cause).strip().splitlines() or [""])[0][:160]
+        raise BenchmarkUnavailable(f"{spec.hub_id} could not be read from the Hub ({type(cause).__name__}: "
+                                   f"{first})") from None
+    if not problems:
+        raise BenchmarkUnavailable(f"{spec.hub_id} has no problems")
+    return problems
+
+
+def hub_commit(hub_id: str, revision: str | None = None) -> str:
+    """The commit `revision` of a Hub dataset resolves to (main by default). BenchmarkUnavailable (one line,
+    naming the fix) when the Hub cannot be reached, or does not show the dataset or the revision."""
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError, RevisionNotFoundError
+
+    try:
+        return HfApi().dataset_info(hub_id, revision=revision).sha or ""
+    except GatedRepoError:
+        raise BenchmarkUnavailable(f"{hub_id} is gated: accept its terms on the Hub and log in (HF_TOKEN or "
+                                   "`hf auth login`)") from None
+    except RevisionNotFoundError:
+        raise BenchmarkUnavailable(f"{hub_id} has no revision {revision!r}") from None
+    except RepositoryNotFoundError:
+        raise BenchmarkUnavailable(f"{hub_id} was not found on the Hub") from None
+    except Exception as exc:  # noqa: BLE001 - offline, unreachable, refused: all mean "not from the Hub now"
+        raise BenchmarkUnavailable(f"the Hub could not be reached for {hub_id} ({type(exc).__name__})") from None
+
+
+def hub_rows(spec: Benchmark, hub_id: str, sha: str, release: str) -> Iterator[Row]:
+    """The raw rows of benchmark `spec` in Hub repo `hub_id` at commit `sha`, as the dataset has them: its config
+    and split, streamed, or (`spec.files`, LiveCodeBench) the JSON Lines files of `release`, downloaded first
+    (BenchmarkUnavailable, one line, when one cannot be)."""
+    if not spec.files:
+        return iter_rows(hub_id, config=spec.config, split=spec.split, revision=sha)
+    from huggingface_hub import hf_hub_download
+
+    files = []
+    for name in release_files(release):
+        try:
+            files.append(hf_hub_download(hub_id, name, repo_type="dataset", revision=sha))
+        except Exception as exc:  # noqa: BLE001 - one line, whatever the transport said
+            raise BenchmarkUnavailable(f"cannot download {name} of {hub_id} ({type(exc).__name__})") from None
+    return (row for file in files for row in iter_rows(file))
+
+
+def _own_text(spec: Benchmark, raw: Row, n: int) -> str:
+    """The problem's own text of raw row `n` of `spec` (see `benchmark_problems`)."""
+    try:
+        text = raw[spec.text] if spec.text else spec.convert(raw, spec.name)["problem"]
+    except (KeyError, ValueError) as exc:
+        what = f"no column {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise BenchmarkUnavailable(f"row {n} does not read as a row of {spec.title} ({what})") from None
+    return text if isinstance(text, str) else ""
+
+
+@cache
+def _bundled_problems(name: str) -> tuple[str, ...]:
+    spec = SPECS[name]
+    if spec.text is None:
+        return tuple(row["problem"] for row in _load(name))
+    return tuple(_own_text(spec, raw, n) for n, raw in enumerate(iter_rows(spec.bundled or ""), start=1))
 
 
 @cache

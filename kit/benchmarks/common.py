@@ -18,7 +18,8 @@ class Benchmark:
     """One benchmark: where it lives on the Hub, its bundled copy (if any), and how a Hub row becomes a metadata
     row (`convert(row, name)`). `kind` names the verifier in kit.verify's registry that scores a sample:
     math (Math-Verify on the last box) | choice (the letter of a multiple-choice answer) | code (its tests in
-    the sandbox)."""
+    the sandbox). `text` names the column holding the problem's own text where the converted problem adds to it
+    (GPQA's listed answers, LiveCodeBench's instruction): what decontamination compares, as open-r1 does."""
 
     name: str
     title: str
@@ -29,6 +30,7 @@ class Benchmark:
     config: str | None = None
     bundled: str | None = None  # kit:benchmarks/FILE
     files: bool = False  # the Hub repo is a set of JSON Lines files (LiveCodeBench), not a datasets layout
+    text: str | None = None  # the column of the problem's own text, where the converted problem adds to it
 
 
 def metadata_row(problem: str, domain: str, source: str, *, key: str | None = None, solution: str | None = None,

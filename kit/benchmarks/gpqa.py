@@ -10,12 +10,13 @@ from kit.benchmarks.common import Benchmark, Row, metadata_row
 from kit.core.schema import problem_id
 
 LETTERS = "ABCD"
+QUESTION = "Question"  # the question's own text (`Benchmark.text`)
 
 
 def _gpqa_row(row: Row, name: str) -> Row:
     """GPQA: the question and four answers, shuffled in an order fixed by the question (the dataset lists the
     correct answer first); the gold answer is the letter it lands on."""
-    question = row["Question"].strip()
+    question = row[QUESTION].strip()
     answers = [row["Correct Answer"], row["Incorrect Answer 1"], row["Incorrect Answer 2"], row["Incorrect Answer 3"]]
     order = list(range(4))
     random.Random(problem_id(question)).shuffle(order)
@@ -25,5 +26,6 @@ def _gpqa_row(row: Row, name: str) -> Row:
 
 
 SPECS = (
-    Benchmark("gpqa_diamond", "GPQA-Diamond", "choice", "Idavidrein/gpqa", "train", _gpqa_row, config="gpqa_diamond"),
+    Benchmark("gpqa_diamond", "GPQA-Diamond", "choice", "Idavidrein/gpqa", "train", _gpqa_row, config="gpqa_diamond",
+              text=QUESTION),
 )

@@ -16,8 +16,8 @@ solution may use `List`, `deque` or `gcd` without importing them. Stdin programs
 rewriting into `wrapped_function` and its mocks of stdin, stdout and open: `kit.sandbox.code_harness`), and outputs are
 compared as it compares them (`COMPARISON`: stdout line by line, numbers as exact decimals, call results by Python's
 `==`; `kit.verify.code.COMPARISONS`), so a reply gets the official grader's verdict (the prompt is the kit's own).
-Everything here is pure: the caller downloads the files (`kit.evaluate.data`). `SPECS` is LiveCodeBench's entry in the
-kit's benchmarks.
+Everything here is pure: the package downloads the files (`kit.benchmarks.hub_rows`). `SPECS` is
+LiveCodeBench's entry in the kit's benchmarks.
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ FUNCTION_INSTRUCTION = "Complete the function `{name}` of the starter code."
 
 _MAX_DECOMPRESSED = 1 << 30  # a zlib bomb stops here; real private tests are far smaller
 _TESTTYPES = ("stdin", "functional")
+CONTENT = "question_content"  # the problem's own text (`Benchmark.text`)
 
 
 def release_files(release: str) -> list[str]:
@@ -140,7 +141,7 @@ def livecodebench_row(raw: Row, source: str = "livecodebench") -> Row:
     except (KeyError, ValueError) as exc:
         reason = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
         raise ValueError(f"LiveCodeBench question {qid}: {reason}") from None
-    content = raw["question_content"]
+    content = raw[CONTENT]
     return metadata_row(f"{content.strip()}\n\n{instruction}", "code", source, key=content,
                         test_cases=json.dumps(test_cases), starter_code=starter) | {
         "contest_date": raw.get("contest_date"),
@@ -164,5 +165,5 @@ def _func_name(metadata: Any) -> str:
 
 SPECS = (
     Benchmark("livecodebench", "LiveCodeBench", "code", "livecodebench/code_generation_lite", "test",
-              livecodebench_row, files=True),
+              livecodebench_row, files=True, text=CONTENT),
 )

@@ -13,6 +13,10 @@ Two checks, in this order:
 - fuzzy match (OpenThoughts): rapidfuzz `fuzz.ratio` between the normalized texts at or above a
   threshold (default 95). It also catches problems shorter than n words, which have no n-grams.
 
+The benchmark problems compared are each problem's own text (`kit.benchmarks.benchmark_problems`: GPQA's question
+without its choices, LiveCodeBench's `question_content` without the kit's instruction, as open-r1 compares them):
+the bundled benchmarks from their bundled copies, offline, the others from the Hub when curate starts.
+
 Results are cached per normalized problem, so the many samples of one problem cost one check.
 """
 
@@ -28,7 +32,7 @@ from typing import Literal
 
 from rapidfuzz import fuzz, process
 
-from kit.benchmarks import benchmark_problems
+from kit.benchmarks import SPECS, BenchmarkUnavailable, benchmark_problems
 from kit.core.sources import SourceError, iter_rows
 from kit.recipes import DecontaminationConfig
 
@@ -102,8 +106,12 @@ class Decontaminator:
 
     @classmethod
     def from_config(cls, cfg: DecontaminationConfig) -> Decontaminator:
-        """The bundled benchmarks named in `cfg.benchmarks` plus the `cfg.extra` reference datasets."""
-        references: dict[str, list[str]] = {name: benchmark_problems(name) for name in cfg.benchmarks}
+        """The benchmarks named in `cfg.benchmarks` (each problem's own text: `kit.benchmarks.benchmark_problems`;
+        a bundled one from its bundled copy, any other from the Hub, LiveCodeBench's `cfg.livecodebench_release`)
+        plus the `cfg.extra` reference datasets. SourceError (one line, naming the fix) for a benchmark that cannot
+        be read: curate calls this before any problem is loaded or generated."""
+        references: dict[str, list[str]] = {name: _problems(name, cfg.livecodebench_release)
+                                            for name in cfg.benchmarks}
         for extra in cfg.extra:
             name = extra.name or extra.path
             problems = references.setdefault(name, [])
@@ -157,3 +165,17 @@ class Decontaminator:
             return None
         _, score, ref = best
         return self._match(ref, "fuzzy", score=float(score))
+
+
+def _problems(name: str, release: str) -> list[str]:
+    """The problems of benchmark `name`; SourceError, one line naming the fix, when they cannot be read."""
+    try:
+        return benchmark_problems(name, release=release)
+    except BenchmarkUnavailable as exc:
+        spec = SPECS[name]
+        column = spec.text or "problem"
+        raise SourceError(
+            f"curate.decontaminate.benchmarks: cannot read {name} ({exc}) - reach the Hub and log in (`hf auth "
+            f"login` or HF_TOKEN; a gated dataset, as GPQA's, also needs its terms accepted on its Hub page), or "
+            f"give a local copy of {spec.hub_id} under `curate.decontaminate.extra` ({{path: FILE, column: "
+            f"{column}, name: {name}}}) and leave {name} out of `benchmarks`") from None

@@ -7,6 +7,13 @@ the training card (kit/train/card.py) renders its evaluation section with too.
 
 Scores are written in percent (0.5 -> 50.0), rounded to 2 decimals, with the confidence interval and the
 sampling settings in the metric's `args`.
+
+What a score measures is its identity (`_key`): a LiveCodeBench release is the result's dataset config (as
+LiveCodeBench's `version_tag`); a date window (`date_from`, `date_to`) and a `--limit` that left problems out
+(`limit`: the first N problems) are in the metric's `args` and named in its name and in the table. They are
+per metric, not the dataset's `args`, because the model-index stores the dataset once for every result of one
+(task, dataset, config, split, revision): a quick look and the full score, or two windows of one release, stay
+two results there and read back as written.
 """
 
 from __future__ import annotations
@@ -53,6 +60,9 @@ def eval_results(results: dict[str, Any]) -> list[EvalResult]:
         dataset = bench.get("dataset") or {}
         n = bench.get("samples_per_problem")
         revision = dataset.get("revision") if dataset.get("source") == "hub" else None
+        # which problems were scored: the first N (a --limit that left some out), a date window
+        which = {"limit": bench.get("problems") if _subset(bench) else None,
+                 "date_from": dataset.get("date_from"), "date_to": dataset.get("date_to")}
         for metric, s in (bench.get("scores") or {}).items():
             value = _percent(s.get("value"))
             if value is None:
@@ -60,16 +70,17 @@ def eval_results(results: dict[str, Any]) -> list[EvalResult]:
             args = {"n": n, "temperature": sampling.get("temperature"), "top_p": sampling.get("top_p"),
                     "max_new_tokens": sampling.get("max_new_tokens"),
                     "confidence": s.get("confidence", results.get("confidence")),
-                    "ci_low": _percent(s.get("ci_low")), "ci_high": _percent(s.get("ci_high"))}
+                    "ci_low": _percent(s.get("ci_low")), "ci_high": _percent(s.get("ci_high")), **which}
             out.append(EvalResult(
                 task_type=TASK_TYPE,
                 dataset_type=dataset.get("hub_id") or key,
                 dataset_name=bench.get("title") or key,
-                dataset_config=dataset.get("config"),
+                # LiveCodeBench: its release (version_tag) is the problem set, so the config
+                dataset_config=dataset.get("config") or dataset.get("release"),
                 dataset_split=dataset.get("split"),
                 dataset_revision=revision,
                 metric_type=metric,
-                metric_name=_metric_name(metric, n, bench.get("problems") if _subset(bench) else None),
+                metric_name=_metric_name(metric, n, which["limit"], _window(which)),
                 metric_value=value,
                 # the model-index drops None values, so they are left out here to read back the same
                 metric_args={k: v for k, v in args.items() if v is not None} or None,
@@ -85,17 +96,38 @@ def _subset(bench: dict[str, Any]) -> bool:
     return bool(bench.get("subset", bench.get("limit")))
 
 
-def _metric_name(metric: str, n: Any, subset: Any) -> str:
-    """`pass@1 (n=10)`; a run cut by `--limit` says so: `pass@1 (n=10, first 5 problems)`."""
+def _window(args: dict[str, Any]) -> str | None:
+    """A date window as the card names it: `2024-08-01 to 2025-02-01`, `from 2024-08-01`, `to 2025-02-01`."""
+    start, end = args.get("date_from"), args.get("date_to")
+    if start and end:
+        return f"{start} to {end}"
+    return f"from {start}" if start else f"to {end}" if end else None
+
+
+def _metric_name(metric: str, n: Any, subset: Any, window: str | None = None) -> str:
+    """`pass@1 (n=10)`; a run cut by `--limit` says so: `pass@1 (n=10, first 5 problems)`; a date window too."""
     notes = [f"n={n}"] if n else []
     if subset:
         notes.append(f"first {subset} problems")
+    if window:
+        notes.append(window)
     return f"{metric} ({', '.join(notes)})" if notes else metric
 
 
+_FIRST = re.compile(r"\bfirst (\d+) problems\b")
+
+
 def _key(result: EvalResult) -> tuple[Any, ...]:
-    """What a score measures: a newer score with the same key replaces an older one."""
-    return (result.dataset_type, result.dataset_config, result.dataset_split, result.metric_type)
+    """What a score measures: a newer score with the same key replaces an older one. Besides the dataset, its
+    config (a LiveCodeBench release), split and metric: the problems scored (the first N, a date window), so a
+    `--limit` quick look sits beside the full score. A quick look written before `limit` was in the args is
+    known by its name."""
+    args = result.metric_args or {}
+    limit = args.get("limit")
+    if limit is None and (first := _FIRST.search(result.metric_name or "")):
+        limit = int(first.group(1))
+    return (result.dataset_type, result.dataset_config, result.dataset_split, result.metric_type, limit,
+            args.get("date_from"), args.get("date_to"))
 
 
 def merge_eval_results(old: list[EvalResult], new: list[EvalResult]) -> list[EvalResult]:

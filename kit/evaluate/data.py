@@ -1,6 +1,7 @@
 """Load a benchmark for `kit eval`: from its Hub id at a pinned commit, else (offline) from the copy bundled with
-the kit, or from a local copy the recipe names. The rows come back as metadata rows (`kit.benchmarks`), and
-where they came from is recorded (Hub id, config, split, commit, or "bundled").
+the kit, or from a local copy the recipe names. The Hub's raw rows are read as decontamination reads them
+(`kit.benchmarks.hub_commit`, `hub_rows`). The rows come back as metadata rows (`kit.benchmarks`), and where they
+came from is recorded (Hub id, config, split, commit, or "bundled").
 """
 
 from __future__ import annotations
@@ -10,22 +11,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kit.benchmarks import SPECS, Benchmark, Row
+from kit.benchmarks import SPECS, Benchmark, BenchmarkUnavailable, Row, hub_commit, hub_rows
 from kit.benchmarks.livecodebench import release_files
 from kit.core.log import Log
 from kit.core.sources import SourceError, iter_rows
 from kit.recipes.eval import BenchmarkConfig
 
 
-class BenchmarkUnavailable(SourceError):
-    """A benchmark that could not be loaded from anywhere the recipe allows; the message says what to do."""
-
-
 @dataclass
 class LoadedBenchmark:
     spec: Benchmark
     rows: list[Row]
-    dataset: dict[str, Any]  # hub_id, config, split, revision, source (hub | bundled | local), path
+    # hub_id, config, split, revision, source (hub | bundled | local), path; LiveCodeBench: release, date window
+    dataset: dict[str, Any]
     subset: bool = False  # `limit` left problems out (a limit at or above the benchmark's size takes them all)
 
 
@@ -44,14 +42,16 @@ def _load(cfg: BenchmarkConfig, log: Log) -> LoadedBenchmark:
     dataset: dict[str, Any] = {"hub_id": hub_id, "config": spec.config, "split": spec.split, "revision": None}
     if spec.files:
         dataset["release"] = cfg.release
+    # the date window is part of what was scored (the card keeps windows apart)
+    dataset.update({k: v for k, v in (("date_from", cfg.date_from), ("date_to", cfg.date_to)) if v})
     if cfg.path:
         raw, dataset = _local(spec, cfg, cfg.path), {**dataset, "source": "local", "path": cfg.path}
     elif cfg.source == "bundled":
         raw, dataset = iter_rows(spec.bundled or ""), {**dataset, "source": "bundled", "path": spec.bundled}
     else:
         try:
-            sha = _commit(hub_id, cfg.revision)
-            raw, dataset = _hub(spec, cfg, hub_id, sha), {**dataset, "revision": sha, "source": "hub"}
+            sha = hub_commit(hub_id, cfg.revision)
+            raw, dataset = hub_rows(spec, hub_id, sha, cfg.release), {**dataset, "revision": sha, "source": "hub"}
             rows, subset = _rows(spec, cfg, raw)
             return LoadedBenchmark(spec, rows, dataset, subset)
         except (BenchmarkUnavailable, SourceError) as exc:
@@ -97,38 +97,6 @@ def _rows(spec: Benchmark, cfg: BenchmarkConfig, raw: Iterator[Row]) -> tuple[li
     if not rows:
         raise BenchmarkUnavailable("no problems (check the date window and the source)")
     return rows, False
-
-
-def _commit(hub_id: str, revision: str | None) -> str:
-    """The commit `revision` of a Hub dataset resolves to (main by default)."""
-    from huggingface_hub import HfApi
-    from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError, RevisionNotFoundError
-
-    try:
-        return HfApi().dataset_info(hub_id, revision=revision).sha or ""
-    except GatedRepoError:
-        raise BenchmarkUnavailable(f"{hub_id} is gated: accept its terms on the Hub and log in (HF_TOKEN or "
-                                   "`hf auth login`)") from None
-    except RevisionNotFoundError:
-        raise BenchmarkUnavailable(f"{hub_id} has no revision {revision!r}") from None
-    except RepositoryNotFoundError:
-        raise BenchmarkUnavailable(f"{hub_id} was not found on the Hub") from None
-    except Exception as exc:  # noqa: BLE001 - offline, unreachable, refused: all mean "not from the Hub now"
-        raise BenchmarkUnavailable(f"the Hub could not be reached for {hub_id} ({type(exc).__name__})") from None
-
-
-def _hub(spec: Benchmark, cfg: BenchmarkConfig, hub_id: str, sha: str) -> Iterator[Row]:
-    if not spec.files:
-        return iter_rows(hub_id, config=spec.config, split=spec.split, revision=sha)
-    from huggingface_hub import hf_hub_download
-
-    files = []
-    for name in release_files(cfg.release):
-        try:
-            files.append(hf_hub_download(hub_id, name, repo_type="dataset", revision=sha))
-        except Exception as exc:  # noqa: BLE001 - one line, whatever the transport said
-            raise BenchmarkUnavailable(f"cannot download {name} of {hub_id} ({type(exc).__name__})") from None
-    return (row for file in files for row in iter_rows(file))
 
 
 def _local(spec: Benchmark, cfg: BenchmarkConfig, path: str) -> Iterator[Row]:

@@ -19,9 +19,12 @@ import dataclasses
 import datetime
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 import kit
 from kit.core.chat import split_reply
@@ -208,21 +211,36 @@ def publish_details(run: EvalRun, repo: str, *, log: Log = print, private: bool 
     write_results(run.out_dir, run.results)
 
 
-def update_card(run: EvalRun, *, push: bool = False, log: Log = print) -> Path:
+def update_card(run: EvalRun, *, push: bool = False, log: Log = print) -> Path | None:
     """Put the scores in the model card (model-index and the Evaluation table), merged with those already there.
 
     A local model folder: its README.md is updated in place, and its eval_results.json (what `kit train` renders
     the card's results from) rewritten. A Hub model: its card is fetched, updated and written to OUT/README.md;
-    `push` commits it to the model repo (README.md only)."""
+    `push` commits it to the model repo (README.md only). A new card is started only where the model has none
+    (no README.md); a card that could not be read (its metadata does not parse, the Hub did not answer) is left
+    alone: PublishError, one line that says why and where the results are - for a Hub model without `push`, that
+    line is logged and no card is written (None)."""
     from huggingface_hub import ModelCard
 
     from kit.evaluate.card import update_model_card
+    from kit.hub.publish import PublishError
 
     model = run.results["model"]
+    saved = run.out_dir / "results.json"
+
+    def unreadable(where: str, exc: Exception) -> PublishError:
+        # the first sentence: huggingface_hub's advice to ignore metadata errors loses what the card holds
+        first = (str(exc).strip().splitlines() or [""])[0].split(". ")[0][:300]
+        return PublishError(f"{where}: the model card could not be read ({type(exc).__name__}: {first}); it was "
+                            f"left alone and the results are in {saved} (--no-card skips the card)")
+
     if model["local"]:
         path = Path(model["id"]) / "README.md"
-        text = path.read_text(encoding="utf-8") if path.is_file() else None
-        new = update_model_card(text, run.results, model["name"])
+        try:
+            text = path.read_text(encoding="utf-8") if path.is_file() else None
+            new = update_model_card(text, run.results, model["name"])
+        except (ValueError, yaml.YAMLError) as exc:  # not UTF-8, metadata huggingface_hub cannot parse
+            raise unreadable(str(path), exc) from None
         path.write_text(new, encoding="utf-8")
         results = [{k: v for k, v in dataclasses.asdict(e).items() if v is not None}
                    for e in ModelCard(new).data.eval_results or []]
@@ -230,16 +248,20 @@ def update_card(run: EvalRun, *, push: bool = False, log: Log = print) -> Path:
         log(f"model card updated: {path}" + (" (a local folder: publish it with `kit publish`)" if push else ""))
         return path
     try:
-        text: str | None = ModelCard.load(model["id"]).content
-    except Exception as exc:  # noqa: BLE001 - no card yet, or offline: start a card of our own
-        log(f"{model['id']}: no model card could be read ({type(exc).__name__}); writing a new one")
-        text = None
+        text = _hub_card(model["id"], unreadable, log)
+        try:
+            card = update_model_card(text, run.results, model["id"])
+        except (ValueError, yaml.YAMLError) as exc:
+            raise unreadable(model["id"], exc) from None
+    except PublishError as exc:
+        if push:
+            raise
+        log(f"{exc}; no card written")  # an offline run of a cached model: the evaluation itself stands
+        return None
     path = run.out_dir / "README.md"
-    path.write_text(update_model_card(text, run.results, model["id"]), encoding="utf-8")
+    path.write_text(card, encoding="utf-8")
     if push:
         from huggingface_hub import HfApi
-
-        from kit.hub.publish import PublishError
 
         try:
             info = HfApi().upload_file(path_or_fileobj=str(path), path_in_repo="README.md", repo_id=model["id"],
@@ -251,3 +273,27 @@ def update_card(run: EvalRun, *, push: bool = False, log: Log = print) -> Path:
     else:
         log(f"model card with the results: {path} (--push-card commits it to {model['id']})")
     return path
+
+
+def _hub_card(repo_id: str, unreadable: Callable[[str, Exception], Exception], log: Log) -> str | None:
+    """The README.md text of a Hub model; None when it has none (the Hub answered that the file is not there, or
+    that it shows no such model repo: a name a server serves, a repo not made yet). Any other failure (offline,
+    refused, a server error) raises `unreadable(repo_id, exc)`: no card is started from nothing over one that
+    could not be fetched."""
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError, RepositoryNotFoundError
+
+    try:
+        file = hf_hub_download(repo_id, "README.md", repo_type="model")
+    except EntryNotFoundError as exc:
+        if isinstance(exc, LocalEntryNotFoundError):  # offline, unreachable or refused: not "no such file"
+            raise unreadable(repo_id, exc.__cause__ or exc) from None  # the cause says which
+        log(f"{repo_id}: no model card yet; writing a new one")
+        return None
+    except RepositoryNotFoundError:
+        log(f"{repo_id}: no model repo on the Hub shows it; writing a new card")
+        return None
+    except Exception as exc:  # noqa: BLE001 - offline, refused, a server error: one line
+        raise unreadable(repo_id, exc) from None
+    with open(file, encoding="utf-8-sig", newline="") as f:  # as ModelCard.load reads it
+        return f.read()

@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from kit.benchmarks import SPECS
+from kit.benchmarks.livecodebench import release_files
 from kit.recipes.base import (
     GRADER_HELP,
     ColumnMap,
@@ -132,10 +134,31 @@ class DecontaminationConfig(Strict):
     common_ngram_refs: int | None = Field(
         None, ge=2, description="Ignore n-grams shared by at least this many reference problems (boilerplate such "
                                 "as AIME's 'where m and n are relatively prime'); null counts every n-gram.")
-    benchmarks: list[Literal["math500", "aime24", "amc23", "humaneval"]] = Field(
+    benchmarks: list[str] = Field(
         default_factory=lambda: ["math500", "aime24", "amc23", "humaneval"],
-        description="Benchmarks bundled with the kit.")
+        description="Benchmarks the kit knows (kit.benchmarks.SPECS): aime24, aime25, amc23, math500, gsm8k, "
+                    "olympiadbench, gpqa_diamond, livecodebench, humaneval. Each problem's own text is compared "
+                    "(GPQA's question without its choices, LiveCodeBench's question_content). The bundled "
+                    "ones (the default four) are read offline; the others from their Hub ids when curate starts "
+                    "(GPQA is gated: accept its terms and log in), or give a local copy under `extra`.")
+    livecodebench_release: str = Field(
+        "release_latest", description="livecodebench: the version tag of its loading script whose problems are "
+                                      "read - release_latest (all of them), release_vN, vN or vI_vJ.")
     extra: list[ReferenceConfig] = Field(default_factory=list)
+
+    @field_validator("benchmarks")
+    @classmethod
+    def _known(cls, v: list[str]) -> list[str]:
+        unknown = [name for name in v if name not in SPECS]
+        if unknown:
+            raise ValueError(f"unknown benchmark {unknown[0]!r} (known: {', '.join(SPECS)})")
+        return v
+
+    @field_validator("livecodebench_release")
+    @classmethod
+    def _release(cls, v: str) -> str:
+        release_files(v)  # its ValueError names the valid forms, and becomes the recipe's one-line error
+        return v
 
 
 class CurateConfig(Strict):

@@ -203,8 +203,8 @@ class HubConfig(Strict):
 
 
 class CardConfig(Strict):
-    license: str | None = Field(None, description="License of the weights (default: the base model's, unknown "
-                                "when not known).")
+    license: str | None = Field(None, description="License of the weights, a Hub license id (apache-2.0, mit). "
+                                "Left out of the card unless set: the card then says the base model's terms apply.")
     language: list[str] = Field(default_factory=lambda: ["en"])
     tags: list[str] = Field(default_factory=list)
     pretty_name: str | None = None
