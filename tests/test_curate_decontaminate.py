@@ -4,7 +4,6 @@ the Hub stand-in), SFT formatting."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +19,7 @@ from kit.curate.decontaminate import normalize_text
 from kit.curate.dedup import DUPLICATE_PROBLEM, DUPLICATE_SAMPLE
 from kit.recipes import DecontaminationConfig, FormatConfig, RecipeError, ReferenceConfig, load_data_recipe
 from tests.benchmark_hub import AIME25, GPQA, LIVECODEBENCH, publish_benchmarks
+from tests.test_evaluate_run import env_for
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -287,15 +287,6 @@ print(json.dumps({"references": len(decon), "matches": {text: m and [m.benchmark
 """
 
 
-def hub_env(tmp_path: Path, endpoint: str, token: str | None = None, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
-    env.update(HF_ENDPOINT=endpoint, HF_HOME=str(tmp_path / "hf-home"), HF_HUB_DISABLE_TELEMETRY="1",
-               HF_HUB_DISABLE_XET="1", NO_COLOR="1", **extra)
-    if token:
-        env["HF_TOKEN"] = token
-    return env
-
-
 def test_benchmarks_not_bundled_are_read_from_the_hub_as_their_own_text(hub, tmp_path):
     """aime25, GPQA-Diamond and LiveCodeBench (release v1_v3: its first three files) from their Hub ids (a
     child process: huggingface_hub reads HF_ENDPOINT at import); a GPQA question without its choices, and a
@@ -305,7 +296,7 @@ def test_benchmarks_not_bundled_are_read_from_the_hub_as_their_own_text(hub, tmp
     content = LIVECODEBENCH["test2.jsonl"][0][0]["question_content"]
     probes = [question, content, AIME25[4]["problem"], "Describe the water cycle of a temperate forest in spring."]
     proc = subprocess.run([sys.executable, "-c", HUB_CHECK], input=json.dumps(probes), capture_output=True, text=True,
-                          cwd=ROOT, env=hub_env(tmp_path, hub.url, hub.token), timeout=300)
+                          cwd=ROOT, env=env_for(tmp_path, hub.url, hub.token), timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(proc.stdout)
     assert result["references"] == len(AIME25) + len(GPQA) + 4  # v1_v3: test.jsonl to test3.jsonl
@@ -325,7 +316,7 @@ def test_an_unreadable_benchmark_is_one_line_before_any_request(teacher, tmp_pat
         "name: decon-offline", f"sources: [{{path: {source}}}]",
         f"teacher: {{backend: openai, model: {teacher.model}, base_url: {teacher.base_url}, api_key_env: KIT_T_KEY}}",
         "curate: {decontaminate: {benchmarks: [math500, gpqa_diamond]}}"]) + "\n")
-    env = hub_env(tmp_path, "http://127.0.0.1:9", HF_HUB_OFFLINE="1", KIT_T_KEY=teacher.api_key)
+    env = env_for(tmp_path, "http://127.0.0.1:9", HF_HUB_OFFLINE="1", KIT_T_KEY=teacher.api_key)
     proc = subprocess.run([sys.executable, "-m", "kit.cli", "curate", str(recipe), "--out", str(tmp_path / "o")],
                           capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
     assert proc.returncode == 2, proc.stderr[-3000:]
