@@ -26,7 +26,7 @@ from typing import Any
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-from kit.hub.cards import card_environment, cell, code
+from kit.hub.cards import card_environment, cell, code, problems_scored
 from kit.hub.ids import hub_link
 
 EVAL_RESULTS_TEMPLATE = "eval_results.md.j2"
@@ -80,7 +80,7 @@ def eval_results(results: dict[str, Any]) -> list[EvalResult]:
                 dataset_split=dataset.get("split"),
                 dataset_revision=revision,
                 metric_type=metric,
-                metric_name=_metric_name(metric, n, which["limit"], _window(which)),
+                metric_name=_metric_name(metric, n, which),
                 metric_value=value,
                 # the model-index drops None values, so they are left out here to read back the same
                 metric_args={k: v for k, v in args.items() if v is not None} or None,
@@ -96,21 +96,11 @@ def _subset(bench: dict[str, Any]) -> bool:
     return bool(bench.get("subset", bench.get("limit")))
 
 
-def _window(args: dict[str, Any]) -> str | None:
-    """A date window as the card names it: `2024-08-01 to 2025-02-01`, `from 2024-08-01`, `to 2025-02-01`."""
-    start, end = args.get("date_from"), args.get("date_to")
-    if start and end:
-        return f"{start} to {end}"
-    return f"from {start}" if start else f"to {end}" if end else None
-
-
-def _metric_name(metric: str, n: Any, subset: Any, window: str | None = None) -> str:
-    """`pass@1 (n=10)`; a run cut by `--limit` says so: `pass@1 (n=10, first 5 problems)`; a date window too."""
+def _metric_name(metric: str, n: Any, which: dict[str, Any]) -> str:
+    """`pass@1 (n=10)`; a run cut by `--limit` says so, `pass@1 (n=10, first 5 problems)`, and a date window too
+    (`kit.hub.cards.problems_scored`, as the table names them)."""
     notes = [f"n={n}"] if n else []
-    if subset:
-        notes.append(f"first {subset} problems")
-    if window:
-        notes.append(window)
+    notes += problems_scored(which)
     return f"{metric} ({', '.join(notes)})" if notes else metric
 
 

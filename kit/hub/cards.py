@@ -52,12 +52,24 @@ def num(value: Any) -> str:
     return f"{int(value):,}" if float(value).is_integer() else f"{value:,.1f}"
 
 
+def problems_scored(args: Any) -> list[str]:
+    """Which problems a score covers, as every card words it, from the result's metric args: the first N of a
+    `--limit` quick look (`limit`) and a date window (`date_from`, `date_to`); [] for the whole benchmark."""
+    args = args or {}
+    notes = [f"first {args['limit']} problems"] if args.get("limit") is not None else []
+    start, end = args.get("date_from"), args.get("date_to")
+    if start or end:
+        notes.append(f"{start} to {end}" if start and end else f"from {start}" if start else f"to {end}")
+    return notes
+
+
 def card_environment(**filters: Any) -> jinja2.Environment:
     """The Jinja2 environment of the card templates (`cards/`): strict, with the table filters every card uses
-    (cell, code, num, quote, hub_link) and the caller's own `filters`."""
+    (cell, code, num, quote, hub_link, problems_scored) and the caller's own `filters`."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(template_dir()), undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    env.filters.update(cell=cell, code=code, num=num, quote=json.dumps, hub_link=hub_link, **filters)
+    env.filters.update(cell=cell, code=code, num=num, quote=json.dumps, hub_link=hub_link,
+                       problems_scored=problems_scored, **filters)
     return env
 
 
