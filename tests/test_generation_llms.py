@@ -300,13 +300,11 @@ def test_in_process_vllm_gets_the_prompt_as_token_ids_with_one_bos(monkeypatch):
                                         token_ids=[1, 2, 3])
             return [types.SimpleNamespace(outputs=[out]) for _ in prompts]
 
-    vllm = types.ModuleType("vllm", "Test stand-in for the vllm package (not installed here): SamplingParams.")
-    vllm.SamplingParams = lambda **kwargs: kwargs
-    monkeypatch.setitem(sys.modules, "vllm", vllm)
+    stand_in_vllm(monkeypatch)
     llm = KitVLLM(model="deepseek-ai/DeepSeek-R1-Distill-Llama-8B")
     llm._model = StandInLLM()
     [reply] = llm.replies([(messages, 1)], **SAMPLING)
-    assert reply["content"] == "4</think>The answer is 4." and reply["error"] is None
+    assert reply["content"] == "<think>\n4</think>The answer is 4." and reply["error"] is None  # the opener back
 
     class StandInModel:
         """Stands in for a transformers model: `generate` records the prompt ids and answers one token."""
@@ -325,3 +323,102 @@ def test_in_process_vllm_gets_the_prompt_as_token_ids_with_one_bos(monkeypatch):
     assert ids == asked["transformers"][0]
     assert asked["given"] == [{"prompt_token_ids": ids}]  # was the rendered text
     assert fast.decode(ids) == f"{BOS}{USER}What is 2+2?{ASSISTANT}<think>\n"
+
+
+def stand_in_vllm(monkeypatch) -> None:
+    """Installs a stand-in `vllm` module (the package is not installed here): SamplingParams keeps its kwargs."""
+    vllm = types.ModuleType("vllm", "Test stand-in for the vllm package (not installed here): SamplingParams.")
+    vllm.SamplingParams = lambda **kwargs: kwargs
+    monkeypatch.setitem(sys.modules, "vllm", vllm)
+
+
+@pytest.mark.parametrize("backend", ["transformers", "vllm"])
+@pytest.mark.parametrize("text, finish, expected", [
+    # R1-Distill's template opened <think>: a reply that stops before closing it never gave an answer
+    ("Let me add 2 and 2, that gives", "stop", ("unclosed_think", "")),
+    ("2 and 2 make 4.</think>The answer is \\boxed{4}.", "stop", (None, "The answer is \\boxed{4}.")),
+    ("<think>I open it myself.</think>4", "stop", (None, "4")),  # a model that writes the opener is left as is
+])
+def test_a_reply_after_a_template_opened_think_reads_with_the_opener(monkeypatch, backend, text, finish, expected):
+    """DeepSeek-R1-Distill's (and QwQ's, Qwen3-Thinking's) template ends the generation prompt with `<think>\\n`, so
+    the model writes only `</think>`. A reply that stopped before it (an EOS inside the reasoning) was read as the
+    answer: the reasoning itself scored and trained on as a solution. The in-process backends now put the opener back,
+    as the GRPO rewards do (`kit.core.chat.reopened`)."""
+    import torch
+
+    from kit.core.chat import split_reply
+    from kit.generation.llms import KitTransformersLLM, KitVLLM
+
+    fast = r1_distill_llama_tokenizer()
+    messages = [{"role": "user", "content": "What is 2+2?"}]
+    if backend == "vllm":
+        class StandInLLM:
+            """Stands in for vLLM's LLM.generate (`vllm.LLM`): answers every prompt with `text`."""
+
+            def get_tokenizer(self) -> Any:
+                return fast
+
+            def generate(self, prompts: list, sampling_params: list, use_tqdm: bool) -> list:
+                out = types.SimpleNamespace(text=text, finish_reason=finish, token_ids=[1, 2, 3])
+                return [types.SimpleNamespace(outputs=[out]) for _ in prompts]
+
+        stand_in_vllm(monkeypatch)
+        llm = KitVLLM(model="deepseek-ai/DeepSeek-R1-Distill-Llama-8B")
+        llm._model = StandInLLM()
+    else:
+        class StandInModel:
+            """Stands in for a transformers model: `generate` answers `text`, then EOS when the reply stopped."""
+            device = "cpu"
+
+            def generate(self, input_ids: Any, attention_mask: Any, **kwargs: Any) -> Any:
+                reply = fast.encode(text, add_special_tokens=False)
+                if finish == "stop":
+                    reply.append(fast.eos_token_id)
+                return torch.cat([input_ids, torch.tensor([reply])], dim=1)
+
+        llm = KitTransformersLLM(model="deepseek-ai/DeepSeek-R1-Distill-Llama-8B")
+        llm._pipeline = types.SimpleNamespace(tokenizer=fast, model=StandInModel())
+    sampling = {**SAMPLING, "max_new_tokens": len(fast.encode(text, add_special_tokens=False)) + (finish == "stop")}
+    [reply] = llm.replies([(messages, 1)], **sampling)
+    assert reply["finish_reason"] == finish
+    split = split_reply(reply["content"], reply["reasoning_content"], reply["finish_reason"])
+    assert (split.reject, split.solution) == expected
+    if expected[0] == "unclosed_think":
+        assert split.reasoning == f"<think>\n{text}".strip()  # nothing of the reasoning is lost
+
+
+def test_in_process_vllm_rejects_a_prompt_too_long_for_the_context_and_answers_the_rest(monkeypatch):
+    """vLLM's LLM.generate raises for the whole call when one prompt leaves no room for a reply token in the
+    context (its input processor's check), so one long problem lost its batch on every run. That prompt now gets
+    the `context_exceeded` rejection a server's HTTP 400 gets (stored, not asked again); the others are answered."""
+    from kit.generation.llms import KitVLLM
+
+    fast = r1_distill_llama_tokenizer()
+    asked: list[int] = []
+
+    class StandInLLM:
+        """Stands in for vLLM's LLM (`vllm.LLM`) with `max_model_len` 64: `generate` raises as vLLM's input
+        processor does when a prompt plus one output token exceeds the context, else answers each prompt."""
+        llm_engine = types.SimpleNamespace(model_config=types.SimpleNamespace(max_model_len=64))
+
+        def get_tokenizer(self) -> Any:
+            return fast
+
+        def generate(self, prompts: list, sampling_params: list, use_tqdm: bool) -> list:
+            for prompt in prompts:
+                if len(prompt["prompt_token_ids"]) + 1 > 64:
+                    raise ValueError(f"The decoder prompt (length {len(prompt['prompt_token_ids'])}) plus the number "
+                                     "of requested output tokens (at least 1) is longer than the maximum model length")
+            asked.extend(p["seed"] for p in sampling_params)
+            out = types.SimpleNamespace(text="4</think>4", finish_reason="stop", token_ids=[1, 2])
+            return [types.SimpleNamespace(outputs=[out]) for _ in prompts]
+
+    stand_in_vllm(monkeypatch)
+    llm = KitVLLM(model="deepseek-ai/DeepSeek-R1-Distill-Llama-8B")
+    llm._model = StandInLLM()
+    requests = [([{"role": "user", "content": content}], seed)
+                for seed, content in enumerate(["2+2?", "x" * 100, "3+3?"])]
+    replies = llm.replies(requests, **SAMPLING)  # raised ValueError: the whole batch was lost
+    assert [r["error"] is None for r in replies] == [True, False, True] and asked == [0, 2]
+    assert replies[1]["reject"] == "context_exceeded" and "max_model_len 64" in replies[1]["error"]
+    assert replies[0]["content"] == replies[2]["content"] == "<think>\n4</think>4"

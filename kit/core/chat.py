@@ -20,6 +20,8 @@ Reasoning reaches us in one of three shapes:
 
 A reply whose chat template opened `<think>` itself (DeepSeek-R1-Distill, QwQ: the prompt ends with
 `<think>\n`) has only the closing tag: the text before `</think>` is the reasoning, as `kit.demo.stream` reads it.
+A backend that renders the prompt itself puts the opener back (`prompt_opener`, `reopened`), so a reply that stops
+before `</think>` is reasoning that never closed, not an answer.
 An answer in `<answer>...</answer>` (DeepSeek-R1-Zero's template, `<think>...</think> <answer>...</answer>`, which
 some distilled datasets keep) is the text inside the tags (what follows them, a sign-off or a generation that ran on
 into another turn, is not); one whose tags never close was cut off (`truncated`), unless the server's `stop` vouches
@@ -186,6 +188,22 @@ class Split:
     solution: str
     reject: str | None = None  # why the reply is unusable; None when it is usable
     detail: str = ""
+
+
+def prompt_opener(prompt: str) -> str | None:
+    """The reasoning opener (`OPENERS`) a rendered generation prompt ends with, else None. DeepSeek-R1-Distill's and
+    QwQ's templates end it with `<think>\\n`, as Qwen3's thinking templates do: the model then writes only the
+    reasoning's close, and its reply reads as written with the opener put back (`reopened`)."""
+    return next((opener for opener in OPENERS if prompt.rstrip().endswith(opener)), None)
+
+
+def reopened(text: str, opener: str | None) -> str:
+    """A reply written after a generation prompt that ended with `opener` (`prompt_opener`), the opener put back
+    before it: reasoning that never closes then reads as `unclosed_think`, not as the answer. Unchanged without an
+    opener, for an empty reply, or when the reply opens its reasoning itself."""
+    if not opener or not text.strip() or text.lstrip().startswith(OPENERS):
+        return text
+    return f"{opener}\n{text}"
 
 
 def split_reply(content: str | None, reasoning_content: str | None = None, finish_reason: str | None = None) -> Split:

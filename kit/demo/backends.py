@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from kit.core.chat import reasoning_field
+from kit.core.chat import prompt_opener, reasoning_field
 from kit.demo.stream import CLOSERS, OPENERS
 
 
@@ -191,7 +191,7 @@ class TransformersBackend:
                 return stop.is_set()
 
         prompt = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        if prompt.rstrip().endswith(OPENERS):  # the template opened the thinking (R1-Distill, QwQ)
+        if prompt_opener(prompt):  # the template opened the thinking (R1-Distill, QwQ)
             yield Piece("", opens_thinking=True)
         inputs = tokenizer(prompt, return_tensors="pt", add_special_tokens=False).to(model.device)
         streamer = _TokenQueue()

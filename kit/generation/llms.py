@@ -22,7 +22,7 @@ from typing import Any
 from distilabel.models.llms import OpenAILLM, TransformersLLM, vLLM
 from pydantic import Field, PrivateAttr, SecretStr
 
-from kit.core.chat import FAILED_FINISHES, content_chunks, reasoning_field
+from kit.core.chat import FAILED_FINISHES, content_chunks, prompt_opener, reasoning_field, reopened
 from kit.recipes import LLMConfig, RecipeError
 
 Reply = dict[str, Any]
@@ -44,14 +44,20 @@ def unreadable(model: str, exc: BaseException) -> Reply:
     return {"error": f"the reply of {model} could not be read ({type(exc).__name__}: {str(exc)[:200]})"}
 
 
-def prompt_ids(tokenizer: Any, messages: list[dict[str, str]]) -> list[int]:
-    """The prompt of the in-process backends as token ids: the chat template rendered and tokenized in one call,
-    which adds no special token of the tokenizer's own (transformers' `apply_chat_template` tokenizes with
-    `add_special_tokens=False`), so the template's `{{ bos_token }}` is the prompt's only BOS. A text prompt would
-    get a second one from vLLM, which tokenizes text with the tokenizer's special tokens (vllm#27486, #16976;
-    DeepSeek-R1-Distill-Llama's and Llama 3's templates write `{{ bos_token }}`, their tokenizers add it too)."""
+def encode_prompt(tokenizer: Any, messages: list[dict[str, str]]) -> tuple[list[int], str | None]:
+    """The prompt of the in-process backends as token ids, and the reasoning opener it ends with (`<think>` when the
+    template opens the reasoning, `kit.core.chat.prompt_opener`; None otherwise), which the backend puts back before
+    the reply (`kit.core.chat.reopened`): a reply that stops before `</think>` is then reasoning that never closed,
+    not an answer.
+
+    The chat template is rendered and tokenized in one call, which adds no special token of the tokenizer's own
+    (transformers' `apply_chat_template` tokenizes with `add_special_tokens=False`), so the template's
+    `{{ bos_token }}` is the prompt's only BOS. A text prompt would get a second one from vLLM, which tokenizes text
+    with the tokenizer's special tokens (vllm#27486, #16976; DeepSeek-R1-Distill-Llama's and Llama 3's templates
+    write `{{ bos_token }}`, their tokenizers add it too)."""
     ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True, return_dict=True)
-    return list(ids["input_ids"] if isinstance(ids, Mapping) else ids)  # (vLLM's Mistral tokenizer: a list)
+    ids = list(ids["input_ids"] if isinstance(ids, Mapping) else ids)  # (vLLM's Mistral tokenizer: a list)
+    return ids, prompt_opener(tokenizer.decode(ids[-32:]))
 
 
 def missing_key(cfg: LLMConfig, where: str) -> str | None:
@@ -213,7 +219,8 @@ class KitTransformersLLM(TransformersLLM):
         out = []
         for messages, seed in requests:
             torch.manual_seed(seed)
-            ids = torch.tensor([prompt_ids(tokenizer, messages)], device=model.device)
+            prompt, opener = encode_prompt(tokenizer, messages)
+            ids = torch.tensor([prompt], device=model.device)
             sample = sampling["temperature"] > 0
             generated = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids),
                                        max_new_tokens=sampling["max_new_tokens"], do_sample=sample,
@@ -222,7 +229,7 @@ class KitTransformersLLM(TransformersLLM):
                                        pad_token_id=tokenizer.pad_token_id)
             new = generated[0, ids.shape[1]:]
             ended = tokenizer.eos_token_id is not None and bool((new == tokenizer.eos_token_id).any())
-            out.append(answered(self.model, tokenizer.decode(new, skip_special_tokens=True), None,
+            out.append(answered(self.model, reopened(tokenizer.decode(new, skip_special_tokens=True), opener), None,
                                 "stop" if ended or len(new) < sampling["max_new_tokens"] else "length",
                                 int(len(new))))
         return out
@@ -244,7 +251,13 @@ def _torch_device(device: str | int | None, model: str) -> str | int | None:
 class KitVLLM(vLLM):
     """distilabel's in-process vLLM with per-request seeds (GPU machines, `pip install .[vllm]`). The prompts go to
     `LLM.generate` as token ids (`{"prompt_token_ids": ...}`, vLLM's TokensPrompt), built as the transformers
-    backend builds them (`prompt_ids`): a text prompt would start with two BOS tokens."""
+    backend builds them (`encode_prompt`): a text prompt would start with two BOS tokens.
+
+    A prompt that leaves no room for a reply token in the model's context (`max_model_len`) is not sent: vLLM
+    raises for it (`The decoder prompt (length N) plus the number of requested output tokens (at least 1) is longer
+    than the maximum model length`, its input processor's check), which failed the whole batch. It gets the
+    `context_exceeded` rejection an OpenAI-compatible server's HTTP 400 gets; a prompt that fits but leaves less
+    than `max_new_tokens` is generated, and vLLM ends its reply at the context (`length`: truncated)."""
 
     def replies(self, requests: list[Request], json_schema: dict[str, Any] | None = None,
                 **sampling: Any) -> list[Reply]:
@@ -260,13 +273,33 @@ class KitVLLM(vLLM):
                 from vllm.sampling_params import GuidedDecodingParams
                 structured["guided_decoding"] = GuidedDecodingParams(json=json_schema)
         tokenizer = self._model.get_tokenizer()
-        prompts = [{"prompt_token_ids": prompt_ids(tokenizer, m)} for m, _ in requests]
-        params = [SamplingParams(n=1, seed=seed, max_tokens=sampling["max_new_tokens"],
+        encoded = [encode_prompt(tokenizer, m) for m, _ in requests]
+        context = self._context()
+        out: list[Reply | None] = [None] * len(requests)
+        asked = []
+        for i, (ids, _) in enumerate(encoded):
+            if context is not None and len(ids) >= context:
+                out[i] = {"error": f"the prompt ({len(ids)} tokens) leaves no room for a reply in the context of "
+                                   f"{self.model} (max_model_len {context})", "reject": "context_exceeded"}
+            else:
+                asked.append(i)
+        params = [SamplingParams(n=1, seed=requests[i][1], max_tokens=sampling["max_new_tokens"],
                                  temperature=sampling["temperature"], top_p=sampling["top_p"], **structured)
-                  for _, seed in requests]
-        results = self._model.generate(prompts, sampling_params=params, use_tqdm=False)
-        return [answered(self.model, out.text, None, out.finish_reason, len(out.token_ids))
-                for out in (r.outputs[0] for r in results)]
+                  for i in asked]
+        results = self._model.generate([{"prompt_token_ids": encoded[i][0]} for i in asked], sampling_params=params,
+                                       use_tqdm=False) if asked else []
+        for i, result in zip(asked, results, strict=True):
+            reply = result.outputs[0]
+            out[i] = answered(self.model, reopened(reply.text, encoded[i][1]), None, reply.finish_reason,
+                              len(reply.token_ids))
+        return out  # type: ignore[return-value]
+
+    def _context(self) -> int | None:
+        """The model's context as the engine set it (`max_model_len`: the recipe's, else the model config's), or
+        the recipe's value when the engine does not say; None when neither is known (vLLM then checks)."""
+        config = getattr(getattr(self._model, "llm_engine", None), "model_config", None)
+        known = getattr(config, "max_model_len", None) or (self.extra_kwargs or {}).get("max_model_len")
+        return int(known) if known else None
 
 
 def _check_vllm(model: str) -> None:

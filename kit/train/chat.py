@@ -19,7 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from kit.core.chat import OPENERS, THINK_CLOSE, THINK_OPEN, THINK_TEMPLATE
+from kit.core.chat import THINK_CLOSE, THINK_OPEN, THINK_TEMPLATE, prompt_opener
 from kit.recipes import RecipeError
 
 KIT_TEMPLATE = (
@@ -73,7 +73,7 @@ def generation_opener(tokenizer: Any) -> str | None:
     close (`kit.train.rewards.with_opener`)."""
     text = tokenizer.apply_chat_template([{"role": "user", "content": "probe"}], add_generation_prompt=True,
                                          tokenize=False)
-    return next((opener for opener in OPENERS if str(text).rstrip().endswith(opener)), None)
+    return prompt_opener(str(text))
 
 
 def _with_generation_markers(tokenizer: Any) -> None:

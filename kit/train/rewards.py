@@ -83,7 +83,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
-from kit.core.chat import CLOSERS, OPENERS, Split, reasoning_field, split_reply
+from kit.core.chat import CLOSERS, OPENERS, Split, reasoning_field, reopened, split_reply
 from kit.core.sources import content_text
 from kit.recipes import RecipeError, VerifyConfig
 from kit.recipes.train import RewardConfig
@@ -132,7 +132,7 @@ def with_opener(completion: Any, opener: str | None) -> Any:
     content, reasoning = completion_parts(completion)
     if reasoning is not None or content.lstrip().startswith(OPENERS):
         return completion
-    return f"{opener}\n{content}"
+    return reopened(content, opener)
 
 
 def split_completion(completion: Any) -> Split:
