@@ -142,4 +142,4 @@ def test_text_names_the_problems_own_column() -> None:
             assert converted["problem_id"] == problem_id(own)
     for name in BENCHMARKS:  # bundled: the converted problem is the problem's own text
         assert SPECS[name].text is None
-        assert benchmarks.benchmark_problems(name) == [row["problem"] for row in load_benchmark(name)]
+        assert benchmarks.benchmark_problems(name)[0] == [row["problem"] for row in load_benchmark(name)]

@@ -355,7 +355,9 @@ def test_benchmark_answers_and_code_fields():
 def test_benchmark_rows_are_fresh_and_names_checked():
     load_benchmark("aime24")[0]["problem"] = "changed"
     assert load_benchmark("aime24")[0]["problem"] != "changed"
-    assert benchmark_problems("aime24")[0].startswith("Every morning Aya")
+    problems, origin = benchmark_problems("aime24")
+    assert problems[0].startswith("Every morning Aya")
+    assert origin == {"hub_id": "HuggingFaceH4/aime_2024", "source": "bundled", "path": "kit:benchmarks/aime24.jsonl"}
     with pytest.raises(ValueError, match="unknown benchmark 'gsm8k'"):
         load_benchmark("gsm8k")
 

@@ -27,6 +27,11 @@ ROOT = Path(__file__).resolve().parent.parent
 # Dedup
 
 
+def problems(name: str) -> list[str]:
+    """The problems of a bundled benchmark, as decontamination compares them."""
+    return benchmark_problems(name)[0]
+
+
 def sample(problem: str, source: str = "numina", reasoning: str = "r", solution: str = "s") -> dict:
     return {"problem": problem, "source": source, "reasoning": reasoning, "solution": solution}
 
@@ -124,21 +129,21 @@ def typo_every(text: str, step: int) -> str:
 
 
 def test_verbatim_math500_problem(decon):
-    problem = benchmark_problems("math500")[1]
+    problem = problems("math500")[1]
     match = decon.check(problem)
     assert match is not None and match.benchmark == "math500" and match.method == "ngram"
     assert match.reference == problem[:80] and len(match.ngram.split()) == 8
 
 
 def test_math500_problem_with_small_edits(decon):
-    problem = benchmark_problems("math500")[10]
+    problem = problems("math500")[10]
     edited = problem.replace("What is", "What's").replace("written", "writen").rstrip("?") + " ?"
     match = decon.check(edited)
     assert match is not None and match.benchmark == "math500"
 
 
 def test_fuzzy_catches_edits_that_break_every_ngram(decon):
-    problem = benchmark_problems("aime24")[5]
+    problem = problems("aime24")[5]
     edited = typo_every(normalize_text(problem), 5)  # edits on the words the n-grams are made of
     assert edited != normalize_text(problem)
     match = decon.check(edited)
@@ -154,7 +159,7 @@ def test_fuzzy_catches_problems_shorter_than_n_words(decon):
 
 
 def test_benchmark_problem_inside_a_longer_text(decon):
-    inner = benchmark_problems("math500")[0]
+    inner = problems("math500")[0]
     text = f"Our homework set had many parts. Part (c): {inner} Then draw the result on graph paper."
     match = decon.check(text)
     assert match is not None and match.benchmark == "math500" and match.method == "ngram"
@@ -163,10 +168,10 @@ def test_benchmark_problem_inside_a_longer_text(decon):
 
 
 def test_a_problem_holding_less_than_half_a_benchmark_problem_is_kept(decon):
-    inner = benchmark_problems("math500")[0].split("Enter")[0]  # its first sentence: 19% of its 8-grams
+    inner = problems("math500")[0].split("Enter")[0]  # its first sentence: 19% of its 8-grams
     text = f"Our homework set had many parts. Part (c): {inner} Then draw the result on graph paper."
     assert decon.check(text) is None
-    any_ngram = Decontaminator({"math500": benchmark_problems("math500")}, coverage=0)  # open-r1's rule
+    any_ngram = Decontaminator({"math500": problems("math500")}, coverage=0)  # open-r1's rule
     match = any_ngram.check(text)
     assert match is not None and match.method == "ngram" and 15 < match.score < 25
 
@@ -174,7 +179,7 @@ def test_a_problem_holding_less_than_half_a_benchmark_problem_is_kept(decon):
 def test_stock_phrases_shared_with_a_benchmark_drop_nothing(decon):
     """Problems from sets that hold no benchmark problem (MATH's training set, older AIMEs), each sharing a
     phrase of 8+ words with a benchmark problem; open-r1's any-8-gram rule drops every one of them."""
-    problems = [
+    texts = [
         "Four pens and three pencils cost $\\$2.24$. Two pens and five pencils cost $\\$1.54$. No prices include "
         "tax. In cents, what is the cost of a pencil?",
         "Find the modular inverse of $4$, modulo $21$.  Express your answer as an integer from $0$ to $20$, "
@@ -182,15 +187,15 @@ def test_stock_phrases_shared_with_a_benchmark_drop_nothing(decon):
         "A jar holds red and blue marbles in the ratio 3:5. The probability that two drawn marbles match is m/n, "
         "where m and n are relatively prime positive integers. Find m+n.",
     ]
-    any_ngram = Decontaminator({n: benchmark_problems(n) for n in ("math500", "aime24", "amc23")}, coverage=0)
-    assert all(any_ngram.check(p) is not None for p in problems)
-    assert [decon.check(p) for p in problems] == [None, None, None]
+    any_ngram = Decontaminator({n: problems(n) for n in ("math500", "aime24", "amc23")}, coverage=0)
+    assert all(any_ngram.check(p) is not None for p in texts)
+    assert [decon.check(p) for p in texts] == [None, None, None]
 
 
 def test_aime_and_amc_problems(decon):
-    aime = decon.check("Solve this: " + benchmark_problems("aime24")[0])
+    aime = decon.check("Solve this: " + problems("aime24")[0])
     assert aime is not None and aime.benchmark == "aime24"
-    amc = decon.check(benchmark_problems("amc23")[3])
+    amc = decon.check(problems("amc23")[3])
     assert amc is not None and amc.benchmark == "amc23"
 
 
@@ -207,7 +212,7 @@ def test_distinct_problems_are_not_flagged(decon):
 
 
 def test_cache_per_normalized_problem(decon):
-    problem = benchmark_problems("math500")[42]
+    problem = problems("math500")[42]
     first = decon.check(problem)
     assert decon.check(problem.upper() + "  ") is first
     assert decon.check(DISTINCT_PROBLEMS[0]) is None and decon.check(DISTINCT_PROBLEMS[0].lower()) is None
@@ -248,7 +253,10 @@ def test_from_config_with_extra_references(tmp_path):
     decon = Decontaminator.from_config(cfg)
     assert len(decon) == 41 and (decon.ngram, decon.fuzzy_threshold, decon.coverage) == (6, 90, 0.2)
     assert decon.check("Fox puzzle: quick brown fox counts seventeen lazy dogs!").benchmark == "private"  # 2 of 10
-    assert decon.check(benchmark_problems("math500")[1]) is None  # not among the configured benchmarks
+    assert decon.check(problems("math500")[1]) is None  # not among the configured benchmarks
+    assert decon.origins == {  # what the dataset card names
+        "amc23": {"hub_id": "math-ai/amc23", "source": "bundled", "path": "kit:benchmarks/amc23.jsonl"},
+        "private": {"path": str(path), "config": None, "split": "test", "column": "question"}}
     bad = DecontaminationConfig(benchmarks=[], extra=[ReferenceConfig(path=str(path), column="problem")])
     with pytest.raises(ValueError, match="no column 'problem'"):
         Decontaminator.from_config(bad)
@@ -283,7 +291,7 @@ cfg = DecontaminationConfig(benchmarks=["aime25", "gpqa_diamond", "livecodebench
 decon = Decontaminator.from_config(cfg)
 checks = {text: decon.check(text) for text in json.loads(sys.stdin.read())}
 print(json.dumps({"references": len(decon), "matches": {text: m and [m.benchmark, m.method, m.reference]
-                                                        for text, m in checks.items()}}))
+                                                        for text, m in checks.items()}, "origins": decon.origins}))
 """
 
 
@@ -305,6 +313,15 @@ def test_benchmarks_not_bundled_are_read_from_the_hub_as_their_own_text(hub, tmp
     assert matches[content][0] == "livecodebench" and matches[content][2] == content[:80]
     assert matches[AIME25[4]["problem"]][0] == "aime25"
     assert matches[probes[3]] is None
+    api = HfApi(endpoint=hub.url, token=hub.token)  # the commits read, for the dataset card
+    commit = {hub_id: api.dataset_info(hub_id).sha for hub_id in (
+        "yentinglin/aime_2025", "Idavidrein/gpqa", "livecodebench/code_generation_lite")}
+    assert result["origins"] == {
+        "aime25": {"hub_id": "yentinglin/aime_2025", "source": "hub", "revision": commit["yentinglin/aime_2025"]},
+        "gpqa_diamond": {"hub_id": "Idavidrein/gpqa", "source": "hub", "revision": commit["Idavidrein/gpqa"]},
+        "livecodebench": {"hub_id": "livecodebench/code_generation_lite", "source": "hub", "release": "v1_v3",
+                          "revision": commit["livecodebench/code_generation_lite"]}}
+    assert all(len(sha) == 40 for sha in commit.values())
 
 
 def test_an_unreadable_benchmark_is_one_line_before_any_request(teacher, tmp_path):

@@ -299,6 +299,28 @@ def test_card_states_the_decontamination_rule_as_set() -> None:
             "problems are stock phrases and do not count), or if its") in rule(coverage=0.3, common_ngram_refs=3)
 
 
+def test_card_names_where_the_benchmark_problems_were_read() -> None:
+    """The Hub commit (and LiveCodeBench's release) or the bundled copy of each benchmark decontamination compared
+    against, and an extra reference's path, from stats.json: a reader can check the same problems."""
+    sha = "1" * 40
+    stats = {**STATS, "decontamination_sources": {
+        "math500": {"hub_id": "HuggingFaceH4/MATH-500", "source": "bundled", "path": "kit:benchmarks/math500.jsonl"},
+        "livecodebench": {"hub_id": "livecodebench/code_generation_lite", "source": "hub", "revision": sha,
+                          "release": "v5"},
+        "aime25": {"hub_id": "yentinglin/aime_2025", "source": "hub", "revision": sha},
+        "private": {"path": "/data/exam.jsonl", "config": None, "split": "train", "column": "question"}}}
+    body = DatasetCard(render_dataset_card(_recipe(), stats)).text
+    section = body.split("**Decontamination**")[1].split("\n\n")[0]
+    assert ("  - math500: the copy of [HuggingFaceH4/MATH-500](https://huggingface.co/datasets/HuggingFaceH4/MATH-500)"
+            " bundled with the kit (`kit:benchmarks/math500.jsonl`)\n") in section
+    assert ("  - livecodebench: [livecodebench/code_generation_lite](https://huggingface.co/datasets/livecodebench/"
+            f"code_generation_lite) at commit `{sha}`, release `v5`\n") in section
+    assert f"  - aime25: [yentinglin/aime_2025](https://huggingface.co/datasets/yentinglin/aime_2025) at commit `{sha}`\n" \
+        in section
+    assert "  - private: `/data/exam.jsonl`, split `train`, column `question`" in section
+    assert "were read from" not in DatasetCard(render_dataset_card(_recipe(), STATS)).text  # older stats: no list
+
+
 def test_card_with_little_to_show_has_no_empty_sections(tmp_path: Path) -> None:
     recipe = _recipe(tmp_path / "ds", pretty_name=None)
     recipe.sources[0].citation = None

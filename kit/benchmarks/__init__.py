@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import cache
+from typing import Any
 
 from kit.benchmarks import gpqa, humaneval, livecodebench, math
 from kit.benchmarks.common import KINDS, Benchmark, Row, metadata_row
@@ -48,19 +49,22 @@ def load_benchmark(name: str) -> list[Row]:
     return [dict(row) for row in _load(name)]
 
 
-def benchmark_problems(name: str, *, release: str = "release_latest") -> list[str]:
-    """The problems of benchmark `name` as decontamination compares them: each problem's own text (the column
-    `Benchmark.text` names, as open-r1's scripts/decontaminate.py reads GPQA's `Question` and LiveCodeBench's
-    `question_content`; else the converted problem). A bundled benchmark is read from its bundled copy (offline);
-    any other from its Hub id at the commit `main` resolves to (LiveCodeBench: the files of `release`).
+def benchmark_problems(name: str, *, release: str = "release_latest") -> tuple[list[str], dict[str, Any]]:
+    """The problems of benchmark `name` as decontamination compares them, and where they were read from. Each
+    problem's own text: the column `Benchmark.text` names, as open-r1's scripts/decontaminate.py reads GPQA's
+    `Question` and LiveCodeBench's `question_content`; else the converted problem. A bundled benchmark is read from
+    its bundled copy (offline); any other from its Hub id at the commit `main` resolves to (LiveCodeBench: the files
+    of `release`). Where from: `{"hub_id", "source": "bundled", "path"}` or `{"hub_id", "source": "hub",
+    "revision"}` (and `release` for LiveCodeBench), as `kit eval` records a benchmark's rows.
     BenchmarkUnavailable (one line) when it cannot be read; ValueError for a name the kit does not know."""
     spec = SPECS.get(name)
     if spec is None:
         raise ValueError(f"unknown benchmark {name!r} (known: {', '.join(SPECS)})")
     if spec.bundled:
-        return list(_bundled_problems(name))
+        return list(_bundled_problems(name)), {"hub_id": spec.hub_id, "source": "bundled", "path": spec.bundled}
     try:
-        raw = hub_rows(spec, spec.hub_id, hub_commit(spec.hub_id), release)
+        sha = hub_commit(spec.hub_id)
+        raw = hub_rows(spec, spec.hub_id, sha, release)
         problems = [_own_text(spec, row, n) for n, row in enumerate(raw, start=1)]
     except BenchmarkUnavailable:
         raise
@@ -73,7 +77,8 @@ def benchmark_problems(name: str, *, release: str = "release_latest") -> list[st
                                    f"{first})") from None
     if not problems:
         raise BenchmarkUnavailable(f"{spec.hub_id} has no problems")
-    return problems
+    origin = {"hub_id": spec.hub_id, "source": "hub", "revision": sha}
+    return problems, {**origin, "release": release} if spec.files else origin
 
 
 def hub_commit(hub_id: str, revision: str | None = None) -> str:

@@ -90,8 +90,11 @@ def _decontamination(recipe: DataRecipe, stats: Mapping[str, Any]) -> dict[str, 
     rows = [{"benchmark": name, "ngram": h.get("ngram", 0), "fuzzy": h.get("fuzzy", 0)}
             for name, h in hits.items() if isinstance(h, Mapping)]
     extra = [ref.name or ref.path for ref in cfg.extra]
+    origins = stats.get("decontamination_sources") or {}
+    sources = [{"benchmark": name, **origin} for name, origin in origins.items() if isinstance(origin, Mapping)]
     return {"enabled": cfg.enabled, "ngram": cfg.ngram, "coverage": cfg.coverage, "fuzzy_threshold": cfg.fuzzy_threshold,
-            "common_ngram_refs": cfg.common_ngram_refs, "benchmarks": [*cfg.benchmarks, *extra], "hits": rows}
+            "common_ngram_refs": cfg.common_ngram_refs, "benchmarks": [*cfg.benchmarks, *extra], "hits": rows,
+            "sources": sources}
 
 
 def _domains(recipe: DataRecipe, by_domain: list[dict[str, Any]]) -> list[str]:

@@ -28,7 +28,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from rapidfuzz import fuzz, process
 
@@ -103,25 +103,32 @@ class Decontaminator:
             self._index = {gram: refs for gram, refs in self._index.items() if len(refs) < common_ngram_refs}
         self._sizes: Counter[int] = Counter(ref for refs in self._index.values() for ref in refs)  # n-grams counted
         self._cache: dict[bytes, Match | None] = {}
+        self.origins: dict[str, dict[str, Any]] = {}  # benchmark -> where its problems were read (`from_config`)
 
     @classmethod
     def from_config(cls, cfg: DecontaminationConfig) -> Decontaminator:
         """The benchmarks named in `cfg.benchmarks` (each problem's own text: `kit.benchmarks.benchmark_problems`;
         a bundled one from its bundled copy, any other from the Hub, LiveCodeBench's `cfg.livecodebench_release`)
-        plus the `cfg.extra` reference datasets. SourceError (one line, naming the fix) for a benchmark that cannot
+        plus the `cfg.extra` reference datasets; `origins` says where each was read from (the Hub commit, the
+        bundled copy, the extra dataset's path). SourceError (one line, naming the fix) for a benchmark that cannot
         be read: curate calls this before any problem is loaded or generated."""
-        references: dict[str, list[str]] = {name: _problems(name, cfg.livecodebench_release)
-                                            for name in cfg.benchmarks}
+        read = {name: _problems(name, cfg.livecodebench_release) for name in cfg.benchmarks}
+        references: dict[str, list[str]] = {name: problems for name, (problems, _) in read.items()}
+        origins = {name: origin for name, (_, origin) in read.items()}
         for extra in cfg.extra:
             name = extra.name or extra.path
             problems = references.setdefault(name, [])
+            origins.setdefault(name, {"path": extra.path, "config": extra.config, "split": extra.split,
+                                      "column": extra.column})
             for row in iter_rows(extra.path, config=extra.config, split=extra.split):
                 if extra.column not in row:
                     raise SourceError(f"{extra.path}: no column {extra.column!r} (columns: {', '.join(row)})")
                 if isinstance(row[extra.column], str):
                     problems.append(row[extra.column])
-        return cls(references, ngram=cfg.ngram, fuzzy_threshold=cfg.fuzzy_threshold,
+        made = cls(references, ngram=cfg.ngram, fuzzy_threshold=cfg.fuzzy_threshold,
                    common_ngram_refs=cfg.common_ngram_refs, coverage=cfg.coverage)
+        made.origins = origins
+        return made
 
     def __len__(self) -> int:
         """The number of reference problems."""
@@ -167,7 +174,7 @@ class Decontaminator:
         return self._match(ref, "fuzzy", score=float(score))
 
 
-def _problems(name: str, release: str) -> list[str]:
+def _problems(name: str, release: str) -> tuple[list[str], dict[str, Any]]:
     """The problems of benchmark `name`; SourceError, one line naming the fix, when they cannot be read."""
     try:
         return benchmark_problems(name, release=release)

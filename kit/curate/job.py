@@ -63,6 +63,7 @@ class _Stats:
     by_domain: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     by_source: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     decontamination: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    decontamination_sources: dict[str, dict[str, Any]] = field(default_factory=dict)  # benchmark -> where read
     teachers: Counter[str] = field(default_factory=Counter)
     verifiers: Counter[str] = field(default_factory=Counter)
     reasoning_words: array = field(default_factory=lambda: array("L"))
@@ -95,6 +96,7 @@ class _Stats:
             "by_domain": {k: {"in": v["in"], "kept": v["kept"]} for k, v in sorted(self.by_domain.items())},
             "by_source": {k: {"in": v["in"], "kept": v["kept"]} for k, v in sorted(self.by_source.items())},
             "decontamination": {k: dict(v) for k, v in self.decontamination.items()},
+            "decontamination_sources": self.decontamination_sources,
             "tokens": {"unit": "whitespace-separated words",
                        "reasoning": _summary(self.reasoning_words), "solution": _summary(self.solution_words)},
             "teachers": dict(self.teachers),
@@ -238,6 +240,8 @@ def run_curate(recipe: DataRecipe, out_dir: str | Path | None = None, progress: 
     progress = progress or (lambda stage, n, total=None, note="": None)
     stats = _Stats()
     decontaminator = Decontaminator.from_config(recipe.curate.decontaminate) if recipe.curate.decontaminate.enabled else None
+    if decontaminator:
+        stats.decontamination_sources = decontaminator.origins
     generated = recipe.teacher.backend != "dataset"
     required = PROBLEM_COLUMNS if generated else REQUIRED_COLUMNS
     reached: Counter[tuple[str, str]] = Counter()  # samples verified, by (problem, source)
