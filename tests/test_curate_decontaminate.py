@@ -151,10 +151,10 @@ def test_fuzzy_catches_edits_that_break_every_ngram(decon):
     assert 95 <= match.score < 100 and match.ngram is None
 
 
-def test_fuzzy_catches_problems_shorter_than_n_words(decon):
+def test_fuzzy_catches_problems_shorter_than_n_words_reworded(decon):
     assert len(normalize_text("Compute $\\dbinom{31}{28}$.").split()) < 8
-    match = decon.check("compute  $\\dbinom{31}{28}$")
-    assert match is not None and match.method == "fuzzy" and match.score == 100
+    match = decon.check("computes  $\\dbinom{31}{28}$")  # a word changed: not held whole
+    assert match is not None and match.method == "fuzzy" and 95 < match.score < 100
     assert match.reference == "Compute $\\dbinom{31}{28}$."
 
 
@@ -165,6 +165,30 @@ def test_benchmark_problem_inside_a_longer_text(decon):
     assert match is not None and match.benchmark == "math500" and match.method == "ngram"
     assert match.ngram in normalize_text(inner) and match.score == 100
     assert "100% of its n-grams" in str(match)
+
+
+@pytest.mark.parametrize("text", [
+    "Return your final response within \\boxed{}. Simplify $\\sqrt{242}$.",  # OpenThoughts' user turns
+    "Compute $\\dbinom{31}{28}$.\nPlease reason step by step, and put your final answer within \\boxed{}.",  # R1's
+    "Solve the following math problem. Find the units digit of $18^6.$ Give only the final number.",
+])
+def test_a_short_benchmark_problem_with_an_instruction_is_flagged(decon, text):
+    """13 of MATH-500's problems have fewer than 8 words, so no n-gram; with an instruction around them the fuzzy
+    ratio falls far below 95 and they got through (as in open-r1 and OpenThoughts). Each is now one gram of its own
+    length, which the problem holds whole; a problem of other numbers, and a shorter text, are still kept."""
+    match = decon.check(text)
+    assert match is not None and match.benchmark == "math500" and match.method == "ngram" and match.score == 100
+    assert match.reference in problems("math500") and match.ngram == normalize_text(match.reference)
+    assert Decontaminator({"math500": problems("math500")}, coverage=0).check(text) is not None  # open-r1's rule too
+    other = text.replace("242", "243").replace("31}{28", "31}{27").replace("18^6", "18^7")
+    assert decon.check(other) is None
+
+
+def test_benchmark_problems_too_short_to_match_whole_are_left_to_fuzzy():
+    decon = Decontaminator({"tiny": ["Evaluate $5!$.", "Compute $\\sqrt{49}$ now."]})
+    assert decon.check("Please evaluate $5!$ and then explain every step you take in words.") is None  # 2 words
+    assert decon.check("First, compute $\\sqrt{49}$ now, then double it.") is not None  # 3 words, held whole
+    assert decon.check("Evaluate $5!$.").method == "fuzzy"
 
 
 def test_a_problem_holding_less_than_half_a_benchmark_problem_is_kept(decon):
@@ -309,7 +333,7 @@ def test_benchmarks_not_bundled_are_read_from_the_hub_as_their_own_text(hub, tmp
     result = json.loads(proc.stdout)
     assert result["references"] == len(AIME25) + len(GPQA) + 4  # v1_v3: test.jsonl to test3.jsonl
     matches = result["matches"]
-    assert matches[question] == ["gpqa_diamond", "fuzzy", question]  # the reference is the question alone
+    assert matches[question] == ["gpqa_diamond", "ngram", question]  # the question alone (7 words, held whole)
     assert matches[content][0] == "livecodebench" and matches[content][2] == content[:80]
     assert matches[AIME25[4]["problem"]][0] == "aime25"
     assert matches[probes[3]] is None

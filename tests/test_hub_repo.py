@@ -293,10 +293,13 @@ def test_card_states_the_decontamination_rule_as_set() -> None:
         body = DatasetCard(render_dataset_card(recipe, STATS)).text
         return " ".join(body.split("**Decontamination**")[1].split("\n\n")[0].split())
 
-    assert "it holds 50% or more of a benchmark problem's word 8-grams, or if its" in rule()
-    assert "it shares any word 6-gram with a benchmark problem, or if" in rule(coverage=0, ngram=6)
-    assert ("holds 30% or more of a benchmark problem's word 8-grams (word 8-grams found in 3 or more benchmark "
-            "problems are stock phrases and do not count), or if its") in rule(coverage=0.3, common_ngram_refs=3)
+    short = "(or, for a benchmark problem of 3 to {} words, holds all its words in a row)"
+    assert f"it holds 50% or more of a benchmark problem's word 8-grams {short.format(7)}, or if its" in rule()
+    assert f"it shares any word 6-gram with a benchmark problem {short.format(5)}, or if" in rule(coverage=0, ngram=6)
+    assert (f"holds 30% or more of a benchmark problem's word 8-grams {short.format(7)} (word 8-grams found in 3 or "
+            "more benchmark problems are stock phrases and do not count), or if its") in rule(coverage=0.3,
+                                                                                               common_ngram_refs=3)
+    assert "holds all its words" not in rule(ngram=3)  # no benchmark problem is held whole: all have 3-grams
 
 
 def test_card_names_where_the_benchmark_problems_were_read() -> None:

@@ -17,6 +17,7 @@ from typing import Any
 from huggingface_hub import DatasetCardData
 
 from kit.core.log import Log
+from kit.curate.decontaminate import SHORT_WORDS
 from kit.hub.cards import CardError, card_environment, front_matter
 from kit.hub.ids import hub_link, is_repo_id
 from kit.hub.repo import CONFIGS, card_with_configs
@@ -93,8 +94,8 @@ def _decontamination(recipe: DataRecipe, stats: Mapping[str, Any]) -> dict[str, 
     origins = stats.get("decontamination_sources") or {}
     sources = [{"benchmark": name, **origin} for name, origin in origins.items() if isinstance(origin, Mapping)]
     return {"enabled": cfg.enabled, "ngram": cfg.ngram, "coverage": cfg.coverage, "fuzzy_threshold": cfg.fuzzy_threshold,
-            "common_ngram_refs": cfg.common_ngram_refs, "benchmarks": [*cfg.benchmarks, *extra], "hits": rows,
-            "sources": sources}
+            "common_ngram_refs": cfg.common_ngram_refs, "short_words": SHORT_WORDS, "benchmarks": [*cfg.benchmarks, *extra],
+            "hits": rows, "sources": sources}
 
 
 def _domains(recipe: DataRecipe, by_domain: list[dict[str, Any]]) -> list[str]:

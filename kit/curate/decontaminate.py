@@ -1,6 +1,6 @@
 """Decontamination: drop problems that overlap a benchmark problem.
 
-Two checks, in this order:
+Checks, in this order:
 
 - word n-grams (open-r1's `scripts/decontaminate.py`, after s1, which lower-cases and collapses whitespace;
   the kit also drops punctuation and symbols, so `$` delimiters and LaTeX spacing do not matter): a problem
@@ -10,8 +10,12 @@ Two checks, in this order:
   integers", "what is the slope of the line passing"): 32% of AIME 1983-2023 and 12% of MATH's training set
   against MATH-500, AIME24, AMC23 and HumanEval, where the default drops 0.8% of each (near-copies: the same
   problem with other numbers, or reworded);
+- a benchmark problem shorter than n words (13 of MATH-500's, such as "Simplify $\\sqrt{242}$.") has no n-gram:
+  it is one gram of its own length, so a problem that holds its words in a row is flagged (from `SHORT_WORDS`
+  words up). open-r1 and OpenThoughts let such a problem through when an instruction is added to it, as
+  OpenThoughts' and Bespoke-Stratos' user turns add "Return your final response within \\boxed{}.";
 - fuzzy match (OpenThoughts): rapidfuzz `fuzz.ratio` between the normalized texts at or above a
-  threshold (default 95). It also catches problems shorter than n words, which have no n-grams.
+  threshold (default 95). It also catches a short problem reworded, or of fewer than `SHORT_WORDS` words.
 
 The benchmark problems compared are each problem's own text (`kit.benchmarks.benchmark_problems`: GPQA's question
 without its choices, LiveCodeBench's `question_content` without the kit's instruction, as open-r1 compares them):
@@ -37,6 +41,9 @@ from kit.core.sources import SourceError, iter_rows
 from kit.recipes import DecontaminationConfig
 
 _NON_WORD = re.compile(r"[\W_]+")
+# A benchmark problem of fewer than n words (MATH-500's "Simplify $\sqrt{242}$.", "Compute $\dbinom{31}{28}$.") has
+# no n-gram: it is matched whole, as one gram of its own length, when it has at least this many words
+SHORT_WORDS = 3
 
 
 def normalize_text(text: str) -> str:
@@ -89,12 +96,21 @@ class Decontaminator:
         self._texts: list[str] = []  # original text of each reference
         self._normalized: list[str] = []  # normalized text of each reference (fuzzy choices)
         self._index: dict[str, list[int]] = {}  # n-gram -> the references holding it
+        self._short: set[int] = set()  # the word counts of the references shorter than n words
         for name, problems in references.items():
             for text in problems:
                 if not text or not text.strip():
                     continue
                 normalized = normalize_text(text)
-                for gram in word_ngrams(normalized, ngram):
+                size = len(normalized.split())
+                if size >= ngram:
+                    grams = word_ngrams(normalized, ngram)
+                elif size >= SHORT_WORDS:  # too short for an n-gram: one gram of its own length
+                    grams = {normalized}
+                    self._short.add(size)
+                else:
+                    grams = set()
+                for gram in grams:
                     self._index.setdefault(gram, []).append(len(self._texts))
                 self._names.append(name)
                 self._texts.append(text)
@@ -151,7 +167,8 @@ class Decontaminator:
         words = normalized.split()
         first: dict[int, str] = {}  # reference -> the first shared n-gram
         shared: Counter[int] = Counter()  # reference -> distinct n-grams shared
-        for gram in dict.fromkeys(" ".join(words[i:i + self.ngram]) for i in range(len(words) - self.ngram + 1)):
+        sizes = (self.ngram, *sorted(self._short))
+        for gram in dict.fromkeys(" ".join(words[i:i + n]) for n in sizes for i in range(len(words) - n + 1)):
             for ref in self._index.get(gram, ()):
                 shared[ref] += 1
                 first.setdefault(ref, gram)
