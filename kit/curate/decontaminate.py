@@ -77,8 +77,9 @@ class Decontaminator:
     """`check(problem)` returns a `Match` when the problem overlaps a reference problem, else None."""
 
     def __init__(self, references: Mapping[str, Iterable[str]], ngram: int = 8, fuzzy_threshold: float = 95.0,
-                 common_ngram_refs: int | None = None, coverage: float = 0.5):
-        """`references` maps a benchmark name to its problems.
+                 common_ngram_refs: int | None = None, coverage: float = 0.5,
+                 origins: Mapping[str, dict[str, Any]] | None = None):
+        """`references` maps a benchmark name to its problems; `origins`, where each was read from (`from_config`).
 
         `coverage`: the share of a reference problem's n-grams a problem must hold to be flagged (0: any one
         shared n-gram flags, as open-r1). `common_ngram_refs`: n-grams found in at least this many reference
@@ -119,7 +120,7 @@ class Decontaminator:
             self._index = {gram: refs for gram, refs in self._index.items() if len(refs) < common_ngram_refs}
         self._sizes: Counter[int] = Counter(ref for refs in self._index.values() for ref in refs)  # n-grams counted
         self._cache: dict[bytes, Match | None] = {}
-        self.origins: dict[str, dict[str, Any]] = {}  # benchmark -> where its problems were read (`from_config`)
+        self.origins: dict[str, dict[str, Any]] = dict(origins or {})  # benchmark -> where its problems were read
 
     @classmethod
     def from_config(cls, cfg: DecontaminationConfig) -> Decontaminator:
@@ -141,10 +142,8 @@ class Decontaminator:
                     raise SourceError(f"{extra.path}: no column {extra.column!r} (columns: {', '.join(row)})")
                 if isinstance(row[extra.column], str):
                     problems.append(row[extra.column])
-        made = cls(references, ngram=cfg.ngram, fuzzy_threshold=cfg.fuzzy_threshold,
-                   common_ngram_refs=cfg.common_ngram_refs, coverage=cfg.coverage)
-        made.origins = origins
-        return made
+        return cls(references, ngram=cfg.ngram, fuzzy_threshold=cfg.fuzzy_threshold,
+                   common_ngram_refs=cfg.common_ngram_refs, coverage=cfg.coverage, origins=origins)
 
     def __len__(self) -> int:
         """The number of reference problems."""

@@ -27,6 +27,7 @@ from distilabel.steps.tasks import Task
 from pydantic import Field, PrivateAttr
 
 from kit.core.chat import Split, split_reply
+from kit.generation.llms import unreadable
 from kit.generation.store import SampleStore
 
 # Every column a sample row carries through the pipeline (steps fill theirs, the others stay as they are).
@@ -124,8 +125,7 @@ class StoredLLMStep(Task):
             try:
                 new.append(self.record(row, reply))
             except Exception as exc:  # this reply's error: the batch's other replies are kept
-                errors[key(row)] = (f"the reply of {self.llm.model_name} could not be read "
-                                    f"({type(exc).__name__}: {str(exc)[:200]})")
+                errors[key(row)] = unreadable(self.llm.model_name, exc)["error"]
         self._store.append(new)
         stored.update((key(r), r) for r in new)
         out = []

@@ -130,9 +130,7 @@ def with_opener(completion: Any, opener: str | None) -> Any:
     if not opener:
         return completion
     content, reasoning = completion_parts(completion)
-    if reasoning is not None or content.lstrip().startswith(OPENERS):
-        return completion
-    return reopened(content, opener)
+    return completion if reasoning is not None else reopened(content, opener)
 
 
 def split_completion(completion: Any) -> Split:
