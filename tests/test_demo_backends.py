@@ -168,3 +168,47 @@ def test_tokens_that_arrive_together_are_still_split_at_the_end_of_the_thinking(
     stream.finish()
     assert (stream.thinking_tokens, stream.answer_tokens) == (thinking, len(generated) - thinking)
     assert stream.answer.endswith("\\boxed{38}$.")
+
+
+@pytest.mark.parametrize("template", ["trl", "own"])
+@pytest.mark.parametrize("step", [1, 5, 1000])  # tokens per batch the reader gets (1000: the whole reply at once)
+def test_a_harmony_reply_streams_its_analysis_as_thinking_and_its_final_channel_as_the_answer(
+        tiny_model, tmp_path, monkeypatch, template, step):
+    """gpt-oss marks its reasoning and its answer with special tokens, which the arena hides: its reply showed as
+    one answer, "analysis2 and 2 make 4.assistantfinalThe answer is 4.". Once a hidden token is followed by more of
+    the reply, the arena reads it with the tokenizer's response template (the tokenizer folder's own, or TRL's for
+    gpt-oss's chat template), streaming, so the analysis channel shows as thinking and the final one as the answer.
+    The model is a stand-in (its `generate` streams a harmony reply's token ids): nothing here can run gpt-oss; the
+    tokenizer is loaded from its folder by the code under test."""
+    import shutil
+
+    import torch
+
+    from kit.demo.stream import ThinkStream
+    from tests.tiny_reasoners import gpt_oss_tokenizer
+
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model, folder)
+    for name in ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja"):
+        (folder / name).unlink(missing_ok=True)
+    gpt_oss_tokenizer(template).save_pretrained(folder)
+    backend = TransformersBackend(ModelSpec("transformers", str(folder)))
+    model, tokenizer, _, _ = backend.load()
+    thinking = tokenizer.encode("<|channel|>analysis<|message|>2 and 2 make 4.<|end|><|start|>assistant<|channel|>"
+                                "final<|message|>", add_special_tokens=False)  # the markers count as thinking
+    reply = thinking + tokenizer.encode("The answer is $\\boxed{4}$.<|return|>", add_special_tokens=False)
+
+    def stand_in_generate(input_ids: Any, streamer: Any, **kwargs: Any) -> None:
+        """Stands in for gpt-oss's `generate`: streams the harmony reply, `step` tokens at a time."""
+        streamer.put(input_ids)
+        for start in range(0, len(reply), step):
+            streamer.put(torch.tensor(reply[start:start + step]))
+        streamer.end()
+
+    monkeypatch.setattr(model, "generate", stand_in_generate)
+    stream = ThinkStream()
+    for piece in backend.stream(MESSAGES, max_new_tokens=64, temperature=0.0, stop=threading.Event()):
+        stream.feed(piece.text, piece.tokens, thinking=piece.thinking)
+    stream.finish()
+    assert (stream.thinking, stream.answer) == ("2 and 2 make 4.", "The answer is $\\boxed{4}$.")
+    assert (stream.thinking_tokens, stream.answer_tokens) == (len(thinking), len(reply) - len(thinking))

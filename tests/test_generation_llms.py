@@ -422,3 +422,96 @@ def test_in_process_vllm_rejects_a_prompt_too_long_for_the_context_and_answers_t
     assert [r["error"] is None for r in replies] == [True, False, True] and asked == [0, 2]
     assert replies[1]["reject"] == "context_exceeded" and "max_model_len 64" in replies[1]["error"]
     assert replies[0]["content"] == replies[2]["content"] == "<think>\n4</think>4"
+
+
+# --------------------------------------------------------------------------------------------------
+# A reply whose parts are marked by special tokens (gpt-oss's harmony format)
+
+def in_process(monkeypatch, backend: str, fast: Any, reply: list[int], finish: str) -> Any:
+    """The in-process backend `backend`, its model standing in: it answers every prompt with the token ids `reply`
+    (transformers: then EOS when `finish` is stop; vLLM: its text decoded as vLLM decodes it, special tokens
+    skipped)."""
+    import torch
+
+    from kit.generation.llms import KitTransformersLLM, KitVLLM
+
+    if backend == "vllm":
+        class StandInLLM:
+            """Stands in for vLLM's LLM.generate (`vllm.LLM`): a CompletionOutput of `reply`."""
+
+            def get_tokenizer(self) -> Any:
+                return fast
+
+            def generate(self, prompts: list, sampling_params: list, use_tqdm: bool) -> list:
+                ids = reply + ([fast.eos_token_id] if finish == "stop" else [])
+                out = types.SimpleNamespace(text=fast.decode(ids, skip_special_tokens=True), finish_reason=finish,
+                                            token_ids=ids)
+                return [types.SimpleNamespace(outputs=[out]) for _ in prompts]
+
+        stand_in_vllm(monkeypatch)
+        llm = KitVLLM(model="openai/gpt-oss-20b")
+        llm._model = StandInLLM()
+        return llm
+
+    class StandInModel:
+        """Stands in for a transformers model: `generate` answers `reply`, then EOS when the reply stopped."""
+        device = "cpu"
+
+        def generate(self, input_ids: Any, attention_mask: Any, **kwargs: Any) -> Any:
+            ids = reply + ([fast.eos_token_id] if finish == "stop" else [])
+            return torch.cat([input_ids, torch.tensor([ids])], dim=1)
+
+    llm = KitTransformersLLM(model="openai/gpt-oss-20b")
+    llm._pipeline = types.SimpleNamespace(tokenizer=fast, model=StandInModel())
+    return llm
+
+
+ANALYSIS = "<|channel|>analysis<|message|>2 and 2 make 4."
+FINAL = "<|start|>assistant<|channel|>final<|message|>The answer is \\boxed{4}."
+
+
+@pytest.mark.parametrize("backend", ["transformers", "vllm"])
+@pytest.mark.parametrize("template", ["trl", "own"])
+@pytest.mark.parametrize("text, finish, expected", [
+    (f"{ANALYSIS}<|end|>{FINAL}", "stop", ("2 and 2 make 4.", "The answer is \\boxed{4}.", None)),
+    (f"{ANALYSIS}<|end|>", "stop", ("2 and 2 make 4.", "", "no_answer")),  # it never wrote the final channel
+    ("<|channel|>analysis<|message|>2 and 2", "length", ("2 and 2", "", "truncated")),
+    ("The answer is \\boxed{4}.", "stop", ("", "The answer is \\boxed{4}.", None)),  # no channels: decoded
+])
+def test_a_harmony_reply_of_an_in_process_backend_reads_as_reasoning_and_answer(monkeypatch, backend, template,
+                                                                                text, finish, expected):
+    """gpt-oss marks its reasoning and its answer with special tokens (`<|channel|>analysis<|message|>...<|end|>`,
+    then `<|start|>assistant<|channel|>final<|message|>...`). Decoding drops them, so the in-process backends
+    (curation and `kit eval` with transformers or vLLM) read the whole reply, "analysis2 and 2 make
+    4.assistantfinalThe answer is ...", as the answer: the reasoning scored with it and kept as the solution. Such a
+    reply is now read by the tokenizer's response template (its own, else TRL's for gpt-oss's chat template), the
+    reasoning apart from the answer, as vLLM's server returns them."""
+    from kit.core.chat import split_reply
+    from tests.tiny_reasoners import gpt_oss_tokenizer
+
+    fast = gpt_oss_tokenizer(template)
+    llm = in_process(monkeypatch, backend, fast, fast.encode(text, add_special_tokens=False), finish)
+    [reply] = llm.replies([([{"role": "user", "content": "What is 2+2?"}], 1)],
+                          **{**SAMPLING, "max_new_tokens": len(fast.encode(text)) + (finish == "stop")})
+    assert reply["error"] is None and reply["finish_reason"] == finish
+    split = split_reply(reply["content"], reply["reasoning_content"], reply["finish_reason"])
+    assert (split.reasoning, split.solution, split.reject) == expected
+
+
+def test_a_reply_with_special_tokens_and_no_response_template_is_decoded_as_before(monkeypatch, caplog):
+    """A model whose tokenizer has no response template (its own or TRL's) is read as before: decoded, its special
+    tokens dropped, and a warning says so; the tokens that end a reply (EOS) alone never send it to the parser."""
+    from kit.generation.llms import parsed_reply, response_template
+    from tests.tiny_reasoners import gpt_oss_tokenizer
+
+    fast = gpt_oss_tokenizer("trl")
+    fast.chat_template = "{% for m in messages %}{{ m.content }}{% endfor %}"
+    assert response_template(fast) is None
+    text = f"{ANALYSIS}<|end|>{FINAL}"
+    llm = in_process(monkeypatch, "transformers", fast, fast.encode(text, add_special_tokens=False), "stop")
+    [reply] = llm.replies([([{"role": "user", "content": "2+2?"}], 1)], **SAMPLING)
+    assert reply["content"] == "analysis2 and 2 make 4.assistantfinalThe answer is \\boxed{4}."
+    assert reply["reasoning_content"] is None
+    assert "no response template" in caplog.text
+    ending = fast.encode("4<|return|><|endoftext|>", add_special_tokens=False)
+    assert parsed_reply(gpt_oss_tokenizer("trl"), [], ending) is None

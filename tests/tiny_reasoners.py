@@ -1,4 +1,5 @@
-"""Tiny local reasoning models for the demo tests: real model folders that answer known problems.
+"""Tiny local reasoning models for the demo tests: real model folders that answer known problems; and a
+tokenizer that speaks gpt-oss's harmony format (`gpt_oss_tokenizer`).
 
 `make_reasoner(folder, replies)` builds a random Qwen2-style model with `kit.train.tinymodel` and trains it
 (plain PyTorch, a few seconds on a CPU) until greedy decoding of each prompt gives its reply, thinking
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 
 def make_reasoner(folder: Path, replies: Mapping[str, str], *, steps: int = 400, seed: int = 0) -> Path:
@@ -70,3 +72,28 @@ WRONG_ANSWER = "The perimeter is $\\boxed{40}$."
 
 def reply(thinking: str, answer: str) -> str:
     return f"<think>\n{thinking}\n</think>\n\n{answer}"
+
+
+HARMONY = ("<|start|>", "<|end|>", "<|message|>", "<|channel|>", "<|return|>", "<|call|>", "<|constrain|>")
+
+
+def gpt_oss_tokenizer(template: str = "trl") -> Any:
+    """A byte-level tokenizer with gpt-oss's special tokens and its chat template (the one TRL keeps,
+    `trl.chat_template_utils.gptoss_chat_template`). `template="own"`: a chat template TRL does not know, and the
+    tokenizer's own `response_template` (as a repo ships it in tokenizer_config.json) instead."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from tokenizers.pre_tokenizers import ByteLevel
+    from transformers import PreTrainedTokenizerFast
+    from trl.chat_template_utils import gptoss_chat_template, gptoss_template
+
+    tok = Tokenizer(models.BPE(vocab={c: i for i, c in enumerate(sorted(ByteLevel.alphabet()))}, merges=[]))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok)
+    fast.add_special_tokens({"eos_token": "<|return|>", "pad_token": "<|endoftext|>",
+                             "additional_special_tokens": list(HARMONY)})
+    fast.chat_template = gptoss_chat_template
+    if template == "own":
+        fast.chat_template = gptoss_chat_template + "{#- a fine-tune's copy #}"
+        fast.response_template = gptoss_template
+    return fast

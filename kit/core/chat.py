@@ -18,6 +18,10 @@ Reasoning reaches us in one of three shapes:
 3. Sky-T1's format: `<|begin_of_thought|>...<|end_of_thought|>` then
    `<|begin_of_solution|>...<|end_of_solution|>`.
 
+An in-process reply whose parts are marked by special tokens (gpt-oss's harmony channels, which decoding drops)
+reaches the splitter as shape 1: its backend reads it with the tokenizer's response template
+(`kit.generation.llms.parsed_reply`).
+
 A reply whose chat template opened `<think>` itself (DeepSeek-R1-Distill, QwQ: the prompt ends with
 `<think>\n`) has only the closing tag: the text before `</think>` is the reasoning, as `kit.demo.stream` reads it.
 A backend that renders the prompt itself puts the opener back (`prompt_opener`, `reopened`), so a reply that stops

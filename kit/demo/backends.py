@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from kit.core.chat import prompt_opener, reasoning_field
+from kit.core.chat import REASONING_FIELDS, prompt_opener, reasoning_field
 from kit.demo.stream import CLOSERS, OPENERS
 
 
@@ -166,6 +166,8 @@ class TransformersBackend:
         import torch
         from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
+        from kit.generation.llms import special_ids
+
         tokenizer = AutoTokenizer.from_pretrained(self.spec.model)
         config = AutoConfig.from_pretrained(self.spec.model)
         if torch.cuda.is_available():
@@ -177,8 +179,7 @@ class TransformersBackend:
         model.to(device).eval()
         vocab = tokenizer.get_vocab()
         shown = {vocab[tag] for tag in (*OPENERS, *CLOSERS) if tag in vocab}
-        hidden = {i for i, token in tokenizer.added_tokens_decoder.items() if token.special} | set(tokenizer.all_special_ids)
-        return model, tokenizer, hidden - shown, shown
+        return model, tokenizer, special_ids(tokenizer) - shown, shown
 
     def stream(self, messages: list[dict[str, str]], *, max_new_tokens: int, temperature: float,
                stop: threading.Event) -> Iterator[Piece]:
@@ -212,7 +213,13 @@ class TransformersBackend:
         threading.Thread(target=generate, daemon=True, name="arena-generate").start()
         ids: list[int] = []
         prefix, read, waiting = 0, 0, 0  # incremental detokenization (as TGI and vLLM do it)
+        channels = _Channels(tokenizer, inputs["input_ids"][0].tolist(), hidden)
         for batch in streamer:  # all the tokens that arrived since the last look: two decodes, however many
+            pieces = channels.read(batch, shown=bool(ids))
+            if pieces is not None:  # a reply whose parts are marked by special tokens (gpt-oss): read from its start
+                yield from pieces
+                waiting = 0
+                continue
             # ... except that a piece ends at a thinking tag's token, so that the tokens after `</think>` are
             # counted as the answer's even when they arrive with it
             ends = [i + 1 for i, token_id in enumerate(batch[:-1]) if token_id in tags] + [len(batch)]
@@ -227,8 +234,83 @@ class TransformersBackend:
                 if len(text) > len(before) and not text.endswith("\ufffd"):  # not in the middle of a character
                     yield Piece(text[len(before):], tokens=waiting)
                     prefix, read, waiting = read, len(ids), 0
+        yield from channels.finish()
         if waiting:
             yield Piece("", tokens=waiting)
+
+
+class _Channels:
+    """The arena's reading of a reply whose parts are marked by special tokens, which decoding drops: gpt-oss's
+    harmony format (`<|channel|>analysis<|message|>...<|end|><|start|>assistant<|channel|>final<|message|>...`)
+    would show as one answer, "analysis...assistantfinal...". When a hidden special token is followed by more of
+    the reply before any text was shown, the reply is read from its start by the tokenizer's response template
+    (`kit.generation.llms.response_template`), one token at a time, its reasoning shown as thinking. The tokens
+    that show no text (the markers) count with the text they follow, as a `</think>` counts as thinking. A reply
+    whose only hidden token ends it (EOS), or a model with no response template, is shown as before."""
+
+    def __init__(self, tokenizer: Any, prompt: list[int], hidden: set[int]) -> None:
+        self.tokenizer, self.prompt, self.hidden = tokenizer, prompt, hidden
+        self.ids: list[int] = []
+        self.parser: Any = None
+        self.off = False  # shown as before, to the end
+        self.pending = 0  # tokens not yet counted in a piece
+        self.last: bool | None = None  # whether the last piece was thinking
+
+    def read(self, batch: list[int], shown: bool) -> list[Piece] | None:
+        """The pieces of the next tokens, or None while the reply is shown as before (`shown`: it showed text)."""
+        if self.parser is None:
+            if self.off:
+                return None
+            structured = any(t in self.hidden for t in [*self.ids[-1:], *batch[:-1]])
+            self.ids.extend(batch)
+            if not structured:
+                return None
+            self.off = shown or not self._start()
+            if self.off:
+                return None
+            batch = self.ids
+        pieces: list[Piece] = []
+        for token in batch:
+            self.pending += 1
+            for piece in self._pieces(self.parser.feed([token])):
+                if pieces and pieces[-1].thinking == piece.thinking:  # one piece per part of the batch
+                    last = pieces.pop()
+                    piece = Piece(last.text + piece.text, piece.thinking, last.tokens + piece.tokens)
+                pieces.append(piece)
+        return pieces
+
+    def finish(self) -> list[Piece]:
+        """The pieces the end of the reply gives (text the parser held back, the tokens that end it)."""
+        if self.parser is None:
+            return []
+        pieces = list(self._pieces(self.parser.finalize()[1]))
+        if self.pending:
+            pieces.append(Piece("", thinking=bool(self.last), tokens=self.pending))
+        return pieces
+
+    def _start(self) -> bool:
+        from kit.generation.llms import response_template
+
+        template = response_template(self.tokenizer)
+        if template is None:
+            return False
+        try:
+            self.parser = self.tokenizer.get_response_parser(template, prefix=self.prompt, token_ids=True)
+        except Exception:  # noqa: BLE001 - a tokenizer that cannot parse token ids (a slow one): shown as before
+            return False
+        return True
+
+    def _pieces(self, events: list[dict[str, Any]]) -> Iterator[Piece]:
+        for event in events:
+            if event["type"] != "region_chunk" or not event.get("text") or not (
+                    event["field"] == "content" or event["field"] in REASONING_FIELDS):
+                continue
+            thinking = event["field"] != "content"
+            if self.last and not thinking and self.pending > 1:  # the markers between reasoning and answer
+                yield Piece("", thinking=True, tokens=self.pending - 1)
+                self.pending = 1
+            yield Piece(event["text"], thinking=thinking, tokens=self.pending)
+            self.pending, self.last = 0, thinking
 
 
 def _cuda_dtype(saved: Any, bf16: bool) -> Any:

@@ -8,6 +8,10 @@ and when the kit cannot read the reply (then the message says why), one reply at
 are kept. A request the server refuses for good, because its prompt and `max_new_tokens` do not fit the model's
 context, gets `reject: "context_exceeded"` beside its `error`: the generation steps record the sample as rejected
 (kit.generation.steps); any other caller sees an `error`.
+
+The in-process backends (transformers, vLLM) decode their model's tokens; a reply whose parts are marked by special
+tokens (gpt-oss's harmony channels) is read by the tokenizer's response template instead (`parsed_reply`), so its
+reasoning comes apart from its answer, as a server with a reasoning parser returns them.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import asyncio
 import logging
 import os
 import re
+import types
 from collections.abc import Mapping
 from typing import Any
 
@@ -58,6 +63,74 @@ def encode_prompt(tokenizer: Any, messages: list[dict[str, str]]) -> tuple[list[
     ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True, return_dict=True)
     ids = list(ids["input_ids"] if isinstance(ids, Mapping) else ids)  # (vLLM's Mistral tokenizer: a list)
     return ids, prompt_opener(tokenizer.decode(ids[-32:]))
+
+
+def special_ids(tokenizer: Any) -> set[int]:
+    """The ids of a tokenizer's special tokens: its named ones and every added token marked special (gpt-oss's
+    `<|channel|>`, `<|message|>`), which decoding with `skip_special_tokens` drops."""
+    added = getattr(tokenizer, "added_tokens_decoder", None) or {}
+    return set(tokenizer.all_special_ids) | {i for i, token in added.items() if getattr(token, "special", False)}
+
+
+def response_template(tokenizer: Any) -> dict[str, Any] | None:
+    """How a model's reply reads back into a message (transformers' response parsing): the tokenizer's own
+    `response_template` (from tokenizer_config.json), else the one TRL keeps for a chat template it knows
+    (`trl.chat_template_utils.add_response_schema`: gpt-oss, Qwen3, Llama 3, GLM-4.5, Gemma 4, ...); None when
+    neither is known (or TRL, of the `train` extra, is not installed)."""
+    own = getattr(tokenizer, "response_template", None)
+    if own or not isinstance(getattr(tokenizer, "chat_template", None), str):
+        return own or None
+    try:
+        from trl.chat_template_utils import add_response_schema
+    except ImportError:
+        return None
+    known = types.SimpleNamespace(chat_template=tokenizer.chat_template)
+    try:
+        add_response_schema(known)
+    except ValueError:  # a chat template TRL does not know
+        return None
+    return getattr(known, "response_template", None)
+
+
+_WARNED: set[str] = set()  # the models whose structured replies were said to be read as text
+
+
+def parsed_reply(tokenizer: Any, prompt: list[int], reply: list[int]) -> tuple[str | None, str | None] | None:
+    """An in-process reply whose structure is in special tokens, read by its tokenizer's response template
+    (`response_template`) into (answer, reasoning), as a server's reasoning parser returns them; None for any
+    other reply, which the backend decodes.
+
+    Decoding drops the special tokens, and with them the structure of a reply that marks its parts with them:
+    gpt-oss's harmony format writes `<|channel|>analysis<|message|>...<|end|><|start|>assistant<|channel|>final
+    <|message|>...`, which decodes to one text, `analysis...assistantfinal...`, read whole as the answer. A reply
+    holds such structure when a special token comes before its last ordinary token (the tokens that end a reply,
+    EOS or `<|return|>`, do not count). Where no response template is known (said once, as a warning), or it reads
+    nothing, the reply is decoded as before."""
+    special = special_ids(tokenizer)
+    body = list(reply)
+    while body and body[-1] in special:
+        body.pop()
+    if not any(i in special for i in body):
+        return None
+    template = response_template(tokenizer)
+    if template is None:
+        name = getattr(tokenizer, "name_or_path", "") or "the model"
+        if name not in _WARNED:
+            _WARNED.add(name)
+            logging.getLogger(__name__).warning(
+                "the replies of %s mark their parts with special tokens, which decoding drops; its tokenizer has no "
+                "response template (`response_template` in tokenizer_config.json) and TRL (`pip install trl`) knows "
+                "none for its chat template, so each reply is read as its decoded text", name)
+        return None
+    try:
+        message = tokenizer.parse_response(list(reply), schema=template, prefix=list(prompt))
+    except Exception:  # noqa: BLE001 - a reply the template cannot read (a malformed tool call): decoded instead
+        return None
+    content = message.get("content") if isinstance(message.get("content"), str) else None
+    reasoning = reasoning_field(message)
+    if not (content or "").strip() and not (isinstance(reasoning, str) and reasoning.strip()):
+        return None
+    return content, reasoning if isinstance(reasoning, str) else None
 
 
 def missing_key(cfg: LLMConfig, where: str) -> str | None:
@@ -229,7 +302,9 @@ class KitTransformersLLM(TransformersLLM):
                                        pad_token_id=tokenizer.pad_token_id)
             new = generated[0, ids.shape[1]:]
             ended = tokenizer.eos_token_id is not None and bool((new == tokenizer.eos_token_id).any())
-            out.append(answered(self.model, reopened(tokenizer.decode(new, skip_special_tokens=True), opener), None,
+            content, reasoning = parsed_reply(tokenizer, prompt, new.tolist()) or (
+                reopened(tokenizer.decode(new, skip_special_tokens=True), opener), None)
+            out.append(answered(self.model, content, reasoning,
                                 "stop" if ended or len(new) < sampling["max_new_tokens"] else "length",
                                 int(len(new))))
         return out
@@ -290,8 +365,9 @@ class KitVLLM(vLLM):
                                        use_tqdm=False) if asked else []
         for i, result in zip(asked, results, strict=True):
             reply = result.outputs[0]
-            out[i] = answered(self.model, reopened(reply.text, encoded[i][1]), None, reply.finish_reason,
-                              len(reply.token_ids))
+            content, reasoning = parsed_reply(tokenizer, encoded[i][0], list(reply.token_ids)) or (
+                reopened(reply.text, encoded[i][1]), None)
+            out[i] = answered(self.model, content, reasoning, reply.finish_reason, len(reply.token_ids))
         return out  # type: ignore[return-value]
 
     def _context(self) -> int | None:
