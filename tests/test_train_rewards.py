@@ -283,7 +283,7 @@ def test_a_completion_after_a_generation_prompt_that_opened_think(canary):
     try:
         cases = [(rambling, MATH), (closed, MATH), ("str:" + rambling, MATH), ("<think>\nx\n</think>\n\\boxed{18}", MATH)]
         assert [score(f, cases)[0] for f in opened] == [[0.0, 1.0, 0.0, 1.0], [0.0, 1.0, 0.0, 1.0]]
-        assert [score(f, cases)[0] for f in plain] == [[1.0, 1.0, 1.0, 1.0], [0.0, 1.0, 0.0, 1.0]]
+        assert [score(f, cases)[0] for f in plain] == [[1.0, 1.0, 1.0, 1.0], [0.0, 0.0, 0.0, 1.0]]  # a bare close
         assert opened[0].verdicts(None, [rambling], **batch([(rambling, MATH)])[1])[0].reason == "unclosed_think"
     finally:
         close_rewards([*opened, *plain])
@@ -422,7 +422,7 @@ def test_every_reward_pickles_after_a_call(rewards):
 
 @pytest.mark.parametrize("completion, expected", [
     ("<think>\nreason\n</think>\n\nThe answer.", 1.0),
-    ("reason\n</think>\n\nThe answer.", 1.0),  # the chat template opened <think>
+    ("reason\n</think>\n\nThe answer.", 0.0),  # a bare close, after a template that opened nothing
     ("<|begin_of_thought|>reason<|end_of_thought|><|begin_of_solution|>42<|end_of_solution|>", 1.0),
     ([{"role": "assistant", "content": "42", "reasoning_content": "reason"}], 1.0),  # split off by a parser
     ("<|begin_of_thought|>reason<|end_of_thought|><|begin_of_solution|>42", 0.0),  # cut off

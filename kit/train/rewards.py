@@ -369,7 +369,15 @@ class Format(Reward):
     summary = "1 for a closed, non-empty reasoning block followed by an answer, else 0"
 
     def score(self, completions: list[Any], kwargs: dict[str, Any]) -> list[float | None]:
-        return [1.0 if self.well_formed(split_completion(c)) else 0.0 for c in completions]
+        return [1.0 if self.opened_block(c) and self.well_formed(split_completion(c)) else 0.0 for c in completions]
+
+    @staticmethod
+    def opened_block(completion: Any) -> bool:
+        """Whether the completion's reasoning block was opened: by the completion itself, by the chat template (its
+        opener put back, `with_opener`) or by a parser (a reasoning field). A bare `</think>` after a prompt that
+        opened nothing is no block (the splitter, which cannot tell, reads it as a template's)."""
+        content, reasoning = completion_parts(completion)
+        return reasoning is not None or content.lstrip().startswith(OPENERS)
 
     @staticmethod
     def well_formed(split: Split) -> bool:
