@@ -212,3 +212,19 @@ def test_a_harmony_reply_streams_its_analysis_as_thinking_and_its_final_channel_
     stream.finish()
     assert (stream.thinking, stream.answer) == ("2 and 2 make 4.", "The answer is $\\boxed{4}$.")
     assert (stream.thinking_tokens, stream.answer_tokens) == (len(thinking), len(reply) - len(thinking))
+
+
+def test_a_hub_model_out_of_reach_is_said_on_its_side_at_once(monkeypatch, tmp_path):
+    """Offline, a Hub model not in the cache is one line on its side of the arena, naming the fix, before
+    transformers retries each file."""
+    from huggingface_hub import constants
+
+    from kit.demo.backends import BackendError
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    backend = TransformersBackend(ModelSpec("transformers", "someorg/no-such-model"))
+    with pytest.raises(BackendError, match=r"^someorg/no-such-model: no such folder, and no Hub model "
+                                           r"someorg/no-such-model could be reached \(OfflineModeIsEnabled: .* - reach "
+                                           r"the Hub \(HF_HUB_OFFLINE unset"):
+        backend.load()

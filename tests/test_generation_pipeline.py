@@ -331,6 +331,62 @@ def test_a_missing_api_key_is_one_line_before_any_request(teacher, tmp_path):
     assert teacher.requests == []
 
 
+def test_a_hub_teacher_that_cannot_be_reached_is_one_line_before_anything_loads(tmp_path):
+    """Offline, a transformers teacher named by its Hub id and not in the cache made huggingface_hub retry each
+    file for half a minute, then distilabel log the step's failure in tens of lines, and the kit's own last line
+    did not say why ("Failed to load all the steps"). It is now one line, with the fix, before the pipeline starts."""
+    source = problems_file(tmp_path / "p.jsonl", limit=2)
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(f"name: hub-teacher\nsources: [{{path: {source}}}]\n"
+                      "teacher: {backend: transformers, model: someorg/no-such-teacher}\n")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")}
+    result = subprocess.run([sys.executable, "-m", "kit.cli", "curate", str(recipe), "--out", str(tmp_path / "o")],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: teacher.model someorg/no-such-teacher: no such folder, and no Hub model someorg/no-such-teacher "
+        f"could be reached (OfflineModeIsEnabled: {_offline_line('someorg/no-such-teacher')}) - reach the Hub "
+        "(HF_HUB_OFFLINE unset, the network, HF_ENDPOINT), or make it with kit train RECIPE"]
+
+
+def _offline_line(model: str) -> str:
+    """The first 120 characters of huggingface_hub's OfflineModeIsEnabled message for `model_info(model)`."""
+    from huggingface_hub import HfApi, constants
+
+    offline, constants.HF_HUB_OFFLINE = constants.HF_HUB_OFFLINE, True
+    try:
+        HfApi().model_info(model)
+    except Exception as exc:  # noqa: BLE001
+        return str(exc).strip().splitlines()[0][:120]
+    finally:
+        constants.HF_HUB_OFFLINE = offline
+    raise AssertionError("model_info answered offline")
+
+
+def test_a_teacher_in_the_cache_or_a_folder_is_left_to_load(tmp_path, monkeypatch):
+    """Offline, a Hub teacher whose files are in the local cache still loads (from the cache), and a local folder
+    is never asked about: neither is refused."""
+    from huggingface_hub import constants
+
+    from kit.generation.llms import unreachable_model
+    from kit.recipes.base import LLMConfig
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    teacher = LLMConfig(backend="transformers", model="someorg/cached-teacher")
+    assert unreachable_model(teacher, "teacher").startswith("teacher.model someorg/cached-teacher: no such folder")
+    snapshot = tmp_path / "hub/models--someorg--cached-teacher/snapshots/0123456789abcdef"
+    snapshot.mkdir(parents=True)
+    (snapshot / "config.json").write_text("{}")
+    (tmp_path / "hub/models--someorg--cached-teacher/refs").mkdir()
+    (tmp_path / "hub/models--someorg--cached-teacher/refs/main").write_text("0123456789abcdef")
+    assert unreachable_model(teacher, "teacher") is None
+    (tmp_path / "someorg/folder").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    assert unreachable_model(LLMConfig(backend="vllm", model="someorg/folder"), "teacher") is None
+    assert unreachable_model(LLMConfig(backend="openai", model="someorg/served"), "teacher") is None
+
+
 def test_pipeline_yaml_never_holds_a_secret(tmp_path, monkeypatch):
     """Whatever a model class dumps, the token and the recipe's API keys are not written (the file is published)."""
     from kit.generation.pipeline import _pipeline_yaml

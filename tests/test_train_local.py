@@ -163,6 +163,21 @@ def test_dry_run_prints_the_plan_from_the_real_tokenizer(quickstart, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_a_base_model_out_of_reach_is_one_line_before_it_loads(quickstart, tmp_path):
+    """Offline, a Hub base model not in the cache made huggingface_hub retry each file for half a minute, in tens
+    of log lines, before the kit's line, whose fix did not say to reach the Hub. It is one line, said at once."""
+    proc = train_cli(str(TINY), "--dry-run", "--set", f"data.mixture.0.path={quickstart}", "--set", "model.init=pretrained",
+                     "--set", "model.tokenizer=null", "--set", "model.name_or_path=someorg/no-such-base",
+                     env={**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")})
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 2, out
+    assert out.strip().splitlines()[-1].startswith(
+        "error: model.name_or_path: someorg/no-such-base: no such folder, and no Hub model someorg/no-such-base "
+        "could be reached (OfflineModeIsEnabled: ")
+    assert out.strip().endswith("- reach the Hub (HF_HUB_OFFLINE unset, the network, HF_ENDPOINT), or make it with "
+                                "kit train RECIPE") and "Retrying" not in out
+
+
 def test_tiny_cpu_trains_a_hub_model_on_a_hub_dataset_and_pushes_a_loadable_model(hub, quickstart, tmp_path):
     texts = [m["content"] for row in load_mixture(tiny(quickstart, tmp_path).data, log=lambda _: None)[0]
              for m in row["messages"]]

@@ -155,6 +155,8 @@ class TransformersBackend:
                 try:
                     with _LOAD_LOCK:
                         self._loaded = self._load()
+                except BackendError as exc:  # said in the kit's words
+                    self._error = exc
                 except Exception as exc:  # noqa: BLE001 - shown on this side, never raised into the app
                     self._error = BackendError(f"could not load {self.spec.model}: {type(exc).__name__}: {exc}")
             if self._error is not None:
@@ -166,8 +168,12 @@ class TransformersBackend:
         import torch
         from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
+        from kit.core.sources import not_found
         from kit.generation.llms import special_ids
+        from kit.hub.ids import unloadable_model
 
+        if (error := unloadable_model(self.spec.model)) is not None:  # offline: said at once, not after the retries
+            raise BackendError(not_found(self.spec.model, "model", error))
         tokenizer = AutoTokenizer.from_pretrained(self.spec.model)
         config = AutoConfig.from_pretrained(self.spec.model)
         if torch.cuda.is_available():

@@ -34,6 +34,7 @@ from kit.evaluate.data import LoadedBenchmark, load
 from kit.evaluate.details import write_details, write_results
 from kit.evaluate.passk import benchmark_pass_at_k
 from kit.evaluate.sampling import Sampler, check_key, messages, template_digest
+from kit.hub.ids import in_cache
 from kit.recipes import RecipeError
 from kit.recipes.eval import BenchmarkConfig, EvalRecipe, output_dir
 from kit.verify import Verdict
@@ -126,19 +127,12 @@ def _model_info(recipe: EvalRecipe) -> dict[str, Any]:
         try:
             info["sha"] = HfApi().model_info(model, revision=revision).sha
         except Exception as exc:  # noqa: BLE001 - offline: the weights may still be in the local cache
-            if unreachable(exc) and not _cached(model, revision):
+            if unreachable(exc) and not in_cache(model, revision):
                 raise RecipeError(f"--model {not_found(model, 'model', exc)}") from None
             info["sha_error"] = f"{type(exc).__name__}: the commit could not be resolved on the Hub"
     elif recipe.model.backend != "openai":
         raise RecipeError(f"--model {not_found(model, 'model')}")
     return info
-
-
-def _cached(model: str, revision: str | None) -> bool:
-    """Whether the model's config is in the local Hugging Face cache (an offline run can still load it)."""
-    from huggingface_hub import try_to_load_from_cache
-
-    return isinstance(try_to_load_from_cache(model, "config.json", revision=revision), str)
 
 
 def _judge(item: LoadedBenchmark, stored: dict[tuple[str, int], dict[str, Any]], samples: int,

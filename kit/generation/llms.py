@@ -28,6 +28,8 @@ from distilabel.models.llms import OpenAILLM, TransformersLLM, vLLM
 from pydantic import Field, PrivateAttr, SecretStr
 
 from kit.core.chat import FAILED_FINISHES, content_chunks, prompt_opener, reasoning_field, reopened
+from kit.core.sources import not_found
+from kit.hub.ids import unloadable_model
 from kit.recipes import LLMConfig, RecipeError
 
 Reply = dict[str, Any]
@@ -140,6 +142,16 @@ def missing_key(cfg: LLMConfig, where: str) -> str | None:
         return (f"the environment variable {cfg.api_key_env} ({where}.api_key_env) holds no API key: export "
                 f"{cfg.api_key_env}=... first (any value for a server that checks none; a key never goes in a recipe)")
     return None
+
+
+def unreachable_model(cfg: LLMConfig, where: str) -> str | None:
+    """Why a recipe's in-process model (backend transformers or vllm) cannot load, in one line with the fix, said
+    before the pipeline starts (`kit.core.sources.unloadable_model`: a Hub id out of reach and not in the cache);
+    else None. Offline, distilabel logged the step's failure in tens of lines before the kit's own, which did not
+    say why."""
+    if cfg.backend not in ("transformers", "vllm") or (error := unloadable_model(cfg.model, cfg.revision)) is None:
+        return None
+    return f"{where}.model {not_found(cfg.model, 'model', error)}"
 
 
 class KitOpenAILLM(OpenAILLM):

@@ -37,7 +37,7 @@ from kit.core.log import Log, Progress
 from kit.core.parallel import ticking
 from kit.core.schema import sample_seed
 from kit.generation.checkpoint import HubCheckpoint
-from kit.generation.llms import make_llm, missing_key
+from kit.generation.llms import make_llm, missing_key, unreachable_model
 from kit.generation.steps import GenerateSamples, JudgeSamples, PackSamples, ReformatSamples, VerifySamples
 from kit.generation.store import SampleStore
 from kit.recipes import DataRecipe
@@ -133,9 +133,10 @@ def requests_of(recipe: DataRecipe, problems: list[dict[str, Any]]) -> list[dict
             for p_index, p in enumerate(problems) for i in range(n)]
 
 
-def _check_keys(recipe: DataRecipe) -> None:
+def _check_models(recipe: DataRecipe) -> None:
+    """Every model the pipeline asks can be: its API key is set, its weights can be loaded (one line each)."""
     for where, cfg in (("teacher", recipe.teacher), ("reformat", recipe.reformat), ("verify.judge", recipe.verify.judge)):
-        if cfg is not None and (why := missing_key(cfg, where)):
+        if cfg is not None and (why := missing_key(cfg, where) or unreachable_model(cfg, where)):
             raise GenerationError(why)
 
 
@@ -148,7 +149,7 @@ def generate(recipe: DataRecipe, problems: Iterable[dict[str, Any]], store_dir: 
     checkpointed there while the pipeline runs (kit.generation.checkpoint).
     """
     if llm is None:
-        _check_keys(recipe)
+        _check_models(recipe)
     folders = stores(recipe, Path(store_dir))
     checkpoint = None
     if push:

@@ -1,4 +1,5 @@
-"""The one Hub-id check: does a string name a Hub repo (rather than a local file or folder)?
+"""The one Hub-id check: does a string name a Hub repo (rather than a local file or folder)? And can a model
+named by its Hub id be loaded here (`unloadable_model`, asked before a model loads)?
 
 Every stage asks it here: a dataset or model to download (`org/name`, or a bare model name such as `gpt2` with
 `bare=True`), a repo to push to, a Hub link in a card.
@@ -34,3 +35,31 @@ def hub_link(repo_id: str, kind: str = "datasets") -> str | None:
     if not is_repo_id(repo_id):
         return None
     return f"https://huggingface.co/{repo_id}" if kind == "models" else f"https://huggingface.co/{kind}/{repo_id}"
+
+
+def in_cache(model: str, revision: str | None, file: str = "config.json") -> bool:
+    """Whether a Hub model's `file` (its config) is in the local Hugging Face cache (an offline run can still load
+    it)."""
+    from huggingface_hub import try_to_load_from_cache
+
+    return isinstance(try_to_load_from_cache(model, file, revision=revision), str)
+
+
+def unloadable_model(model: str, revision: str | None = None, file: str = "config.json") -> BaseException | None:
+    """Why a model named by its Hub id cannot be loaded here, asked once before loading: the error of a Hub that
+    cannot be reached (offline) or does not show it (misspelt, private, gated), when it is not in the local cache
+    either (`file`: the one its loading reads first); None for a local folder, a name that is no Hub id, a model the Hub shows, one in the cache, and any
+    other failure (left to loading). Loading it blind, huggingface_hub retried each file for half a minute
+    offline, in tens of log lines."""
+    if Path(model).expanduser().exists() or not is_repo_id(model, bare=True):
+        return None
+    from huggingface_hub import HfApi
+
+    from kit.core.sources import unreachable
+
+    try:
+        HfApi().model_info(model, revision=revision)
+    except Exception as exc:  # noqa: BLE001 - only a model out of reach is said here
+        if unreachable(exc) and not in_cache(model, revision, file):
+            return exc
+    return None

@@ -20,7 +20,7 @@ from transformers import TrainerCallback
 
 from kit.core.log import Log, package_version
 from kit.core.sources import content_text, not_found
-from kit.hub.ids import is_repo_id
+from kit.hub.ids import is_repo_id, unloadable_model
 from kit.recipes import RecipeError, dump_recipe
 from kit.recipes.train import CONFIGS, ModelConfig, TrainRecipe
 from kit.train.attention import Attention, choose
@@ -222,13 +222,16 @@ def load_tokenizer(config: ModelConfig, dataset: Any) -> Any:
     from transformers import AutoTokenizer
 
     source = config.tokenizer or config.name_or_path
+    revision = config.revision if source == config.name_or_path else None
+    key = "tokenizer" if config.tokenizer else "name_or_path"
+    if (error := unloadable_model(source, revision, "tokenizer_config.json")) is not None:  # said before loading
+        raise RecipeError(f"model.{key}: {not_found(source, 'model', error)}")
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source, revision=config.revision if source == config.name_or_path
-                                                  else None, trust_remote_code=config.trust_remote_code)
+        tokenizer = AutoTokenizer.from_pretrained(source, revision=revision,
+                                                  trust_remote_code=config.trust_remote_code)
     except OSError as exc:  # no such folder (a stage not run yet), and the Hub has none or cannot be reached
         if Path(source).expanduser().exists():
             raise
-        key = "tokenizer" if config.tokenizer else "name_or_path"
         raise RecipeError(f"model.{key}: {not_found(source, 'model', exc)}") from None
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
