@@ -205,7 +205,13 @@ def train(
 
         _print_plan(make_plan(train_recipe, log=_say))
         return
-    started = start(recipe, overrides, train_recipe, on=on, overwrite=overwrite, push=not no_push, log=_say)
+    try:
+        started = start(recipe, overrides, train_recipe, on=on, overwrite=overwrite, push=not no_push, log=_say)
+    except KeyboardInterrupt:
+        if on == "local":
+            console.print(f"[bold yellow]stopped[/]: the same command resumes from the last checkpoint saved in "
+                          f"{train_recipe.checkpoint_dir}/", highlight=False, soft_wrap=True)
+        raise typer.Exit(130) from None
     if started.exit_code is not None:
         raise typer.Exit(started.exit_code)
     if started.result is not None:
@@ -278,9 +284,9 @@ def eval_(
 
     Benchmarks come from their Hub ids (pinned to a commit), or offline from the copies bundled with the kit. DIR/results.json records everything needed to reproduce the number (model commit, backend and version, tensor-parallel size, seeds, sampling, prompt, kit version, date); DIR/details/ holds every sample as a dataset folder (`kit publish DIR/details --repo ORG/NAME`). A stopped run resumes when started again.
     """
-    from kit.evaluate.run import publish_details, run_eval, update_card
+    from kit.evaluate.run import SAMPLES, publish_details, run_eval, update_card
     from kit.recipes import RecipeError
-    from kit.recipes.eval import load_eval_recipe
+    from kit.recipes.eval import load_eval_recipe, output_dir
 
     _logging()
     if push_card and not card:
@@ -294,7 +300,14 @@ def eval_(
                 tasks[name] = progress.add_task(f"sample {name}", total=total, note="")
             progress.update(tasks[name], completed=done, total=total)
 
-        run = run_eval(eval_recipe, model, revision=revision, limit=limit, out=out, log=_say, progress=report)
+        try:
+            run = run_eval(eval_recipe, model, revision=revision, limit=limit, out=out, log=_say, progress=report)
+        except KeyboardInterrupt:
+            progress.stop()
+            kept = output_dir(eval_recipe, model, out) / SAMPLES
+            console.print(f"[bold yellow]stopped[/]: the samples answered so far are kept in {kept}/; the same command "
+                          "resumes", highlight=False, soft_wrap=True)
+            raise typer.Exit(130) from None
     for bench in run.results["benchmarks"].values():
         scores = ", ".join(f"{k} {100 * s['value']:.1f} [{100 * s['ci_low']:.1f}, {100 * s['ci_high']:.1f}]"
                            for k, s in bench["scores"].items())

@@ -205,6 +205,39 @@ def test_a_failing_server_stops_the_run_and_keeps_what_was_answered(hub, teacher
     assert json.loads((out / "results.json").read_text())["benchmarks"]["aime25"]["scores"]["pass@1"]["value"] == 1
 
 
+def test_ctrl_c_says_where_the_answered_samples_are_and_the_same_command_resumes(hub, teacher, benchmarks, tmp_path):
+    """Ctrl-C in the middle of a run printed click's bare "Aborted!": it now says that the answered samples are
+    kept and where, exits 130, and the same command resumes, asking only what was not answered."""
+    import signal
+    import time
+
+    for raw in benchmarks["rows"]["aime25"]:
+        row = SPECS["aime25"].convert(raw, "aime25")
+        teacher.add_recording(row["problem"], [{"content": "\\boxed{" + row["ground_truth_answer"] + "}"}])
+    env = env_for(tmp_path, hub.url, hub.token, **{KEY_ENV: teacher.api_key})
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("name: r\nmodel: {concurrency: 2, max_retries: 0}\nbenchmarks:\n  - {name: aime25}\n")
+    out = tmp_path / "out"
+    teacher.delay_next(0.01, count=2)  # the first batch is answered
+    held = teacher.delay_next(300, count=2)  # the second is not, until the run is stopped
+    proc = subprocess.Popen([sys.executable, "-m", "kit.cli", "eval", str(recipe), *served(teacher), "--out", str(out)],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while held.fired < 2:
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr[-3000:]
+    assert stderr.strip().splitlines()[-1] == (f"stopped: the samples answered so far are kept in {out / '.samples'}/; "
+                                               "the same command resumes")
+    before = len(teacher.requests_matching("POST", "chat/completions"))
+    resumed = kit_eval(env, str(recipe), *served(teacher), "--out", str(out))
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    asked = len(teacher.requests_matching("POST", "chat/completions")) - before
+    assert asked == len(benchmarks["rows"]["aime25"]) - 2  # the 2 answered are kept
+
+
 def test_a_tiny_random_model_runs_every_benchmark_end_to_end_on_cpu(hub, benchmarks, tmp_path):
     from kit.train.tinymodel import make_tiny_model
 

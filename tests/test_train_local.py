@@ -251,6 +251,23 @@ def test_a_run_killed_mid_way_resumes_from_its_last_checkpoint(quickstart, tmp_p
     assert again.returncode == 2 and "already holds a finished run" in log
 
 
+def test_ctrl_c_says_the_same_command_resumes_from_the_last_checkpoint(quickstart, tmp_path):
+    """Ctrl-C (SIGINT to the terminal's process group) stopped a run with no word; it now says where the same
+    command resumes from, and exits 130."""
+    out = tmp_path / "out"
+    run = train_cli(str(TINY), "--out", str(out), "--set", f"data.mixture.0.path={quickstart}", "--set",
+                    "sft.max_steps=200", "--set", "sft.save_steps=2")
+    checkpoints = Path(f"{out}.checkpoints")
+    deadline = time.monotonic() + 300
+    while not (checkpoints / "checkpoint-2" / "kit_elapsed.json").exists():
+        assert run.poll() is None and time.monotonic() < deadline, run.communicate()[0]
+        time.sleep(0.2)
+    os.killpg(run.pid, signal.SIGINT)
+    log, _ = run.communicate(timeout=120)
+    assert run.returncode == 130, log
+    assert f"stopped: the same command resumes from the last checkpoint saved in {checkpoints}/" in log, log[-3000:]
+
+
 def test_a_built_tokenizer_reloads_identically_from_the_model_folder(quickstart, tmp_path):
     # transformers 5 rebuilds a qwen2 model's tokenizer with Qwen2's own pipeline on loading; the kit builds
     # with that pipeline, so the pushed model is read with exactly the tokens it was trained on.
