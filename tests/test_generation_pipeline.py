@@ -349,6 +349,26 @@ def test_a_hub_teacher_that_cannot_be_reached_is_one_line_before_anything_loads(
         "(HF_HUB_OFFLINE unset, the network, HF_ENDPOINT), or make it with kit train RECIPE"]
 
 
+def test_a_teacher_that_cannot_load_is_named_with_why_in_the_last_line(tmp_path):
+    """A step whose model could not load ended in "Failed to load all the steps. Could not run pipeline.", the
+    reason only in distilabel's log above it, then a traceback of distilabel's log thread (an EOFError) after it.
+    The kit's last line now says which step and why, and nothing follows it."""
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_text('{"model_type": "no-such-architecture"}')
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(f"name: broken-teacher\nsources: [{{path: {problems_file(tmp_path / 'p.jsonl', limit=2)}}}]\n"
+                      f"teacher: {{backend: transformers, model: {model}, device: cpu}}\n")
+    result = subprocess.run([sys.executable, "-m", "kit.cli", "curate", str(recipe), "--out", str(tmp_path / "o")],
+                            cwd=ROOT, env={**os.environ, "HF_HUB_OFFLINE": "1"}, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 2, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: the generation pipeline stopped: step 'generate_samples' could not load: The "
+                           "checkpoint you are trying to load has model type `no-such-architecture`"), result.stderr
+    assert last.endswith(f"finished samples are kept in {tmp_path / 'o.samples'}")
+
+
 def _offline_line(model: str) -> str:
     """The first 120 characters of huggingface_hub's OfflineModeIsEnabled message for `model_info(model)`."""
     from huggingface_hub import HfApi, constants

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import os
 import tempfile
 import time
@@ -170,11 +171,15 @@ def generate(recipe: DataRecipe, problems: Iterable[dict[str, Any]], store_dir: 
                 if checkpoint:
                     stack.enter_context(checkpoint.running())
                 stack.enter_context(_watch(progress_path, len(requests), progress))
+                failures = _LoadFailures()
                 try:
-                    distiset = _run(pipeline, recipe)
-                except RuntimeError as exc:  # e.g. a step could not load its model; distilabel logged why
-                    raise GenerationError(f"the generation pipeline stopped: {exc}; finished samples are kept in "
-                                          f"{store_dir}") from None
+                    distiset = _run(pipeline, recipe, failures)
+                except RuntimeError as exc:  # e.g. a step could not load its model
+                    from distilabel.utils.logging import stop_logging
+
+                    stop_logging()  # distilabel stops its log listener only on success: its thread died on exit
+                    raise GenerationError(f"the generation pipeline stopped: {failures.reason() or exc}; finished "
+                                          f"samples are kept in {store_dir}") from None
             samples = list(_ordered(distiset))
     failed = [s for s in samples if s.get("error")]
     if failed or len(samples) != len(requests):
@@ -185,12 +190,34 @@ def generate(recipe: DataRecipe, problems: Iterable[dict[str, Any]], store_dir: 
     return Generation(samples=samples, asked=asked, pipeline_yaml=pipeline_yaml)
 
 
-def _run(pipeline: Pipeline, recipe: DataRecipe) -> Any:
+def _run(pipeline: Pipeline, recipe: DataRecipe, failures: logging.Handler) -> Any:
     if recipe.engine == "ray":
         from kit.generation.ray_engine import run_on_ray
 
-        return run_on_ray(pipeline)
-    return pipeline.run(use_cache=False)
+        return run_on_ray(pipeline, logging_handlers=[failures])
+    return pipeline.run(use_cache=False, logging_handlers=[failures])
+
+
+class _LoadFailures(logging.Handler):
+    """Keeps why a step could not load, from distilabel's log (`Failed to load step 'NAME': Step load failed:
+    REASON`), for the kit's one line: distilabel's own error says only "Failed to load all the steps"."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.failures: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        _, marker, rest = record.getMessage().partition("Failed to load step ")
+        if marker:
+            self.failures.append(rest)
+
+    def reason(self) -> str | None:
+        """`step NAME could not load: REASON` (the reason's first line) of the first step that failed, else None."""
+        if not self.failures:
+            return None
+        name, _, why = self.failures[0].partition(": ")
+        why = why.removeprefix("Step load failed: ").strip().splitlines()
+        return f"step {name} could not load: {why[0] if why else 'no reason given'}"
 
 
 def _ordered(distiset: Any) -> Iterator[dict[str, Any]]:

@@ -106,8 +106,10 @@ def _kill_actors(pipeline_name: str) -> None:
                 pass
 
 
-def run_on_ray(pipeline: Pipeline, num_cpus: int | None = None) -> Any:
-    """Run `pipeline` (a plain distilabel Pipeline) on Ray and return its distiset."""
+def run_on_ray(pipeline: Pipeline, num_cpus: int | None = None,
+               logging_handlers: list[logging.Handler] | None = None) -> Any:
+    """Run `pipeline` (a plain distilabel Pipeline) on Ray and return its distiset; `logging_handlers` also get the
+    pipeline's log records."""
     started, temp_dir = False, None
     quiet = {"log_to_driver": False, "logging_level": logging.ERROR}
     if not ray.is_initialized():
@@ -124,7 +126,7 @@ def run_on_ray(pipeline: Pipeline, num_cpus: int | None = None) -> Any:
                                  requirements=pipeline.requirements)
     watched.dag = pipeline.dag
     try:
-        return watched.run(use_cache=False)
+        return watched.run(use_cache=False, logging_handlers=logging_handlers)
     finally:
         _kill_actors(pipeline.name)
         if started:
