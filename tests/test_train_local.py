@@ -166,8 +166,9 @@ def test_dry_run_prints_the_plan_from_the_real_tokenizer(quickstart, tmp_path):
 def test_a_base_model_out_of_reach_is_one_line_before_it_loads(quickstart, tmp_path):
     """Offline, a Hub base model not in the cache made huggingface_hub retry each file for half a minute, in tens
     of log lines, before the kit's line, whose fix did not say to reach the Hub. It is one line, said at once."""
-    proc = train_cli(str(TINY), "--dry-run", "--set", f"data.mixture.0.path={quickstart}", "--set", "model.init=pretrained",
-                     "--set", "model.tokenizer=null", "--set", "model.name_or_path=someorg/no-such-base",
+    proc = train_cli(str(TINY), "--dry-run", "--set", f"data.mixture.0.path={quickstart}",
+                     "--set", "model.init=pretrained", "--set", "model.tokenizer=null",
+                     "--set", "model.name_or_path=someorg/no-such-base",
                      env={**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")})
     out, _ = proc.communicate(timeout=300)
     assert proc.returncode == 2, out

@@ -146,7 +146,7 @@ def missing_key(cfg: LLMConfig, where: str) -> str | None:
 
 def unreachable_model(cfg: LLMConfig, where: str) -> str | None:
     """Why a recipe's in-process model (backend transformers or vllm) cannot load, in one line with the fix, said
-    before the pipeline starts (`kit.core.sources.unloadable_model`: a Hub id out of reach and not in the cache);
+    before the pipeline starts (`kit.hub.ids.unloadable_model`: a Hub id out of reach and not in the cache);
     else None. Offline, distilabel logged the step's failure in tens of lines before the kit's own, which did not
     say why."""
     if cfg.backend not in ("transformers", "vllm") or (error := unloadable_model(cfg.model, cfg.revision)) is None:

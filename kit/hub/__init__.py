@@ -1,5 +1,6 @@
 """The Hub side of the kit, used by every stage that writes: the dataset repo folder (`repo`), what every card
-shares (`cards`), the one Hub-id check (`ids`, which also says whether a Hub model can be loaded here), one-commit publishing (`publish`) and releases (`release`).
+shares (`cards`), the one Hub-id check (`ids`, which also says whether a Hub model can be loaded here),
+one-commit publishing (`publish`) and releases (`release`).
 
 May import: `kit.core`, `kit.recipes` (the release manifest is a recipe model). Knows no stage above it: a
 caller hands in what it needs (a card renderer, a folder builder).

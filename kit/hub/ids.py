@@ -48,9 +48,9 @@ def in_cache(model: str, revision: str | None, file: str = "config.json") -> boo
 def unloadable_model(model: str, revision: str | None = None, file: str = "config.json") -> BaseException | None:
     """Why a model named by its Hub id cannot be loaded here, asked once before loading: the error of a Hub that
     cannot be reached (offline) or does not show it (misspelt, private, gated), when it is not in the local cache
-    either (`file`: the one its loading reads first); None for a local folder, a name that is no Hub id, a model the Hub shows, one in the cache, and any
-    other failure (left to loading). Loading it blind, huggingface_hub retried each file for half a minute
-    offline, in tens of log lines."""
+    either (`file`: the one its loading reads first); None for a local folder, a name that is no Hub id, a model
+    the Hub shows, one in the cache, and any other failure (left to loading). Loading it blind, huggingface_hub
+    retried each file for half a minute offline, in tens of log lines."""
     if Path(model).expanduser().exists() or not is_repo_id(model, bare=True):
         return None
     from huggingface_hub import HfApi
