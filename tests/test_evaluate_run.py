@@ -182,17 +182,22 @@ def test_offline_falls_back_to_the_bundled_copies_and_names_what_is_missing(teac
     assert "Traceback" not in proc.stderr
 
 
+def aime25_run(hub: Any, teacher: Any, raws: list[dict[str, Any]], tmp_path: Path) -> tuple[dict[str, str], Path, Path]:
+    """The stand-in answers the AIME25 rows `raws` right; the environment, a recipe of AIME25 alone (two requests
+    at a time, no retries) and its output folder."""
+    for raw in raws:
+        row = SPECS["aime25"].convert(raw, "aime25")
+        teacher.add_recording(row["problem"], [{"content": "\\boxed{" + row["ground_truth_answer"] + "}"}])
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("name: r\nmodel: {concurrency: 2, max_retries: 0}\nbenchmarks:\n  - {name: aime25}\n")
+    return env_for(tmp_path, hub.url, hub.token, **{KEY_ENV: teacher.api_key}), recipe, tmp_path / "out"
+
+
 def test_a_failing_server_stops_the_run_and_keeps_what_was_answered(hub, teacher, benchmarks, tmp_path):
     """The stand-in has no answer for the last AIME25 problem (it answers 400): the run stops with exit 1,
     the samples answered before are kept, and once the server answers, the run resumes with that one."""
     last = SPECS["aime25"].convert(benchmarks["rows"]["aime25"][-1], "aime25")["problem"]
-    for raw in benchmarks["rows"]["aime25"][:-1]:
-        row = SPECS["aime25"].convert(raw, "aime25")
-        teacher.add_recording(row["problem"], [{"content": "\\boxed{" + row["ground_truth_answer"] + "}"}])
-    env = env_for(tmp_path, hub.url, hub.token, **{KEY_ENV: teacher.api_key})
-    recipe = tmp_path / "r.yaml"
-    recipe.write_text("name: r\nmodel: {concurrency: 2, max_retries: 0}\nbenchmarks:\n  - {name: aime25}\n")
-    out = tmp_path / "out"
+    env, recipe, out = aime25_run(hub, teacher, benchmarks["rows"]["aime25"][:-1], tmp_path)
     proc = kit_eval(env, str(recipe), *served(teacher), "--out", str(out))
     assert proc.returncode == 1, proc.stderr[-3000:]
     assert "eval failed" in proc.stderr and "HTTP 400" in proc.stderr and "run the same command again" in proc.stderr
@@ -211,13 +216,7 @@ def test_ctrl_c_says_where_the_answered_samples_are_and_the_same_command_resumes
     import signal
     import time
 
-    for raw in benchmarks["rows"]["aime25"]:
-        row = SPECS["aime25"].convert(raw, "aime25")
-        teacher.add_recording(row["problem"], [{"content": "\\boxed{" + row["ground_truth_answer"] + "}"}])
-    env = env_for(tmp_path, hub.url, hub.token, **{KEY_ENV: teacher.api_key})
-    recipe = tmp_path / "r.yaml"
-    recipe.write_text("name: r\nmodel: {concurrency: 2, max_retries: 0}\nbenchmarks:\n  - {name: aime25}\n")
-    out = tmp_path / "out"
+    env, recipe, out = aime25_run(hub, teacher, benchmarks["rows"]["aime25"], tmp_path)
     teacher.delay_next(0.01, count=2)  # the first batch is answered
     held = teacher.delay_next(300, count=2)  # the second is not, until the run is stopped
     proc = subprocess.Popen([sys.executable, "-m", "kit.cli", "eval", str(recipe), *served(teacher), "--out", str(out)],
