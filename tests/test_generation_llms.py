@@ -501,7 +501,7 @@ def test_a_harmony_reply_of_an_in_process_backend_reads_as_reasoning_and_answer(
 def test_a_reply_with_special_tokens_and_no_response_template_is_decoded_as_before(monkeypatch, caplog):
     """A model whose tokenizer has no response template (its own or TRL's) is read as before: decoded, its special
     tokens dropped, and a warning says so; the tokens that end a reply (EOS) alone never send it to the parser."""
-    from kit.generation.llms import parsed_reply, response_template
+    from kit.generation.llms import parsed_reply, response_template, special_ids
     from tests.tiny_reasoners import gpt_oss_tokenizer
 
     fast = gpt_oss_tokenizer("trl")
@@ -514,4 +514,5 @@ def test_a_reply_with_special_tokens_and_no_response_template_is_decoded_as_befo
     assert reply["reasoning_content"] is None
     assert "no response template" in caplog.text
     ending = fast.encode("4<|return|><|endoftext|>", add_special_tokens=False)
-    assert parsed_reply(gpt_oss_tokenizer("trl"), [], ending) is None
+    harmony = gpt_oss_tokenizer("trl")  # with a template: only the ending tokens are special, so it is not asked
+    assert parsed_reply(harmony, [], ending, special_ids(harmony)) is None

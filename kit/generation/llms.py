@@ -97,7 +97,8 @@ def response_template(tokenizer: Any) -> dict[str, Any] | None:
 _WARNED: set[str] = set()  # the models whose structured replies were said to be read as text
 
 
-def parsed_reply(tokenizer: Any, prompt: list[int], reply: list[int]) -> tuple[str | None, str | None] | None:
+def parsed_reply(tokenizer: Any, prompt: list[int], reply: list[int],
+                 special: set[int]) -> tuple[str | None, str | None] | None:
     """An in-process reply whose structure is in special tokens, read by its tokenizer's response template
     (`response_template`) into (answer, reasoning), as a server's reasoning parser returns them; None for any
     other reply, which the backend decodes.
@@ -106,9 +107,8 @@ def parsed_reply(tokenizer: Any, prompt: list[int], reply: list[int]) -> tuple[s
     gpt-oss's harmony format writes `<|channel|>analysis<|message|>...<|end|><|start|>assistant<|channel|>final
     <|message|>...`, which decodes to one text, `analysis...assistantfinal...`, read whole as the answer. A reply
     holds such structure when a special token comes before its last ordinary token (the tokens that end a reply,
-    EOS or `<|return|>`, do not count). Where no response template is known (said once, as a warning), or it reads
-    nothing, the reply is decoded as before."""
-    special = special_ids(tokenizer)
+    EOS or `<|return|>`, do not count; `special`: the tokenizer's `special_ids`). Where no response template is
+    known (said once, as a warning), or it reads nothing, the reply is decoded as before."""
     body = list(reply)
     while body and body[-1] in special:
         body.pop()
@@ -301,6 +301,7 @@ class KitTransformersLLM(TransformersLLM):
         import torch
 
         tokenizer, model = self._pipeline.tokenizer, self._pipeline.model
+        special = special_ids(tokenizer)
         out = []
         for messages, seed in requests:
             torch.manual_seed(seed)
@@ -314,7 +315,7 @@ class KitTransformersLLM(TransformersLLM):
                                        pad_token_id=tokenizer.pad_token_id)
             new = generated[0, ids.shape[1]:]
             ended = tokenizer.eos_token_id is not None and bool((new == tokenizer.eos_token_id).any())
-            content, reasoning = parsed_reply(tokenizer, prompt, new.tolist()) or (
+            content, reasoning = parsed_reply(tokenizer, prompt, new.tolist(), special) or (
                 reopened(tokenizer.decode(new, skip_special_tokens=True), opener), None)
             out.append(answered(self.model, content, reasoning,
                                 "stop" if ended or len(new) < sampling["max_new_tokens"] else "length",
@@ -360,6 +361,7 @@ class KitVLLM(vLLM):
                 from vllm.sampling_params import GuidedDecodingParams
                 structured["guided_decoding"] = GuidedDecodingParams(json=json_schema)
         tokenizer = self._model.get_tokenizer()
+        special = special_ids(tokenizer)
         encoded = [encode_prompt(tokenizer, m) for m, _ in requests]
         context = self._context()
         out: list[Reply | None] = [None] * len(requests)
@@ -377,7 +379,7 @@ class KitVLLM(vLLM):
                                        use_tqdm=False) if asked else []
         for i, result in zip(asked, results, strict=True):
             reply = result.outputs[0]
-            content, reasoning = parsed_reply(tokenizer, encoded[i][0], list(reply.token_ids)) or (
+            content, reasoning = parsed_reply(tokenizer, encoded[i][0], list(reply.token_ids), special) or (
                 reopened(reply.text, encoded[i][1]), None)
             out[i] = answered(self.model, content, reasoning, reply.finish_reason, len(reply.token_ids))
         return out  # type: ignore[return-value]
